@@ -1,0 +1,32 @@
+"""llmops_logging: an append-only JSONL event stream for LLM agent code, on structlog.
+
+`configure()` once; then `get_logger()`, `run()` and `step()`; stdlib `logging` records land
+in the same file with the same fields. `read_events()` reads a log back.
+"""
+
+from __future__ import annotations
+
+from ._config import configure, current_handler, get_logger, reset
+from .formatters import JsonlFormatter
+from .handlers import RotatingJsonlHandler
+from .reader import read_events
+from .runs import run, step
+from .utils import Timer, jitter, new_run_id, now_iso, random_seed, write_jsonl
+
+__all__ = [
+    "JsonlFormatter",
+    "RotatingJsonlHandler",
+    "Timer",
+    "configure",
+    "current_handler",
+    "get_logger",
+    "jitter",
+    "new_run_id",
+    "now_iso",
+    "random_seed",
+    "read_events",
+    "reset",
+    "run",
+    "step",
+    "write_jsonl",
+]

@@ -1,0 +1,139 @@
+"""configure(), get_logger() and reset(): the one entry point that wires both routes to a file.
+
+The processor list is one list object mutated in place and the sink reaches the handler
+through a class attribute, so a second `configure()` takes effect on loggers that structlog
+already cached, and never leaves two handlers writing the same lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from ._console import ConsoleEcho
+from ._logger import BoundLogger, Sink, level_number, set_min_level, sink_factory
+from ._render import DEFAULT_MAX_RECORD_BYTES
+from .formatters import JsonlFormatter
+from .handlers import DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES
+from .handlers import RotatingJsonlHandler
+from .processors import Processor, build_processors
+from .redaction import Redactor, RedactionSettings
+from .sampling import Sampler, SampleRates
+
+LOG_DIR_ENV = "LLMOPS_LOG_DIR"
+DEFAULT_LOG_DIR = os.path.join("data", "raw_events")
+
+_processors: list[Processor] = []
+
+
+@dataclass
+class _Installed:
+    handler: RotatingJsonlHandler
+    root_level: int
+    on_root: bool
+
+
+_installed: _Installed | None = None
+
+
+def configure(
+    log_dir: str | os.PathLike[str] | None = None,
+    filename: str = "events.jsonl",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    backup_count: int = DEFAULT_BACKUP_COUNT,
+    compress: bool = False,
+    level: int | str = "INFO",
+    capture_stdlib: bool = True,
+    console: bool = False,
+    fields: Mapping[str, Any] | None = None,
+    *,
+    redact: RedactionSettings = True,
+    sample: SampleRates | None = None,
+    sample_runs: float | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    file_mode: int = DEFAULT_FILE_MODE,
+) -> RotatingJsonlHandler:
+    """Send structlog events and (with `capture_stdlib`) stdlib records to one JSONL log.
+
+    `log_dir` defaults to `$LLMOPS_LOG_DIR`, else `./data/raw_events`, and is created.
+    Calling it again replaces the earlier setup. Returns the handler.
+    """
+    min_level = level_number(level)
+    if log_dir is None:
+        log_dir = os.environ.get(LOG_DIR_ENV) or DEFAULT_LOG_DIR
+    os.makedirs(log_dir, exist_ok=True)
+    chain = build_processors(
+        fields=fields,
+        sampler=Sampler.from_settings(sample, sample_runs),
+        redactor=Redactor.from_settings(redact),
+        max_record_bytes=max_record_bytes,
+    )
+    handler = RotatingJsonlHandler(
+        os.path.join(log_dir, filename),
+        max_bytes=max_bytes,
+        backup_count=backup_count,
+        compress=compress,
+        file_mode=file_mode,
+        formatter=JsonlFormatter(processors=_processors),
+    )
+    if console:
+        handler.mirror = ConsoleEcho(sys.stderr)
+
+    global _installed
+    previous = _installed
+    root = logging.getLogger()
+    _processors[:] = chain
+    set_min_level(min_level)
+    Sink.write_line = handler.write_line
+    structlog.configure(
+        processors=_processors,
+        wrapper_class=BoundLogger,
+        context_class=dict,
+        logger_factory=sink_factory,
+        cache_logger_on_first_use=True,
+    )
+    root_level = previous.root_level if previous is not None else root.level
+    _installed = _Installed(handler, root_level, capture_stdlib)
+    if capture_stdlib:
+        root.addHandler(handler)
+        root.setLevel(min_level)
+    if previous is not None:
+        _detach(previous, restore_level=not capture_stdlib)
+    return handler
+
+
+def get_logger(name: str | None = None, **initial_values: Any) -> Any:
+    """A structlog bound logger; `name` defaults to the calling module's `__name__`."""
+    if name is None:
+        name = sys._getframe(1).f_globals.get("__name__", "root")
+    return structlog.get_logger(name, **initial_values)
+
+
+def current_handler() -> RotatingJsonlHandler | None:
+    """The handler of the active `configure()`, if any."""
+    return _installed.handler if _installed is not None else None
+
+
+def reset() -> None:
+    """Undo `configure()`: detach and close its handler, restore structlog's defaults."""
+    global _installed
+    installed, _installed = _installed, None
+    Sink.write_line = None
+    if installed is not None:
+        _detach(installed, restore_level=True)
+    structlog.reset_defaults()
+
+
+def _detach(installed: _Installed, *, restore_level: bool) -> None:
+    if installed.on_root:
+        root = logging.getLogger()
+        root.removeHandler(installed.handler)
+        if restore_level:
+            root.setLevel(installed.root_level)
+    installed.handler.close()

@@ -1,0 +1,26 @@
+"""Echo of written records on a terminal, for `configure(console=True)`."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+import orjson
+from structlog.dev import ConsoleRenderer
+
+_HIDDEN = ("event_id", "seq", "pid")
+
+
+class ConsoleEcho:
+    """Pretty-prints each written JSON line to a stream with structlog's console renderer."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        isatty = getattr(stream, "isatty", None)
+        self.renderer = ConsoleRenderer(colors=bool(isatty and isatty()))
+
+    def __call__(self, line: bytes) -> None:
+        record = orjson.loads(line)
+        for key in _HIDDEN:
+            record.pop(key, None)
+        record["timestamp"] = record.pop("ts", "")
+        self.stream.write(f"{self.renderer(None, 'info', record)}\n")

@@ -1,0 +1,186 @@
+"""Turn any event dict into exactly one strict JSON line, whatever the values hold.
+
+The fast path is a single `orjson.dumps`. Values orjson cannot hold go through `json_default`;
+what even that cannot fix (circular or very deep structures, lone surrogates, integers beyond
+64 bits, non-string keys) makes the whole record take the slow path through `sanitize`, and a
+line over the size limit is shrunk with visible markers. Rendering never raises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import PurePath
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+DEFAULT_MAX_RECORD_BYTES = 256 * 1024
+MAX_DEPTH = 64
+TRUNCATED_MARKER = "...[truncated {} chars]"
+CORE_FIELDS = ("ts", "run_id", "event", "kind", "level", "logger", "event_id", "seq", "pid")
+
+_OPTIONS = orjson.OPT_APPEND_NEWLINE
+_INT_RANGE = range(-(2**63), 2**64)
+_NATIVE_LEAVES = (datetime, date, time, UUID)
+
+
+def safe_repr(obj: object) -> str:
+    """`repr(obj)`, or a placeholder naming its type when `repr` itself fails."""
+    try:
+        return clean_str(repr(obj))
+    except Exception:
+        return f"<unrepresentable {type(obj).__qualname__}>"
+
+
+def safe_str(obj: object) -> str:
+    """`str(obj)`, falling back to `safe_repr` when `__str__` fails."""
+    try:
+        return clean_str(str(obj))
+    except Exception:
+        return safe_repr(obj)
+
+
+def clean_str(text: str) -> str:
+    """The text as valid UTF-8: lone surrogates become visible `\\udcxx` escapes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return str.__str__(text)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """`Type: message`, the form an exception takes as a field value."""
+    return f"{type(exc).__name__}: {safe_str(exc)}"
+
+
+def json_default(obj: Any) -> Any:
+    """orjson's fallback for types it does not know; returns something readable, never raises."""
+    try:
+        if isinstance(obj, (bytes, bytearray, memoryview)):
+            return bytes(obj).decode("utf-8", "backslashreplace")
+        if isinstance(obj, (set, frozenset)):
+            try:
+                return sorted(obj)
+            except TypeError:
+                return list(obj)
+        if isinstance(obj, BaseException):
+            return describe_exception(obj)
+        if isinstance(obj, (Decimal, PurePath, complex)):
+            return str(obj)
+        if isinstance(obj, Mapping):
+            return dict(obj)
+        model_dump = getattr(obj, "model_dump", None)  # pydantic models, e.g. SDK responses
+        if callable(model_dump):
+            dumped = model_dump(mode="json")
+            if isinstance(dumped, dict):
+                return dumped
+    except Exception:
+        pass
+    return safe_repr(obj)
+
+
+def _json_key(key: object) -> str:
+    if isinstance(key, str):
+        return clean_str(key)
+    if key is None or isinstance(key, bool):
+        return orjson.dumps(key).decode()
+    return safe_str(key)
+
+
+def sanitize(obj: Any, depth: int = 0, seen: set[int] | None = None) -> Any:
+    """A copy of `obj` made only of values orjson renders without error.
+
+    Cycles become `"[circular]"`, nesting past `MAX_DEPTH` becomes `"[max depth]"`.
+    """
+    if obj is None or isinstance(obj, (bool, float)):
+        return obj
+    if isinstance(obj, str):
+        return clean_str(obj)
+    if isinstance(obj, int):
+        return int(obj) if obj in _INT_RANGE else str(obj)
+    if isinstance(obj, _NATIVE_LEAVES):
+        return obj
+    if depth >= MAX_DEPTH:
+        return "[max depth]"
+    if seen is None:
+        seen = set()
+    if isinstance(obj, enum.Enum):
+        return sanitize(obj.value, depth + 1, seen)
+    is_container = isinstance(obj, (dict, list, tuple)) or dataclasses.is_dataclass(obj)
+    if is_container:
+        if id(obj) in seen:
+            return "[circular]"
+        seen.add(id(obj))
+        try:
+            if isinstance(obj, dict):
+                return {_json_key(k): sanitize(v, depth + 1, seen) for k, v in list(obj.items())}
+            if isinstance(obj, (list, tuple)):
+                return [sanitize(v, depth + 1, seen) for v in obj]
+            fields = dataclasses.fields(obj)
+            return {f.name: sanitize(getattr(obj, f.name, None), depth + 1, seen) for f in fields}
+        finally:
+            seen.discard(id(obj))
+    converted = json_default(obj)
+    if isinstance(converted, str):
+        return converted
+    return sanitize(converted, depth + 1, seen)
+
+
+def _truncate(obj: Any, max_chars: int) -> Any:
+    """Cut long strings and long lists of sanitized data down to about `max_chars` each."""
+    if isinstance(obj, str):
+        if len(obj) <= max_chars:
+            return obj
+        return obj[:max_chars] + TRUNCATED_MARKER.format(len(obj) - max_chars)
+    if isinstance(obj, dict):
+        return {k: _truncate(v, max_chars) for k, v in obj.items()}
+    if isinstance(obj, list):
+        max_items = max(1, max_chars // 8)
+        items = [_truncate(v, max_chars) for v in obj[:max_items]]
+        if len(obj) > max_items:
+            items.append(TRUNCATED_MARKER.format(len(obj) - max_items).replace("chars", "items"))
+        return items
+    return obj
+
+
+def _dumps(event_dict: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(event_dict, default=json_default, option=_OPTIONS)
+
+
+def _shrink(event_dict: Mapping[str, Any], size: int, max_bytes: int) -> bytes:
+    data = sanitize(event_dict)
+    max_chars = max_bytes // 4
+    while max_chars >= 64:
+        trimmed = _truncate(data, max_chars)
+        trimmed["truncated"] = True
+        line = _dumps(trimmed)
+        if len(line) <= max_bytes:
+            return line
+        max_chars //= 4
+    # Too many fields to keep: the stamps survive, the rest is named.
+    core = {k: _truncate(data[k], 1024) for k in CORE_FIELDS if k in data}
+    dropped = [k for k in data if k not in core]
+    core.update(truncated=True, record_bytes=size, dropped_fields=dropped[:50])
+    return _dumps(core)
+
+
+def render_line(event_dict: Mapping[str, Any], max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> bytes:
+    """One strict JSON line (newline included) of at most `max_bytes` (when `max_bytes` > 0)."""
+    try:
+        line = _dumps(event_dict)
+    except Exception:
+        try:
+            line = _dumps(sanitize(event_dict))
+        except Exception as exc:  # a last resort that only ever holds plain strings
+            fallback = {k: safe_str(event_dict.get(k)) for k in CORE_FIELDS if k in event_dict}
+            fallback["render_error"] = describe_exception(exc)
+            line = _dumps(fallback)
+    if max_bytes > 0 and len(line) > max_bytes:
+        line = _shrink(event_dict, len(line), max_bytes)
+    return line

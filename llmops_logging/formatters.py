@@ -1,0 +1,83 @@
+"""JsonlFormatter: stdlib `LogRecord`s as records of the same shape as structlog events.
+
+python-json-logger does the LogRecord side (which attributes are `extra=` fields, `fmt`
+fields, `static_fields`, `rename_fields`); the record then runs the same processors as
+structlog events (run id, stamps, error, redaction, rendering), so both kinds share one
+implementation of every field.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any
+
+from pythonjsonlogger.core import BaseJsonFormatter
+from structlog import DropEvent
+
+from ._render import render_line, safe_repr, safe_str
+from .processors import CREATED_NS_KEY, Processor, build_processors, failure_line, run_processors
+
+
+def _message_of(record: logging.LogRecord) -> tuple[str, dict[str, Any]]:
+    """The formatted message; when its arguments do not fit, the raw parts instead of an error."""
+    try:
+        return safe_str(record.getMessage()), {}
+    except Exception as exc:
+        problem = {"format_error": f"{type(exc).__name__}: {safe_str(exc)}"}
+        problem["format_args"] = safe_repr(record.args)
+        return safe_str(record.msg), problem
+
+
+class JsonlFormatter(BaseJsonFormatter):
+    """Formats a record into one JSON line through the shared processor chain.
+
+    `processors` defaults to the standard chain without configuration; `configure()` passes
+    its own. Accepts python-json-logger's options (`fmt`, `static_fields`, `rename_fields`, ...).
+    """
+
+    def __init__(
+        self, *args: Any, processors: Sequence[Processor] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        # Set on the record by any Formatter that saw it first; the event already holds them.
+        self._skip_fields.update({"message", "asctime"} - set(self._required_fields))
+        self.processors: Sequence[Processor] = (
+            processors if processors is not None else build_processors()
+        )
+
+    def format_bytes(self, record: logging.LogRecord) -> bytes | None:
+        """The record's line (newline included), or None when the chain dropped it."""
+        logger = SimpleNamespace(name=record.name)
+        method_name = record.levelname.lower()
+        message_dict: dict[str, Any] = {}
+        if isinstance(record.msg, dict):
+            message_dict = dict(record.msg)
+            message, problem = safe_str(message_dict.pop("event", "")), {}
+        else:
+            message, problem = _message_of(record)
+        record.message = message
+        try:
+            fields: dict[str, Any] = {}
+            self.add_fields(fields, record, message_dict)
+            event_dict: dict[str, Any] = {"event": message, **problem, **fields}
+            event_dict[CREATED_NS_KEY] = int(record.created * 1e9)
+            if record.exc_info:
+                event_dict["exc_info"] = record.exc_info
+            elif record.exc_text:
+                event_dict["exc_text"] = record.exc_text
+            if record.stack_info:
+                event_dict["stack_info"] = record.stack_info
+            return run_processors(self.processors, logger, method_name, event_dict)
+        except DropEvent:
+            return None
+        except Exception as exc:
+            return failure_line(self.processors, logger, method_name, message, exc)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = self.format_bytes(record)
+        return "" if line is None else line[:-1].decode("utf-8")
+
+    def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
+        return render_line(log_data)[:-1].decode("utf-8")

@@ -1,0 +1,198 @@
+"""The processors that turn an event dict into a record, shared by both routes.
+
+Each is a structlog processor, `(logger, method_name, event_dict) -> event_dict`. structlog
+events run them in the chain `configure()` builds; stdlib records run the very same list from
+`formatters.JsonlFormatter`, so the two kinds of record cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from typing import Any
+
+from structlog import DropEvent
+from structlog.contextvars import merge_contextvars
+
+from ._context import current_run, current_step, default_run_id
+from ._render import DEFAULT_MAX_RECORD_BYTES, describe_exception, render_line, safe_str
+
+EventDict = MutableMapping[str, Any]
+Processor = Callable[[Any, str, EventDict], Any]
+
+CREATED_NS_KEY = "_created_ns"
+"""Key a caller may set to the event's own creation time (ns since the epoch), e.g. a LogRecord's."""
+
+_LEVEL_NAMES = {
+    "warn": "warning",
+    "exception": "error",
+    "fatal": "critical",
+    "msg": "info",
+    "log": "info",
+}
+
+_pid = os.getpid()
+_seq = itertools.count(1)
+_event_id_prefix = os.urandom(8).hex()
+_ts_cache: tuple[int, str] = (-1, "")
+
+
+def _reset_after_fork() -> None:
+    global _pid, _seq, _event_id_prefix
+    _pid = os.getpid()
+    _seq = itertools.count(1)
+    _event_id_prefix = os.urandom(8).hex()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def format_ts(ns: int) -> str:
+    """UTC ISO-8601 with microseconds, fixed width; the date-time part is cached per second."""
+    global _ts_cache
+    seconds, rest = divmod(ns, 1_000_000_000)
+    cached = _ts_cache
+    if cached[0] != seconds:
+        cached = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+        _ts_cache = cached
+    return f"{cached[1]}.{rest // 1000:06d}+00:00"
+
+
+def add_run_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+    """Stamp the active run's id (and step's id), default `kind`, and count the event for the run."""
+    kind = event_dict.get("kind", "log")
+    if not isinstance(kind, str):
+        kind = safe_str(kind)
+    event_dict["kind"] = kind
+    run = current_run.get()
+    if run is None:
+        event_dict.setdefault("run_id", default_run_id())
+    else:
+        event_dict.setdefault("run_id", run.run_id)
+        run.counts[kind] += 1
+    step = current_step.get()
+    if step is not None:
+        event_dict.setdefault("step_id", step.step_id)
+    return event_dict
+
+
+class Stamper:
+    """Builds the record: the contract's fields first, then static fields, then the user's.
+
+    The stamps (ts, event_id, seq, pid, level, logger) win over user fields of the same name,
+    so a record can always be trusted for them.
+    """
+
+    def __init__(self, fields: Mapping[str, Any] | None = None) -> None:
+        self.fields = dict(fields or {})
+
+    def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+        created_ns = event_dict.pop(CREATED_NS_KEY, None)
+        seq = next(_seq)
+        record: dict[str, Any] = {
+            "ts": format_ts(created_ns if created_ns is not None else time.time_ns()),
+            "run_id": event_dict.pop("run_id", None) or default_run_id(),
+            "event": event_dict.pop("event", None),
+            "kind": event_dict.pop("kind", "log"),
+            "level": _LEVEL_NAMES.get(method_name, method_name),
+            "logger": getattr(logger, "name", None) or "root",
+            "event_id": f"{_event_id_prefix}-{seq:x}",
+            "seq": seq,
+            "pid": _pid,
+        }
+        for key, value in self.fields.items():
+            record.setdefault(key, value)
+        for key, value in event_dict.items():
+            record.setdefault(key, value)
+        return record
+
+
+def error_fields(exc: BaseException) -> dict[str, str]:
+    """`{"type", "message", "traceback"}` of an exception, the `error` field of a record."""
+    try:
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception:
+        tb = ""
+    return {"type": type(exc).__qualname__, "message": safe_str(exc), "traceback": tb}
+
+
+def _exception_of(exc_info: Any) -> BaseException | None:
+    if isinstance(exc_info, BaseException):
+        return exc_info
+    if isinstance(exc_info, tuple) and len(exc_info) == 3:
+        return exc_info[1] if isinstance(exc_info[1], BaseException) else None
+    return sys.exc_info()[1] if exc_info else None
+
+
+def add_error_info(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+    """Replace `exc_info` (True, an exception or a sys.exc_info() tuple) by an `error` field."""
+    exc_info = event_dict.pop("exc_info", None)
+    exc = _exception_of(exc_info)
+    if exc is not None:
+        event_dict["error"] = error_fields(exc)
+    return event_dict
+
+
+class LineRenderer:
+    """Render the record as one strict JSON line in bytes, at most `max_record_bytes` long."""
+
+    def __init__(self, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> None:
+        self.max_record_bytes = max_record_bytes
+
+    def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> bytes:
+        return render_line(event_dict, self.max_record_bytes)
+
+
+def build_processors(
+    *,
+    fields: Mapping[str, Any] | None = None,
+    sampler: Processor | None = None,
+    redactor: Processor | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+) -> list[Processor]:
+    """The chain in the contract's order: context, sampling, stamps, error, redaction, render."""
+    chain: list[Processor] = [merge_contextvars, add_run_context]
+    if sampler is not None:
+        chain.append(sampler)
+    chain += [Stamper(fields), add_error_info]
+    if redactor is not None:
+        chain.append(redactor)
+    chain.append(LineRenderer(max_record_bytes))
+    return chain
+
+
+def run_processors(
+    processors: Sequence[Processor], logger: Any, method_name: str, event_dict: EventDict
+) -> bytes:
+    """Run a chain that ends in `LineRenderer`; `structlog.DropEvent` passes through."""
+    result: Any = event_dict
+    for processor in processors:
+        result = processor(logger, method_name, result)
+    if isinstance(result, bytes):
+        return result
+    return render_line(result)
+
+
+def failure_line(
+    processors: Sequence[Processor], logger: Any, method_name: str, event: Any, exc: Exception
+) -> bytes:
+    """The record written in place of an event whose processing raised `exc`.
+
+    The event name survives when the chain can process it alone (so redaction still
+    applies); otherwise only the error is recorded.
+    """
+    note = describe_exception(exc)
+    name = event if isinstance(event, str) else safe_str(event)
+    try:
+        return run_processors(
+            processors, logger, method_name, {"event": name, "logging_error": note}
+        )
+    except (Exception, DropEvent):
+        bare = add_run_context(logger, method_name, {"event": "[unloggable event]"})
+        record = Stamper()(logger, method_name, bare)
+        record["logging_error"] = note
+        return render_line(record)

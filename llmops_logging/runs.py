@@ -1,0 +1,223 @@
+"""run() and step(): scopes that bind an id for their duration and log their start and end.
+
+Each scope is a context manager (sync and async) and a decorator (sync and async functions;
+each call is a new scope). The id lives in a context variable, so threads and asyncio tasks
+keep their own run, and nested scopes restore the outer one on exit. Durations come from
+`time.perf_counter`, a monotonic clock.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar, Token
+from types import TracebackType
+from typing import Any, TypeVar
+
+import structlog
+
+from ._context import RunState, StepState, current_run, current_step
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_log = structlog.get_logger("llmops_logging")
+_RESERVED = frozenset({"event", "kind", "name", "duration_s"})
+
+
+class Scope:
+    """What `with ll.run(...)` / `with ll.step(...)` yields."""
+
+    def __init__(self, name: str, fields: dict[str, Any]) -> None:
+        self.name = name
+        self.fields = fields
+        self.closing_fields: dict[str, Any] = {}
+
+    def set(self, **fields: Any) -> None:
+        """Add fields to the closing record (`run_ok` / `run_error`, `step_ok` / `step_error`)."""
+        self.closing_fields.update(fields)
+
+
+class Run(Scope):
+    def __init__(self, name: str, fields: dict[str, Any], state: RunState) -> None:
+        super().__init__(name, fields)
+        self.state = state
+        self.run_id = state.run_id
+
+
+class Step(Scope):
+    def __init__(self, name: str, fields: dict[str, Any], state: StepState) -> None:
+        super().__init__(name, fields)
+        self.step_id = state.step_id
+        self.parent_id = state.parent_id
+
+
+def _emit(method: str, kind: str, scope: Scope, extra: dict[str, Any]) -> None:
+    fields = {k: v for k, v in scope.fields.items() if k not in _RESERVED}
+    fields.update(extra)
+    getattr(_log, method)(kind, kind=kind, name=scope.name, **fields)
+
+
+def _reset(var: ContextVar[Any], token: Token[Any], previous: Any) -> None:
+    try:
+        var.reset(token)
+    except ValueError:  # exited in another context (e.g. a generator resumed elsewhere)
+        var.set(previous)
+
+
+class _ScopeManager:
+    """Shared machinery of run and step: enter, exit, decorate."""
+
+    prefix = ""
+
+    def __init__(self, name: str, fields: dict[str, Any]) -> None:
+        self.name = name
+        self.fields = fields
+        self._started = 0.0
+        self._scope: Scope | None = None
+
+    # subclasses: open the scope's context and return it; close it again
+    def _open(self) -> Scope:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+    def _closing_extra(self, scope: Scope) -> dict[str, Any]:
+        return {}
+
+    def __enter__(self) -> Any:
+        if self._scope is not None:
+            raise RuntimeError(f"{self.prefix}({self.name!r}) is already entered; use a new one")
+        scope = self._scope = self._open()
+        _emit("info", f"{self.prefix}_start", scope, self._start_extra(scope))
+        self._started = time.perf_counter()
+        return scope
+
+    def _start_extra(self, scope: Scope) -> dict[str, Any]:
+        return {}
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        duration = time.perf_counter() - self._started
+        scope = self._scope
+        assert scope is not None
+        try:
+            extra = {**scope.closing_fields, **self._closing_extra(scope), "duration_s": duration}
+            if exc is None:
+                _emit("info", f"{self.prefix}_ok", scope, extra)
+            else:
+                _emit("error", f"{self.prefix}_error", scope, {**extra, "exc_info": exc})
+        finally:
+            self._close()
+            self._scope = None
+
+    async def __aenter__(self) -> Any:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def __call__(self, func: F) -> F:
+        """Decorate `func`: every call runs in a new scope of this name and fields."""
+        make = type(self)
+        name, fields = self.name, self.fields
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                async with make(name, dict(fields)):
+                    return await func(*args, **kwargs)
+
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with make(name, dict(fields)):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class _RunManager(_ScopeManager):
+    prefix = "run"
+
+    def _open(self) -> Run:
+        parent = current_run.get()
+        state = RunState(
+            run_id=str(uuid.uuid4()),
+            name=self.name,
+            parent_run_id=parent.run_id if parent is not None else None,
+        )
+        self._previous = (parent, current_step.get())
+        self._run_token = current_run.set(state)
+        self._step_token = current_step.set(None)  # an outer run's steps are not this run's
+        return Run(self.name, self.fields, state)
+
+    def _start_extra(self, scope: Scope) -> dict[str, Any]:
+        assert isinstance(scope, Run)
+        parent = scope.state.parent_run_id
+        return {} if parent is None else {"parent_run_id": parent}
+
+    def _closing_extra(self, scope: Scope) -> dict[str, Any]:
+        assert isinstance(scope, Run)
+        extra: dict[str, Any] = {"counts": dict(scope.state.counts)}
+        if scope.state.dropped:
+            extra["dropped"] = dict(scope.state.dropped)
+        return extra
+
+    def _close(self) -> None:
+        _reset(current_step, self._step_token, self._previous[1])
+        _reset(current_run, self._run_token, self._previous[0])
+
+
+class _StepManager(_ScopeManager):
+    prefix = "step"
+
+    def _open(self) -> Step:
+        parent = current_step.get()
+        state = StepState(
+            step_id=uuid.uuid4().hex,
+            name=self.name,
+            parent_id=parent.step_id if parent is not None else None,
+        )
+        self._previous_step = parent
+        self._step_token = current_step.set(state)
+        return Step(self.name, self.fields, state)
+
+    def _start_extra(self, scope: Scope) -> dict[str, Any]:
+        assert isinstance(scope, Step)
+        return {"step_id": scope.step_id, "parent_id": scope.parent_id}
+
+    def _closing_extra(self, scope: Scope) -> dict[str, Any]:
+        return self._start_extra(scope)
+
+    def _close(self) -> None:
+        _reset(current_step, self._step_token, self._previous_step)
+
+
+def _scope_factory(manager: type[_ScopeManager], name: Any, fields: dict[str, Any]) -> Any:
+    if callable(name) and not isinstance(name, str):  # bare decorator: @ll.run
+        return manager(name.__qualname__, fields)(name)
+    return manager(str(name), fields)
+
+
+def run(name: Any, **fields: Any) -> Any:
+    """A run: a new `run_id` for its scope, `run_start`, then `run_ok` or `run_error`."""
+    return _scope_factory(_RunManager, name, fields)
+
+
+def step(name: Any, **fields: Any) -> Any:
+    """A step inside a run: `step_start`, then `step_ok` or `step_error`, with `step_id`."""
+    return _scope_factory(_StepManager, name, fields)
