@@ -20,10 +20,14 @@ from ._console import ConsoleEcho
 from ._logger import BoundLogger, Sink, level_number, set_min_level, sink_factory
 from ._render import DEFAULT_MAX_RECORD_BYTES
 from .formatters import JsonlFormatter
-from .handlers import DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES
-from .handlers import RotatingJsonlHandler
+from .handlers import (
+    DEFAULT_BACKUP_COUNT,
+    DEFAULT_FILE_MODE,
+    DEFAULT_MAX_BYTES,
+    RotatingJsonlHandler,
+)
 from .processors import Processor, build_processors
-from .redaction import Redactor, RedactionSettings
+from .redaction import RedactionSettings, Redactor
 from .sampling import Sampler, SampleRates
 
 LOG_DIR_ENV = "LLMOPS_LOG_DIR"

@@ -9,8 +9,8 @@ what went wrong. Rendered lines go straight to the handler's write path (no `Log
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from structlog import BoundLoggerBase, DropEvent
 
@@ -72,17 +72,21 @@ class BoundLogger(BoundLoggerBase):
 
     min_level = logging.INFO
 
+    if TYPE_CHECKING:  # level methods are installed by set_min_level()
+        def error(self, event: Any = None, *args: Any, **kw: Any) -> None: ...
+
     def _proxy_to_logger(self, method_name: str, event: Any = None, **event_kw: Any) -> None:
+        processors = cast(Sequence[Any], self._processors)
         try:
             event_dict = self._context.copy()
             event_dict.update(event_kw)
             if event is not None:
                 event_dict["event"] = event
-            line = run_processors(self._processors, self._logger, method_name, event_dict)
+            line = run_processors(processors, self._logger, method_name, event_dict)
         except DropEvent:
             return None
         except Exception as exc:
-            line = failure_line(self._processors, self._logger, method_name, event, exc)
+            line = failure_line(processors, self._logger, method_name, event, exc)
         self._logger.write(line)
         return None
 

@@ -41,6 +41,8 @@ class JsonlFormatter(BaseJsonFormatter):
         self, *args: Any, processors: Sequence[Processor] | None = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
+        if not args and kwargs.get("fmt") is None:  # the event is the message: no fmt fields
+            self._required_fields = []
         # Set on the record by any Formatter that saw it first; the event already holds them.
         self._skip_fields.update({"message", "asctime"} - set(self._required_fields))
         self.processors: Sequence[Processor] = (
@@ -54,7 +56,7 @@ class JsonlFormatter(BaseJsonFormatter):
         message_dict: dict[str, Any] = {}
         if isinstance(record.msg, dict):
             message_dict = dict(record.msg)
-            message, problem = safe_str(message_dict.pop("event", "")), {}
+            message, problem = safe_str(message_dict.pop("event", "")), dict[str, str]()
         else:
             message, problem = _message_of(record)
         record.message = message

@@ -54,11 +54,11 @@ def rotated_pattern(live_name: str) -> re.Pattern[str]:
 
 
 class RotatingJsonlHandler(logging.Handler):
-    """A `logging.Handler` writing one JSON line per record, rotating by size, safe across processes.
+    """A `logging.Handler` writing a JSON line per record, rotating by size, shared by processes.
 
     `write_line(bytes)` is the direct write path (structlog events use it); `emit()` formats a
     stdlib `LogRecord` (by default with `formatters.JsonlFormatter`) and takes the same path.
-    `max_bytes=0` or `backup_count=0` turns rotation off, as in the stdlib handler.
+    `max_bytes=0` or `backup_count=0` turns rotation off, as the stdlib's handler does.
     """
 
     def __init__(
@@ -278,7 +278,8 @@ class RotatingJsonlHandler(logging.Handler):
         self._failing = None
         with contextlib.suppress(Exception):
             sys.stderr.write(
-                f"llmops_logging: writing {self.path} again; {self.dropped} records dropped so far\n"
+                f"llmops_logging: writing {self.path} again; "
+                f"{self.dropped} records dropped so far\n"
             )
 
     def close(self) -> None:

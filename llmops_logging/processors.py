@@ -25,7 +25,7 @@ EventDict = MutableMapping[str, Any]
 Processor = Callable[[Any, str, EventDict], Any]
 
 CREATED_NS_KEY = "_created_ns"
-"""Key a caller may set to the event's own creation time (ns since the epoch), e.g. a LogRecord's."""
+"""Key for the event's own creation time (ns since the epoch), e.g. a LogRecord's."""
 
 _LEVEL_NAMES = {
     "warn": "warning",
@@ -63,7 +63,7 @@ def format_ts(ns: int) -> str:
 
 
 def add_run_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
-    """Stamp the active run's id (and step's id), default `kind`, and count the event for the run."""
+    """Stamp the active run's id (and step's id), default `kind`; count the event in its run."""
     kind = event_dict.get("kind", "log")
     if not isinstance(kind, str):
         kind = safe_str(kind)

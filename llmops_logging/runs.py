@@ -55,7 +55,9 @@ class Step(Scope):
 
 
 def _emit(method: str, kind: str, scope: Scope, extra: dict[str, Any]) -> None:
-    fields = {k: v for k, v in scope.fields.items() if k not in _RESERVED}
+    """Log a boundary record; the scope's own `kind`, `name`, `duration_s` win over user fields."""
+    fields = {**scope.fields, **scope.closing_fields}
+    fields = {k: v for k, v in fields.items() if k not in _RESERVED}
     fields.update(extra)
     getattr(_log, method)(kind, kind=kind, name=scope.name, **fields)
 
@@ -109,7 +111,7 @@ class _ScopeManager:
         scope = self._scope
         assert scope is not None
         try:
-            extra = {**scope.closing_fields, **self._closing_extra(scope), "duration_s": duration}
+            extra = {**self._closing_extra(scope), "duration_s": duration}
             if exc is None:
                 _emit("info", f"{self.prefix}_ok", scope, extra)
             else:
@@ -213,11 +215,11 @@ def _scope_factory(manager: type[_ScopeManager], name: Any, fields: dict[str, An
     return manager(str(name), fields)
 
 
-def run(name: Any, **fields: Any) -> Any:
+def run(name: Any, /, **fields: Any) -> Any:
     """A run: a new `run_id` for its scope, `run_start`, then `run_ok` or `run_error`."""
     return _scope_factory(_RunManager, name, fields)
 
 
-def step(name: Any, **fields: Any) -> Any:
+def step(name: Any, /, **fields: Any) -> Any:
     """A step inside a run: `step_start`, then `step_ok` or `step_error`, with `step_id`."""
     return _scope_factory(_StepManager, name, fields)

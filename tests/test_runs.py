@@ -1,0 +1,192 @@
+"""run() and step(): boundaries, durations, errors, nesting, threads and asyncio tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import llmops_logging as ll
+
+from .conftest import assert_contract, read_records
+
+
+def _by_kind(records: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [r for r in records if r["kind"] == kind]
+
+
+def test_run_ok_with_fields_duration_and_set(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    log = ll.get_logger("agent")
+    with ll.run("eval", model="m-1", seed=7) as run:
+        log.info("sample", kind="sample", i=0, ok=True)
+        time.sleep(0.02)
+        run.set(ok_rate=1.0)
+    start, sample, ok = read_records(tmp_path)
+    for record in (start, sample, ok):
+        assert_contract(record)
+        assert record["run_id"] == run.run_id
+    assert start["kind"] == start["event"] == "run_start"
+    assert start["name"] == "eval" and start["model"] == "m-1" and start["seed"] == 7
+    assert ok["kind"] == "run_ok" and ok["name"] == "eval" and ok["ok_rate"] == 1.0
+    assert 0.02 <= ok["duration_s"] < 5
+    assert ok["counts"] == {"run_start": 1, "sample": 1}
+
+
+def test_run_error_records_and_reraises(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    with pytest.raises(RuntimeError, match="tool crashed"), ll.run("agent") as run:
+        raise RuntimeError("tool crashed")
+    start, error = read_records(tmp_path)
+    assert error["kind"] == "run_error" and error["level"] == "error"
+    assert error["run_id"] == start["run_id"] == run.run_id
+    assert error["error"]["type"] == "RuntimeError"
+    assert error["error"]["message"] == "tool crashed"
+    assert "tool crashed" in error["error"]["traceback"]
+    assert isinstance(error["duration_s"], float)
+
+
+def test_reserved_field_names_do_not_break_a_run(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    with ll.run("r", event="x", kind="y", duration_s="z", name="n") as run:
+        run.set(kind="k")
+    start, ok = read_records(tmp_path)
+    assert (start["kind"], start["name"]) == ("run_start", "r")
+    assert ok["kind"] == "run_ok" and isinstance(ok["duration_s"], float)
+
+
+def test_records_after_a_run_return_to_the_default_run_id(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    log = ll.get_logger("x")
+    log.info("before")
+    with ll.run("r"):
+        pass
+    log.info("after")
+    records = read_records(tmp_path)
+    assert records[0]["run_id"] == records[-1]["run_id"] != records[1]["run_id"]
+
+
+def test_nested_runs_restore_the_outer_run(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    log = ll.get_logger("x")
+    with ll.run("outer") as outer:
+        with ll.run("inner") as inner:
+            log.info("in inner")
+        log.info("in outer")
+    records = read_records(tmp_path)
+    by_event = {r["event"]: r for r in records if r["kind"] == "log"}
+    assert by_event["in inner"]["run_id"] == inner.run_id
+    assert by_event["in outer"]["run_id"] == outer.run_id
+    (inner_start,) = [r for r in records if r["kind"] == "run_start" and r["name"] == "inner"]
+    assert inner_start["parent_run_id"] == outer.run_id
+
+
+def test_steps_nest_with_parent_ids(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    log = ll.get_logger("x")
+    with ll.run("r") as run, ll.step("plan") as plan:
+        with ll.step("tool", tool="search") as tool:
+            log.info("calling")
+        with pytest.raises(ValueError), ll.step("parse"):
+            raise ValueError("bad json")
+    records = read_records(tmp_path)
+    assert all(r["run_id"] == run.run_id for r in records)
+    starts = {r["name"]: r for r in _by_kind(records, "step_start")}
+    assert starts["plan"]["parent_id"] is None
+    assert starts["tool"]["parent_id"] == plan.step_id
+    assert starts["tool"]["tool"] == "search"
+    assert starts["parse"]["parent_id"] == plan.step_id
+    (calling,) = [r for r in records if r["event"] == "calling"]
+    assert calling["step_id"] == tool.step_id
+    oks = {r["name"]: r for r in _by_kind(records, "step_ok")}
+    assert set(oks) == {"plan", "tool"}
+    assert oks["tool"]["step_id"] == tool.step_id and oks["tool"]["duration_s"] >= 0
+    (error,) = _by_kind(records, "step_error")
+    assert error["name"] == "parse" and error["error"]["type"] == "ValueError"
+
+
+def test_decorators_open_a_new_run_per_call(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+
+    @ll.run("job")
+    def job(x: int) -> int:
+        ll.get_logger("x").info("working", x=x)
+        return x * 2
+
+    @ll.run
+    def bare() -> str:
+        return "ok"
+
+    @ll.step("async_step")
+    async def async_step() -> int:
+        await asyncio.sleep(0)
+        return 5
+
+    assert job(1) == 2 and job(2) == 4 and bare() == "ok"
+    assert asyncio.run(async_step()) == 5
+    records = read_records(tmp_path)
+    starts = _by_kind(records, "run_start")
+    assert [s["name"] for s in starts[:2]] == ["job", "job"]
+    assert starts[2]["name"].endswith("<locals>.bare")
+    assert starts[0]["run_id"] != starts[1]["run_id"]
+    assert [r["name"] for r in _by_kind(records, "step_ok")] == ["async_step"]
+
+
+def test_threads_keep_their_own_runs(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    log = ll.get_logger("x")
+    ids: dict[int, str] = {}
+    barrier = threading.Barrier(4)
+
+    def worker(n: int) -> None:
+        with ll.run("worker", n=n) as run:
+            ids[n] = run.run_id
+            barrier.wait()
+            for i in range(50):
+                log.info("tick", n=n, i=i)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ticks = [r for r in read_records(tmp_path) if r["event"] == "tick"]
+    assert len(ticks) == 200
+    for record in ticks:
+        assert record["run_id"] == ids[record["n"]]
+    assert len(set(ids.values())) == 4
+
+
+def test_asyncio_tasks_keep_their_own_runs(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    log = ll.get_logger("x")
+
+    async def task(n: int) -> str:
+        async with ll.run("task", n=n) as run:
+            for i in range(5):
+                log.info("tick", n=n, i=i)
+                await asyncio.sleep(0)
+            return str(run.run_id)
+
+    async def main() -> list[str]:
+        return await asyncio.gather(*(task(n) for n in range(5)))
+
+    ids = asyncio.run(main())
+    ticks = [r for r in read_records(tmp_path) if r["event"] == "tick"]
+    assert len(ticks) == 25
+    for record in ticks:
+        assert record["run_id"] == ids[record["n"]]
+    oks = _by_kind(read_records(tmp_path), "run_ok")
+    assert sorted(r["run_id"] for r in oks) == sorted(ids)
+    assert all(r["counts"]["log"] == 5 for r in oks)
+
+
+def test_a_scope_object_cannot_be_entered_twice(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    scope = ll.run("once")
+    with scope, pytest.raises(RuntimeError, match="already entered"), scope:
+        pass
