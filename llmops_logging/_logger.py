@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from structlog import BoundLoggerBase, DropEvent
 
-from ._render import describe_exception, safe_repr
+from ._render import format_failure
 from .processors import failure_line, run_processors
 
 LEVELS = {
@@ -62,8 +62,7 @@ def _interpolate(event: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
             return event % args[0]
         return event % args
     except Exception as exc:
-        kw["format_error"] = describe_exception(exc)
-        kw["format_args"] = safe_repr(args)
+        kw.update(format_failure(exc, args))
         return event
 
 

@@ -59,6 +59,11 @@ def describe_exception(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {safe_str(exc)}"
 
 
+def format_failure(exc: Exception, args: tuple[Any, ...]) -> dict[str, Any]:
+    """The fields that stand in for a message whose `%` arguments did not fit it."""
+    return {"format_error": describe_exception(exc), "format_args": [safe_repr(a) for a in args]}
+
+
 def json_default(obj: Any) -> Any:
     """orjson's fallback for types it does not know; returns something readable, never raises."""
     try:

@@ -16,7 +16,7 @@ from typing import Any
 from pythonjsonlogger.core import BaseJsonFormatter
 from structlog import DropEvent
 
-from ._render import render_line, safe_repr, safe_str
+from ._render import format_failure, render_line, safe_str
 from .processors import CREATED_NS_KEY, Processor, build_processors, failure_line, run_processors
 
 
@@ -25,9 +25,8 @@ def _message_of(record: logging.LogRecord) -> tuple[str, dict[str, Any]]:
     try:
         return safe_str(record.getMessage()), {}
     except Exception as exc:
-        problem = {"format_error": f"{type(exc).__name__}: {safe_str(exc)}"}
-        problem["format_args"] = safe_repr(record.args)
-        return safe_str(record.msg), problem
+        args = record.args if isinstance(record.args, tuple) else (record.args,)
+        return safe_str(record.msg), format_failure(exc, args)
 
 
 class JsonlFormatter(BaseJsonFormatter):
@@ -56,7 +55,7 @@ class JsonlFormatter(BaseJsonFormatter):
         message_dict: dict[str, Any] = {}
         if isinstance(record.msg, dict):
             message_dict = dict(record.msg)
-            message, problem = safe_str(message_dict.pop("event", "")), dict[str, str]()
+            message, problem = safe_str(message_dict.pop("event", "")), dict[str, Any]()
         else:
             message, problem = _message_of(record)
         record.message = message

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterator
 
 try:
@@ -51,6 +52,24 @@ def rotated_name(live_name: str, number: int, compressed: bool = False) -> str:
 def rotated_pattern(live_name: str) -> re.Pattern[str]:
     """Matches rotated file names of that log; group 1 is the number, group 2 the `.gz`."""
     return re.compile(re.escape(live_name) + r"\.(\d+)(\.gz)?$")
+
+
+def _ends_in_partial_line(fd: int) -> bool:
+    """Whether the file ends in a fragment a killed writer left (not in a write in progress).
+
+    Another process's append can be seen half done (the size grows page by page), so a tail
+    without a newline only counts as torn once the size has stood still for a moment.
+    """
+    size = os.fstat(fd).st_size
+    for _ in range(5):
+        if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+            return False
+        time.sleep(0.001)
+        grown = os.fstat(fd).st_size
+        if grown == size:
+            return True
+        size = grown
+    return True
 
 
 class RotatingJsonlHandler(logging.Handler):
@@ -168,10 +187,8 @@ class RotatingJsonlHandler(logging.Handler):
         os.makedirs(self.directory, exist_ok=True)
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         self._fd = os.open(self.path, flags, self.file_mode)
-        st = os.fstat(self._fd)
-        self._inode = st.st_ino
-        if st.st_size > 0 and os.pread(self._fd, 1, st.st_size - 1) != b"\n":
-            self._needs_newline = True
+        self._inode = os.fstat(self._fd).st_ino
+        self._needs_newline = _ends_in_partial_line(self._fd)
 
     def _close_fds(self) -> None:
         for fd in (self._fd, self._lock_fd):
@@ -265,9 +282,8 @@ class RotatingJsonlHandler(logging.Handler):
     def _drop(self, exc: OSError) -> None:
         self.dropped += 1
         self._close_fds()  # reopen from scratch next time: the directory may come back
-        reason = f"{type(exc).__name__}: {exc.strerror or exc}"
-        if reason != self._failing:
-            self._failing = reason
+        if self._failing is None:  # report the first failure of an episode, not every record
+            self._failing = reason = f"{type(exc).__name__}: {exc.strerror or exc}"
             with contextlib.suppress(Exception):
                 sys.stderr.write(
                     f"llmops_logging: cannot write {self.path} ({reason}); "

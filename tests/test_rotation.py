@@ -1,0 +1,77 @@
+"""Size rotation by rename: every record exactly once, in order, no file past max_bytes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import llmops_logging as ll
+
+from .conftest import log_files, raw_lines, read_records
+
+
+def _write(count: int, pad: int = 60, start: int = 0) -> None:
+    log = ll.get_logger("rot")
+    for i in range(start, start + count):
+        log.info("rec", i=i, pad="x" * pad)
+
+
+def test_rotation_keeps_every_record_once_in_order(tmp_path: Path) -> None:
+    ll.configure(tmp_path, max_bytes=2000, backup_count=1000)
+    _write(500)
+    files = log_files(tmp_path)
+    assert len(files) > 20
+    for path in files:
+        assert path.stat().st_size <= 2000
+    assert [r["i"] for r in read_records(tmp_path)] == list(range(500))
+
+
+def test_rotated_names_are_numbered_and_never_reused(tmp_path: Path) -> None:
+    ll.configure(tmp_path, max_bytes=1000, backup_count=3)
+    _write(40)
+    first = sorted(p.name for p in tmp_path.glob("events.jsonl.*"))
+    _write(40, start=40)
+    second = sorted(p.name for p in tmp_path.glob("events.jsonl.*"))
+    assert len(first) == len(second) == 3
+    assert max(first) < min(second)  # retention dropped old names, new numbers went up
+    assert all(name[len("events.jsonl.") :].isdigit() for name in second)
+    assert sorted(os.listdir(tmp_path)) == [".events.jsonl.lock", "events.jsonl", *second]
+
+
+def test_retention_keeps_the_newest_records(tmp_path: Path) -> None:
+    ll.configure(tmp_path, max_bytes=1500, backup_count=2)
+    _write(300)
+    kept = [r["i"] for r in read_records(tmp_path)]
+    assert len(log_files(tmp_path)) == 3
+    assert kept == list(range(300 - len(kept), 300))
+
+
+def test_a_record_larger_than_max_bytes_gets_a_file_of_its_own(tmp_path: Path) -> None:
+    ll.configure(tmp_path, max_bytes=500, backup_count=10)
+    log = ll.get_logger("rot")
+    log.info("small", i=0)
+    log.info("big", i=1, pad="y" * 2000)
+    log.info("small", i=2)
+    files = log_files(tmp_path)
+    assert [len(raw_lines(p)) for p in files] == [1, 1, 1]
+    assert [r["i"] for r in read_records(tmp_path)] == [0, 1, 2]
+
+
+def test_rotation_off_when_max_bytes_or_backup_count_is_zero(tmp_path: Path) -> None:
+    ll.configure(tmp_path / "a", max_bytes=0)
+    _write(100)
+    ll.configure(tmp_path / "b", max_bytes=500, backup_count=0)
+    _write(100)
+    for sub in ("a", "b"):
+        assert [p.name for p in log_files(tmp_path / sub)] == ["events.jsonl"]
+        assert len(read_records(tmp_path / sub)) == 100
+
+
+def test_external_rename_is_followed(tmp_path: Path) -> None:
+    """A logrotate-style rename by someone else: the handler reopens the live path."""
+    ll.configure(tmp_path)
+    _write(3)
+    os.rename(tmp_path / "events.jsonl", tmp_path / "moved.jsonl")
+    _write(3, start=3)
+    assert [r["i"] for r in read_records(tmp_path)] == [3, 4, 5]
+    assert [r["i"] for r in read_records(tmp_path, live="moved.jsonl")] == [0, 1, 2]

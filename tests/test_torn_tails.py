@@ -1,0 +1,85 @@
+"""Killed writers and partial lines: every later record starts on its own line, intact."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import llmops_logging as ll
+
+from .conftest import log_files
+
+LOOPING_WRITER = """
+import sys, itertools
+import llmops_logging as ll
+ll.configure(sys.argv[1], max_bytes=8192, backup_count=100000)
+log = ll.get_logger("doomed")
+print("ready", flush=True)
+for i in itertools.count():
+    log.info("rec", proc=sys.argv[2], i=i, pad="k" * 200)
+"""
+
+
+def _lines(log_dir: Path) -> list[bytes]:
+    lines: list[bytes] = []
+    for path in log_files(log_dir):
+        lines += path.read_bytes().splitlines()
+    return lines
+
+
+def _parse(line: bytes) -> dict[str, object] | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def test_partial_last_line_is_not_glued_to_the_next_record(tmp_path: Path) -> None:
+    live = tmp_path / "events.jsonl"
+    live.write_bytes(b'{"ts": "2026-01-01T00:00:00.000000+00:00", "event": "torn", "i"')
+    ll.configure(tmp_path)
+    ll.get_logger("x").info("after", i=1)
+    lines = live.read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    assert _parse(lines[0]) is None
+    assert _parse(lines[1]) is not None and _parse(lines[1])["event"] == "after"  # type: ignore[index]
+
+
+def test_sigkilled_writers_leave_later_records_intact(tmp_path: Path) -> None:
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", LOOPING_WRITER, str(tmp_path), f"w{n}"],
+            stdout=subprocess.PIPE,
+        )
+        for n in range(3)
+    ]
+    for writer in writers:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == b"ready"
+    time.sleep(0.5)
+    for writer in writers:
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait(timeout=30)
+        assert writer.stdout is not None
+        writer.stdout.close()
+    assert all(w.returncode == -signal.SIGKILL for w in writers)
+    with open(tmp_path / "events.jsonl", "ab") as live:  # what a torn write leaves behind
+        live.write(b'{"ts":"2026-11-26T00:00:00.000000+00:00","event":"half')
+    ll.configure(tmp_path, max_bytes=8192, backup_count=100000)
+    log = ll.get_logger("survivor")
+    for i in range(300):
+        log.info("after", i=i, pad="s" * 200)
+
+    lines = _lines(tmp_path)
+    parsed = [_parse(line) for line in lines]
+    torn = [line for line, record in zip(lines, parsed, strict=True) if record is None]
+    assert torn == [b'{"ts":"2026-11-26T00:00:00.000000+00:00","event":"half']
+    after = [r["i"] for r in parsed if r is not None and r["event"] == "after"]
+    assert after == list(range(300))
+    killed = [r for r in parsed if r is not None and r["event"] == "rec"]
+    assert len(killed) > 100  # the killed writers really wrote, and all of it parses
