@@ -22,6 +22,7 @@ from ._render import DEFAULT_MAX_RECORD_BYTES
 from .formatters import JsonlFormatter
 from .handlers import (
     DEFAULT_BACKUP_COUNT,
+    DEFAULT_CHECK_INTERVAL,
     DEFAULT_FILE_MODE,
     DEFAULT_MAX_BYTES,
     RotatingJsonlHandler,
@@ -62,6 +63,7 @@ def configure(
     sample_runs: float | None = None,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     file_mode: int = DEFAULT_FILE_MODE,
+    check_interval: float = DEFAULT_CHECK_INTERVAL,
 ) -> RotatingJsonlHandler:
     """Send structlog events and (with `capture_stdlib`) stdlib records to one JSONL log.
 
@@ -84,6 +86,7 @@ def configure(
         backup_count=backup_count,
         compress=compress,
         file_mode=file_mode,
+        check_interval=check_interval,
         formatter=JsonlFormatter(processors=_processors),
     )
     if console:

@@ -1,37 +1,34 @@
 """RotatingJsonlHandler: an append-only JSONL file that several processes can write and rotate.
 
 Every record is one `os.write` of a whole line on an `O_APPEND` descriptor, so writers in any
-number of processes never interleave inside a line. Before each write the live path is checked:
-a changed inode means another process rotated (reopen), a full file means rotate now. Rotation
-renames the live file to `events.jsonl.NNNNNN` (a number that only grows, so the name never
-changes again except to gain `.gz`) under an `flock` on the hidden `.events.jsonl.lock`.
-Compression and retention happen under the same lock, compression one generation late so that
-writers still in flight to the newest rotated file cannot lose a record. Write errors never
-reach the application: they are counted in `dropped` and reported once on stderr.
+number of processes never interleave inside a line. Rotation renames the live file to
+`events.jsonl.NNNNNN` under an `flock` on the hidden `.events.jsonl.lock`, and bumps a counter
+in that file that every writer reads before each write (a memory read, not a syscall), so
+the others reopen the live path before their next record. The size comes from the descriptor's
+offset after each append. Renames or deletions by anyone else are noticed by a `stat` of the
+live path every `check_interval` seconds (0: before every record). Write errors never reach
+the application: they are counted in `dropped` and reported once per episode on stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import gzip
 import logging
 import os
-import re
-import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - non-POSIX platforms get no cross-process lock
-    fcntl = None  # type: ignore[assignment]
+from ._logfiles import RotatedFiles, lock_shared, rotated_name, rotated_pattern
+from ._rotation_lock import RotationLock
+
+__all__ = ["RotatingJsonlHandler", "rotated_name", "rotated_pattern"]
 
 DEFAULT_MAX_BYTES = 10 * 2**20
 DEFAULT_BACKUP_COUNT = 5
 DEFAULT_FILE_MODE = 0o600
-ROTATED_DIGITS = 6
+DEFAULT_CHECK_INTERVAL = 1.0
 
 _fork_generation = 0
 
@@ -42,16 +39,6 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def rotated_name(live_name: str, number: int, compressed: bool = False) -> str:
-    """The name of the `number`-th rotated file of the log whose live file is `live_name`."""
-    return f"{live_name}.{number:0{ROTATED_DIGITS}d}" + (".gz" if compressed else "")
-
-
-def rotated_pattern(live_name: str) -> re.Pattern[str]:
-    """Matches rotated file names of that log; group 1 is the number, group 2 the `.gz`."""
-    return re.compile(re.escape(live_name) + r"\.(\d+)(\.gz)?$")
 
 
 def _ends_in_partial_line(fd: int) -> bool:
@@ -88,12 +75,13 @@ class RotatingJsonlHandler(logging.Handler):
         compress: bool = False,
         *,
         file_mode: int = DEFAULT_FILE_MODE,
+        check_interval: float = DEFAULT_CHECK_INTERVAL,
         level: int | str = logging.NOTSET,
         formatter: logging.Formatter | None = None,
     ) -> None:
         super().__init__(level)
-        if max_bytes < 0 or backup_count < 0:
-            raise ValueError("max_bytes and backup_count must be >= 0")
+        if max_bytes < 0 or backup_count < 0 or check_interval < 0:
+            raise ValueError("max_bytes, backup_count and check_interval must be >= 0")
         self.path = os.path.abspath(os.fspath(filename))
         self.directory, self.live_name = os.path.split(self.path)
         self.lock_path = os.path.join(self.directory, f".{self.live_name}.lock")
@@ -101,17 +89,21 @@ class RotatingJsonlHandler(logging.Handler):
         self.backup_count = backup_count
         self.compress = compress
         self.file_mode = file_mode
+        self.check_interval = check_interval
         self.dropped = 0
         """Records that could not be written (I/O errors); torn partial writes count too."""
         self.mirror: Callable[[bytes], None] | None = None
         """Called with every line written, e.g. to echo it on a console."""
+        self.rotated = RotatedFiles(self.directory, self.live_name, file_mode)
         self._fd: int | None = None
-        self._lock_fd: int | None = None
+        self._lock: RotationLock | None = None
         self._inode = -1
+        self._size = 0
+        self._seen_mark = b""
+        self._next_check = 0.0
         self._generation = _fork_generation
         self._needs_newline = False
         self._failing: str | None = None
-        self._rotated_re = rotated_pattern(self.live_name)
         if formatter is None:
             from .formatters import JsonlFormatter
 
@@ -142,14 +134,14 @@ class RotatingJsonlHandler(logging.Handler):
         """Append one whole line (it must end with a newline); False when it was dropped."""
         with self.lock:  # type: ignore[union-attr]  # createLock() always sets it
             try:
-                self._prepare(len(line))
-                assert self._fd is not None
+                fd = self._prepare(len(line))
                 if self._needs_newline:
                     line = b"\n" + line
-                written = os.write(self._fd, line)
+                written = os.write(fd, line)
                 self._needs_newline = written != len(line)
                 if self._needs_newline:
                     raise OSError(errno.EIO, f"short write ({written} of {len(line)} bytes)")
+                self._size = os.lseek(fd, 0, os.SEEK_CUR)  # O_APPEND: the end of the file
             except OSError as exc:
                 self._drop(exc)
                 return False
@@ -161,60 +153,72 @@ class RotatingJsonlHandler(logging.Handler):
                 mirror(line)
         return True
 
-    def _prepare(self, incoming: int) -> None:
-        """Make sure `_fd` is the live file and has room for `incoming` bytes."""
-        if self._fd is None or self._generation != _fork_generation:
+    def _prepare(self, incoming: int) -> int:
+        """The descriptor of the live file, with room for `incoming` bytes."""
+        lock = self._lock
+        if (
+            self._fd is None
+            or lock is None
+            or self._generation != _fork_generation
+            or lock.mark() != self._seen_mark
+        ):
             self._open()
+        elif time.monotonic() >= self._next_check:
+            self._check_live_path()
+        if self.rotates and self._size > 0 and self._size + incoming > self.max_bytes:
+            self._rotate(incoming)
+        assert self._fd is not None
+        return self._fd
+
+    def _check_live_path(self) -> None:
+        self._next_check = time.monotonic() + self.check_interval
         try:
             st = os.stat(self.path)
-        except FileNotFoundError:  # deleted or renamed away, perhaps the directory too
+        except FileNotFoundError:  # deleted or renamed away, perhaps with the directory
             self._open()
             return
         if st.st_ino != self._inode:
             self._open()
-        elif self.rotates and st.st_size > 0 and st.st_size + incoming > self.max_bytes:
-            self._rotate(incoming)
 
     def _open(self) -> None:
-        """(Re)open the live file; start on a new line after a torn tail."""
-        if self._generation != _fork_generation:  # the lock is shared with the parent: own one
-            self._close_fds()
+        """(Re)open the live file, holding a shared lock on it; mend a torn tail."""
+        if self._generation != _fork_generation:  # the locks are shared with the parent
+            self._close_files()
             self._generation = _fork_generation
         elif self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = None
         os.makedirs(self.directory, exist_ok=True)
+        if self._lock is None:
+            self._lock = RotationLock(self.lock_path, self.file_mode)
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-        self._fd = os.open(self.path, flags, self.file_mode)
-        self._inode = os.fstat(self._fd).st_ino
-        self._needs_newline = _ends_in_partial_line(self._fd)
+        while True:
+            mark = self._lock.mark()  # read first: a rotation after it makes us look again
+            fd = os.open(self.path, flags, self.file_mode)
+            lock_shared(fd)
+            st = os.fstat(fd)
+            with contextlib.suppress(FileNotFoundError):
+                if st.st_nlink > 0 and os.stat(self.path).st_ino == st.st_ino:
+                    break
+            os.close(fd)  # rotated (and perhaps compressed) between open and lock: again
+        self._fd, self._inode, self._size, self._seen_mark = fd, st.st_ino, st.st_size, mark
+        self._next_check = time.monotonic() + self.check_interval
+        self._needs_newline = _ends_in_partial_line(fd)
 
-    def _close_fds(self) -> None:
-        for fd in (self._fd, self._lock_fd):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._fd = self._lock_fd = None
+    def _close_files(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        if self._lock is not None:
+            self._lock.close()
+        self._fd = self._lock = None
 
     # -- rotation ---------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _interprocess_lock(self) -> Iterator[None]:
-        if self._lock_fd is None:
-            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-            self._lock_fd = os.open(self.lock_path, flags, self.file_mode)
-        if fcntl is None:  # pragma: no cover
-            yield
-            return
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-
     def _rotate(self, incoming: int) -> None:
-        with self._interprocess_lock():
+        assert self._lock is not None
+        with self._lock.held():
             try:
                 st = os.stat(self.path)
             except FileNotFoundError:
@@ -222,66 +226,27 @@ class RotatingJsonlHandler(logging.Handler):
             if st is None or st.st_ino != self._inode:
                 self._open()  # another process rotated first
                 return
-            if st.st_size == 0 or st.st_size + incoming <= self.max_bytes:
+            if st.st_size + incoming <= self.max_bytes:
+                self._size = st.st_size  # others' records made it look fuller than it is
                 return
-            number = self._next_number()
-            target = os.path.join(self.directory, rotated_name(self.live_name, number))
-            os.rename(self.path, target)
-            self._record_number(number)
+            latest = self._lock.latest_number()
+            if latest == 0:  # a new lock file: continue after what is on disk
+                latest = max(self.rotated.numbers(), default=0)
+            number = latest + 1
+            os.rename(self.path, self.rotated.path(number))
+            self._lock.set_latest_number(number)
             self._open()
-            self._housekeep(newest=number)
+            self.rotated.housekeep(number, self.backup_count, self.compress)
 
     def rotated_files(self) -> dict[int, list[str]]:
-        """Rotated files by number (a number may briefly have both a plain and a `.gz` file)."""
-        found: dict[int, list[str]] = {}
-        for name in os.listdir(self.directory):
-            match = self._rotated_re.match(name)
-            if match:
-                found.setdefault(int(match.group(1)), []).append(name)
-        return found
-
-    def _next_number(self) -> int:
-        assert self._lock_fd is not None
-        recorded = os.pread(self._lock_fd, 32, 0).strip()
-        last = int(recorded) if recorded.isdigit() else 0
-        return max([last, *self.rotated_files()]) + 1
-
-    def _record_number(self, number: int) -> None:
-        assert self._lock_fd is not None
-        os.ftruncate(self._lock_fd, 0)
-        os.pwrite(self._lock_fd, f"{number}\n".encode(), 0)
-
-    def _housekeep(self, newest: int) -> None:
-        """Compress closed generations and delete the oldest beyond `backup_count`."""
-        files = self.rotated_files()
-        for number in sorted(files)[: -self.backup_count]:
-            for name in files.pop(number):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(self.directory, name))
-        if not self.compress:
-            return
-        for number, names in sorted(files.items()):
-            if number < newest:
-                self._compress(number, names)
-
-    def _compress(self, number: int, names: list[str]) -> None:
-        plain = os.path.join(self.directory, rotated_name(self.live_name, number))
-        if rotated_name(self.live_name, number) not in names:
-            return
-        final = plain + ".gz"
-        if rotated_name(self.live_name, number, compressed=True) not in names:
-            temp = os.path.join(self.directory, f".{os.path.basename(final)}.tmp")
-            with open(plain, "rb") as src, gzip.open(temp, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            os.chmod(temp, self.file_mode)
-            os.replace(temp, final)  # complete, or not there at all
-        os.unlink(plain)
+        """Rotated file names by number."""
+        return self.rotated.numbers()
 
     # -- errors and lifecycle ---------------------------------------------------------------
 
     def _drop(self, exc: OSError) -> None:
         self.dropped += 1
-        self._close_fds()  # reopen from scratch next time: the directory may come back
+        self._close_files()  # reopen from scratch next time: the directory may come back
         if self._failing is None:  # report the first failure of an episode, not every record
             self._failing = reason = f"{type(exc).__name__}: {exc.strerror or exc}"
             with contextlib.suppress(Exception):
@@ -300,7 +265,7 @@ class RotatingJsonlHandler(logging.Handler):
 
     def close(self) -> None:
         with self.lock:  # type: ignore[union-attr]
-            self._close_fds()
+            self._close_files()
         super().close()
 
     def __repr__(self) -> str:

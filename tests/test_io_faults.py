@@ -52,7 +52,7 @@ def test_file_size_limit_keeps_the_application_running(tmp_path: Path) -> None:
 
 def test_deleted_directory_is_recreated(tmp_path: Path) -> None:
     log_dir = tmp_path / "logs"
-    handler = ll.configure(log_dir)
+    handler = ll.configure(log_dir, check_interval=0)
     log = ll.get_logger("x")
     log.info("before")
     shutil.rmtree(log_dir)
@@ -65,7 +65,7 @@ def test_unwritable_path_drops_reports_once_and_recovers(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     log_dir = tmp_path / "logs"
-    handler = ll.configure(log_dir)
+    handler = ll.configure(log_dir, check_interval=0)
     log = ll.get_logger("x")
     log.info("one")
     shutil.rmtree(log_dir)

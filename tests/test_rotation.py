@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import llmops_logging as ll
@@ -67,11 +68,40 @@ def test_rotation_off_when_max_bytes_or_backup_count_is_zero(tmp_path: Path) -> 
         assert len(read_records(tmp_path / sub)) == 100
 
 
-def test_external_rename_is_followed(tmp_path: Path) -> None:
+def test_external_rename_is_followed_at_once_with_check_interval_zero(tmp_path: Path) -> None:
     """A logrotate-style rename by someone else: the handler reopens the live path."""
-    ll.configure(tmp_path)
+    ll.configure(tmp_path, check_interval=0)
     _write(3)
     os.rename(tmp_path / "events.jsonl", tmp_path / "moved.jsonl")
     _write(3, start=3)
     assert [r["i"] for r in read_records(tmp_path)] == [3, 4, 5]
     assert [r["i"] for r in read_records(tmp_path, live="moved.jsonl")] == [0, 1, 2]
+
+
+def test_external_rename_is_followed_within_check_interval(tmp_path: Path) -> None:
+    ll.configure(tmp_path, check_interval=0.2)
+    _write(3)
+    os.rename(tmp_path / "events.jsonl", tmp_path / "moved.jsonl")
+    _write(1, start=3)  # within the interval: still the renamed file, nothing lost
+    time.sleep(0.25)
+    _write(2, start=4)
+    assert [r["i"] for r in read_records(tmp_path)] == [4, 5]
+    assert [r["i"] for r in read_records(tmp_path, live="moved.jsonl")] == [0, 1, 2, 3]
+
+
+def test_rotation_by_another_process_is_seen_before_the_next_record(tmp_path: Path) -> None:
+    """The shared counter, not the periodic stat, makes writers follow a rotation."""
+    first = ll.RotatingJsonlHandler(tmp_path / "events.jsonl", max_bytes=300, backup_count=9)
+    second = ll.RotatingJsonlHandler(tmp_path / "events.jsonl", max_bytes=300, backup_count=9)
+    try:
+        for i in range(12):
+            writer = first if i % 3 else second
+            writer.write_line(b'{"i":%d,"pad":"%s"}\n' % (i, b"q" * 80))
+    finally:
+        first.close()
+        second.close()
+    files = log_files(tmp_path)
+    assert len(files) >= 4
+    line = 100  # a writer's size is as of its own last append: one record of slack per writer
+    assert all(path.stat().st_size <= 300 + line for path in files)
+    assert [r["i"] for r in read_records(tmp_path)] == list(range(12))
