@@ -9,7 +9,9 @@ closing record carries both, so totals stay exact however much is sampled away.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -23,6 +25,18 @@ SampleRates = Mapping[str, float]
 
 _ALWAYS_KEPT_METHODS = frozenset({"warning", "warn", "error", "exception", "critical", "fatal"})
 _BOUNDARY_PREFIXES = ("run_", "step_")
+
+
+@functools.lru_cache(maxsize=256)
+def _always_kept(method_name: str) -> bool:
+    """Whether a record of this level name is warning or above. Custom levels count by number:
+    a registered name (`logging.addLevelName(35, "NOTICE")`) or stdlib's `Level 35`."""
+    if method_name in _ALWAYS_KEPT_METHODS:
+        return True
+    number = logging.getLevelName(method_name.upper())
+    if not isinstance(number, int) and method_name.startswith("level "):
+        number = int(method_name[6:]) if method_name[6:].strip().isdigit() else None
+    return isinstance(number, int) and number >= logging.WARNING
 
 
 def unit_hash(*parts: object) -> float:
@@ -41,15 +55,18 @@ class Sampler:
     """The sampling processor; `configure(sample=..., sample_runs=...)` builds it."""
 
     def __init__(self, rates: SampleRates | None = None, run_rate: float | None = None) -> None:
+        if rates is not None and not isinstance(rates, Mapping):
+            raise TypeError(
+                f"sample must map kinds or event names to rates, e.g. {{'sample': 0.1}}, "
+                f"not {rates!r}"
+            )
         self.rates = {str(k): _checked_rate(str(k), v) for k, v in (rates or {}).items()}
         self.run_rate = None if run_rate is None else _checked_rate("sample_runs", run_rate)
         self._outside_runs: Counter[str] = Counter()
 
     @classmethod
-    def from_settings(
-        cls, rates: SampleRates | None, run_rate: float | None
-    ) -> Sampler | None:
-        if not rates and run_rate is None:
+    def from_settings(cls, rates: SampleRates | None, run_rate: float | None) -> Sampler | None:
+        if run_rate is None and (rates is None or (isinstance(rates, Mapping) and not rates)):
             return None
         return cls(rates, run_rate)
 
@@ -60,7 +77,7 @@ class Sampler:
             run.sampled = unit_hash(run.run_id, "run") < self.run_rate
             event_dict["run_sampled"] = run.sampled
             event_dict["run_sample_rate"] = self.run_rate
-        if method_name in _ALWAYS_KEPT_METHODS or kind.startswith(_BOUNDARY_PREFIXES):
+        if _always_kept(method_name) or kind.startswith(_BOUNDARY_PREFIXES):
             return event_dict
         if run is not None and not run.sampled:
             return self._drop(run, kind)
