@@ -116,10 +116,17 @@ def configure(
 
 
 def get_logger(name: str | None = None, **initial_values: Any) -> Any:
-    """A structlog bound logger; `name` defaults to the calling module's `__name__`."""
+    """A structlog bound logger; `name` defaults to the calling module's `__name__`.
+
+    Once configured, the logger itself (no lazy proxy on every call); before, structlog's
+    lazy proxy, which binds to whatever configuration is current when it is first used.
+    Either kind follows a later `configure()`.
+    """
     if name is None:
         name = sys._getframe(1).f_globals.get("__name__", "root")
-    return structlog.get_logger(name, **initial_values)
+    if _installed is None:
+        return structlog.get_logger(name, **initial_values)
+    return BoundLogger(sink_factory(name), _processors, dict(initial_values))
 
 
 def current_handler() -> RotatingJsonlHandler | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from structlog import BoundLoggerBase, DropEvent
 
@@ -75,19 +75,23 @@ class BoundLogger(BoundLoggerBase):
         def error(self, event: Any = None, *args: Any, **kw: Any) -> None: ...
 
     def _proxy_to_logger(self, method_name: str, event: Any = None, **event_kw: Any) -> None:
-        processors = cast(Sequence[Any], self._processors)
+        self._write_event(method_name, event, event_kw)
+
+    def _write_event(self, method_name: str, event: Any, fields: dict[str, Any]) -> None:
+        """Process and write one event; `fields` is a fresh dict the call may keep."""
+        processors: Sequence[Any] = self._processors  # type: ignore[assignment]
         try:
-            event_dict = self._context.copy()
-            event_dict.update(event_kw)
+            event_dict = {**self._context, **fields} if self._context else fields
             if event is not None:
                 event_dict["event"] = event
             line = run_processors(processors, self._logger, method_name, event_dict)
         except DropEvent:
-            return None
+            return
         except Exception as exc:
             line = failure_line(processors, self._logger, method_name, event, exc)
-        self._logger.write(line)
-        return None
+        write_line = Sink.write_line
+        if write_line is not None:
+            write_line(line)
 
     def exception(self, event: Any = None, *args: Any, **kw: Any) -> None:
         kw.setdefault("exc_info", True)
@@ -107,7 +111,7 @@ class BoundLogger(BoundLoggerBase):
         method = name.lower() if isinstance(name, str) else "info"
         if args:
             event = _interpolate(event, args, kw)
-        self._proxy_to_logger(method, event, **kw)
+        self._write_event(method, event, kw)
 
     async def alog(self, level: int | str, event: Any = None, *args: Any, **kw: Any) -> None:
         self.log(level, event, *args, **kw)
@@ -131,7 +135,7 @@ def _level_methods(method_name: str) -> tuple[Callable[..., None], Callable[...,
     def method(self: BoundLogger, event: Any = None, *args: Any, **kw: Any) -> None:
         if args:
             event = _interpolate(event, args, kw)
-        self._proxy_to_logger(method_name, event, **kw)
+        self._write_event(method_name, event, kw)
 
     async def amethod(self: BoundLogger, event: Any = None, *args: Any, **kw: Any) -> None:
         method(self, event, *args, **kw)

@@ -24,7 +24,7 @@ MAX_DEPTH = 64
 TRUNCATED_MARKER = "...[truncated {} chars]"
 CORE_FIELDS = ("ts", "run_id", "event", "kind", "level", "logger", "event_id", "seq", "pid")
 
-_OPTIONS = orjson.OPT_APPEND_NEWLINE
+LINE_OPTIONS = orjson.OPT_APPEND_NEWLINE
 _INT_RANGE = range(-(2**63), 2**64)
 _NATIVE_LEAVES = (datetime, date, time, UUID)
 
@@ -155,7 +155,7 @@ def _truncate(obj: Any, max_chars: int) -> Any:
 
 
 def _dumps(event_dict: Mapping[str, Any]) -> bytes:
-    return orjson.dumps(event_dict, default=json_default, option=_OPTIONS)
+    return orjson.dumps(event_dict, default=json_default, option=LINE_OPTIONS)
 
 
 def _shrink(event_dict: Mapping[str, Any], size: int, max_bytes: int) -> bytes:

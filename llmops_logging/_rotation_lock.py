@@ -32,7 +32,7 @@ class RotationLock:
                 with self.held():
                     if os.fstat(self._fd).st_size < _MARK_SIZE:
                         os.ftruncate(self._fd, _MARK_SIZE)
-            self._map = mmap.mmap(self._fd, _MARK_SIZE)
+            self.map = mmap.mmap(self._fd, _MARK_SIZE)
         except BaseException:
             os.close(self._fd)
             raise
@@ -51,16 +51,16 @@ class RotationLock:
 
     def mark(self) -> bytes:
         """The counter's raw bytes: cheap to compare with an earlier reading."""
-        return self._map[:_MARK_SIZE]
+        return self.map[:_MARK_SIZE]
 
     def latest_number(self) -> int:
         return int.from_bytes(self.mark(), "little")
 
     def set_latest_number(self, number: int) -> None:
-        self._map[:_MARK_SIZE] = number.to_bytes(_MARK_SIZE, "little")
+        self.map[:_MARK_SIZE] = number.to_bytes(_MARK_SIZE, "little")
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self._map.close()
+            self.map.close()
         with contextlib.suppress(OSError):
             os.close(self._fd)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import math
+import mmap
 import os
 import sys
 import time
@@ -67,6 +69,8 @@ class RotatingJsonlHandler(logging.Handler):
     `max_bytes=0` or `backup_count=0` turns rotation off, as the stdlib's handler does.
     """
 
+    _rotate_at: int | float = math.inf
+
     def __init__(
         self,
         filename: str | os.PathLike[str],
@@ -100,6 +104,7 @@ class RotatingJsonlHandler(logging.Handler):
         self._inode = -1
         self._size = 0
         self._seen_mark = b""
+        self._mark_map: mmap.mmap | None = None
         self._next_check = 0.0
         self._generation = _fork_generation
         self._needs_newline = False
@@ -111,8 +116,31 @@ class RotatingJsonlHandler(logging.Handler):
         self.setFormatter(formatter)
 
     @property
+    def max_bytes(self) -> int:
+        return self._max_bytes
+
+    @max_bytes.setter
+    def max_bytes(self, value: int) -> None:
+        self._max_bytes = value
+        self._set_rotate_at()
+
+    @property
+    def backup_count(self) -> int:
+        return self._backup_count
+
+    @backup_count.setter
+    def backup_count(self, value: int) -> None:
+        self._backup_count = value
+        self._set_rotate_at()
+
+    @property
     def rotates(self) -> bool:
-        return self.max_bytes > 0 and self.backup_count > 0
+        return self._max_bytes > 0 and self._backup_count > 0
+
+    def _set_rotate_at(self) -> None:
+        """Past this size the write path takes its slow branch (which rotates if it should)."""
+        if hasattr(self, "_max_bytes") and hasattr(self, "_backup_count"):
+            self._rotate_at = self._max_bytes if self.rotates else math.inf
 
     # -- the write path -------------------------------------------------------------------
 
@@ -134,13 +162,23 @@ class RotatingJsonlHandler(logging.Handler):
         """Append one whole line (it must end with a newline); False when it was dropped."""
         with self.lock:  # type: ignore[union-attr]  # createLock() always sets it
             try:
-                fd = self._prepare(len(line))
-                if self._needs_newline:
-                    line = b"\n" + line
+                fd = self._fd
+                if (  # the one check per record: a memory read of the shared rotation counter
+                    fd is None
+                    or self._mark_map[:8] != self._seen_mark  # type: ignore[index]
+                    or self._size + len(line) > self._rotate_at
+                    or time.monotonic() >= self._next_check
+                    or self._generation != _fork_generation
+                    or self._needs_newline
+                ):
+                    fd = self._prepare(len(line))
+                    if self._needs_newline:
+                        line = b"\n" + line
                 written = os.write(fd, line)
-                self._needs_newline = written != len(line)
-                if self._needs_newline:
+                if written != len(line):
+                    self._needs_newline = True
                     raise OSError(errno.EIO, f"short write ({written} of {len(line)} bytes)")
+                self._needs_newline = False
                 self._size = os.lseek(fd, 0, os.SEEK_CUR)  # O_APPEND: the end of the file
             except OSError as exc:
                 self._drop(exc)
@@ -203,6 +241,7 @@ class RotatingJsonlHandler(logging.Handler):
                     break
             os.close(fd)  # rotated (and perhaps compressed) between open and lock: again
         self._fd, self._inode, self._size, self._seen_mark = fd, st.st_ino, st.st_size, mark
+        self._mark_map = self._lock.map
         self._next_check = time.monotonic() + self.check_interval
         self._needs_newline = _ends_in_partial_line(fd)
 

@@ -13,13 +13,23 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
+import orjson
+import structlog.contextvars
 from structlog import DropEvent
-from structlog.contextvars import merge_contextvars
+from structlog.contextvars import STRUCTLOG_KEY_PREFIX_LEN, merge_contextvars
 
 from ._context import current_run, current_step, default_run_id
-from ._render import DEFAULT_MAX_RECORD_BYTES, describe_exception, render_line, safe_str
+from ._render import (
+    DEFAULT_MAX_RECORD_BYTES,
+    LINE_OPTIONS,
+    describe_exception,
+    json_default,
+    render_line,
+    safe_str,
+)
 
 EventDict = MutableMapping[str, Any]
 Processor = Callable[[Any, str, EventDict], Any]
@@ -37,7 +47,7 @@ _LEVEL_NAMES = {
 
 _pid = os.getpid()
 _seq = itertools.count(1)
-_event_id_prefix = os.urandom(8).hex()
+_event_id_prefix = os.urandom(8).hex() + "-"
 _ts_cache: tuple[int, str] = (-1, "")
 
 
@@ -45,7 +55,7 @@ def _reset_after_fork() -> None:
     global _pid, _seq, _event_id_prefix
     _pid = os.getpid()
     _seq = itertools.count(1)
-    _event_id_prefix = os.urandom(8).hex()
+    _event_id_prefix = os.urandom(8).hex() + "-"
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
@@ -59,15 +69,36 @@ def format_ts(ns: int) -> str:
     if cached[0] != seconds:
         cached = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
         _ts_cache = cached
-    return f"{cached[1]}.{rest // 1000:06d}+00:00"
+    return "%s.%06d+00:00" % (cached[1], rest // 1000)  # noqa: UP031 - the faster form
+
+
+_structlog_context_vars: dict[str, ContextVar[Any]] | None = getattr(
+    structlog.contextvars, "_CONTEXT_VARS", None
+)
+
+
+def merge_bound_contextvars(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+    """`structlog.contextvars.merge_contextvars`, reading only the variables structlog made.
+
+    structlog's own processor walks every context variable of the process; this one looks
+    at structlog's registry of its variables, and costs nothing while none was ever bound.
+    """
+    registry = _structlog_context_vars
+    if registry is None:  # a structlog without the registry: its own processor
+        return merge_contextvars(logger, method_name, event_dict)
+    if registry:
+        for name, var in tuple(registry.items()):
+            value = var.get(Ellipsis)
+            if value is not Ellipsis:
+                event_dict.setdefault(name[STRUCTLOG_KEY_PREFIX_LEN:], value)
+    return event_dict
 
 
 def add_run_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     """Stamp the active run's id (and step's id), default `kind`; count the event in its run."""
-    kind = event_dict.get("kind", "log")
-    if not isinstance(kind, str):
-        kind = safe_str(kind)
-    event_dict["kind"] = kind
+    kind = event_dict.setdefault("kind", "log")
+    if type(kind) is not str:
+        kind = event_dict["kind"] = safe_str(kind)
     run = current_run.get()
     if run is None:
         event_dict.setdefault("run_id", default_run_id())
@@ -91,23 +122,24 @@ class Stamper:
         self.fields = dict(fields or {})
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
-        created_ns = event_dict.pop(CREATED_NS_KEY, None)
+        pop = event_dict.pop
+        created_ns = pop(CREATED_NS_KEY, None)
         seq = next(_seq)
-        record: dict[str, Any] = {
-            "ts": format_ts(created_ns if created_ns is not None else time.time_ns()),
-            "run_id": event_dict.pop("run_id", None) or default_run_id(),
-            "event": event_dict.pop("event", None),
-            "kind": event_dict.pop("kind", "log"),
+        stamps: dict[str, Any] = {
+            "ts": format_ts(time.time_ns() if created_ns is None else created_ns),
+            "run_id": pop("run_id", None) or default_run_id(),
+            "event": pop("event", None),
+            "kind": pop("kind", "log"),
             "level": _LEVEL_NAMES.get(method_name, method_name),
             "logger": getattr(logger, "name", None) or "root",
-            "event_id": f"{_event_id_prefix}-{seq:x}",
+            "event_id": _event_id_prefix + str(seq),
             "seq": seq,
             "pid": _pid,
         }
-        for key, value in self.fields.items():
-            record.setdefault(key, value)
-        for key, value in event_dict.items():
-            record.setdefault(key, value)
+        fields = self.fields
+        record = {**stamps, **fields, **event_dict} if fields else {**stamps, **event_dict}
+        if len(record) != len(stamps) + len(fields) + len(event_dict):
+            record.update(stamps)  # a name was given twice; `{**a, **b}` kept its first place
         return record
 
 
@@ -130,7 +162,9 @@ def _exception_of(exc_info: Any) -> BaseException | None:
 
 def add_error_info(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     """Replace `exc_info` (True, an exception or a sys.exc_info() tuple) by an `error` field."""
-    exc_info = event_dict.pop("exc_info", None)
+    if "exc_info" not in event_dict:
+        return event_dict
+    exc_info = event_dict.pop("exc_info")
     exc = _exception_of(exc_info)
     if exc is not None:
         event_dict["error"] = error_fields(exc)
@@ -144,7 +178,13 @@ class LineRenderer:
         self.max_record_bytes = max_record_bytes
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> bytes:
-        return render_line(event_dict, self.max_record_bytes)
+        try:  # the common case without a call through render_line's own fast path
+            line = orjson.dumps(event_dict, default=json_default, option=LINE_OPTIONS)
+        except Exception:
+            return render_line(event_dict, self.max_record_bytes)
+        if 0 < self.max_record_bytes < len(line):
+            return render_line(event_dict, self.max_record_bytes)
+        return line
 
 
 def build_processors(
@@ -155,7 +195,7 @@ def build_processors(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> list[Processor]:
     """The chain in the contract's order: context, sampling, stamps, error, redaction, render."""
-    chain: list[Processor] = [merge_contextvars, add_run_context]
+    chain: list[Processor] = [merge_bound_contextvars, add_run_context]
     if sampler is not None:
         chain.append(sampler)
     chain += [Stamper(fields), add_error_info]
