@@ -223,7 +223,7 @@ def failure_line(
     """The record written in place of an event whose processing raised `exc`.
 
     The event name survives when the chain can process it alone (so redaction still
-    applies); otherwise only the error is recorded.
+    applies); otherwise only the error's type is recorded, since its message is unredacted.
     """
     note = describe_exception(exc)
     name = event if isinstance(event, str) else safe_str(event)
@@ -234,5 +234,5 @@ def failure_line(
     except (Exception, DropEvent):
         bare = add_run_context(logger, method_name, {"event": "[unloggable event]"})
         record = Stamper()(logger, method_name, bare)
-        record["logging_error"] = note
+        record["logging_error"] = type(exc).__qualname__
         return render_line(record)
