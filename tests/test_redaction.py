@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import llmops_logging as ll
-from llmops_logging import redaction
+from llmops_logging import _redaction_rules as rules
 from llmops_logging.redaction import MARKER, Redactor
 
 ALNUM = string.ascii_letters + string.digits
@@ -307,9 +307,9 @@ def test_usage_names_with_text_values_are_still_redacted_when_sensitive(tmp_path
 @pytest.mark.parametrize(
     "name",
     sorted(
-        redaction._KEY_NAMES
-        | set(redaction._KEY_PARTS)
-        | {f"my{ending}" for ending in redaction._KEY_ENDINGS}
+        rules._KEY_NAMES
+        | set(rules._KEY_PARTS)
+        | {f"my{ending}" for ending in rules._KEY_ENDINGS}
     ),
 )
 def test_every_sensitive_name_is_found_as_field_and_in_text(name: str) -> None:
