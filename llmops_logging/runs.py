@@ -161,6 +161,7 @@ class _RunManager(_ScopeManager):
             run_id=str(uuid.uuid4()),
             name=self.name,
             parent_run_id=parent.run_id if parent is not None else None,
+            sampled=parent.sampled if parent is not None else True,
         )
         self._previous = (parent, current_step.get())
         self._run_token = current_run.set(state)

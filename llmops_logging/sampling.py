@@ -74,7 +74,8 @@ class Sampler:
         kind = event_dict["kind"]
         run = current_run.get()
         if kind == "run_start" and run is not None and self.run_rate is not None:
-            run.sampled = unit_hash(run.run_id, "run") < self.run_rate
+            if run.parent_run_id is None:  # a nested run follows the decision of its root
+                run.sampled = unit_hash(run.run_id, "run") < self.run_rate
             event_dict["run_sampled"] = run.sampled
             event_dict["run_sample_rate"] = self.run_rate
         if _always_kept(method_name) or kind.startswith(_BOUNDARY_PREFIXES):

@@ -312,3 +312,21 @@ def test_bad_settings_fail_at_configure(tmp_path: Path, sample: Any, sample_runs
     with pytest.raises((TypeError, ValueError), match="sample"):
         ll.configure(tmp_path, sample=sample, sample_runs=sample_runs)
     assert ll.current_handler() is None
+
+
+def test_nested_runs_follow_the_head_sampling_decision_of_their_root(tmp_path: Path) -> None:
+    ll.configure(tmp_path, sample_runs=0.5)
+    log = ll.get_logger("x")
+    for _ in range(40):
+        with ll.run("outer"), ll.run("inner"):
+            log.info("work")
+    records = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    starts = {r["run_id"]: r for r in records if r["kind"] == "run_start"}
+    decisions = {True: 0, False: 0}
+    for start in starts.values():
+        if start["name"] == "inner":
+            assert start["run_sampled"] == starts[start["parent_run_id"]]["run_sampled"]
+            decisions[start["run_sampled"]] += 1
+    assert decisions[True] > 0 and decisions[False] > 0
+    kept_work = {r["run_id"] for r in records if r["event"] == "work"}
+    assert kept_work == {i for i, s in starts.items() if s["name"] == "inner" and s["run_sampled"]}
