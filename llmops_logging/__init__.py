@@ -9,12 +9,14 @@ from __future__ import annotations
 from ._config import configure, current_handler, get_logger, reset
 from .formatters import JsonlFormatter
 from .handlers import RotatingJsonlHandler
-from .reader import read_events
+from .reader import EventStream, ReadReport, read_events
 from .runs import run, step
 from .utils import Timer, jitter, new_run_id, now_iso, random_seed, write_jsonl
 
 __all__ = [
+    "EventStream",
     "JsonlFormatter",
+    "ReadReport",
     "RotatingJsonlHandler",
     "Timer",
     "configure",

@@ -1,53 +1,401 @@
-"""read_events(): the records of one log, across its rotated and gzipped files, oldest first."""
+"""read_events(): the records of one or more logs, across rotated and gzipped files, oldest first.
+
+A log is its live file plus the rotated files beside it (`events.jsonl.000001`, ... and their
+`.gz` forms). Reading streams one line at a time, so memory stays flat whatever the size of
+the log. Lines that are torn or not JSON objects are skipped and counted in the stream's
+`report` instead of raising: a log written by crashing processes must still be readable.
+
+Files come and go while writers rotate, compress and prune, so a read takes a consistent
+snapshot: `open_live` pins the live file together with the rotated number it will get, the
+rotated files below that number are read first (a plain one compressed meanwhile is read from
+its `.gz`), then the live file through the descriptor held since the start.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gzip
 import os
-from collections.abc import Iterator
-from typing import Any
+import re
+import time
+import zlib
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import IO, Any, cast
 
 import orjson
 
 from .handlers import rotated_pattern
 
+StrPath = str | os.PathLike[str]
+Record = dict[str, Any]
+Accept = Callable[[Record, bytes], bool]
 
-def log_files(path: str | os.PathLike[str], live_name: str = "events.jsonl") -> list[str]:
-    """The files of a log in write order: rotated by number (gzip preferred), then live."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        directory = path
-    else:
-        directory, live_name = os.path.split(os.path.abspath(path))
+LIVE_NAME = "events.jsonl"
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+MAX_BAD_KEPT = 10_000
+"""`report.bad` keeps the first this many places; `report.bad_count` counts them all."""
+
+READ_ERRORS = (OSError, EOFError, zlib.error)
+"""What reading a file can raise midway: a truncated or corrupt gzip, an I/O error."""
+_BUFFER = 1 << 20
+_ANY_ROTATED = re.compile(r"\.\d+(\.gz)?$")
+
+
+@dataclass
+class ReadReport:
+    """What a read saw: filled in as the stream is consumed, final once it is exhausted."""
+
+    files: list[str] = field(default_factory=list)
+    lines: int = 0
+    records: int = 0
+    """Lines that held a JSON object, whether or not a filter kept them."""
+    matched: int = 0
+    """Records that passed the filters (the ones yielded)."""
+    bad: list[str] = field(default_factory=list)
+    """`file:line` of each torn or non-JSON line (the first `MAX_BAD_KEPT`)."""
+    bad_count: int = 0
+    errors: list[str] = field(default_factory=list)
+    """Files that vanished or broke off (a truncated gzip, say) while being read."""
+
+    def add_bad(self, where: str) -> None:
+        self.bad_count += 1
+        if len(self.bad) < MAX_BAD_KEPT:
+            self.bad.append(where)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- which files make a log ------------------------------------------------------------------
+
+
+def split_log_path(path: StrPath) -> tuple[str, str, bool]:
+    """`(directory, file name, single)` for a path; `single` for a rotated file named alone."""
+    text = os.fspath(path)
+    if os.path.isdir(text):
+        return text, LIVE_NAME, False
+    directory, name = os.path.split(text)
+    return directory, name, bool(_ANY_ROTATED.search(name)) and os.path.isfile(text)
+
+
+def _list_rotated(directory: str, live_name: str) -> dict[int, str]:
     pattern = rotated_pattern(live_name)
-    numbered: dict[int, str] = {}
-    for name in os.listdir(directory):
+    found: dict[int, str] = {}
+    try:
+        names = os.listdir(directory or ".")
+    except (FileNotFoundError, NotADirectoryError):
+        return found
+    for name in names:
         match = pattern.match(name)
-        if match and (int(match.group(1)) not in numbered or match.group(2)):
-            numbered[int(match.group(1))] = name
-    files = [os.path.join(directory, numbered[n]) for n in sorted(numbered)]
-    live = os.path.join(directory, live_name)
-    if os.path.exists(live):
+        if match and (match.group(2) or int(match.group(1)) not in found):
+            found[int(match.group(1))] = name
+    return found
+
+
+def rotated_files(directory: str, live_name: str = LIVE_NAME) -> list[tuple[int, str]]:
+    """`(number, path)` of the rotated files, oldest first; the `.gz` wins over a plain twin.
+
+    A listing that runs while a file is being compressed can miss both of its names (a
+    directory scan need not see entries renamed during it). Numbers have no gaps, but for
+    files someone removed, so a gap is listed again, a few times.
+    """
+    found = _list_rotated(directory, live_name)
+    for attempt in range(1, 4):
+        if not found or len(found) == max(found) - min(found) + 1:
+            break
+        time.sleep(0.001 * attempt)
+        found = _list_rotated(directory, live_name)
+    return [(n, os.path.join(directory, found[n])) for n in sorted(found)]
+
+
+def open_live(directory: str, live_name: str = LIVE_NAME) -> tuple[IO[bytes] | None, int]:
+    """The live file, open, and the newest rotated number from a moment it surely was live.
+
+    Numbers only grow, so the file we hold will be rotated to exactly that number plus one,
+    and every lower number is older. The same newest number in listings before and after the
+    open, and the live name still pointing at what we opened, prove no rotation raced it.
+    """
+    live_path = os.path.join(directory, live_name)
+    newest = max(_list_rotated(directory, live_name), default=0)
+    for _ in range(1000):
+        try:
+            stream: IO[bytes] | None = open_log_file(live_path)
+        except (FileNotFoundError, IsADirectoryError):
+            stream = None
+        after = max(_list_rotated(directory, live_name), default=0)
+        if after == newest and (stream is None or _names(live_path, stream)):
+            return stream, newest
+        if stream is not None:
+            stream.close()
+        newest = after
+    raise OSError(errno.EAGAIN, f"{live_path} rotates too fast to read")
+
+
+def log_files(path: StrPath) -> list[str]:
+    """The files of the log at `path` in write order; raises FileNotFoundError if there are none.
+
+    A directory means its `events.jsonl` log (possibly empty); a file means that file and its
+    rotated siblings; a rotated file (`name.000003[.gz]`) given on its own is read alone.
+    """
+    directory, name, single = split_log_path(path)
+    if single:
+        return [os.fspath(path)]
+    files = [p for _, p in rotated_files(directory, name)]
+    live = os.path.join(directory, name)
+    if os.path.isfile(live):
         files.append(live)
+    if not files and not os.path.isdir(path):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), os.fspath(path))
     return files
 
 
-def read_events(
-    path: str | os.PathLike[str], *, run_id: str | None = None, kind: str | None = None
-) -> Iterator[dict[str, Any]]:
-    """Records in write order; torn or non-JSON lines are skipped."""
-    for file in log_files(path):
-        opener = gzip.open if file.endswith(".gz") else open
-        with opener(file, "rb") as stream:
-            for line in stream:
+def open_log_file(path: str) -> IO[bytes]:
+    """A binary stream of the file's lines, gunzipped when its name ends in `.gz`."""
+    if path.endswith(".gz"):
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return open(path, "rb", buffering=_BUFFER)
+
+
+def _names(path: str, stream: IO[bytes]) -> bool:
+    """Whether `path` still names the file open as `stream`."""
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(stream.fileno()))
+    except FileNotFoundError:
+        return False
+
+
+def open_rotated(path: str, report: ReadReport) -> tuple[str, IO[bytes]] | None:
+    """Open a rotated file, or its `.gz` if compression replaced it since the listing."""
+    for candidate in (path, path + ".gz") if not path.endswith(".gz") else (path,):
+        with contextlib.suppress(FileNotFoundError):
+            return candidate, open_log_file(candidate)
+    report.errors.append(f"{path}: removed before it could be read")
+    return None
+
+
+def log_streams(path: StrPath, report: ReadReport) -> Iterator[tuple[str, IO[bytes]]]:
+    """`(name, open stream)` for each file of one log, in write order, opened one by one.
+
+    Vanished files are noted in `report.errors`; the caller closes each stream.
+    """
+    directory, name, single = split_log_path(path)
+    if single:
+        yield os.fspath(path), open_log_file(os.fspath(path))
+        return
+    live, base = open_live(directory, name)
+    try:
+        for number, rotated in rotated_files(directory, name):
+            if number > base:
+                break  # the live file we hold, rotated since: read it through `live`
+            opened = open_rotated(rotated, report)
+            if opened is not None:
+                yield opened
+        if live is not None:
+            stream, live = live, None
+            yield os.path.join(directory, name), stream
+    finally:
+        if live is not None:
+            live.close()
+
+
+# -- filters ----------------------------------------------------------------------------------
+
+
+def parse_ts(value: str) -> datetime:
+    """An ISO-8601 time; `Z` means UTC and a time without zone is taken as UTC."""
+    moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace(" ", "T", 1))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def ts_key(value: datetime | str) -> str:
+    """The contract's fixed-width UTC form, which orders correctly as a plain string."""
+    moment = parse_ts(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _record_ts(record: Record) -> str | None:
+    ts = record.get("ts")
+    if not isinstance(ts, str):
+        return None
+    if len(ts) == 32 and ts.endswith("+00:00"):
+        return ts
+    try:
+        return ts_key(ts)
+    except ValueError:
+        return None
+
+
+def _field_in(name: str, wanted: Collection[str]) -> Callable[[Record, bytes], bool]:
+    def accept(record: Record, line: bytes) -> bool:
+        value = record.get(name)
+        return isinstance(value, str) and value in wanted
+
+    return accept
+
+
+def make_filter(
+    *,
+    run_id: str | Collection[str] | None = None,
+    kind: str | Collection[str] | None = None,
+    level: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    grep: str | re.Pattern[str] | None = None,
+    where: Callable[[Record], bool] | None = None,
+) -> Accept | None:
+    """One predicate `(record, raw line) -> bool` for all the filters given, None for none."""
+    tests: list[Accept] = []
+    if run_id is not None:
+        tests.append(_field_in("run_id", {run_id} if isinstance(run_id, str) else set(run_id)))
+    if kind is not None:
+        tests.append(_field_in("kind", {kind} if isinstance(kind, str) else set(kind)))
+    if level is not None:
+        floor = LEVELS.get(level.lower())
+        if floor is None:
+            raise ValueError(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
+        tests.append(_field_in("level", {n for n, v in LEVELS.items() if v >= floor}))
+    if since is not None or until is not None:
+        low = ts_key(since) if since is not None else ""
+        high = ts_key(until) if until is not None else "\uffff"
+
+        def in_window(record: Record, line: bytes) -> bool:
+            ts = _record_ts(record)
+            return ts is not None and low <= ts < high
+
+        tests.append(in_window)
+    if grep is not None:
+        search = (re.compile(grep) if isinstance(grep, str) else grep).search
+        tests.append(lambda record, line: search(line.decode("utf-8", "replace")) is not None)
+    if where is not None:
+        tests.append(lambda record, line: bool(where(record)))
+    if not tests:
+        return None
+    if len(tests) == 1:
+        return tests[0]
+    return lambda record, line: all(test(record, line) for test in tests)
+
+
+# -- the stream -------------------------------------------------------------------------------
+
+
+class EventStream:
+    """The records of one or more logs in write order; `.report` says what was read.
+
+    One pass only, like a generator: iterate it (or call `next()`); `close()` (or `with`)
+    releases the open file early. `progress()` gives bytes read so far and the total.
+    """
+
+    def __init__(self, paths: Iterable[StrPath], accept: Accept | None = None) -> None:
+        self.paths = [os.fspath(p) for p in paths]
+        for path in self.paths:
+            log_files(path)  # a missing path fails here, before any record is read
+        self.accept = accept
+        self.report = ReadReport()
+        self._records: Generator[Record, None, None] | None = None
+        self._current: IO[bytes] | None = None
+        self._done_bytes = 0
+        self._total_bytes: int | None = None
+
+    def __iter__(self) -> Iterator[Record]:
+        if self._records is None:
+            self._records = self._read()
+        return self._records
+
+    def __next__(self) -> Record:
+        return next(iter(self))
+
+    def close(self) -> None:
+        if self._records is not None:
+            self._records.close()
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def progress(self) -> tuple[int, int]:
+        """`(bytes read, bytes in all files)`, compressed bytes for gzip files."""
+        if self._total_bytes is None:
+            total = 0
+            for path in self.paths:
+                with contextlib.suppress(OSError):  # files may vanish: a guess is enough
+                    total += sum(os.path.getsize(name) for name in log_files(path))
+            self._total_bytes = total
+        done = self._done_bytes
+        current = self._current
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            if current is not None:
+                raw = current.fileobj if isinstance(current, gzip.GzipFile) else current
+                done += raw.tell()
+        return done, max(done, self._total_bytes)
+
+    def _read(self) -> Generator[Record, None, None]:
+        report = self.report
+        accept = self.accept
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        for path in self.paths:
+            for name, stream in log_streams(path, report):
+                report.files.append(name)
+                self._current = stream
+                number = skipped = matched = 0
                 try:
-                    record = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
-                if not isinstance(record, dict):
-                    continue
-                if run_id is not None and record.get("run_id") != run_id:
-                    continue
-                if kind is not None and record.get("kind") != kind:
-                    continue
-                yield record
+                    for number, line in enumerate(stream, 1):
+                        try:
+                            record = loads(line)
+                        except decode_error:
+                            skipped += 1
+                            if line.strip():
+                                report.add_bad(f"{name}:{number}")
+                            continue
+                        if type(record) is not dict:
+                            skipped += 1
+                            report.add_bad(f"{name}:{number}")
+                            continue
+                        if accept is None:
+                            yield record
+                        elif accept(record, line):
+                            matched += 1
+                            yield record
+                except READ_ERRORS as exc:
+                    report.errors.append(f"{name}: {type(exc).__name__}: {exc} after line {number}")
+                finally:
+                    with contextlib.suppress(OSError):
+                        self._done_bytes += os.fstat(stream.fileno()).st_size
+                    self._current = None
+                    stream.close()
+                    report.lines += number
+                    report.records += number - skipped
+                    report.matched += (number - skipped) if accept is None else matched
+
+
+def read_events(
+    path: StrPath | Iterable[StrPath],
+    *,
+    run_id: str | None = None,
+    kind: str | Collection[str] | None = None,
+    level: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    grep: str | re.Pattern[str] | None = None,
+    where: Callable[[Record], bool] | None = None,
+) -> EventStream:
+    """The records of the log at `path` (or of several paths, one after the other).
+
+    Filters: exact `run_id`; `kind` (one or several); `level` is a minimum (`"warning"` keeps
+    warnings, errors and criticals); `since <= ts < until` (datetimes or ISO strings, naive
+    means UTC); `grep` searches the raw JSON line; `where(record)` for anything else.
+    Returns an `EventStream`: iterate it for dicts; its `.report` counts files, lines, records
+    and the `file:line` of skipped torn lines. Raises FileNotFoundError for a missing path.
+    """
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    accept = make_filter(
+        run_id=run_id, kind=kind, level=level, since=since, until=until, grep=grep, where=where
+    )
+    return EventStream(paths, accept)

@@ -1,0 +1,173 @@
+"""Reader throughput and `stats` memory on a large log written by the library itself.
+
+    python benchmarks/bench_reader.py [--records 1000000] [--compress] [--repeat 3]
+
+1. Writes a log of N records (runs of steps and samples, rotated at the default 10 MiB) into a
+   temporary directory through `ll.configure()`.
+2. Times a bare loop (`for line in file: orjson.loads(line)`, default buffering and again
+   with the reader's 1 MiB buffer) and `ll.read_events()` over the same files, alternating,
+   best of --repeat; prints events/s and the ratios (target >= 0.70).
+3. Runs `llmops-logs stats --json` on the log in a fresh process: wall time and peak RSS; then
+   `stats` in-process under tracemalloc for the peak Python heap, beside what holding the
+   records as dicts would cost (measured on a slice, scaled up).
+Not run by the tests; the log is deleted afterwards unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import gc
+import gzip
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from itertools import islice
+
+import orjson
+
+import llmops_logging as ll
+from llmops_logging import _cli_stats
+from llmops_logging.reader import log_files
+
+
+def write_log(log_dir: str, records: int, compress: bool) -> float:
+    """Runs of 10 steps, each with 8 samples: the shape of an agent's evaluation log."""
+    started = time.perf_counter()
+    ll.configure(log_dir, backup_count=100_000, compress=compress)
+    log = ll.get_logger("bench")
+    per_run = 2 + 10 * (2 + 8)  # run_start/run_ok, 10 steps of start/ok and 8 samples
+    for run_number in range(-(-records // per_run)):
+        with ll.run("eval", model="gpt-x", run_number=run_number) as run:
+            for step in range(10):
+                with ll.step("call_llm", step=step):
+                    for i in range(8):
+                        log.info("sample", kind="sample", i=i, ok=(i + step) % 4 != 0,
+                                 prompt="Summarise the ticket in one line.", tokens=17 + i)
+            run.set(ok_rate=0.75)
+    ll.reset()
+    return time.perf_counter() - started
+
+
+def bare_loop(files: list[str], buffering: int = -1) -> int:
+    count = 0
+    for name in files:
+        opener = gzip.open if name.endswith(".gz") else functools.partial(open, buffering=buffering)
+        with opener(name, "rb") as stream:
+            for line in stream:
+                orjson.loads(line)
+                count += 1
+    return count
+
+
+def bare_loop_big_buffer(files: list[str]) -> int:
+    """The bare loop with the reader's 1 MiB buffer, so only the per-record work differs."""
+    return bare_loop(files, 1 << 20)
+
+
+def reader_loop(log_dir: str) -> int:
+    count = 0
+    for _ in ll.read_events(log_dir):
+        count += 1
+    return count
+
+
+def best(func: object, arg: object, repeat: int) -> tuple[float, int]:
+    times, count = [], 0
+    for _ in range(repeat):
+        gc.collect()
+        started = time.perf_counter()
+        count = func(arg)  # type: ignore[operator]
+        times.append(time.perf_counter() - started)
+    return min(times), count
+
+
+def stats_in_fresh_process(log_dir: str) -> tuple[float, float, int]:
+    """(seconds, peak RSS in MiB, groups) of `llmops-logs stats --json` as its own process."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "llmops_logging.cli", "stats", "--json", log_dir],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, peak_kib / 1024, len(orjson.loads(done.stdout)["groups"])
+
+
+def baseline_rss() -> float:
+    """Peak RSS (MiB) of a process that only imports the CLI: what stats adds is above it."""
+    code = ("import resource, llmops_logging.cli; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    return int(out.stdout) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--compress", action="store_true", help="gzip the rotated files")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the log and print its path")
+    args = parser.parse_args()
+
+    log_dir = tempfile.mkdtemp(prefix="bench_reader_")
+    try:
+        seconds = write_log(log_dir, args.records, args.compress)
+        files = log_files(log_dir)
+        size = sum(os.path.getsize(f) for f in files)
+        print(f"log: {len(files)} files, {size / 2**20:.1f} MiB on disk"
+              f"{' (rotated files gzipped)' if args.compress else ''}, written in {seconds:.1f} s")
+
+        bare_s = big_s = ours_s = float("inf")
+        bare_n = big_n = ours_n = 0
+        for _ in range(args.repeat):  # alternate, so all see the same cache and clock state
+            t, bare_n = best(bare_loop, files, 1)
+            bare_s = min(bare_s, t)
+            t, big_n = best(bare_loop_big_buffer, files, 1)
+            big_s = min(big_s, t)
+            t, ours_n = best(reader_loop, log_dir, 1)
+            ours_s = min(ours_s, t)
+        assert bare_n == big_n == ours_n, (bare_n, big_n, ours_n)
+        print(f"records: {ours_n:,}")
+        print(f"bare orjson loop:             {bare_s:.3f} s  {bare_n / bare_s:,.0f} events/s")
+        print(f"bare loop, 1 MiB read buffer: {big_s:.3f} s  {big_n / big_s:,.0f} events/s")
+        print(f"ll.read_events:               {ours_s:.3f} s  {ours_n / ours_s:,.0f} events/s")
+        print(f"ratio read_events / bare loop (speed): {bare_s / ours_s:.2f}, "
+              f"/ bare loop with the same buffer: {big_s / ours_s:.2f}  (target >= 0.70)")
+
+        elapsed, peak_mib, groups = stats_in_fresh_process(log_dir)
+        base = baseline_rss()
+        print(f"llmops-logs stats over {ours_n:,} records: {elapsed:.2f} s wall, "
+              f"{ours_n / elapsed:,.0f} records/s, peak RSS {peak_mib:.1f} MiB "
+              f"(an interpreter with the CLI imported: {base:.1f} MiB), {groups} groups")
+
+        tracemalloc.start()
+        started = time.perf_counter()
+        _cli_stats.stats(ll.read_events(log_dir))
+        traced_s = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        sample = 50_000
+        before = tracemalloc.get_traced_memory()[0]
+        held = list(islice(ll.read_events(log_dir), sample))
+        per_record = (tracemalloc.get_traced_memory()[0] - before) / len(held)
+        tracemalloc.stop()
+        del held
+        print(f"stats in-process under tracemalloc: peak Python heap {peak / 2**20:.2f} MiB "
+              f"({traced_s:.1f} s, slowed by tracing); holding the {ours_n:,} records as dicts "
+              f"would take ~{per_record * ours_n / 2**20:,.0f} MiB ({per_record:.0f} B each)")
+    finally:
+        if args.keep:
+            print(f"kept: {log_dir}")
+        else:
+            shutil.rmtree(log_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""The command line of llmops-logs: commands, options, their types and help texts."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from datetime import datetime, timedelta, timezone
+from importlib import metadata
+
+from ._cli_stats import BY_FIELDS
+from .reader import LEVELS, parse_ts
+
+PROG = "llmops-logs"
+LOG_DIR_ENV = "LLMOPS_LOG_DIR"
+DEFAULT_LOG_DIR = os.path.join("data", "raw_events")
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+DESCRIPTION = """\
+llmops-logs: read, follow, summarise, check and export llmops_logging JSONL logs.
+
+Every command takes PATHs (a log directory, a live file, a single file such as
+00_smoke.jsonl; several are read one after the other), defaulting to $LLMOPS_LOG_DIR, else
+data/raw_events, and the same record filters. Exit status: 0 done, 1 validate found torn or
+invalid lines (or export lacks its optional dependency), 2 usage error or missing path,
+130 interrupted (but Ctrl-C is the normal end of tail -f: 0).
+"""
+EPILOG = """\
+examples:
+  llmops-logs tail -n 20                      last 20 records of data/raw_events
+  llmops-logs tail -f --level warning         follow warnings and errors as they are written
+  llmops-logs runs --since 2h                 runs that wrote in the last two hours
+  llmops-logs stats --by kind --json          per-kind counts and durations, for scripts
+  llmops-logs validate logs/ || echo broken   exit status 1 on torn or invalid lines
+  llmops-logs export --format parquet --out data/derived/events.parquet
+"""
+
+
+# -- argument types -------------------------------------------------------------------------
+
+
+def time_arg(text: str) -> datetime:
+    """An ISO time (naive means UTC) or an age such as `30s`, `15m`, `2h`, `7d`, `1w`."""
+    match = _RELATIVE.match(text.strip())
+    if match:
+        age = timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+        return datetime.now(timezone.utc) - age
+    try:
+        return parse_ts(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither an ISO time nor an age like 15m, 2h, 7d"
+        ) from None
+
+
+def regex_arg(text: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"bad regular expression {text!r}: {exc}") from None
+
+
+def count_arg(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count (0, 1, 2, ...)")
+    return int(text)
+
+
+# -- the parser -------------------------------------------------------------------------------
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "paths", nargs="*", metavar="PATH",
+        help=f"log directory, live file or single file (default: ${LOG_DIR_ENV} or "
+        f"{DEFAULT_LOG_DIR})",
+    )  # fmt: skip
+    f = common.add_argument_group("filters")
+    f.add_argument("--run", metavar="ID", help="run_id, or its first characters (comma list)")
+    f.add_argument("--kind", action="append", metavar="KIND",
+                   help="record kind, e.g. sample or run_error (repeat or comma list)")
+    f.add_argument("--level", type=str.lower, choices=list(LEVELS), metavar="LEVEL",
+                   help="minimum level (debug info warning error critical): warning keeps "
+                   "warnings, errors and criticals")
+    f.add_argument("--since", type=time_arg, metavar="TIME",
+                   help="records at or after TIME: ISO (naive = UTC) or an age: 30s 15m 2h 7d")
+    f.add_argument("--until", type=time_arg, metavar="TIME", help="records before TIME")
+    f.add_argument("--grep", type=regex_arg, metavar="REGEX",
+                   help="records whose JSON line matches REGEX (Python syntax; (?i) ignores case)")
+    o = common.add_argument_group("output")
+    o.add_argument("--json", action="store_true", help="JSON for scripts instead of text")
+    o.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour and rich tables: auto (a terminal, no NO_COLOR), always, never")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = [_common()]
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=common, help=help, description=help, epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    tail = command("tail", "the last records, one readable line each (or raw JSON)")
+    tail.add_argument("-n", "--lines", type=count_arg, default=10, metavar="N",
+                      help="how many records (default 10)")
+    tail.add_argument("-f", "--follow", action="store_true",
+                      help="keep printing new records across rotations; Ctrl-C stops (status 0)")
+    tail.add_argument("--interval", type=float, default=0.1, help=argparse.SUPPRESS)
+    command("runs", "one row per run: id, name, start, status, duration, events, ok_rate")
+    stats = command("stats", "counts, error rate and duration_s p50/p95/p99/max per group")
+    stats.add_argument("--by", choices=BY_FIELDS, default="name",
+                       help="group by run/step name (default), run id, or a record field")
+    command("validate", "check every line against the record contract; status 1 on problems")
+    exp = command("export", "flattened records to CSV or Parquet (default under data/derived/)")
+    exp.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                     help="csv (default) or parquet (needs the [export] extra: pyarrow)")
+    exp.add_argument("--out", metavar="FILE",
+                     help="output file (default: derived/ beside raw_events/, else data/derived/)")
+    return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("llmops_logging")
+    except metadata.PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,183 @@
+"""`export`: flattened records to CSV, or to Parquet through the optional pyarrow.
+
+Records of one log have different fields, so export reads twice: the first pass finds the
+columns (and, for Parquet, a type per column), the second writes the rows, the same number of
+records as the first saw. Neither pass holds the records; Parquet is written in row groups.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+Record = dict[str, Any]
+CORE_COLUMNS = ("ts", "run_id", "event", "kind", "level", "logger", "event_id", "seq", "pid")
+ROW_GROUP = 65_536
+_INT64 = range(-(2**63), 2**63)
+PARQUET_MISSING = (
+    "parquet export needs pyarrow, which is not installed; "
+    "install it with: pip install 'llmops_logging[export]' (or use --format csv)"
+)
+
+
+def _pyarrow() -> Any:
+    """pyarrow, imported by name: it is optional and ships no type information."""
+    return importlib.import_module("pyarrow")
+
+
+class MissingDependency(RuntimeError):
+    """An optional package a command needs is not installed."""
+
+
+def flatten(record: Record, prefix: str = "", into: Record | None = None) -> Record:
+    """Nested objects become dotted columns (`error.type`); lists stay whole, as JSON text."""
+    flat: Record = {} if into is None else into
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flatten(value, f"{name}.", flat)
+        elif isinstance(value, (list, dict)):
+            flat[name] = orjson.dumps(value).decode()
+        else:
+            flat[name] = value
+    return flat
+
+
+@dataclass
+class Columns:
+    """Column names in a stable order (the contract's first) and the kinds of value seen."""
+
+    seen: dict[str, set[str]] = field(default_factory=dict)
+    rows: int = 0
+
+    def add(self, flat: Record) -> None:
+        self.rows += 1
+        for name, value in flat.items():
+            kinds = self.seen.get(name)
+            if kinds is None:
+                kinds = self.seen[name] = set()
+            kinds.add(_kind(value))
+
+    @property
+    def names(self) -> list[str]:
+        core = [c for c in CORE_COLUMNS if c in self.seen]
+        return core + [c for c in self.seen if c not in CORE_COLUMNS]
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int" if value in _INT64 else "bigint"
+    if isinstance(value, float):
+        return "float"
+    return "str"
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def export(
+    open_records: Callable[[], Iterable[Record]],
+    fmt: str,
+    out: str,
+    tick: Callable[[int], None] = lambda n: None,
+) -> Columns:
+    """Write the records `open_records()` gives (called twice) to `out`; returns the columns."""
+    if fmt == "parquet":
+        try:
+            _pyarrow()
+        except ImportError:
+            raise MissingDependency(PARQUET_MISSING) from None
+    elif fmt != "csv":
+        raise ValueError(f"unknown export format {fmt!r}")
+    columns = Columns()
+    for n, record in enumerate(open_records(), 1):
+        columns.add(flatten(record))
+        if not n % 8192:
+            tick(8192)
+    directory = os.path.dirname(out)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    rows = _first(columns.rows, (flatten(r) for r in open_records()), tick)
+    temp = os.path.join(directory, f".{os.path.basename(out)}.tmp")
+    try:
+        if fmt == "csv":
+            _write_csv(rows, columns, temp)
+        else:
+            _write_parquet(rows, columns, temp)
+        os.replace(temp, out)  # a reader of `out` never sees half a file
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+    return columns
+
+
+def _first(count: int, rows: Iterator[Record], tick: Callable[[int], None]) -> Iterator[Record]:
+    """The first `count` rows: records written since the first pass are left for next time."""
+    for n, row in enumerate(rows, 1):
+        if n > count:
+            return
+        if not n % 8192:
+            tick(8192)
+        yield row
+
+
+def _write_csv(rows: Iterable[Record], columns: Columns, path: str) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, columns.names, restval="", extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_value(v) for k, v in row.items()})
+
+
+def _arrow_type(kinds: set[str]) -> tuple[Any, Callable[[Any], Any]]:
+    """A column's Arrow type and the conversion of its values; mixed kinds become text."""
+    pa = _pyarrow()
+    kinds = kinds - {"null"}
+    if kinds == {"bool"}:
+        return pa.bool_(), lambda v: v
+    if kinds == {"int"}:
+        return pa.int64(), lambda v: v
+    if kinds and kinds <= {"int", "float", "bigint"}:
+        return pa.float64(), lambda v: None if v is None else float(v)
+    return pa.string(), lambda v: v if v is None or isinstance(v, str) else orjson.dumps(v).decode()
+
+
+def _write_parquet(rows: Iterable[Record], columns: Columns, path: str) -> None:
+    pa = _pyarrow()
+    pq = importlib.import_module("pyarrow.parquet")
+    names = columns.names
+    typed = [_arrow_type(columns.seen[name]) for name in names]
+    schema = pa.schema([(name, arrow) for name, (arrow, _) in zip(names, typed, strict=True)])
+    with pq.ParquetWriter(path, schema) as writer:
+        batch: list[Record] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= ROW_GROUP:
+                writer.write_table(_table(batch, names, typed, schema))
+                batch.clear()
+        if batch or not columns.rows:
+            writer.write_table(_table(batch, names, typed, schema))
+
+
+def _table(batch: list[Record], names: list[str], typed: list[Any], schema: Any) -> Any:
+    pa = _pyarrow()
+    arrays = [
+        pa.array([convert(row.get(name)) for row in batch], type=arrow)
+        for name, (arrow, convert) in zip(names, typed, strict=True)
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)

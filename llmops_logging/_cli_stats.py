@@ -1,0 +1,231 @@
+"""The `runs` and `stats` aggregations: one pass over the records, memory per group only.
+
+Nothing here keeps records. Durations go into `Quantiles`, which holds exact values up to a
+few thousand per group and then folds them into a log-bucket histogram, so the percentiles of
+a million step durations cost a few kilobytes, within half a percent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+Record = dict[str, Any]
+
+EXACT_LIMIT = 4096
+_GAMMA = 1.01  # bucket k holds (GAMMA**(k-1), GAMMA**k]: relative error <= (GAMMA-1)/2
+_LOG_GAMMA = math.log(_GAMMA)
+_NON_POSITIVE = -(10**9)
+BY_FIELDS = ("name", "run", "kind", "event", "logger", "level")
+_ENDS = {"run_ok": "run", "run_error": "run", "step_ok": "step", "step_error": "step"}
+
+
+class Quantiles:
+    """Percentiles of a stream of numbers in bounded memory: exact while small, then ~0.5%."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.max: float | None = None
+        self._values: list[float] | None = []
+        self._buckets: dict[int, int] = {}
+
+    @property
+    def exact(self) -> bool:
+        return self._values is not None
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        if self.max is None or value > self.max:
+            self.max = value
+        if self._values is None:
+            self._bucket(value)
+            return
+        self._values.append(value)
+        if len(self._values) > EXACT_LIMIT:
+            for kept in self._values:
+                self._bucket(kept)
+            self._values = None
+
+    def _bucket(self, value: float) -> None:
+        key = math.ceil(math.log(value) / _LOG_GAMMA) if value > 0 else _NON_POSITIVE
+        self._buckets[key] = self._buckets.get(key, 0) + 1
+
+    def quantile(self, q: float) -> float | None:
+        """The q-quantile (0..1): interpolated while exact, then a bucket's middle."""
+        if not self.count:
+            return None
+        if self._values is not None:
+            ordered = sorted(self._values)
+            rank = q * (len(ordered) - 1)
+            low = math.floor(rank)
+            high = min(low + 1, len(ordered) - 1)
+            return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+        target = q * (self.count - 1)
+        seen = 0
+        for key in sorted(self._buckets):
+            seen += self._buckets[key]
+            if seen > target:
+                if key == _NON_POSITIVE:
+                    return 0.0
+                middle = 2 * _GAMMA**key / (_GAMMA + 1)
+                return min(middle, self.max) if self.max is not None else middle
+        return self.max
+
+
+def is_error(record: Record) -> bool:
+    kind = record.get("kind")
+    return record.get("level") in ("error", "critical") or (
+        isinstance(kind, str) and kind.endswith("_error")
+    )
+
+
+def _duration(record: Record) -> float | None:
+    value = record.get("duration_s")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+# -- stats ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Group:
+    records: int = 0
+    errors: int = 0
+    durations: Quantiles = field(default_factory=Quantiles)
+
+    def row(self, key: str) -> dict[str, Any]:
+        d = self.durations
+        return {
+            "key": key,
+            "records": self.records,
+            "errors": self.errors,
+            "error_rate": self.errors / self.records if self.records else None,
+            "durations": d.count,
+            "p50_s": d.quantile(0.50),
+            "p95_s": d.quantile(0.95),
+            "p99_s": d.quantile(0.99),
+            "max_s": d.max,
+            "exact": d.exact,
+        }
+
+
+def _key(record: Record, by: str, names: dict[str, str]) -> str | None:
+    if by == "name":
+        scope = _ENDS.get(record.get("kind"))  # type: ignore[arg-type]
+        return None if scope is None else f"{scope} {record.get('name', '-')}"
+    if by == "run":
+        run_id = record.get("run_id")
+        if run_id is None:
+            return "-"
+        name = record.get("name")
+        if record.get("kind") == "run_start" and isinstance(name, str):
+            names[str(run_id)] = name
+        return str(run_id)
+    value = record.get(by)
+    return "-" if value is None else str(value)
+
+
+def stats(records: Iterable[Record], by: str = "name") -> list[dict[str, Any]]:
+    """Rows per group, most records first. `by="name"` groups run and step ends by name."""
+    if by not in BY_FIELDS:
+        raise ValueError(f"cannot group by {by!r}; one of {', '.join(BY_FIELDS)}")
+    groups: dict[str, Group] = {}
+    names: dict[str, str] = {}
+    for record in records:
+        key = _key(record, by, names)
+        if key is None:
+            continue
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = Group()
+        group.records += 1
+        if is_error(record):
+            group.errors += 1
+        duration = _duration(record)
+        if duration is not None:
+            group.durations.add(duration)
+    rows = [group.row(key) for key, group in groups.items()]
+    if by == "run":
+        for row in rows:
+            row["name"] = names.get(row["key"])
+    rows.sort(key=lambda row: (-row["records"], row["key"]))
+    return rows
+
+
+# -- runs -------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunRow:
+    run_id: str
+    name: str | None = None
+    start: str | None = None
+    first_ts: str | None = None
+    status: str | None = None
+    duration_s: float | None = None
+    events: int = 0
+    samples: int = 0
+    samples_ok: int = 0
+    closing_ok_rate: float | None = None
+    error: str | None = None
+
+    @property
+    def ok_rate(self) -> float | None:
+        """The rate the run recorded when it closed, else the share of its ok samples."""
+        if self.closing_ok_rate is not None:
+            return self.closing_ok_rate
+        return self.samples_ok / self.samples if self.samples else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "name": self.name,
+            "start": self.start or self.first_ts,
+            "status": self.status,
+            "duration_s": self.duration_s,
+            "events": self.events,
+            "samples": self.samples,
+            "ok_rate": self.ok_rate,
+            "error": self.error,
+        }
+
+
+def runs(records: Iterable[Record]) -> list[dict[str, Any]]:
+    """One row per run (a run_id with a run_start or run end record), oldest start first."""
+    table: dict[str, RunRow] = {}
+    for record in records:
+        run_id = record.get("run_id")
+        if not isinstance(run_id, str):
+            continue
+        row = table.get(run_id)
+        if row is None:
+            row = table[run_id] = RunRow(run_id)
+        row.events += 1
+        ts = record.get("ts")
+        if row.first_ts is None and isinstance(ts, str):
+            row.first_ts = ts
+        kind = record.get("kind")
+        if kind == "sample":
+            row.samples += 1
+            row.samples_ok += record.get("ok") is True
+        elif kind == "run_start":
+            row.start = ts if isinstance(ts, str) else None
+            row.status = row.status or "running"
+            row.name = record.get("name", row.name)
+        elif kind in ("run_ok", "run_error"):
+            row.status = "ok" if kind == "run_ok" else "error"
+            row.duration_s = _duration(record)
+            row.name = record.get("name", row.name)
+            rate = record.get("ok_rate")
+            if isinstance(rate, (int, float)) and not isinstance(rate, bool):
+                row.closing_ok_rate = float(rate)
+            error = record.get("error")
+            if isinstance(error, dict):
+                row.error = f"{error.get('type')}: {error.get('message')}"
+    found = [row for row in table.values() if row.status is not None]
+    found.sort(key=lambda row: row.start or row.first_ts or "")
+    return [row.as_dict() for row in found]

@@ -1,0 +1,350 @@
+"""llmops-logs, run as a real process on a smoke-run log and on a rotated, gzipped, torn log.
+
+Expected values come from reading the files raw (see test_reader's helpers), never from the
+command under test.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import llmops_logging as ll
+
+from .test_reader import FOREIGN, INVALID, build_rotated_log, raw_files, raw_scan
+
+ROOT = Path(__file__).parents[1]
+ENV = {k: v for k, v in os.environ.items() if k not in ("LLMOPS_LOG_DIR", "NO_COLOR")}
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging() -> Iterator[None]:
+    yield
+    ll.reset()
+
+
+def cli(*args: Any, cwd: Path | None = None, env: dict[str, str] | None = None,
+        status: int | None = 0) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """Run `llmops-logs` in a fresh interpreter; check its exit status unless `status=None`."""
+    done = subprocess.run(
+        [sys.executable, "-m", "llmops_logging.cli", *map(str, args)],
+        capture_output=True, text=True, cwd=cwd or ROOT, env=env or ENV, timeout=60,
+    )  # fmt: skip
+    if status is not None:
+        assert done.returncode == status, (args, done.stdout, done.stderr)
+    return done
+
+
+def table(stdout: str) -> list[list[str]]:
+    """The rows of a plain-text table (header first), split on runs of 2+ spaces."""
+    import re
+
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    return [re.split(r"\s{2,}", line.strip()) for line in lines[:-1]]  # last: the footer
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    data = tmp_path_factory.mktemp("smoke") / "data"
+    done = subprocess.run(
+        [sys.executable, "examples/smoke.py", "--data-dir", str(data)],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    printed = dict(line.split(":", 1) for line in done.stdout.splitlines())
+    raw = data / "raw_events"
+    records = raw_scan(raw_files(raw))[0]
+    return {
+        "data": data,
+        "raw": raw,
+        "records": records,
+        "run_id": printed["run_id"].strip(),
+        "ok_rate": float(printed["ok_rate"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def rotated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    log_dir = tmp_path_factory.mktemp("rotated") / "logs"
+    build_rotated_log(log_dir)
+    ll.reset()
+    return log_dir
+
+
+# -- tail ---------------------------------------------------------------------------------------
+
+
+def test_tail_json_gives_the_last_records_exactly(smoke: dict[str, Any], rotated: Path) -> None:
+    assert [json.loads(x) for x in cli("tail", "-n", 3, "--json", smoke["raw"]).stdout
+            .splitlines()] == smoke["records"][-3:]  # fmt: skip
+    expected = raw_scan(raw_files(rotated))[0]
+    done = cli("tail", "-n", 1000, "--json", rotated)
+    assert [json.loads(x) for x in done.stdout.splitlines()] == expected
+    assert "skipped 1 torn" in done.stderr
+
+
+def test_tail_readable_lines(smoke: dict[str, Any]) -> None:
+    lines = cli("tail", smoke["raw"]).stdout.splitlines()
+    assert len(lines) == 10
+    last = smoke["records"][-1]
+    assert lines[-1].startswith(last["ts"][:10] + " " + last["ts"][11:23])
+    assert "INFO" in lines[-1] and "run_ok" in lines[-1] and smoke["run_id"][:8] in lines[-1]
+    assert "\x1b[" not in lines[-1]
+    colored = cli("tail", "-n", 1, "--color", "always", smoke["raw"]).stdout
+    assert "\x1b[32m" in colored and "run_ok" in colored
+    foreign = cli("tail", "-n", 1, smoke["raw"] / "00_smoke.jsonl").stdout
+    assert json.loads(foreign)["run_id"] == smoke["run_id"]
+
+
+# -- runs ---------------------------------------------------------------------------------------
+
+
+def test_runs_on_the_smoke_log(smoke: dict[str, Any]) -> None:
+    runs = json.loads(cli("runs", "--json", smoke["raw"]).stdout)["runs"]
+    run_ok = smoke["records"][-1]
+    assert runs == [{
+        "run_id": smoke["run_id"], "name": "smoke", "start": smoke["records"][0]["ts"],
+        "status": "ok", "duration_s": run_ok["duration_s"], "events": 12, "samples": 10,
+        "ok_rate": smoke["ok_rate"], "error": None,
+    }]  # fmt: skip
+    rows = table(cli("runs", smoke["raw"]).stdout)
+    assert rows[0] == ["run_id", "name", "start (UTC)", "status", "duration", "events", "ok_rate"]
+    assert rows[1][:4] == [smoke["run_id"][:8], "smoke", smoke["records"][0]["ts"][:10] + " "
+                           + smoke["records"][0]["ts"][11:19], "ok"]  # fmt: skip
+    assert rows[1][5:] == ["12", f"{smoke['ok_rate']:.2f}"]
+
+
+def test_runs_on_the_rotated_log(rotated: Path) -> None:
+    records = raw_scan(raw_files(rotated))[0]
+    done = cli("runs", "--json", rotated)
+    runs = json.loads(done.stdout)["runs"]
+    assert [r["status"] for r in runs] == ["ok", "ok", "error"]
+    ends = [r for r in records if r.get("kind") in ("run_ok", "run_error")]
+    assert [r["duration_s"] for r in runs] == [r["duration_s"] for r in ends]
+    assert [r["events"] for r in runs] == [
+        sum(x.get("run_id") == r["run_id"] for x in records) for r in runs
+    ]
+    assert [r["ok_rate"] for r in runs] == [0.5, 0.5, pytest.approx(4 / 6)]
+    assert runs[2]["error"] == "RuntimeError: model timeout"
+    assert json.loads(done.stdout)["read"]["bad_count"] == 1
+    running = cli("runs", "--json", "--kind", "run_start,sample", rotated)
+    assert {r["status"] for r in json.loads(running.stdout)["runs"]} == {"running"}
+
+
+# -- stats --------------------------------------------------------------------------------------
+
+
+def _quantiles(values: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else []
+    pick = (lambda i: cuts[i]) if cuts else (lambda i: values[0])
+    return {"p50_s": pick(49), "p95_s": pick(94), "p99_s": pick(98), "max_s": max(values)}
+
+
+def test_stats_by_name_on_the_rotated_log(rotated: Path) -> None:
+    records = raw_scan(raw_files(rotated))[0]
+    groups = {g["key"]: g for g in json.loads(cli("stats", "--json", rotated).stdout)["groups"]}
+    assert set(groups) == {"step call_llm", "run agent"}
+    for key, kinds in (("step call_llm", ("step_ok", "step_error")),
+                       ("run agent", ("run_ok", "run_error"))):  # fmt: skip
+        ends = [r for r in records if r.get("kind") in kinds]
+        group = groups[key]
+        assert group["records"] == len(ends)
+        assert group["errors"] == sum(r["kind"].endswith("_error") for r in ends)
+        for name, value in _quantiles([r["duration_s"] for r in ends]).items():
+            assert group[name] == pytest.approx(value, rel=1e-9), (key, name)
+    assert groups["run agent"]["error_rate"] == pytest.approx(1 / 3)
+    rows = table(cli("stats", rotated).stdout)
+    assert rows[0][:4] == ["run/step name", "count", "errors", "error_rate"]
+    assert next(r for r in rows if r[0] == "run agent")[:4] == ["run agent", "3", "1", "33.3%"]
+
+
+@pytest.mark.parametrize("by", ["kind", "event", "logger", "level"])
+def test_stats_by_field(rotated: Path, by: str) -> None:
+    records = raw_scan(raw_files(rotated))[0]
+    counts = Counter(str(r.get(by, "-")) for r in records)
+    groups = json.loads(cli("stats", "--by", by, "--json", rotated).stdout)["groups"]
+    assert {g["key"]: g["records"] for g in groups} == counts
+    errors = Counter(
+        str(r.get(by, "-"))
+        for r in records
+        if r.get("level") == "error" or str(r.get("kind")).endswith("_error")
+    )
+    assert {g["key"]: g["errors"] for g in groups if g["errors"]} == errors
+
+
+def test_stats_by_run_on_the_smoke_log(smoke: dict[str, Any]) -> None:
+    groups = json.loads(cli("stats", "--by", "run", "--json", smoke["raw"]).stdout)["groups"]
+    assert [(g["key"], g["name"], g["records"]) for g in groups] == [(smoke["run_id"], "smoke", 12)]
+
+
+# -- validate -----------------------------------------------------------------------------------
+
+
+def test_validate_a_clean_smoke_log(smoke: dict[str, Any]) -> None:
+    done = cli("validate", smoke["raw"])
+    assert done.stdout.startswith("ok: 12 lines in 1 file: 12 valid, 0 invalid, 0 torn")
+    summary = json.loads(cli("validate", "--json", smoke["raw"] / "00_smoke.jsonl").stdout)
+    assert (summary["ok"], summary["foreign"], summary["valid"]) == (True, 1, 0)
+
+
+def test_validate_reports_each_problem_by_file_and_line(rotated: Path) -> None:
+    files = raw_files(rotated)
+    records, bad, lines = raw_scan(files)
+    done = cli("validate", rotated, status=1)
+    problems = done.stdout.splitlines()[:-1]
+    torn = [p for p in problems if "torn" in p]
+    assert [p.rsplit(": torn", 1)[0] for p in torn] == bad
+    invalid = [p for p in problems if "torn" not in p]
+    live = rotated / "events.jsonl"
+    line_of_invalid = live.read_bytes().splitlines().index(json.dumps(INVALID).encode()) + 1
+    assert len(invalid) == 1 and invalid[0].startswith(f"{live}:{line_of_invalid}: ")
+    assert "ts: 'yesterday' does not match" in invalid[0] and "seq: missing" in invalid[0]
+    assert done.stdout.splitlines()[-1].startswith(
+        f"FAILED: {lines} lines in {len(files)} files: {len(records) - 2} valid, 1 invalid, "
+        "1 torn, 1 foreign"
+    )
+    summary = json.loads(cli("validate", "--json", rotated, status=1).stdout)
+    assert summary["foreign"] == 1 and summary["torn"] == 1 and not summary["ok"]
+    assert [p["where"] for p in summary["problems"]] == [p.split(": ")[0] for p in problems]
+
+
+# -- export -------------------------------------------------------------------------------------
+
+
+def test_export_csv_defaults_to_derived_beside_raw_events(smoke: dict[str, Any]) -> None:
+    done = cli("export", smoke["raw"])
+    out = smoke["data"] / "derived" / "events.csv"
+    assert str(out) in done.stdout
+    with open(out, newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) == 12
+    assert list(rows[0])[:9] == ["ts", "run_id", "event", "kind", "level", "logger",
+                                 "event_id", "seq", "pid"]  # fmt: skip
+    assert [r["seq"] for r in rows] == [str(r["seq"]) for r in smoke["records"]]
+    assert rows[-1]["counts.sample"] == "10" and rows[1]["ok"] in ("true", "false")
+    assert rows[0]["ok_rate"] == "" and float(rows[-1]["ok_rate"]) == smoke["ok_rate"]
+
+
+def test_export_csv_of_the_rotated_log_with_out(rotated: Path, tmp_path: Path) -> None:
+    records = raw_scan(raw_files(rotated))[0]
+    out = tmp_path / "x" / "all.csv"
+    summary = json.loads(cli("export", "--json", "--out", out, rotated).stdout)
+    with open(out, newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert summary["rows"] == len(rows) == len(records)
+    assert {"error.type", "error.message", "counts.sample", "note"} <= set(rows[0])
+    assert [r["error.type"] for r in rows if r["error.type"]] == ["RuntimeError"]
+    assert rows[records.index(FOREIGN)]["note"] == FOREIGN["note"]
+    samples = cli("export", "--json", "--kind", "sample", "--out", out, rotated)
+    assert json.loads(samples.stdout)["rows"] == sum(r.get("kind") == "sample" for r in records)
+
+
+def test_export_parquet(rotated: Path, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    records = raw_scan(raw_files(rotated))[0]
+    out = tmp_path / "events.parquet"
+    cli("export", "--format", "parquet", "--out", out, rotated)
+    got = pq.read_table(out).to_pylist()
+    assert len(got) == len(records)
+    assert [r["seq"] for r in got] == [r.get("seq") for r in records]
+    assert [r["duration_s"] for r in got] == [r.get("duration_s") for r in records]
+    assert [r["ok"] for r in got] == [r.get("ok") for r in records]
+
+
+def test_export_parquet_without_pyarrow_says_how_to_get_it(
+    smoke: dict[str, Any], tmp_path: Path
+) -> None:
+    code = ("import sys; sys.modules['pyarrow'] = None; from llmops_logging.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")  # fmt: skip
+    out = tmp_path / "e.parquet"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "export", "--format", "parquet", "--out", str(out),
+         str(smoke["raw"])], capture_output=True, text=True, env=ENV,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "pip install 'llmops_logging[export]'" in done.stderr and not out.exists()
+
+
+# -- paths, filters, help -----------------------------------------------------------------------
+
+
+def test_default_path_is_env_then_data_raw_events(smoke: dict[str, Any], tmp_path: Path) -> None:
+    from_env = cli("runs", "--json", env={**ENV, "LLMOPS_LOG_DIR": str(smoke["raw"])})
+    assert json.loads(from_env.stdout)["runs"][0]["run_id"] == smoke["run_id"]
+    from_cwd = cli("runs", "--json", cwd=smoke["data"].parent)  # data/raw_events under cwd
+    assert json.loads(from_cwd.stdout)["runs"][0]["run_id"] == smoke["run_id"]
+    missing = cli("runs", cwd=tmp_path, status=2)
+    assert "no such file or directory: data/raw_events" in missing.stderr
+    assert missing.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["tail", "runs", "stats", "validate", "export"])
+def test_every_command_rejects_a_missing_path_and_has_help(command: str, tmp_path: Path) -> None:
+    done = cli(command, tmp_path / "nope", status=2)
+    assert f"no such file or directory: {tmp_path / 'nope'}" in done.stderr
+    assert "Traceback" not in done.stderr
+    helped = cli(command, "--help").stdout
+    for option in ("--run", "--kind", "--level", "--since", "--until", "--grep", "--json"):
+        assert option in helped
+
+
+def test_filters_on_every_command(rotated: Path) -> None:
+    records = [r for r in raw_scan(raw_files(rotated))[0] if "seq" in r]
+    failed = next(r["run_id"] for r in records if r["kind"] == "run_error")
+    in_run = [r for r in records if r["run_id"] == failed]
+    since, until = in_run[3]["ts"], in_run[-1]["ts"]
+    window = [r for r in records if since <= r["ts"] < until]
+    filters = ["--run", failed[:8], "--since", since, "--until", until]
+    tail = cli("tail", "-n", 1000, "--json", *filters, rotated).stdout.splitlines()
+    assert [json.loads(x) for x in tail] == [r for r in window if r["run_id"] == failed]
+    runs = json.loads(cli("runs", "--json", "--level", "error", rotated).stdout)["runs"]
+    assert [r["run_id"] for r in runs] == [failed]
+    stats = json.loads(cli("stats", "--json", "--kind", "step_ok", "--grep", '"i":[05]\\b',
+                           rotated).stdout)["groups"]  # fmt: skip
+    assert [(g["key"], g["records"]) for g in stats] == [("step call_llm", 6)]
+    valid = json.loads(cli("validate", "--json", "--run", failed, rotated, status=1).stdout)
+    assert valid["valid"] == len(in_run) and valid["invalid"] == 0 and valid["torn"] == 1
+    exported = json.loads(cli("export", "--json", "--level", "warning", "--out",
+                              rotated.parent / "w.csv", rotated).stdout)  # fmt: skip
+    assert exported["rows"] == sum(r["level"] in ("warning", "error") for r in records)
+    empty = cli("tail", "--json", "--since", "1h", "--until", "2000-01-01", rotated)
+    assert empty.stdout == ""
+    bad = cli("tail", "--since", "soon", rotated, status=2)
+    assert "neither an ISO time nor an age" in bad.stderr
+
+
+def test_several_paths_are_read_one_after_the_other(smoke: dict[str, Any]) -> None:
+    done = cli("tail", "-n", 2, "--json", smoke["raw"], smoke["raw"] / "00_smoke.jsonl")
+    last = [json.loads(x) for x in done.stdout.splitlines()]
+    assert last[0] == smoke["records"][-1] and "samples" in last[1]
+
+
+def test_console_script_is_installed() -> None:
+    script = shutil.which("llmops-logs")
+    if script is None:
+        pytest.skip("llmops-logs is not on PATH (package not installed as a script)")
+    done = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.startswith("llmops-logs ")
+
+
+def test_rich_tables_on_request_and_plain_ones_without_rich(smoke: dict[str, Any]) -> None:
+    pytest.importorskip("rich")
+    fancy = cli("runs", "--color", "always", smoke["raw"]).stdout
+    assert "\x1b[" in fancy and "━" in fancy and smoke["run_id"][:8] in fancy
+    code = ("import sys; sys.modules['rich'] = None; from llmops_logging.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")  # fmt: skip
+    plain = subprocess.run(
+        [sys.executable, "-c", code, "runs", "--color", "always", str(smoke["raw"])],
+        capture_output=True, text=True, env=ENV, check=True,
+    ).stdout  # fmt: skip
+    assert table(plain)[1][:2] == [smoke["run_id"][:8], "smoke"] and "━" not in plain

@@ -1,0 +1,123 @@
+"""The built-in record check of `validate` gives jsonschema's verdict on the shipped schema."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import llmops_logging as ll
+from llmops_logging._cli_validate import check, is_foreign, record_schema, unsupported_keywords
+
+jsonschema = pytest.importorskip("jsonschema")
+
+RECORD = {
+    "ts": "2026-11-26T13:05:26.123456+00:00", "run_id": "2b6c78b6-4a9c-4ca4-b2ad-089f0cd4f604",
+    "event": "run_error", "kind": "run_error", "level": "error", "logger": "llmops_logging",
+    "event_id": "45ebc1479fbbf17a-c", "seq": 12, "pid": 4656, "name": "smoke",
+    "duration_s": 0.1, "counts": {"sample": 10},
+    "error": {"type": "ValueError", "message": "boom", "traceback": "Traceback ..."},
+}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging() -> Iterator[None]:
+    yield
+    ll.reset()
+
+
+def jsonschema_ok(record: Any) -> bool:
+    return bool(jsonschema.Draft202012Validator(record_schema()).is_valid(record))
+
+
+def mutated(path: str, value: Any) -> dict[str, Any]:
+    """RECORD with `a.b` set to value (or removed, for the DELETE marker)."""
+    record = copy.deepcopy(RECORD)
+    *parents, key = path.split(".")
+    target = record
+    for parent in parents:
+        target = target[parent]
+    if value is DELETE:
+        del target[key]
+    else:
+        target[key] = value
+    return record
+
+
+DELETE = object()
+MUTATIONS = [
+    *((field, DELETE) for field in RECORD),
+    ("ts", "2026-11-26T13:05:26Z"), ("ts", "2026-11-26 13:05:26.123456+00:00"), ("ts", 17),
+    ("level", "INFO"), ("level", "warn"), ("seq", 0), ("seq", True), ("seq", 1.0),
+    ("pid", "4656"), ("pid", -1), ("kind", ""), ("run_id", None), ("event", ["x"]),
+    ("duration_s", -0.5), ("duration_s", "1s"), ("duration_s", False),
+    ("error", "boom"), ("error.type", None), ("error.traceback", DELETE),
+    ("kind", "step_ok"), ("kind", "log"), ("kind", "sample"), ("ok_rate", 1.5),
+    ("ok_rate", 0.5), ("step_id", ""), ("parent_id", 3), ("name", 7), ("extra", {"a": [1]}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "value"), MUTATIONS, ids=lambda v: repr(v)[:30])
+def test_builtin_check_agrees_with_jsonschema(path: str, value: Any) -> None:
+    record = mutated(path, value)
+    problems = check(record, record_schema())
+    assert (not problems) == jsonschema_ok(record), problems
+
+
+def test_records_the_library_writes_are_valid(tmp_path: Any) -> None:
+    import logging
+
+    ll.configure(tmp_path)
+    log = ll.get_logger("t")
+    with ll.run("r", a=1) as run, ll.step("s", b=2), ll.step("inner"):
+        log.info("sample", kind="sample", i=1, ok=True)
+        logging.getLogger("lib").warning("from %s", "stdlib")
+        try:
+            raise KeyError("k")
+        except KeyError:
+            log.exception("failed")
+        run.set(ok_rate=1.0)
+    try:
+        with ll.run("bad"), ll.step("s"):
+            raise ValueError("v")
+    except ValueError:
+        pass
+    ll.reset()
+    records = list(ll.read_events(tmp_path))
+    assert {"run_start", "step_start", "step_ok", "step_error", "run_error", "sample"} <= {
+        r["kind"] for r in records
+    }
+    for record in records:
+        assert check(record, record_schema()) == [], record
+        assert jsonschema_ok(record)
+        assert not is_foreign(record)
+
+
+def test_schema_uses_only_keywords_the_check_implements() -> None:
+    assert unsupported_keywords(record_schema()) == set()
+    with pytest.raises(ValueError, match="not supported"):
+        check({}, {"type": "object", "additionalProperties": False})
+
+
+def test_problems_name_the_field() -> None:
+    problems = check(mutated("error.type", None), record_schema())
+    assert problems == ["error.type: expected string, got null"]
+    assert check(mutated("seq", DELETE), record_schema()) == ["seq: missing"]
+
+
+values = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.floats(-2, 2, allow_nan=False),
+    st.sampled_from(["", "x", "info", "run_ok", "step_error", "2026-11-26T13:05:26.123456+00:00"]),
+    st.dictionaries(st.sampled_from(["type", "message", "traceback"]), st.text(max_size=3)),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([*RECORD, "step_id", "parent_id", "ok_rate"]), values))
+def test_random_records_get_the_same_verdict(changes: dict[str, Any]) -> None:
+    record = {**RECORD, **changes}
+    assert (not check(record, record_schema())) == jsonschema_ok(record)
