@@ -8,6 +8,8 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import pytest
+
 import llmops_logging as ll
 
 from .conftest import log_files, read_records
@@ -20,7 +22,8 @@ WRITER = """
 import sys
 import llmops_logging as ll
 log_dir, proc, count, max_bytes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-handler = ll.configure(log_dir, max_bytes=max_bytes, backup_count=100000)
+compress = sys.argv[6] == "gzip"
+handler = ll.configure(log_dir, max_bytes=max_bytes, backup_count=100000, compress=compress)
 log = ll.get_logger("writer")
 for i in range(count):
     log.info("rec", proc=proc, i=i, pad=sys.argv[5])
@@ -44,11 +47,12 @@ def _check_log(log_dir: Path, expected: dict[str, int], in_flight: int) -> None:
         assert path.stat().st_size <= MAX_BYTES + in_flight * (line_size + 1), path
 
 
-def test_independent_processes_share_one_log(tmp_path: Path) -> None:
+@pytest.mark.parametrize("compression", ["plain", "gzip"])
+def test_independent_processes_share_one_log(tmp_path: Path, compression: str) -> None:
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(tmp_path), f"p{n}", str(RECORDS), str(MAX_BYTES),
-             PAD]
+             PAD, compression]
         )
         for n in range(4)
     ]
