@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if handler.dropped:
         raise SystemExit(f"smoke: {handler.dropped} records could not be written to {handler.path}")
 
-    print(f"events:  {handler.path}")
+    print(f"events:  {raw / handler.live_name}")
     print(f"summary: {summary_path}")
     print(f"derived: {derived}")
     print(f"run_id:  {run.run_id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import random
 import time
@@ -67,12 +68,11 @@ def now_iso() -> str:
 def random_seed(seed: int) -> int:
     """Seed Python's global `random` (and NumPy's, when installed) so runs repeat; returns seed."""
     random.seed(seed)
-    try:
-        import numpy
+    try:  # optional: NumPy is no dependency, so it is looked up only at run time
+        numpy = importlib.import_module("numpy")
     except ImportError:
-        pass
-    else:
-        numpy.random.seed(seed % 2**32)
+        return seed
+    numpy.random.seed(seed % 2**32)
     return seed
 
 
