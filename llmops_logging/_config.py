@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,8 @@ LOG_DIR_ENV = "LLMOPS_LOG_DIR"
 DEFAULT_LOG_DIR = os.path.join("data", "raw_events")
 
 _processors: list[Processor] = []
+_taps: list[Callable[[bytes], object]] = []
+_configuring = threading.RLock()  # configure() and reset() run one at a time
 
 
 @dataclass
@@ -42,6 +45,7 @@ class _Installed:
     handler: RotatingJsonlHandler
     root_level: int
     on_root: bool
+    echo: ConsoleEcho | None
 
 
 _installed: _Installed | None = None
@@ -89,30 +93,61 @@ def configure(
         check_interval=check_interval,
         formatter=JsonlFormatter(processors=_processors),
     )
-    if console:
-        handler.mirror = ConsoleEcho(sys.stderr)
+    echo = ConsoleEcho(sys.stderr) if console else None
 
     global _installed
-    previous = _installed
-    root = logging.getLogger()
-    _processors[:] = chain
-    set_min_level(min_level)
-    Sink.write_line = handler.write_line
-    structlog.configure(
-        processors=_processors,
-        wrapper_class=BoundLogger,
-        context_class=dict,
-        logger_factory=sink_factory,
-        cache_logger_on_first_use=True,
-    )
-    root_level = previous.root_level if previous is not None else root.level
-    _installed = _Installed(handler, root_level, capture_stdlib)
-    if capture_stdlib:
-        root.addHandler(handler)
-        root.setLevel(min_level)
-    if previous is not None:
-        _detach(previous, restore_level=not capture_stdlib)
+    with _configuring:
+        previous = _installed
+        root = logging.getLogger()
+        _processors[:] = chain  # readers iterate a snapshot (processors.run_processors)
+        set_min_level(min_level)
+        Sink.write_line = handler.write_line
+        structlog.configure(
+            processors=_processors,
+            wrapper_class=BoundLogger,
+            context_class=dict,
+            logger_factory=sink_factory,
+            cache_logger_on_first_use=True,
+        )
+        root_level = previous.root_level if previous is not None else root.level
+        _installed = _Installed(handler, root_level, capture_stdlib, echo)
+        _update_mirror()
+        old = previous.handler if previous is not None and previous.on_root else None
+        if capture_stdlib:
+            # One assignment: a record being handled sees the old list or the new, never both.
+            root.handlers = [h for h in root.handlers if h is not old] + [handler]
+            root.setLevel(min_level)
+        if previous is not None:
+            _detach(previous, restore_level=not capture_stdlib)
     return handler
+
+
+def add_tap(tap: Callable[[bytes], object]) -> None:
+    """Also call `tap` with every line any configured handler writes (see `testing`)."""
+    with _configuring:
+        _taps.append(tap)
+        _update_mirror()
+
+
+def remove_tap(tap: Callable[[bytes], object]) -> None:
+    with _configuring:
+        _taps.remove(tap)
+        _update_mirror()
+
+
+def _update_mirror() -> None:
+    """Give the handler a mirror only when something listens: the write path stays lean."""
+    if _installed is None:
+        return
+    echo, taps = _installed.echo, tuple(_taps)
+
+    def mirror(line: bytes) -> None:
+        if echo is not None:
+            echo(line)
+        for tap in taps:
+            tap(line)
+
+    _installed.handler.mirror = mirror if echo is not None or taps else None
 
 
 def get_logger(name: str | None = None, **initial_values: Any) -> Any:
@@ -137,11 +172,12 @@ def current_handler() -> RotatingJsonlHandler | None:
 def reset() -> None:
     """Undo `configure()`: detach and close its handler, restore structlog's defaults."""
     global _installed
-    installed, _installed = _installed, None
-    Sink.write_line = None
-    if installed is not None:
-        _detach(installed, restore_level=True)
-    structlog.reset_defaults()
+    with _configuring:
+        installed, _installed = _installed, None
+        Sink.write_line = None
+        if installed is not None:
+            _detach(installed, restore_level=True)
+        structlog.reset_defaults()
 
 
 def _detach(installed: _Installed, *, restore_level: bool) -> None:

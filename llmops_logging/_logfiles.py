@@ -80,15 +80,15 @@ class RotatedFiles:
                 found.setdefault(int(match.group(1)), []).append(name)
         return found
 
-    def housekeep(self, newest: int, keep: int, compress: bool) -> None:
-        """Delete all but the newest `keep` numbers; gzip the closed ones older than `newest`."""
+    def housekeep(self, keep: int, compress: bool) -> None:
+        """Delete all but the newest `keep` numbers; gzip the plain ones no writer holds."""
         files = self.numbers()
         for number in sorted(files)[:-keep]:
             for name in files.pop(number):
                 self._remove_if_idle(os.path.join(self.directory, name))
         if compress:
             for number, names in sorted(files.items()):
-                if number < newest and rotated_name(self.live_name, number) in names:
+                if rotated_name(self.live_name, number) in names:
                     self._compress(number)
 
     def _remove_if_idle(self, path: str) -> None:
@@ -104,8 +104,17 @@ class RotatedFiles:
                 return
             if not os.path.exists(final):  # else a crash came between rename and unlink
                 temp = os.path.join(self.directory, f".{os.path.basename(final)}.tmp")
-                with open(fd, "rb", closefd=False) as src, gzip.open(temp, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-                os.chmod(temp, self.file_mode)
-                os.replace(temp, final)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+                try:
+                    with (
+                        open(fd, "rb", closefd=False) as src,
+                        open(os.open(temp, flags, self.file_mode), "wb") as raw,
+                        gzip.GzipFile(fileobj=raw, mode="wb") as dst,
+                    ):
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                    os.replace(temp, final)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temp)
+                    raise
             os.unlink(plain)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from structlog import BoundLoggerBase, DropEvent
 
 from ._render import format_failure
-from .processors import failure_line, run_processors
+from .processors import failure_line, level_method_name, run_processors
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -72,7 +72,7 @@ class BoundLogger(BoundLoggerBase):
     min_level = logging.INFO
 
     if TYPE_CHECKING:  # level methods are installed by set_min_level()
-        def error(self, event: Any = None, *args: Any, **kw: Any) -> None: ...
+        def error(self, event: Any = None, /, *args: Any, **kw: Any) -> None: ...
 
     def _proxy_to_logger(self, method_name: str, event: Any = None, **event_kw: Any) -> None:
         self._write_event(method_name, event, event_kw)
@@ -93,27 +93,28 @@ class BoundLogger(BoundLoggerBase):
         if write_line is not None:
             write_line(line)
 
-    def exception(self, event: Any = None, *args: Any, **kw: Any) -> None:
+    def exception(self, event: Any = None, /, *args: Any, **kw: Any) -> None:
         kw.setdefault("exc_info", True)
         self.error(event, *args, **kw)
 
-    async def aexception(self, event: Any = None, *args: Any, **kw: Any) -> None:
+    async def aexception(self, event: Any = None, /, *args: Any, **kw: Any) -> None:
         self.exception(event, *args, **kw)
 
-    def log(self, level: int | str, event: Any = None, *args: Any, **kw: Any) -> None:
+    def log(self, level: int | str, event: Any = None, /, *args: Any, **kw: Any) -> None:
         try:
             number = level_number(level)
         except ValueError:
             number = logging.INFO
         if number < BoundLogger.min_level:
             return None
-        name = logging.getLevelName(number)
-        method = name.lower() if isinstance(name, str) else "info"
+        method = level_method_name(number)
         if args:
             event = _interpolate(event, args, kw)
         self._write_event(method, event, kw)
 
-    async def alog(self, level: int | str, event: Any = None, *args: Any, **kw: Any) -> None:
+    async def alog(
+        self, level: int | str, event: Any = None, /, *args: Any, **kw: Any
+    ) -> None:
         self.log(level, event, *args, **kw)
 
     def is_enabled_for(self, level: int) -> bool:
@@ -123,21 +124,21 @@ class BoundLogger(BoundLoggerBase):
         return BoundLogger.min_level
 
 
-def _nop(self: Any, event: Any = None, *args: Any, **kw: Any) -> None:
+def _nop(self: Any, event: Any = None, /, *args: Any, **kw: Any) -> None:
     return None
 
 
-async def _anop(self: Any, event: Any = None, *args: Any, **kw: Any) -> None:
+async def _anop(self: Any, event: Any = None, /, *args: Any, **kw: Any) -> None:
     return None
 
 
 def _level_methods(method_name: str) -> tuple[Callable[..., None], Callable[..., Any]]:
-    def method(self: BoundLogger, event: Any = None, *args: Any, **kw: Any) -> None:
+    def method(self: BoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
         if args:
             event = _interpolate(event, args, kw)
         self._write_event(method_name, event, kw)
 
-    async def amethod(self: BoundLogger, event: Any = None, *args: Any, **kw: Any) -> None:
+    async def amethod(self: BoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
         method(self, event, *args, **kw)
 
     return method, amethod

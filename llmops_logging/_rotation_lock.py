@@ -49,6 +49,13 @@ class RotationLock:
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
+    def is_current(self) -> bool:
+        """Whether the lock path still names the file this lock holds open."""
+        try:
+            return os.stat(self.path).st_ino == os.fstat(self._fd).st_ino
+        except OSError:
+            return False
+
     def mark(self) -> bytes:
         """The counter's raw bytes: cheap to compare with an earlier reading."""
         return self.map[:_MARK_SIZE]

@@ -17,7 +17,15 @@ from pythonjsonlogger.core import BaseJsonFormatter
 from structlog import DropEvent
 
 from ._render import format_failure, render_line, safe_str
-from .processors import CREATED_NS_KEY, Processor, build_processors, failure_line, run_processors
+from .processors import (
+    CREATED_NS_KEY,
+    Processor,
+    build_processors,
+    failure_line,
+    level_method_name,
+    run_processors,
+)
+from .redaction import Redactor
 
 
 def _message_of(record: logging.LogRecord) -> tuple[str, dict[str, Any]]:
@@ -40,18 +48,18 @@ class JsonlFormatter(BaseJsonFormatter):
         self, *args: Any, processors: Sequence[Processor] | None = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        if not args and kwargs.get("fmt") is None:  # the event is the message: no fmt fields
+        if (args[0] if args else kwargs.get("fmt")) is None:  # the event is the message
             self._required_fields = []
         # Set on the record by any Formatter that saw it first; the event already holds them.
         self._skip_fields.update({"message", "asctime"} - set(self._required_fields))
         self.processors: Sequence[Processor] = (
-            processors if processors is not None else build_processors()
+            processors if processors is not None else build_processors(redactor=Redactor())
         )
 
     def format_bytes(self, record: logging.LogRecord) -> bytes | None:
         """The record's line (newline included), or None when the chain dropped it."""
         logger = SimpleNamespace(name=record.name)
-        method_name = record.levelname.lower()
+        method_name = level_method_name(record.levelno)
         message_dict: dict[str, Any] = {}
         if isinstance(record.msg, dict):
             message_dict = dict(record.msg)
@@ -62,14 +70,14 @@ class JsonlFormatter(BaseJsonFormatter):
         try:
             fields: dict[str, Any] = {}
             self.add_fields(fields, record, message_dict)
-            event_dict: dict[str, Any] = {"event": message, **problem, **fields}
+            event_dict: dict[str, Any] = {**problem, **fields, "event": message}
             event_dict[CREATED_NS_KEY] = int(record.created * 1e9)
             if record.exc_info:
                 event_dict["exc_info"] = record.exc_info
             elif record.exc_text:
                 event_dict["exc_text"] = record.exc_text
             if record.stack_info:
-                event_dict["stack_info"] = record.stack_info
+                event_dict["stack"] = record.stack_info
             return run_processors(self.processors, logger, method_name, event_dict)
         except DropEvent:
             return None

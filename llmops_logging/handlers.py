@@ -20,6 +20,7 @@ import mmap
 import os
 import sys
 import time
+import weakref
 from collections.abc import Callable
 
 from ._logfiles import RotatedFiles, lock_shared, rotated_name, rotated_pattern
@@ -35,9 +36,16 @@ DEFAULT_CHECK_INTERVAL = 1.0
 _fork_generation = 0
 
 
+_handlers: weakref.WeakSet[RotatingJsonlHandler] = weakref.WeakSet()
+
+
 def _after_fork_in_child() -> None:
+    """A child must not hold its parent's descriptors: their shared locks would keep
+    compression and retention off those files for as long as the child lives."""
     global _fork_generation
     _fork_generation += 1
+    for handler in list(_handlers):
+        handler._close_files()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -109,11 +117,13 @@ class RotatingJsonlHandler(logging.Handler):
         self._generation = _fork_generation
         self._needs_newline = False
         self._failing: str | None = None
+        self._closed = False
         if formatter is None:
             from .formatters import JsonlFormatter
 
             formatter = JsonlFormatter()
         self.setFormatter(formatter)
+        _handlers.add(self)
 
     @property
     def max_bytes(self) -> int:
@@ -183,6 +193,9 @@ class RotatingJsonlHandler(logging.Handler):
             except OSError as exc:
                 self._drop(exc)
                 return False
+            finally:
+                if self._closed:  # a late record (at exit, or a stale logger): keep no files
+                    self._close_files()
             if self._failing is not None:
                 self._recovered()
         mirror = self.mirror
@@ -210,6 +223,11 @@ class RotatingJsonlHandler(logging.Handler):
 
     def _check_live_path(self) -> None:
         self._next_check = time.monotonic() + self.check_interval
+        if self._lock is not None and not self._lock.is_current():
+            self._lock.close()  # deleted or replaced: share the one the others use now
+            self._lock = None
+            self._open()
+            return
         try:
             st = os.stat(self.path)
         except FileNotFoundError:  # deleted or renamed away, perhaps with the directory
@@ -234,11 +252,15 @@ class RotatingJsonlHandler(logging.Handler):
         while True:
             mark = self._lock.mark()  # read first: a rotation after it makes us look again
             fd = os.open(self.path, flags, self.file_mode)
-            lock_shared(fd)
-            st = os.fstat(fd)
-            with contextlib.suppress(FileNotFoundError):
-                if st.st_nlink > 0 and os.stat(self.path).st_ino == st.st_ino:
-                    break
+            try:
+                lock_shared(fd)
+                st = os.fstat(fd)
+                with contextlib.suppress(FileNotFoundError):
+                    if st.st_nlink > 0 and os.stat(self.path).st_ino == st.st_ino:
+                        break
+            except BaseException:
+                os.close(fd)
+                raise
             os.close(fd)  # rotated (and perhaps compressed) between open and lock: again
         self._fd, self._inode, self._size, self._seen_mark = fd, st.st_ino, st.st_size, mark
         self._mark_map = self._lock.map
@@ -268,14 +290,20 @@ class RotatingJsonlHandler(logging.Handler):
             if st.st_size + incoming <= self.max_bytes:
                 self._size = st.st_size  # others' records made it look fuller than it is
                 return
-            latest = self._lock.latest_number()
-            if latest == 0:  # a new lock file: continue after what is on disk
-                latest = max(self.rotated.numbers(), default=0)
-            number = latest + 1
+            # The counter and the directory both tell the newest number (a lost or recreated
+            # lock file forgets it); a rename never replaces a file that exists.
+            number = max(self._lock.latest_number(), *self.rotated.numbers(), 0) + 1
+            while os.path.lexists(self.rotated.path(number)) or os.path.lexists(
+                self.rotated.path(number, compressed=True)
+            ):
+                number += 1
             os.rename(self.path, self.rotated.path(number))
             self._lock.set_latest_number(number)
             self._open()
-            self.rotated.housekeep(number, self.backup_count, self.compress)
+            try:
+                self.rotated.housekeep(self.backup_count, self.compress)
+            except OSError as exc:  # the record in hand is still written; say what failed
+                self._report(f"cannot compress or prune rotated files ({exc})")
 
     def rotated_files(self) -> dict[int, list[str]]:
         """Rotated file names by number."""
@@ -294,6 +322,10 @@ class RotatingJsonlHandler(logging.Handler):
                     "dropping records until it can\n"
                 )
 
+    def _report(self, problem: str) -> None:
+        with contextlib.suppress(Exception):
+            sys.stderr.write(f"llmops_logging: {self.path}: {problem}\n")
+
     def _recovered(self) -> None:
         self._failing = None
         with contextlib.suppress(Exception):
@@ -303,7 +335,9 @@ class RotatingJsonlHandler(logging.Handler):
             )
 
     def close(self) -> None:
+        """Release the files; records that still arrive are written without keeping them."""
         with self.lock:  # type: ignore[union-attr]
+            self._closed = True
             self._close_files()
         super().close()
 

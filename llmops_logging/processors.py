@@ -8,6 +8,7 @@ events run them in the chain `configure()` builds; stdlib records run the very s
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import sys
 import time
@@ -20,6 +21,7 @@ import orjson
 import structlog.contextvars
 from structlog import DropEvent
 from structlog.contextvars import STRUCTLOG_KEY_PREFIX_LEN, merge_contextvars
+from structlog.processors import StackInfoRenderer
 
 from ._context import current_run, current_step, default_run_id
 from ._render import (
@@ -97,8 +99,8 @@ def merge_bound_contextvars(logger: Any, method_name: str, event_dict: EventDict
 def add_run_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     """Stamp the active run's id (and step's id), default `kind`; count the event in its run."""
     kind = event_dict.setdefault("kind", "log")
-    if type(kind) is not str:
-        kind = event_dict["kind"] = safe_str(kind)
+    if type(kind) is not str or not kind:
+        kind = event_dict["kind"] = safe_str(kind) if kind else "log"
     run = current_run.get()
     if run is None:
         event_dict.setdefault("run_id", default_run_id())
@@ -128,7 +130,7 @@ class Stamper:
         stamps: dict[str, Any] = {
             "ts": format_ts(time.time_ns() if created_ns is None else created_ns),
             "run_id": pop("run_id", None) or default_run_id(),
-            "event": pop("event", None),
+            "event": _event_text(pop("event", None)),
             "kind": pop("kind", "log"),
             "level": _LEVEL_NAMES.get(method_name, method_name),
             "logger": getattr(logger, "name", None) or "root",
@@ -141,6 +143,10 @@ class Stamper:
         if len(record) != len(stamps) + len(fields) + len(event_dict):
             record.update(stamps)  # a name was given twice; `{**a, **b}` kept its first place
         return record
+
+
+def _event_text(event: Any) -> str:
+    return event if type(event) is str else ("" if event is None else safe_str(event))
 
 
 def error_fields(exc: BaseException) -> dict[str, str]:
@@ -160,15 +166,30 @@ def _exception_of(exc_info: Any) -> BaseException | None:
     return sys.exc_info()[1] if exc_info else None
 
 
+_render_stack = StackInfoRenderer(additional_ignores=["llmops_logging"])
+
+
 def add_error_info(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
-    """Replace `exc_info` (True, an exception or a sys.exc_info() tuple) by an `error` field."""
-    if "exc_info" not in event_dict:
-        return event_dict
-    exc_info = event_dict.pop("exc_info")
-    exc = _exception_of(exc_info)
-    if exc is not None:
-        event_dict["error"] = error_fields(exc)
+    """Replace `exc_info` (True, an exception or a sys.exc_info() tuple) by an `error` field,
+    and `stack_info=True` by the caller's stack in `stack`, as the stdlib route has them."""
+    if "exc_info" in event_dict:
+        exc = _exception_of(event_dict.pop("exc_info"))
+        if exc is not None:
+            event_dict["error"] = error_fields(exc)
+    if "stack_info" in event_dict:
+        _render_stack(logger, method_name, event_dict)
     return event_dict
+
+
+def level_method_name(number: int) -> str:
+    """The contract's level name for any level number: custom levels round down."""
+    if number >= logging.CRITICAL:
+        return "critical"
+    if number >= logging.ERROR:
+        return "error"
+    if number >= logging.WARNING:
+        return "warning"
+    return "info" if number >= logging.INFO else "debug"
 
 
 class LineRenderer:
@@ -208,9 +229,12 @@ def build_processors(
 def run_processors(
     processors: Sequence[Processor], logger: Any, method_name: str, event_dict: EventDict
 ) -> bytes:
-    """Run a chain that ends in `LineRenderer`; `structlog.DropEvent` passes through."""
+    """Run a chain that ends in `LineRenderer`; `structlog.DropEvent` passes through.
+
+    Iterates a snapshot: `configure()` may swap the chain's contents from another thread.
+    """
     result: Any = event_dict
-    for processor in processors:
+    for processor in tuple(processors):
         result = processor(logger, method_name, result)
     if isinstance(result, bytes):
         return result

@@ -23,7 +23,7 @@ from ._context import RunState, StepState, current_run, current_step
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_log = structlog.get_logger("llmops_logging")
+_LOGGER_NAME = "llmops_logging"
 _RESERVED = frozenset({"event", "kind", "name", "duration_s"})
 
 
@@ -59,7 +59,8 @@ def _emit(method: str, kind: str, scope: Scope, extra: dict[str, Any]) -> None:
     fields = {**scope.fields, **scope.closing_fields}
     fields = {k: v for k, v in fields.items() if k not in _RESERVED}
     fields.update(extra)
-    getattr(_log, method)(kind, kind=kind, name=scope.name, **fields)
+    log = structlog.get_logger(_LOGGER_NAME)  # per record: whatever is configured now
+    getattr(log, method)(kind, kind=kind, name=scope.name, **fields)
 
 
 def _reset(var: ContextVar[Any], token: Token[Any], previous: Any) -> None:
@@ -132,9 +133,29 @@ class _ScopeManager:
         self.__exit__(exc_type, exc, tb)
 
     def __call__(self, func: F) -> F:
-        """Decorate `func`: every call runs in a new scope of this name and fields."""
+        """Decorate `func`: every call runs in a new scope of this name and fields.
+
+        For a generator (sync or async) the scope spans its iteration, not just its creation.
+        """
         make = type(self)
         name, fields = self.name, self.fields
+        if inspect.isasyncgenfunction(func):
+
+            @functools.wraps(func)
+            async def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                async with make(name, dict(fields)):
+                    async for item in func(*args, **kwargs):
+                        yield item
+
+            return async_gen_wrapper  # type: ignore[return-value]
+        if inspect.isgeneratorfunction(func):
+
+            @functools.wraps(func)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with make(name, dict(fields)):
+                    return (yield from func(*args, **kwargs))
+
+            return gen_wrapper  # type: ignore[return-value]
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)

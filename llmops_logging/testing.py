@@ -9,32 +9,27 @@ from typing import Any
 
 import orjson
 
-from ._config import configure, current_handler, reset
+from ._config import add_tap, configure, current_handler, remove_tap, reset
 
 
 @contextlib.contextmanager
 def capture_events(**configure_kwargs: Any) -> Iterator[list[dict[str, Any]]]:
     """Yield a list that fills with every record written inside the block, as dicts.
 
-    Taps the active `configure()`; without one, configures a temporary log for the block
-    (`configure_kwargs` go to that call) and resets afterwards.
+    Sees every handler `configure()` installs during the block, so code that configures
+    logging itself is captured too. Without an active configuration, configures a temporary
+    log for the block (`configure_kwargs` go to that call) and resets afterwards.
     """
     records: list[dict[str, Any]] = []
-    handler = current_handler()
+
+    def tap(line: bytes) -> None:
+        records.append(orjson.loads(line))
+
     with contextlib.ExitStack() as stack:
-        if handler is None:
+        if current_handler() is None:
             log_dir = stack.enter_context(tempfile.TemporaryDirectory())
-            handler = configure(log_dir, **configure_kwargs)
+            configure(log_dir, **configure_kwargs)
             stack.callback(reset)
-        previous = handler.mirror
-
-        def tap(line: bytes) -> None:
-            records.append(orjson.loads(line))
-            if previous is not None:
-                previous(line)
-
-        handler.mirror = tap
-        try:
-            yield records
-        finally:
-            handler.mirror = previous
+        add_tap(tap)
+        stack.callback(remove_tap, tap)
+        yield records

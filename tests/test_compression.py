@@ -1,4 +1,4 @@
-"""compress=True: rotated files become gzip one generation late, atomically."""
+"""compress=True: rotated files become gzip, atomically, once no writer holds them."""
 
 from __future__ import annotations
 
@@ -23,9 +23,8 @@ def test_gzip_rotation_keeps_every_record(tmp_path: Path) -> None:
     files = log_files(tmp_path)
     rotated = files[:-1]
     assert len(rotated) > 10
-    assert all(p.name.endswith(".gz") for p in rotated[:-1])
-    assert not rotated[-1].name.endswith(".gz")  # the newest waits one generation
-    for path in rotated[:-1]:
+    assert all(p.name.endswith(".gz") for p in rotated)  # one writer: none is held open
+    for path in rotated:
         with gzip.open(path) as stream:
             stream.read()  # a complete gzip member: raises on a truncated one
     assert [r["i"] for r in read_records(tmp_path)] == list(range(600))
@@ -36,15 +35,29 @@ def test_interrupted_compression_leaves_no_duplicate(tmp_path: Path) -> None:
     """A crash between writing the .gz and deleting the plain file is finished next time."""
     handler = ll.configure(tmp_path, max_bytes=3000, backup_count=1000, compress=True)
     _write(100)
-    newest_plain = log_files(tmp_path)[-2]
-    assert not newest_plain.name.endswith(".gz")
+    newest_gz = log_files(tmp_path)[-2]
+    newest_plain = newest_gz.with_suffix("")
     # as if a compressor had died after its rename: both forms of one generation exist
-    with open(newest_plain, "rb") as src, gzip.open(f"{newest_plain}.gz", "wb") as dst:
+    with gzip.open(newest_gz, "rb") as src, open(newest_plain, "wb") as dst:
         dst.write(src.read())
     # and a half-written temporary file lies beside them
-    (tmp_path / f".{newest_plain.name}.gz.tmp").write_bytes(b"\x1f\x8b partial")
+    (tmp_path / f".{newest_gz.name}.tmp").write_bytes(b"\x1f\x8b partial")
     _write(100, start=100)
     assert not newest_plain.exists()
     numbers = sorted(handler.rotated_files())
     assert all(len(names) == 1 for names in handler.rotated_files().values()), numbers
     assert [r["i"] for r in read_records(tmp_path)] == list(range(200))
+
+
+def test_compressed_files_are_private(tmp_path: Path) -> None:
+    ll.configure(tmp_path, max_bytes=2000, backup_count=10, compress=True)
+    _write(100)
+    rotated = log_files(tmp_path)[:-1]
+    assert rotated and all((p.stat().st_mode & 0o777) == 0o600 for p in rotated)
+
+
+def test_single_backup_is_compressed_too(tmp_path: Path) -> None:
+    ll.configure(tmp_path, max_bytes=2000, backup_count=1, compress=True)
+    _write(100)
+    names = [p.name for p in log_files(tmp_path)]
+    assert len(names) == 2 and names[0].endswith(".gz") and names[1] == "events.jsonl"
