@@ -37,6 +37,8 @@ LIVE_NAME = "events.jsonl"
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 MAX_BAD_KEPT = 10_000
 """`report.bad` keeps the first this many places; `report.bad_count` counts them all."""
+RECORD_START = b'{"ts":"'
+"""How every line this library writes begins (the stamps come first)."""
 
 READ_ERRORS = (OSError, EOFError, zlib.error)
 """What reading a file can raise midway: a truncated or corrupt gzip, an I/O error."""
@@ -344,7 +346,7 @@ class EventStream:
             for name, stream in log_streams(path, report):
                 report.files.append(name)
                 self._current = stream
-                number = skipped = matched = 0
+                number = skipped = matched = recovered = 0
                 try:
                     for number, line in enumerate(stream, 1):
                         try:
@@ -353,7 +355,10 @@ class EventStream:
                             skipped += 1
                             if line.strip():
                                 report.add_bad(f"{name}:{number}")
-                            continue
+                            glued = _glued_record(line)
+                            if glued is None:
+                                continue
+                            record, recovered = glued, recovered + 1
                         if type(record) is not dict:
                             skipped += 1
                             report.add_bad(f"{name}:{number}")
@@ -371,8 +376,24 @@ class EventStream:
                     self._current = None
                     stream.close()
                     report.lines += number
-                    report.records += number - skipped
-                    report.matched += (number - skipped) if accept is None else matched
+                    report.records += number - skipped + recovered
+                    report.matched += (number - skipped + recovered) if accept is None else matched
+
+
+def _glued_record(line: bytes) -> Record | None:
+    """A whole record on the same line as a fragment a killed writer left before it.
+
+    Every record of this library starts with `{"ts":"`; a writer that was killed mid-line
+    leaves no newline, so the next writer's record can follow the fragment on its line.
+    """
+    start = line.rfind(RECORD_START)
+    if start <= 0:
+        return None
+    try:
+        record = orjson.loads(line[start:])
+    except orjson.JSONDecodeError:
+        return None
+    return record if type(record) is dict else None
 
 
 def read_events(

@@ -83,3 +83,19 @@ def test_sigkilled_writers_leave_later_records_intact(tmp_path: Path) -> None:
     assert after == list(range(300))
     killed = [r for r in parsed if r is not None and r["event"] == "rec"]
     assert len(killed) > 100  # the killed writers really wrote, and all of it parses
+
+
+def test_a_record_glued_to_a_fragment_is_still_read(tmp_path: Path) -> None:
+    """A writer killed mid-line while another process keeps appending: the survivor's next
+    record lands on the fragment's line, and the reader recovers it."""
+    ll.configure(tmp_path)
+    log = ll.get_logger("survivor")
+    log.info("before", i=0)
+    with open(tmp_path / "events.jsonl", "ab") as other_writer:
+        other_writer.write(b'{"ts":"2026-11-26T00:00:00.000000+00:00","event":"cut sh')
+    log.info("glued", i=1)
+    log.info("after", i=2)
+    events = ll.read_events(tmp_path)
+    assert [r["i"] for r in events] == [0, 1, 2]
+    assert events.report.bad == [f"{tmp_path / 'events.jsonl'}:2"]
+    assert events.report.records == 3
