@@ -154,6 +154,16 @@ class RotatingJsonlHandler(logging.Handler):
 
     # -- the write path -------------------------------------------------------------------
 
+    def handle(self, record: logging.LogRecord) -> bool | logging.LogRecord:  # type: ignore[override]
+        """Filter and emit without holding the handler's lock while the record is formatted:
+        formatting runs user code (`__repr__`, `__str__`), and `write_line` locks by itself."""
+        result = self.filter(record)
+        if isinstance(result, logging.LogRecord):  # Python 3.12+: a filter may swap the record
+            record = result
+        if result:
+            self.emit(record)
+        return result
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
             format_bytes = getattr(self.formatter, "format_bytes", None)
