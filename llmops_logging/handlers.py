@@ -5,9 +5,12 @@ number of processes never interleave inside a line. Rotation renames the live fi
 `events.jsonl.NNNNNN` under an `flock` on the hidden `.events.jsonl.lock`, and bumps a counter
 in that file that every writer reads before each write (a memory read, not a syscall), so
 the others reopen the live path before their next record. The size comes from the descriptor's
-offset after each append. Renames or deletions by anyone else are noticed by a `stat` of the
-live path every `check_interval` seconds (0: before every record). Write errors never reach
-the application: they are counted in `dropped` and reported once per episode on stderr.
+offset after each append. A writer holds a shared `flock` on the file it appends to, and
+compression and retention (in `_logfiles`) pass over files still held, so no record lands in a
+file being gzipped or deleted. Renames or deletions by anyone else are noticed by a `stat` of
+the live path (and of the lock file) every `check_interval` seconds (0: before every record).
+Write errors never reach the application: they are counted in `dropped` and reported once per
+episode on stderr.
 """
 
 from __future__ import annotations
