@@ -129,17 +129,11 @@ def _llmops(log_dir: str, max_bytes: int, backup_count: int, compress: bool = Fa
     handler = ll.configure(
         log_dir, max_bytes=max_bytes, backup_count=backup_count, compress=compress
     )
-    log = ll.get_logger("bench")
+    workload = _kwargs_loop(ll.get_logger("bench"))
 
     def run(n: int, proc: int | None) -> None:
-        info = log.info
-        with ll.run("bench"):
-            if proc is None:
-                for i in range(n):
-                    info("sample", kind="sample", i=i, ok=True)
-            else:
-                for i in range(n):
-                    info("sample", kind="sample", proc=proc, i=i, ok=True)
+        with ll.run("bench"):  # the default chain inside a run, as agent code logs
+            workload(n, proc)
 
     return Session(run, ll.reset, lambda: handler.dropped)
 
