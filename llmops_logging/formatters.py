@@ -40,8 +40,8 @@ def _message_of(record: logging.LogRecord) -> tuple[str, dict[str, Any]]:
 class JsonlFormatter(BaseJsonFormatter):
     """Formats a record into one JSON line through the shared processor chain.
 
-    `processors` defaults to the standard chain without configuration; `configure()` passes
-    its own. Accepts python-json-logger's options (`fmt`, `static_fields`, `rename_fields`, ...).
+    `processors` defaults to the standard chain with redaction (for use without
+    `configure()`, e.g. from `dictConfig`); `configure()` passes its own. Accepts python-json-logger's options (`fmt`, `static_fields`, `rename_fields`, ...).
     """
 
     def __init__(
