@@ -41,7 +41,8 @@ class JsonlFormatter(BaseJsonFormatter):
     """Formats a record into one JSON line through the shared processor chain.
 
     `processors` defaults to the standard chain with redaction (for use without
-    `configure()`, e.g. from `dictConfig`); `configure()` passes its own. Accepts python-json-logger's options (`fmt`, `static_fields`, `rename_fields`, ...).
+    `configure()`, e.g. from `dictConfig`); `configure()` passes its own. Accepts
+    python-json-logger's options (`fmt`, `static_fields`, `rename_fields`, ...).
     """
 
     def __init__(
