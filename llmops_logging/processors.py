@@ -79,25 +79,21 @@ _structlog_context_vars: dict[str, ContextVar[Any]] | None = getattr(
 )
 
 
-def merge_bound_contextvars(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
-    """`structlog.contextvars.merge_contextvars`, reading only the variables structlog made.
+def add_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+    """The context of the event: fields bound with `structlog.contextvars`, the active run's
+    id (and step's id), and `kind` (default `log`); the event is counted in its run.
 
-    structlog's own processor walks every context variable of the process; this one looks
-    at structlog's registry of its variables, and costs nothing while none was ever bound.
+    structlog's own `merge_contextvars` walks every context variable of the process; this
+    reads structlog's registry of its own variables, which costs nothing while none is bound.
     """
     registry = _structlog_context_vars
     if registry is None:  # a structlog without the registry: its own processor
-        return merge_contextvars(logger, method_name, event_dict)
-    if registry:
+        merge_contextvars(logger, method_name, event_dict)
+    elif registry:
         for name, var in tuple(registry.items()):
             value = var.get(Ellipsis)
             if value is not Ellipsis:
                 event_dict.setdefault(name[STRUCTLOG_KEY_PREFIX_LEN:], value)
-    return event_dict
-
-
-def add_run_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
-    """Stamp the active run's id (and step's id), default `kind`; count the event in its run."""
     kind = event_dict.setdefault("kind", "log")
     if type(kind) is not str or not kind:
         kind = event_dict["kind"] = safe_str(kind) if kind else "log"
@@ -216,7 +212,7 @@ def build_processors(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> list[Processor]:
     """The chain in the contract's order: context, sampling, stamps, error, redaction, render."""
-    chain: list[Processor] = [merge_bound_contextvars, add_run_context]
+    chain: list[Processor] = [add_context]
     if sampler is not None:
         chain.append(sampler)
     chain += [Stamper(fields), add_error_info]
@@ -256,7 +252,7 @@ def failure_line(
             processors, logger, method_name, {"event": name, "logging_error": note}
         )
     except (Exception, DropEvent):
-        bare = add_run_context(logger, method_name, {"event": "[unloggable event]"})
+        bare = add_context(logger, method_name, {"event": "[unloggable event]"})
         record = Stamper()(logger, method_name, bare)
         record["logging_error"] = type(exc).__qualname__
         return render_line(record)
