@@ -45,12 +45,6 @@ def default_run_id() -> str:
     return _process_run_id
 
 
-def active_run_id() -> str:
-    """The id of the innermost active run, else the process's default."""
-    run = current_run.get()
-    return run.run_id if run is not None else _process_run_id
-
-
 def _renew_after_fork() -> None:
     global _process_run_id
     _process_run_id = str(uuid.uuid4())
