@@ -11,27 +11,52 @@ import uuid
 from collections import Counter
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 
-@dataclass
+@dataclass(eq=False)
 class RunState:
-    """The mutable state of one active run: its id and what happened inside it."""
+    """The mutable state of one run: its id, its enclosing run, what happened inside it."""
 
     run_id: str
     name: str
-    parent_run_id: str | None = None
+    parent: RunState | None = None
     sampled: bool = True
+    closed: bool = False
     counts: Counter[str] = field(default_factory=Counter)
     dropped: Counter[str] = field(default_factory=Counter)
 
+    @property
+    def parent_run_id(self) -> str | None:
+        return self.parent.run_id if self.parent is not None else None
 
-@dataclass(frozen=True)
+
+@dataclass(eq=False)
 class StepState:
-    """The identity of one active step."""
+    """The identity of one step and its enclosing step."""
 
     step_id: str
     name: str
-    parent_id: str | None
+    parent: StepState | None = None
+    closed: bool = False
+
+    @property
+    def parent_id(self) -> str | None:
+        return self.parent.step_id if self.parent is not None else None
+
+
+State = TypeVar("State", RunState, StepState)
+
+
+def nearest_open(state: State | None) -> State | None:
+    """`state`, or its closest enclosing scope that has not ended.
+
+    Scopes end out of order when generators holding them are interleaved; what is current
+    after an end is then the nearest scope still open, not whatever was current at entry.
+    """
+    while state is not None and state.closed:
+        state = state.parent
+    return state
 
 
 current_run: ContextVar[RunState | None] = ContextVar("llmops_current_run", default=None)

@@ -13,13 +13,12 @@ import inspect
 import time
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, TypeVar
 
 import structlog
 
-from ._context import RunState, StepState, current_run, current_step
+from ._context import RunState, StepState, current_run, current_step, nearest_open
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,13 +60,6 @@ def _emit(method: str, kind: str, scope: Scope, extra: dict[str, Any]) -> None:
     fields.update(extra)
     log = structlog.get_logger(_LOGGER_NAME)  # per record: whatever is configured now
     getattr(log, method)(kind, kind=kind, name=scope.name, **fields)
-
-
-def _reset(var: ContextVar[Any], token: Token[Any], previous: Any) -> None:
-    try:
-        var.reset(token)
-    except ValueError:  # exited in another context (e.g. a generator resumed elsewhere)
-        var.set(previous)
 
 
 class _ScopeManager:
@@ -181,12 +173,13 @@ class _RunManager(_ScopeManager):
         state = RunState(
             run_id=str(uuid.uuid4()),
             name=self.name,
-            parent_run_id=parent.run_id if parent is not None else None,
+            parent=parent,
             sampled=parent.sampled if parent is not None else True,
         )
-        self._previous = (parent, current_step.get())
-        self._run_token = current_run.set(state)
-        self._step_token = current_step.set(None)  # an outer run's steps are not this run's
+        self._state = state
+        self._step_before = current_step.get()
+        current_run.set(state)
+        current_step.set(None)  # an outer run's steps are not this run's
         return Run(self.name, self.fields, state)
 
     def _start_extra(self, scope: Scope) -> dict[str, Any]:
@@ -202,22 +195,20 @@ class _RunManager(_ScopeManager):
         return extra
 
     def _close(self) -> None:
-        _reset(current_step, self._step_token, self._previous[1])
-        _reset(current_run, self._run_token, self._previous[0])
+        self._state.closed = True
+        current = current_run.get()
+        current_run.set(nearest_open(current))
+        if current is self._state:  # else another run, entered later, is still going on
+            current_step.set(nearest_open(self._step_before))
 
 
 class _StepManager(_ScopeManager):
     prefix = "step"
 
     def _open(self) -> Step:
-        parent = current_step.get()
-        state = StepState(
-            step_id=uuid.uuid4().hex,
-            name=self.name,
-            parent_id=parent.step_id if parent is not None else None,
-        )
-        self._previous_step = parent
-        self._step_token = current_step.set(state)
+        state = StepState(step_id=uuid.uuid4().hex, name=self.name, parent=current_step.get())
+        self._state = state
+        current_step.set(state)
         return Step(self.name, self.fields, state)
 
     def _start_extra(self, scope: Scope) -> dict[str, Any]:
@@ -228,7 +219,8 @@ class _StepManager(_ScopeManager):
         return self._start_extra(scope)
 
     def _close(self) -> None:
-        _reset(current_step, self._step_token, self._previous_step)
+        self._state.closed = True
+        current_step.set(nearest_open(current_step.get()))
 
 
 def _scope_factory(manager: type[_ScopeManager], name: Any, fields: dict[str, Any]) -> Any:

@@ -190,3 +190,36 @@ def test_a_scope_object_cannot_be_entered_twice(tmp_path: Path) -> None:
     scope = ll.run("once")
     with scope, pytest.raises(RuntimeError, match="already entered"), scope:
         pass
+
+
+def test_runs_ended_out_of_order_leave_no_finished_run_current(tmp_path: Path) -> None:
+    """Two generators, each holding a run across its yields, finish in the other order."""
+    ll.configure(tmp_path)
+    log = ll.get_logger("x")
+
+    def stream(name: str) -> Any:
+        with ll.run(name):
+            yield 1
+            yield 2
+
+    first, second = stream("first"), stream("second")
+    next(first)
+    next(second)  # entered inside `first`'s run
+    list(first)  # `first` ends while `second` is still going on
+    log.info("during second")
+    list(second)
+    log.info("after both")
+    with ll.step("outer") as outer:
+        inner = ll.step("inner")
+        inner.__enter__()
+        outer_records = ll.step("sibling")
+        inner.__exit__(None, None, None)
+        with outer_records:
+            log.info("in sibling")
+    records = read_records(tmp_path)
+    starts = {r["name"]: r["run_id"] for r in _by_kind(records, "run_start")}
+    by_event = {r["event"]: r for r in records if r["kind"] == "log"}
+    assert by_event["during second"]["run_id"] == starts["second"]
+    assert by_event["after both"]["run_id"] not in starts.values()
+    sibling_start = next(r for r in _by_kind(records, "step_start") if r["name"] == "sibling")
+    assert sibling_start["parent_id"] == outer.step_id
