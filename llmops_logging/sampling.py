@@ -9,9 +9,7 @@ closing record carries both, so totals stay exact however much is sampled away.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import logging
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -25,18 +23,6 @@ SampleRates = Mapping[str, float]
 
 _ALWAYS_KEPT_METHODS = frozenset({"warning", "warn", "error", "exception", "critical", "fatal"})
 _BOUNDARY_PREFIXES = ("run_", "step_")
-
-
-@functools.lru_cache(maxsize=256)
-def _always_kept(method_name: str) -> bool:
-    """Whether a record of this level name is warning or above. Custom levels count by number:
-    a registered name (`logging.addLevelName(35, "NOTICE")`) or stdlib's `Level 35`."""
-    if method_name in _ALWAYS_KEPT_METHODS:
-        return True
-    number = logging.getLevelName(method_name.upper())
-    if not isinstance(number, int) and method_name.startswith("level "):
-        number = int(method_name[6:]) if method_name[6:].strip().isdigit() else None
-    return isinstance(number, int) and number >= logging.WARNING
 
 
 def unit_hash(*parts: object) -> float:
@@ -78,7 +64,9 @@ class Sampler:
                 run.sampled = unit_hash(run.run_id, "run") < self.run_rate
             event_dict["run_sampled"] = run.sampled
             event_dict["run_sample_rate"] = self.run_rate
-        if _always_kept(method_name) or kind.startswith(_BOUNDARY_PREFIXES):
+        # Both routes name custom levels by the standard level at or below them
+        # (`processors.level_method_name`), so a name test covers every level number.
+        if method_name in _ALWAYS_KEPT_METHODS or kind.startswith(_BOUNDARY_PREFIXES):
             return event_dict
         if run is not None and not run.sampled:
             return self._drop(run, kind)
