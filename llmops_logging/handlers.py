@@ -81,6 +81,7 @@ class RotatingJsonlHandler(logging.Handler):
     """
 
     _rotate_at: int | float = math.inf
+    _max_bytes = _backup_count = 0  # until __init__ sets them through the properties
 
     def __init__(
         self,
@@ -152,8 +153,7 @@ class RotatingJsonlHandler(logging.Handler):
 
     def _set_rotate_at(self) -> None:
         """Past this size the write path takes its slow branch (which rotates if it should)."""
-        if hasattr(self, "_max_bytes") and hasattr(self, "_backup_count"):
-            self._rotate_at = self._max_bytes if self.rotates else math.inf
+        self._rotate_at = self._max_bytes if self.rotates else math.inf
 
     # -- the write path -------------------------------------------------------------------
 
