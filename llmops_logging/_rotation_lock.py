@@ -1,8 +1,10 @@
 """The hidden lock file every process of one log shares: a mutex for rotation and a counter.
 
-The first 8 bytes hold the number of the latest rotated file. Each writer maps them into
-memory, so noticing that another process rotated costs one memory read per record instead
-of a `stat` of the live path.
+The first 8 bytes hold the number of the latest rotated file; the next 8 the token of the
+writer that appended last. Each writer maps them into memory, so noticing that another process
+rotated costs one memory read per record instead of a `stat` of the live path, and a writer
+that finds its own token there knows the file grew by its own appends only, so it needs no
+`lseek` to learn the size.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ try:
 except ImportError:  # pragma: no cover - non-POSIX platforms get no cross-process lock
     fcntl = None  # type: ignore[assignment]
 
-_MARK_SIZE = 8
+_MARK_SIZE = TOKEN_SIZE = 8
+MAP_SIZE = _MARK_SIZE + TOKEN_SIZE
+"""The counter, then the last writer's token."""
 
 
 class RotationLock:
@@ -28,11 +32,11 @@ class RotationLock:
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         self._fd = os.open(path, flags, file_mode)
         try:
-            if os.fstat(self._fd).st_size < _MARK_SIZE:
+            if os.fstat(self._fd).st_size < MAP_SIZE:
                 with self.held():
-                    if os.fstat(self._fd).st_size < _MARK_SIZE:
-                        os.ftruncate(self._fd, _MARK_SIZE)
-            self.map = mmap.mmap(self._fd, _MARK_SIZE)
+                    if os.fstat(self._fd).st_size < MAP_SIZE:
+                        os.ftruncate(self._fd, MAP_SIZE)
+            self.map = mmap.mmap(self._fd, MAP_SIZE)
         except BaseException:
             os.close(self._fd)
             raise

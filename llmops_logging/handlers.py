@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Callable
 
 from ._logfiles import RotatedFiles, lock_shared, rotated_name, rotated_pattern
-from ._rotation_lock import RotationLock
+from ._rotation_lock import MAP_SIZE, TOKEN_SIZE, RotationLock
 
 __all__ = ["RotatingJsonlHandler", "rotated_name", "rotated_pattern"]
 
@@ -57,14 +57,19 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 def _ends_in_partial_line(fd: int) -> bool:
     """Whether the file ends in a fragment a killed writer left (not in a write in progress).
 
-    Another process's append can be seen half done (the size grows page by page), so a tail
-    without a newline only counts as torn once the size has stood still for a moment.
+    Another process's append can be seen half done (the size grows page by page while the
+    writer holds the inode's lock, and it may be preempted in between). An empty write waits
+    for that lock on Linux file systems, so a write in progress is finished once it returns;
+    where it does not wait, a tail without a newline only counts as torn once the size has
+    stood still for a moment.
     """
+    os.write(fd, b"")
     size = os.fstat(fd).st_size
     for _ in range(5):
         if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
             return False
         time.sleep(0.001)
+        os.write(fd, b"")
         grown = os.fstat(fd).st_size
         if grown == size:
             return True
@@ -117,6 +122,8 @@ class RotatingJsonlHandler(logging.Handler):
         self._size = 0
         self._seen_mark = b""
         self._mark_map: mmap.mmap | None = None
+        self._token = b""
+        self._own_mark = b""  # the map's bytes when the fast path may write; b"": never
         self._next_check = 0.0
         self._generation = _fork_generation
         self._needs_newline = False
@@ -183,42 +190,68 @@ class RotatingJsonlHandler(logging.Handler):
 
     def write_line(self, line: bytes) -> bool:
         """Append one whole line (it must end with a newline); False when it was dropped."""
+        size = len(line)
         with self.lock:  # type: ignore[union-attr]  # createLock() always sets it
-            try:
-                fd = self._fd
-                if (  # the one check per record: a memory read of the shared rotation counter
-                    fd is None
-                    or self._mark_map[:8] != self._seen_mark  # type: ignore[index]
-                    or self._size + len(line) > self._rotate_at
-                    or time.monotonic() >= self._next_check
-                    or self._generation != _fork_generation
-                    or self._needs_newline
-                ):
-                    fd = self._prepare(len(line))
-                    if self._needs_newline:
-                        line = b"\n" + line
-                written = os.write(fd, line)
-                if written != len(line):
-                    self._needs_newline = True
-                    raise OSError(errno.EIO, f"short write ({written} of {len(line)} bytes)")
-                self._needs_newline = False
-                self._size = os.lseek(fd, 0, os.SEEK_CUR)  # O_APPEND: the end of the file
-            except OSError as exc:
-                self._drop(exc)
+            fd = self._fd
+            if (  # one memory read: nobody rotated and the last append was this writer's
+                fd is not None
+                and self._mark_map[:MAP_SIZE] == self._own_mark  # type: ignore[index]
+                and self._size + size <= self._rotate_at
+                and time.monotonic() < self._next_check
+            ):
+                try:
+                    written = os.write(fd, line)
+                    if written != size:
+                        self._needs_newline = True
+                        raise OSError(errno.EIO, f"short write ({written} of {size} bytes)")
+                except OSError as exc:
+                    self._drop(exc)
+                    return False
+                self._size += size  # no one else appended since this writer's last look
+            elif not self._write_with_checks(line):
                 return False
-            finally:
-                if self._closed:  # a late record (at exit, or a stale logger): keep no files
-                    self._close_files()
-            if self._failing is not None:
-                self._recovered()
         mirror = self.mirror
         if mirror is not None:
             with contextlib.suppress(Exception):
                 mirror(line)
         return True
 
+    def _write_with_checks(self, line: bytes) -> bool:
+        """The write path after any change: (re)open, rotate, mend a torn tail, and read the
+        size afresh, since another writer may have appended."""
+        try:
+            fd = self._prepare(len(line))
+            if self._needs_newline:
+                line = b"\n" + line
+            written = os.write(fd, line)
+            if written != len(line):
+                self._needs_newline = True
+                raise OSError(errno.EIO, f"short write ({written} of {len(line)} bytes)")
+            self._needs_newline = False
+            self._size += written
+        except OSError as exc:
+            self._drop(exc)
+            return False
+        finally:
+            if self._closed:  # a late record (at exit, or a stale logger): keep no files
+                self._close_files()
+        if self._failing is not None:
+            self._recovered()
+        return True
+
+    def _measure(self) -> None:
+        """Put this writer's token in the shared slot, then read the file's size. Until another
+        writer appends (and puts its token there), the fast path counts the size itself, with
+        no `lseek`. Claiming before reading leaves one blind spot per other writer: a line
+        appended but not yet claimed, so the size is short by at most one line of each."""
+        mark_map, fd = self._mark_map, self._fd
+        assert mark_map is not None and fd is not None
+        mark_map[MAP_SIZE - TOKEN_SIZE : MAP_SIZE] = self._token
+        self._own_mark = b"" if self._needs_newline else self._seen_mark + self._token
+        self._size = os.lseek(fd, 0, os.SEEK_END)
+
     def _prepare(self, incoming: int) -> int:
-        """The descriptor of the live file, with room for `incoming` bytes."""
+        """The descriptor of the live file, measured, with room for `incoming` bytes."""
         lock = self._lock
         if (
             self._fd is None
@@ -229,6 +262,7 @@ class RotatingJsonlHandler(logging.Handler):
             self._open()
         elif time.monotonic() >= self._next_check:
             self._check_live_path()
+        self._measure()
         if self.rotates and self._size > 0 and self._size + incoming > self.max_bytes:
             self._rotate(incoming)
         assert self._fd is not None
@@ -275,10 +309,12 @@ class RotatingJsonlHandler(logging.Handler):
                 os.close(fd)
                 raise
             os.close(fd)  # rotated (and perhaps compressed) between open and lock: again
-        self._fd, self._inode, self._size, self._seen_mark = fd, st.st_ino, st.st_size, mark
+        self._fd, self._inode, self._seen_mark = fd, st.st_ino, mark
         self._mark_map = self._lock.map
+        self._token = os.urandom(TOKEN_SIZE)
         self._next_check = time.monotonic() + self.check_interval
         self._needs_newline = _ends_in_partial_line(fd)
+        self._measure()
 
     def _close_files(self) -> None:
         if self._fd is not None:

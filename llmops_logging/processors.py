@@ -50,7 +50,7 @@ _LEVEL_NAMES = {
 _pid = os.getpid()
 _seq = itertools.count(1)
 _event_id_prefix = os.urandom(8).hex() + "-"
-_ts_cache: tuple[int, str] = (-1, "")
+_ts_cache: tuple[int, str] = (-(2**62), "")  # (start of the second in µs - 10**6, text)
 
 
 def _reset_after_fork() -> None:
@@ -66,12 +66,15 @@ os.register_at_fork(after_in_child=_reset_after_fork)
 def format_ts(ns: int) -> str:
     """UTC ISO-8601 with microseconds, fixed width; the date-time part is cached per second."""
     global _ts_cache
-    seconds, rest = divmod(ns, 1_000_000_000)
+    micros = ns // 1000
     cached = _ts_cache
-    if cached[0] != seconds:
-        cached = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
-        _ts_cache = cached
-    return "%s.%06d+00:00" % (cached[1], rest // 1000)  # noqa: UP031 - the faster form
+    offset = micros - cached[0]  # 1_000_000 + the microseconds within the cached second
+    if not 1_000_000 <= offset < 2_000_000:
+        seconds = micros // 1_000_000
+        date_time = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
+        cached = _ts_cache = (seconds * 1_000_000 - 1_000_000, date_time)
+        offset = micros - cached[0]
+    return cached[1] + str(offset)[1:] + "+00:00"  # str() of 1uuuuuu: six digits, zero-padded
 
 
 _structlog_context_vars: dict[str, ContextVar[Any]] | None = getattr(
@@ -123,21 +126,35 @@ class Stamper:
         pop = event_dict.pop
         created_ns = pop(CREATED_NS_KEY, None)
         seq = next(_seq)
-        stamps: dict[str, Any] = {
-            "ts": format_ts(time.time_ns() if created_ns is None else created_ns),
-            "run_id": pop("run_id", None) or default_run_id(),
-            "event": _event_text(pop("event", None)),
-            "kind": pop("kind", "log"),
-            "level": _LEVEL_NAMES.get(method_name, method_name),
-            "logger": getattr(logger, "name", None) or "root",
-            "event_id": _event_id_prefix + str(seq),
+        ts = format_ts(time.time_ns() if created_ns is None else created_ns)
+        run_id = pop("run_id", None) or default_run_id()
+        event = _event_text(pop("event", None))
+        kind = pop("kind", "log")
+        level = _LEVEL_NAMES.get(method_name, method_name)
+        name = getattr(logger, "name", None) or "root"
+        event_id = _event_id_prefix + str(seq)
+        record: dict[str, Any] = {
+            "ts": ts,
+            "run_id": run_id,
+            "event": event,
+            "kind": kind,
+            "level": level,
+            "logger": name,
+            "event_id": event_id,
             "seq": seq,
             "pid": _pid,
         }
+        expected = len(record) + len(event_dict)
         fields = self.fields
-        record = {**stamps, **fields, **event_dict} if fields else {**stamps, **event_dict}
-        if len(record) != len(stamps) + len(fields) + len(event_dict):
-            record.update(stamps)  # a name was given twice; `{**a, **b}` kept its first place
+        if fields:
+            expected += len(fields)
+            record.update(fields)
+        record.update(event_dict)
+        if len(record) != expected:  # a name was given twice: the stamps win, in their place
+            record.update(
+                ts=ts, run_id=run_id, event=event, kind=kind, level=level, logger=name,
+                event_id=event_id, seq=seq, pid=_pid,
+            )  # fmt: skip
         return record
 
 

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -99,3 +100,26 @@ def test_a_record_glued_to_a_fragment_is_still_read(tmp_path: Path) -> None:
     assert [r["i"] for r in events] == [0, 1, 2]
     assert events.report.bad == [f"{tmp_path / 'events.jsonl'}:2"]
     assert events.report.records == 3
+
+
+def test_a_line_still_being_appended_is_not_taken_for_a_torn_tail(tmp_path: Path) -> None:
+    """A long write in progress shows a tail without a newline; opening the file waits for it
+    to finish instead of putting a newline (and so a blank line) before the next record."""
+    path = tmp_path / "events.jsonl"
+    long_line = b'{"event":"long","pad":"' + b"w" * (64 * 2**20) + b'"}\n'
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    writer = threading.Thread(target=os.write, args=(fd, long_line))
+    writer.start()
+    try:
+        while path.stat().st_size == 0:  # the write has begun
+            time.sleep(0.0005)
+        in_progress = path.stat().st_size < len(long_line)
+        ll.configure(tmp_path, max_bytes=2**30)
+        ll.get_logger("t").info("after")
+    finally:
+        writer.join()
+        os.close(fd)
+    lines = path.read_bytes().split(b"\n")
+    assert len(lines) == 3 and lines[0] == long_line[:-1] and lines[2] == b""
+    assert json.loads(lines[1])["event"] == "after"
+    assert in_progress  # else the test proved nothing: the write was already done
