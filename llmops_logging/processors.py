@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog.contextvars
@@ -32,6 +32,9 @@ from ._render import (
     render_line,
     safe_str,
 )
+
+if TYPE_CHECKING:
+    from .redaction import Redactor
 
 EventDict = MutableMapping[str, Any]
 Processor = Callable[[Any, str, EventDict], Any]
@@ -116,11 +119,15 @@ class Stamper:
     """Builds the record: the contract's fields first, then static fields, then the user's.
 
     The stamps (ts, event_id, seq, pid, level, logger) win over user fields of the same name,
-    so a record can always be trusted for them.
+    so a record can always be trusted for them, and come first, in `CORE_FIELDS` order. With
+    `keep_last`, `last` holds the record built last, so the processor after it (redaction)
+    can tell such a record from any other dict.
     """
 
     def __init__(self, fields: Mapping[str, Any] | None = None) -> None:
         self.fields = dict(fields or {})
+        self.keep_last = False
+        self.last: EventDict | None = None
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         pop = event_dict.pop
@@ -155,6 +162,8 @@ class Stamper:
                 ts=ts, run_id=run_id, event=event, kind=kind, level=level, logger=name,
                 event_id=event_id, seq=seq, pid=_pid,
             )  # fmt: skip
+        if self.keep_last:
+            self.last = record
         return record
 
 
@@ -225,15 +234,17 @@ def build_processors(
     *,
     fields: Mapping[str, Any] | None = None,
     sampler: Processor | None = None,
-    redactor: Processor | None = None,
+    redactor: Redactor | None = None,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> list[Processor]:
     """The chain in the contract's order: context, sampling, stamps, error, redaction, render."""
     chain: list[Processor] = [add_context]
     if sampler is not None:
         chain.append(sampler)
-    chain += [Stamper(fields), add_error_info]
+    stamper = Stamper(fields)
+    chain += [stamper, add_error_info]
     if redactor is not None:
+        redactor.follow(stamper)
         chain.append(redactor)
     chain.append(LineRenderer(max_record_bytes))
     return chain

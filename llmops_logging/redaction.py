@@ -22,7 +22,7 @@ import enum
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time
-from itertools import repeat
+from itertools import islice, repeat
 from typing import Any
 from uuid import UUID
 
@@ -42,7 +42,7 @@ from ._redaction_rules import (
     normalize_key,
 )
 from ._render import CORE_FIELDS, MAX_DEPTH, json_default, safe_str
-from .processors import EventDict
+from .processors import EventDict, Stamper
 
 RedactionSettings = bool | Mapping[str, Any] | None
 """`True` (the built-in rules), `False` / `None` (off), or a mapping of extra rules."""
@@ -61,6 +61,7 @@ _RUN_ENDS = frozenset({"run_ok", "run_error"})
 _SENSITIVE, _USAGE, _LINE, _SKIP, _TALLY = 1, 2, 4, 8, 16
 _CACHE_SIZE = 4096
 _CLEAN_MAX_LEN = 256
+_STAMP_COUNT = len(CORE_FIELDS)  # Stamper puts them first
 def _hides(value: Any, flags: int) -> bool:
     """Whether the value of a sensitive key is replaced: not when it holds nothing to hide
     (None, a bool, ""), nor when it is the number of a usage-count key."""
@@ -132,6 +133,12 @@ class Redactor:
         self._flag_cache: dict[Any, int] = {None: 0}  # None: the "key" of a list item
         self._top_flags = {**self._flag_cache, **dict.fromkeys(CONTRACT_FIELDS, _SKIP)}
         self._end_flags = {**self._top_flags, "counts": _TALLY, "dropped": _TALLY}
+        self._stamper: Stamper | None = None
+
+    def follow(self, stamper: Stamper) -> None:
+        """Run right after `stamper`: the stamps of the records it builds are not walked."""
+        stamper.keep_last = True
+        self._stamper = stamper
 
     @classmethod
     def from_settings(cls, settings: RedactionSettings) -> Redactor | None:
@@ -210,7 +217,18 @@ class Redactor:
 
     def _may_hold_secret(self, event_dict: EventDict) -> bool:
         texts: list[str] = []
-        if self._collect(event_dict.items(), 0, texts, self._top_level_flags(event_dict)):
+        kind = event_dict.get("kind")
+        table = self._end_flags if type(kind) is str and kind in _RUN_ENDS else self._top_flags
+        stamper = self._stamper
+        if stamper is not None and event_dict is stamper.last:  # the stamps come first
+            stamper.last = None
+            fields: Iterable[tuple[Any, Any]] = islice(event_dict.items(), _STAMP_COUNT, None)
+            event = event_dict["event"]  # the one stamp that is scanned: a str, from Stamper
+            if self._worth_scanning(event):
+                texts.append(event)
+        else:
+            fields = event_dict.items()
+        if self._collect(fields, 0, texts, table):
             return True
         if not texts:
             return False
@@ -226,6 +244,14 @@ class Redactor:
             self._clean.clear()
         self._clean.update(t for t in texts if len(t) <= _CLEAN_MAX_LEN)
         return False
+
+    def _worth_scanning(self, text: str) -> bool:
+        """Long enough to hold a secret, and not seen clean lately (`_collect` inlines it)."""
+        size = len(text)
+        return (
+            size >= self._min_shape_len
+            or (size >= self._min_pair_len and (":" in text or "=" in text))
+        ) and text not in self._clean
 
     def _collect(
         self,
