@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from structlog import BoundLoggerBase, DropEvent
 
-from ._render import format_failure
-from .processors import failure_line, level_method_name, run_processors
+from ._render import format_failure, render_line
+from .processors import failure_line, level_method_name
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -84,7 +84,11 @@ class BoundLogger(BoundLoggerBase):
             event_dict = {**self._context, **fields} if self._context else fields
             if event is not None:
                 event_dict["event"] = event
-            line = run_processors(processors, self._logger, method_name, event_dict)
+            result: Any = event_dict
+            logger = self._logger
+            for processor in tuple(processors):  # a snapshot: configure() may swap the chain
+                result = processor(logger, method_name, result)
+            line = result if type(result) is bytes else render_line(result)
         except DropEvent:
             return
         except Exception as exc:

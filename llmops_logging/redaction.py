@@ -158,7 +158,23 @@ class Redactor:
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         try:
-            if self._may_hold_secret(event_dict):
+            texts: list[str] = []
+            stamper = self._stamper
+            if stamper is not None and event_dict is stamper.last:  # the stamps come first
+                stamper.last = None
+                fields: Iterable[tuple[Any, Any]] = islice(event_dict.items(), _STAMP_COUNT, None)
+                event = event_dict["event"]  # the one stamp that is scanned: a str, from Stamper
+                size = len(event)
+                if (
+                    size >= self._min_shape_len
+                    or (size >= self._min_pair_len and (":" in event or "=" in event))
+                ) and event not in self._clean:
+                    texts.append(event)
+            else:
+                fields = event_dict.items()
+            if self._collect(fields, 0, texts, self._top_level_flags(event_dict)) or (
+                texts and self._texts_hold_secret(texts)
+            ):
                 self._redact_record(event_dict)
             return event_dict
         except Exception as exc:  # never raise into the caller, never write what was unscanned
@@ -215,23 +231,9 @@ class Redactor:
 
     # -- the fast check: could this record hold a secret? ---------------------------------
 
-    def _may_hold_secret(self, event_dict: EventDict) -> bool:
-        texts: list[str] = []
-        kind = event_dict.get("kind")
-        table = self._end_flags if type(kind) is str and kind in _RUN_ENDS else self._top_flags
-        stamper = self._stamper
-        if stamper is not None and event_dict is stamper.last:  # the stamps come first
-            stamper.last = None
-            fields: Iterable[tuple[Any, Any]] = islice(event_dict.items(), _STAMP_COUNT, None)
-            event = event_dict["event"]  # the one stamp that is scanned: a str, from Stamper
-            if self._worth_scanning(event):
-                texts.append(event)
-        else:
-            fields = event_dict.items()
-        if self._collect(fields, 0, texts, table):
-            return True
-        if not texts:
-            return False
+    def _texts_hold_secret(self, texts: list[str]) -> bool:
+        """Whether any of the strings `_collect` gathered holds a secret; clean ones are
+        remembered, so recurring values are not searched again."""
         text = texts[0] if len(texts) == 1 else "\x00".join(texts)
         if _SHAPES.search(text) is not None:
             return True
@@ -244,14 +246,6 @@ class Redactor:
             self._clean.clear()
         self._clean.update(t for t in texts if len(t) <= _CLEAN_MAX_LEN)
         return False
-
-    def _worth_scanning(self, text: str) -> bool:
-        """Long enough to hold a secret, and not seen clean lately (`_collect` inlines it)."""
-        size = len(text)
-        return (
-            size >= self._min_shape_len
-            or (size >= self._min_pair_len and (":" in text or "=" in text))
-        ) and text not in self._clean
 
     def _collect(
         self,
