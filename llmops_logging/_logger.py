@@ -78,24 +78,9 @@ class BoundLogger(BoundLoggerBase):
         self._write_event(method_name, event, event_kw)
 
     def _write_event(self, method_name: str, event: Any, fields: dict[str, Any]) -> None:
-        """Process and write one event; `fields` is a fresh dict the call may keep."""
-        processors: Sequence[Any] = self._processors  # type: ignore[assignment]
-        try:
-            event_dict = {**self._context, **fields} if self._context else fields
-            if event is not None:
-                event_dict["event"] = event
-            result: Any = event_dict
-            logger = self._logger
-            for processor in tuple(processors):  # a snapshot: configure() may swap the chain
-                result = processor(logger, method_name, result)
-            line = result if type(result) is bytes else render_line(result)
-        except DropEvent:
-            return
-        except Exception as exc:
-            line = failure_line(processors, self._logger, method_name, event, exc)
-        write_line = Sink.write_line
-        if write_line is not None:
-            write_line(line)
+        """Process and write one event, as the level method `method_name` does."""
+        writer = _WRITERS.get(method_name) or _writer(method_name)
+        writer(self, event, **fields)
 
     def exception(self, event: Any = None, /, *args: Any, **kw: Any) -> None:
         kw.setdefault("exc_info", True)
@@ -111,10 +96,7 @@ class BoundLogger(BoundLoggerBase):
             number = logging.INFO
         if number < BoundLogger.min_level:
             return None
-        method = level_method_name(number)
-        if args:
-            event = _interpolate(event, args, kw)
-        self._write_event(method, event, kw)
+        _WRITERS[level_method_name(number)](self, event, *args, **kw)
 
     async def alog(
         self, level: int | str, event: Any = None, /, *args: Any, **kw: Any
@@ -136,11 +118,38 @@ async def _anop(self: Any, event: Any = None, /, *args: Any, **kw: Any) -> None:
     return None
 
 
-def _level_methods(method_name: str) -> tuple[Callable[..., None], Callable[..., Any]]:
+def _writer(method_name: str) -> Callable[..., None]:
+    """The level method for `method_name`: process the event and write its line."""
+
     def method(self: BoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
-        if args:
-            event = _interpolate(event, args, kw)
-        self._write_event(method_name, event, kw)
+        processors: Sequence[Any] = self._processors  # type: ignore[assignment]
+        try:
+            if args:
+                event = _interpolate(event, args, kw)
+            event_dict = {**self._context, **kw} if self._context else kw
+            if event is not None:
+                event_dict["event"] = event
+            result: Any = event_dict
+            logger = self._logger
+            for processor in tuple(processors):  # a snapshot: configure() may swap the chain
+                result = processor(logger, method_name, result)
+            line = result if type(result) is bytes else render_line(result)
+        except DropEvent:
+            return
+        except Exception as exc:
+            line = failure_line(processors, self._logger, method_name, event, exc)
+        write_line = Sink.write_line
+        if write_line is not None:
+            write_line(line)
+
+    return method
+
+
+_WRITERS = {name: _writer(name) for name in LEVELS}
+
+
+def _level_methods(method_name: str) -> tuple[Callable[..., None], Callable[..., Any]]:
+    method = _WRITERS[method_name]
 
     async def amethod(self: BoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
         method(self, event, *args, **kw)

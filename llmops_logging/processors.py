@@ -25,6 +25,7 @@ from structlog.processors import StackInfoRenderer
 
 from ._context import current_run, current_step, default_run_id
 from ._render import (
+    CORE_FIELDS,
     DEFAULT_MAX_RECORD_BYTES,
     LINE_OPTIONS,
     describe_exception,
@@ -135,11 +136,14 @@ class Stamper:
         seq = next(_seq)
         ts = format_ts(time.time_ns() if created_ns is None else created_ns)
         run_id = pop("run_id", None) or default_run_id()
-        event = _event_text(pop("event", None))
+        event = pop("event", None)
+        if type(event) is not str:
+            event = _event_text(event)
         kind = pop("kind", "log")
         level = _LEVEL_NAMES.get(method_name, method_name)
         name = getattr(logger, "name", None) or "root"
         event_id = _event_id_prefix + str(seq)
+        fields = self.fields
         record: dict[str, Any] = {
             "ts": ts,
             "run_id": run_id,
@@ -150,13 +154,10 @@ class Stamper:
             "event_id": event_id,
             "seq": seq,
             "pid": _pid,
+            **fields,
+            **event_dict,
         }
-        expected = len(record) + len(event_dict)
-        fields = self.fields
-        if fields:
-            expected += len(fields)
-            record.update(fields)
-        record.update(event_dict)
+        expected = len(CORE_FIELDS) + len(fields) + len(event_dict)
         if len(record) != expected:  # a name was given twice: the stamps win, in their place
             record.update(
                 ts=ts, run_id=run_id, event=event, kind=kind, level=level, logger=name,

@@ -159,9 +159,12 @@ class Redactor:
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         try:
             texts: list[str] = []
+            table = self._top_flags
             stamper = self._stamper
             if stamper is not None and event_dict is stamper.last:  # the stamps come first
                 stamper.last = None
+                if event_dict["kind"] in _RUN_ENDS:  # a str, from Stamper
+                    table = self._end_flags
                 fields: Iterable[tuple[Any, Any]] = islice(event_dict.items(), _STAMP_COUNT, None)
                 event = event_dict["event"]  # the one stamp that is scanned: a str, from Stamper
                 size = len(event)
@@ -172,7 +175,8 @@ class Redactor:
                     texts.append(event)
             else:
                 fields = event_dict.items()
-            if self._collect(fields, 0, texts, self._top_level_flags(event_dict)) or (
+                table = self._top_level_flags(event_dict)
+            if self._collect(fields, 0, texts, table) or (
                 texts and self._texts_hold_secret(texts)
             ):
                 self._redact_record(event_dict)
