@@ -54,7 +54,8 @@ _LEVEL_NAMES = {
 _pid = os.getpid()
 _seq = itertools.count(1)
 _event_id_prefix = os.urandom(8).hex() + "-"
-_ts_cache: tuple[int, str] = (-(2**62), "")  # (start of the second in µs - 10**6, text)
+_ts_cache: tuple[int, str] = (-(2**62), "")  # (the second's start in µs, its text up to ".")
+_THREE_DIGITS = [f"{n:03d}" for n in range(1000)]
 
 
 def _reset_after_fork() -> None:
@@ -72,13 +73,14 @@ def format_ts(ns: int) -> str:
     global _ts_cache
     micros = ns // 1000
     cached = _ts_cache
-    offset = micros - cached[0]  # 1_000_000 + the microseconds within the cached second
-    if not 1_000_000 <= offset < 2_000_000:
+    offset = micros - cached[0]  # microseconds into the cached second
+    if not 0 <= offset < 1_000_000:
         seconds = micros // 1_000_000
         date_time = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
-        cached = _ts_cache = (seconds * 1_000_000 - 1_000_000, date_time)
+        cached = _ts_cache = (seconds * 1_000_000, date_time)
         offset = micros - cached[0]
-    return cached[1] + str(offset)[1:] + "+00:00"  # str() of 1uuuuuu: six digits, zero-padded
+    milli, micro = divmod(offset, 1000)
+    return f"{cached[1]}{_THREE_DIGITS[milli]}{_THREE_DIGITS[micro]}+00:00"
 
 
 _structlog_context_vars: dict[str, ContextVar[Any]] | None = getattr(

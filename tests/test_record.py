@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import llmops_logging as ll
 
@@ -171,3 +173,16 @@ def test_async_methods_write_in_order(tmp_path: Path) -> None:
 
     asyncio.run(main())
     assert [r["event"] for r in read_records(tmp_path)] == ["one", "two args"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(min_value=0, max_value=250_000_000_000 * 10**9))
+def test_ts_is_the_iso_form_of_the_instant(ns: int) -> None:
+    """Fixed width, microseconds truncated, the cached second never leaks into the next one."""
+    from llmops_logging.processors import format_ts
+
+    instant = datetime.fromtimestamp(ns // 10**9, timezone.utc)
+    instant = instant.replace(microsecond=ns // 1000 % 10**6)
+    assert format_ts(ns) == instant.isoformat(timespec="microseconds")
+    later = instant + timedelta(microseconds=1)
+    assert format_ts(ns + 1000) == later.isoformat(timespec="microseconds")
