@@ -30,10 +30,9 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-import llmops_logging as ll
+import _peers
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _peers  # noqa: E402 - the benchmarks folder is not a package
+import llmops_logging as ll
 
 
 def rss_bytes() -> int:
@@ -106,8 +105,8 @@ def main() -> None:
     print("\n".join(_peers.machine_lines()))
     print(f"\n{args.records:,} records per workload after a warm-up of {args.records // 10:,}; "
           f"heap traced over {args.records // 10:,}")  # fmt: skip
-    header = ("workload", "RSS warm MiB", "RSS end MiB", "RSS B/record", "heap growth B",
-              "heap peak KiB", "heap B/record")  # fmt: skip
+    headers = ["workload", "RSS warm MiB", "RSS end MiB", "RSS B/record", "heap growth B",
+               "heap peak KiB", "heap B/record"]  # fmt: skip
     rows = []
     for name in args.workloads.split(","):
         done = subprocess.run(
@@ -115,15 +114,12 @@ def main() -> None:
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         m = json.loads(done.stdout.strip().splitlines()[-1])
-        rows.append((
+        rows.append([
             name, f"{m['rss_warm'] / 2**20:.1f}", f"{m['rss_end'] / 2**20:.1f}",
             f"{m['rss_per_record']:.3f}", f"{m['heap_growth']:,.0f}",
             f"{m['heap_peak'] / 1024:,.1f}", f"{m['heap_per_record']:.3f}",
-        ))  # fmt: skip
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(str(c).rjust(w) if i else str(c).ljust(w)
-                        for i, (c, w) in enumerate(zip(row, widths))))  # fmt: skip
+        ])  # fmt: skip
+    _peers.print_table(headers, rows)
 
 
 if __name__ == "__main__":

@@ -47,8 +47,14 @@ def write_log(log_dir: str, records: int, compress: bool) -> float:
             for step in range(10):
                 with ll.step("call_llm", step=step):
                     for i in range(8):
-                        log.info("sample", kind="sample", i=i, ok=(i + step) % 4 != 0,
-                                 prompt="Summarise the ticket in one line.", tokens=17 + i)
+                        log.info(
+                            "sample",
+                            kind="sample",
+                            i=i,
+                            ok=(i + step) % 4 != 0,
+                            prompt="Summarise the ticket in one line.",
+                            tokens=17 + i,
+                        )
             run.set(ok_rate=0.75)
     ll.reset()
     return time.perf_counter() - started
@@ -120,8 +126,10 @@ def main() -> int:
         seconds = write_log(log_dir, args.records, args.compress)
         files = log_files(log_dir)
         size = sum(os.path.getsize(f) for f in files)
-        print(f"log: {len(files)} files, {size / 2**20:.1f} MiB on disk"
-              f"{' (rotated files gzipped)' if args.compress else ''}, written in {seconds:.1f} s")
+        print(
+            f"log: {len(files)} files, {size / 2**20:.1f} MiB on disk"
+            f"{' (rotated files gzipped)' if args.compress else ''}, written in {seconds:.1f} s"
+        )
 
         bare_s = big_s = ours_s = float("inf")
         bare_n = big_n = ours_n = 0
@@ -137,14 +145,18 @@ def main() -> int:
         print(f"bare orjson loop:             {bare_s:.3f} s  {bare_n / bare_s:,.0f} events/s")
         print(f"bare loop, 1 MiB read buffer: {big_s:.3f} s  {big_n / big_s:,.0f} events/s")
         print(f"ll.read_events:               {ours_s:.3f} s  {ours_n / ours_s:,.0f} events/s")
-        print(f"ratio read_events / bare loop (speed): {bare_s / ours_s:.2f}, "
-              f"/ bare loop with the same buffer: {big_s / ours_s:.2f}  (target >= 0.70)")
+        print(
+            f"ratio read_events / bare loop (speed): {bare_s / ours_s:.2f}, "
+            f"/ bare loop with the same buffer: {big_s / ours_s:.2f}  (target >= 0.70)"
+        )
 
         elapsed, peak_mib, groups = stats_in_fresh_process(log_dir)
         base = baseline_rss()
-        print(f"llmops-logs stats over {ours_n:,} records: {elapsed:.2f} s wall, "
-              f"{ours_n / elapsed:,.0f} records/s, peak RSS {peak_mib:.1f} MiB "
-              f"(an interpreter with the CLI imported: {base:.1f} MiB), {groups} groups")
+        print(
+            f"llmops-logs stats over {ours_n:,} records: {elapsed:.2f} s wall, "
+            f"{ours_n / elapsed:,.0f} records/s, peak RSS {peak_mib:.1f} MiB "
+            f"(an interpreter with the CLI imported: {base:.1f} MiB), {groups} groups"
+        )
 
         tracemalloc.start()
         started = time.perf_counter()
@@ -158,9 +170,11 @@ def main() -> int:
         per_record = (tracemalloc.get_traced_memory()[0] - before) / len(held)
         tracemalloc.stop()
         del held
-        print(f"stats in-process under tracemalloc: peak Python heap {peak / 2**20:.2f} MiB "
-              f"({traced_s:.1f} s, slowed by tracing); holding the {ours_n:,} records as dicts "
-              f"would take ~{per_record * ours_n / 2**20:,.0f} MiB ({per_record:.0f} B each)")
+        print(
+            f"stats in-process under tracemalloc: peak Python heap {peak / 2**20:.2f} MiB "
+            f"({traced_s:.1f} s, slowed by tracing); holding the {ours_n:,} records as dicts "
+            f"would take ~{per_record * ours_n / 2**20:,.0f} MiB ({per_record:.0f} B each)"
+        )
     finally:
         if args.keep:
             print(f"kept: {log_dir}")

@@ -79,20 +79,41 @@ def _common() -> argparse.ArgumentParser:
     )  # fmt: skip
     f = common.add_argument_group("filters")
     f.add_argument("--run", metavar="ID", help="run_id, or its first characters (comma list)")
-    f.add_argument("--kind", action="append", metavar="KIND",
-                   help="record kind, e.g. sample or run_error (repeat or comma list)")
-    f.add_argument("--level", type=str.lower, choices=list(LEVELS), metavar="LEVEL",
-                   help="minimum level (debug info warning error critical): warning keeps "
-                   "warnings, errors and criticals")
-    f.add_argument("--since", type=time_arg, metavar="TIME",
-                   help="records at or after TIME: ISO (naive = UTC) or an age: 30s 15m 2h 7d")
+    f.add_argument(
+        "--kind",
+        action="append",
+        metavar="KIND",
+        help="record kind, e.g. sample or run_error (repeat or comma list)",
+    )
+    f.add_argument(
+        "--level",
+        type=str.lower,
+        choices=list(LEVELS),
+        metavar="LEVEL",
+        help="minimum level (debug info warning error critical): warning keeps "
+        "warnings, errors and criticals",
+    )
+    f.add_argument(
+        "--since",
+        type=time_arg,
+        metavar="TIME",
+        help="records at or after TIME: ISO (naive = UTC) or an age: 30s 15m 2h 7d",
+    )
     f.add_argument("--until", type=time_arg, metavar="TIME", help="records before TIME")
-    f.add_argument("--grep", type=regex_arg, metavar="REGEX",
-                   help="records whose JSON line matches REGEX (Python syntax; (?i) ignores case)")
+    f.add_argument(
+        "--grep",
+        type=regex_arg,
+        metavar="REGEX",
+        help="records whose JSON line matches REGEX (Python syntax; (?i) ignores case)",
+    )
     o = common.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="JSON for scripts instead of text")
-    o.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                   help="colour and rich tables: auto (a terminal, no NO_COLOR), always, never")
+    o.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour and rich tables: auto (a terminal, no NO_COLOR), always, never",
+    )
     return common
 
 
@@ -108,25 +129,52 @@ def build_parser() -> argparse.ArgumentParser:
     common = [_common()]
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=common, help=help, description=help, epilog=EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+        return sub.add_parser(
+            name,
+            parents=common,
+            help=help,
+            description=help,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
 
     tail = command("tail", "the last records, one readable line each (or raw JSON)")
-    tail.add_argument("-n", "--lines", type=count_arg, default=10, metavar="N",
-                      help="how many records (default 10)")
-    tail.add_argument("-f", "--follow", action="store_true",
-                      help="keep printing new records across rotations; Ctrl-C stops (status 0)")
+    tail.add_argument(
+        "-n",
+        "--lines",
+        type=count_arg,
+        default=10,
+        metavar="N",
+        help="how many records (default 10)",
+    )
+    tail.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="keep printing new records across rotations; Ctrl-C stops (status 0)",
+    )
     tail.add_argument("--interval", type=float, default=0.1, help=argparse.SUPPRESS)
     command("runs", "one row per run: id, name, start, status, duration, events, ok_rate")
     stats = command("stats", "counts, error rate and duration_s p50/p95/p99/max per group")
-    stats.add_argument("--by", choices=BY_FIELDS, default="name",
-                       help="group by run/step name (default), run id, or a record field")
+    stats.add_argument(
+        "--by",
+        choices=BY_FIELDS,
+        default="name",
+        help="group by run/step name (default), run id, or a record field",
+    )
     command("validate", "check every line against the record contract; status 1 on problems")
     exp = command("export", "flattened records to CSV or Parquet (default under data/derived/)")
-    exp.add_argument("--format", choices=("csv", "parquet"), default="csv",
-                     help="csv (default) or parquet (needs the [export] extra: pyarrow)")
-    exp.add_argument("--out", metavar="FILE",
-                     help="output file (default: derived/ beside raw_events/, else data/derived/)")
+    exp.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default="csv",
+        help="csv (default) or parquet (needs the [export] extra: pyarrow)",
+    )
+    exp.add_argument(
+        "--out",
+        metavar="FILE",
+        help="output file (default: derived/ beside raw_events/, else data/derived/)",
+    )
     return parser
 
 

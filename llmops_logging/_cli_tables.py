@@ -177,8 +177,10 @@ def _rich_table(
     for i, header in enumerate(headers):
         table.add_column(header, justify="right" if i in numeric else "left", no_wrap=i == 0)
     for row in rows:
-        cells = [f"[{styles[i](v)}]{v}[/]" if i in styles and styles[i](v) else v
-                 for i, v in enumerate(row)]
+        cells = [
+            f"[{styles[i](v)}]{v}[/]" if i in styles and styles[i](v) else v
+            for i, v in enumerate(row)
+        ]
         table.add_row(*cells)
     Console(file=out, highlight=False, force_terminal=True).print(table)
 

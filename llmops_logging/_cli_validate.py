@@ -32,8 +32,10 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
     "string": lambda v: isinstance(v, str),
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
-    or (isinstance(v, float) and v.is_integer()),  # JSON Schema: 1.0 is an integer
+    "integer": lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool))
+        or (isinstance(v, float) and v.is_integer())
+    ),  # JSON Schema: 1.0 is an integer
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
@@ -119,8 +121,11 @@ def compile_schema(schema: Schema, where: str = "") -> Check:
 
         def number(value: Any, out: list[str]) -> None:
             if _TYPES["number"](value) and not low <= value <= high:
-                out.append(f"{label}: {value!r} is " + ("below " if value < low else "above ")
-                           + str(low if value < low else high))
+                out.append(
+                    f"{label}: {value!r} is "
+                    + ("below " if value < low else "above ")
+                    + str(low if value < low else high)
+                )
 
         steps.append(number)
     required = tuple(schema.get("required", ()))
@@ -251,8 +256,12 @@ def validate(
                         verdict.torn += 1
                         report.add_bad(f"{name}:{number}")
                         complete = line.endswith(b"\n")
-                        problem(f"{name}:{number}", "torn or not a JSON object" if complete
-                                else "torn: no newline at end of file")
+                        problem(
+                            f"{name}:{number}",
+                            "torn or not a JSON object"
+                            if complete
+                            else "torn: no newline at end of file",
+                        )
                         continue
                     report.records += 1
                     if accept is not None and not accept(record, line):

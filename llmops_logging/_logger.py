@@ -72,6 +72,7 @@ class BoundLogger(BoundLoggerBase):
     min_level = logging.INFO
 
     if TYPE_CHECKING:  # level methods are installed by set_min_level()
+
         def error(self, event: Any = None, /, *args: Any, **kw: Any) -> None: ...
 
     def _proxy_to_logger(self, method_name: str, event: Any = None, **event_kw: Any) -> None:
@@ -98,9 +99,7 @@ class BoundLogger(BoundLoggerBase):
             return None
         _WRITERS[level_method_name(number)](self, event, *args, **kw)
 
-    async def alog(
-        self, level: int | str, event: Any = None, /, *args: Any, **kw: Any
-    ) -> None:
+    async def alog(self, level: int | str, event: Any = None, /, *args: Any, **kw: Any) -> None:
         self.log(level, event, *args, **kw)
 
     def is_enabled_for(self, level: int) -> bool:

@@ -67,8 +67,14 @@ def _accept(args: argparse.Namespace) -> Accept | None:
             run_id = record.get("run_id")
             return isinstance(run_id, str) and run_id.startswith(prefixes)
 
-    return make_filter(kind=kinds, level=args.level, since=args.since, until=args.until,
-                       grep=args.grep, where=where)
+    return make_filter(
+        kind=kinds,
+        level=args.level,
+        since=args.since,
+        until=args.until,
+        grep=args.grep,
+        where=where,
+    )
 
 
 def _stream(args: argparse.Namespace) -> EventStream:
@@ -83,17 +89,20 @@ def _footer(report: ReadReport, what: str) -> str:
     files = len(report.files)
     text = f"{what} from {report.matched:,} records in {files} file{'s' * (files != 1)}"
     if report.bad_count:
-        text += f"; skipped {report.bad_count} torn or non-JSON line(s): " + ", ".join(
-            report.bad[:5]
-        ) + (" ..." if report.bad_count > 5 else "")
+        text += (
+            f"; skipped {report.bad_count} torn or non-JSON line(s): "
+            + ", ".join(report.bad[:5])
+            + (" ..." if report.bad_count > 5 else "")
+        )
     return "\n".join([text, *report.errors])
 
 
 def _warn(report: ReadReport) -> None:
     if report.bad_count:
         shown = ", ".join(report.bad[:5]) + (" ..." if report.bad_count > 5 else "")
-        print(f"{PROG}: skipped {report.bad_count} torn or non-JSON line(s): {shown}",
-              file=sys.stderr)
+        print(
+            f"{PROG}: skipped {report.bad_count} torn or non-JSON line(s): {shown}", file=sys.stderr
+        )
     for error in report.errors:
         print(f"{PROG}: {error}", file=sys.stderr)
 
@@ -106,8 +115,9 @@ def cmd_tail(args: argparse.Namespace) -> int:
     color = wants_color(out, args.color)
 
     def emit(record: dict[str, Any]) -> None:
-        out.write(orjson.dumps(record).decode() + "\n" if args.json
-                  else record_line(record, color) + "\n")
+        out.write(
+            orjson.dumps(record).decode() + "\n" if args.json else record_line(record, color) + "\n"
+        )
 
     if args.follow:
         return _follow(args, emit, out)
@@ -135,8 +145,10 @@ def _follow(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None], ou
         follower.close()
         return 0
     # From here a signal only sets a flag, so a batch is never cut off half printed.
-    previous = {sig: signal.signal(sig, lambda signum, frame: stopped.append(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: stopped.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         while not stopped and not _reader_gone(out):
             batch = follower.poll()
@@ -184,8 +196,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
          seconds(r["duration_s"]), r["events"], r["ok_rate"]]
         for r in rows
     ]  # fmt: skip
-    print_table(headers, table, sys.stdout, numeric=(4, 5, 6), color=wants_color(
-        sys.stdout, args.color), styles={3: lambda v: STATUS_STYLES.get(v, "")})
+    print_table(
+        headers,
+        table,
+        sys.stdout,
+        numeric=(4, 5, 6),
+        color=wants_color(sys.stdout, args.color),
+        styles={3: lambda v: STATUS_STYLES.get(v, "")},
+    )
     print(_footer(stream.report, f"{len(rows)} run{'s' * (len(rows) != 1)}"))
     return 0
 
@@ -197,8 +215,17 @@ def cmd_stats(args: argparse.Namespace) -> int:
         _dump({"by": args.by, "groups": rows, "read": stream.report.as_dict()}, sys.stdout)
         return 0
     first = {"name": "run/step name", "run": "run_id"}.get(args.by, args.by)
-    headers = [first, *(["name"] if args.by == "run" else []),
-               "count", "errors", "error_rate", "p50", "p95", "p99", "max"]
+    headers = [
+        first,
+        *(["name"] if args.by == "run" else []),
+        "count",
+        "errors",
+        "error_rate",
+        "p50",
+        "p95",
+        "p99",
+        "max",
+    ]
 
     def duration(row: dict[str, Any], key: str) -> str:
         text = seconds(row[key])
@@ -212,8 +239,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
         for r in rows
     ]  # fmt: skip
     offset = 1 if args.by == "run" else 0
-    print_table(headers, table, sys.stdout, numeric=tuple(range(1 + offset, 8 + offset)),
-                color=wants_color(sys.stdout, args.color))
+    print_table(
+        headers,
+        table,
+        sys.stdout,
+        numeric=tuple(range(1 + offset, 8 + offset)),
+        color=wants_color(sys.stdout, args.color),
+    )
     print(_footer(stream.report, f"{len(rows)} group{'s' * (len(rows) != 1)}"))
     return 0
 
@@ -221,8 +253,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     paths = _paths(args)
     progress = Progress(lambda: (0, 0), "validating")
-    show = (lambda where, problem: None) if args.json else (
-        lambda where, problem: print(f"{where}: {problem}"))
+    show = (
+        (lambda where, problem: None)
+        if args.json
+        else (lambda where, problem: print(f"{where}: {problem}"))
+    )
     try:
         verdict = validate(paths, _accept(args), show, progress.tick)
     finally:
@@ -234,10 +269,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{PROG}: {error}", file=sys.stderr)
         files = len(verdict.report.files)
         lines = verdict.report.lines
-        print(f"{'ok' if verdict.ok else 'FAILED'}: {lines:,} line{'s' * (lines != 1)} in {files} "
-              f"file{'s' * (files != 1)}: {verdict.valid:,} valid, {verdict.invalid:,} invalid, "
-              f"{verdict.torn:,} torn, {verdict.foreign:,} foreign (other writers' records, "
-              "not checked)")
+        print(
+            f"{'ok' if verdict.ok else 'FAILED'}: {lines:,} line{'s' * (lines != 1)} in {files} "
+            f"file{'s' * (files != 1)}: {verdict.valid:,} valid, {verdict.invalid:,} invalid, "
+            f"{verdict.torn:,} torn, {verdict.foreign:,} foreign (other writers' records, "
+            "not checked)"
+        )
     return 0 if verdict.ok else 1
 
 
@@ -276,8 +313,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     finally:
         progress.done()
     if args.json:
-        _dump({"out": out, "format": args.format, "rows": columns.rows,
-               "columns": columns.names, "read": streams[0].report.as_dict()}, sys.stdout)
+        _dump(
+            {
+                "out": out,
+                "format": args.format,
+                "rows": columns.rows,
+                "columns": columns.names,
+                "read": streams[0].report.as_dict(),
+            },
+            sys.stdout,
+        )
         return 0
     _warn(streams[0].report)
     print(f"wrote {columns.rows:,} records, {len(columns.names)} columns, to {out}")

@@ -62,6 +62,8 @@ _SENSITIVE, _USAGE, _LINE, _SKIP, _TALLY = 1, 2, 4, 8, 16
 _CACHE_SIZE = 4096
 _CLEAN_MAX_LEN = 256
 _STAMP_COUNT = len(CORE_FIELDS)  # Stamper puts them first
+
+
 def _hides(value: Any, flags: int) -> bool:
     """Whether the value of a sensitive key is replaced: not when it holds nothing to hide
     (None, a bool, ""), nor when it is the number of a usage-count key."""
@@ -176,7 +178,12 @@ class Redactor:
             else:
                 fields = event_dict.items()
                 table = self._top_level_flags(event_dict)
-            if self._collect(fields, 0, texts, table) or (
+            rest: list[tuple[Any, Any]] = []  # numbers and bools under plain keys hide nothing
+            plain = table.get
+            for field in fields:
+                if plain(field[0]) != 0 or type(field[1]) not in _SCALARS:
+                    rest.append(field)
+            if (rest and self._collect(rest, 0, texts, table)) or (
                 texts and self._texts_hold_secret(texts)
             ):
                 self._redact_record(event_dict)

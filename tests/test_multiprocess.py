@@ -51,8 +51,17 @@ def _check_log(log_dir: Path, expected: dict[str, int], in_flight: int) -> None:
 def test_independent_processes_share_one_log(tmp_path: Path, compression: str) -> None:
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(tmp_path), f"p{n}", str(RECORDS), str(MAX_BYTES),
-             PAD, compression]
+            [
+                sys.executable,
+                "-c",
+                WRITER,
+                str(tmp_path),
+                f"p{n}",
+                str(RECORDS),
+                str(MAX_BYTES),
+                PAD,
+                compression,
+            ]
         )
         for n in range(4)
     ]

@@ -307,9 +307,7 @@ def test_usage_names_with_text_values_are_still_redacted_when_sensitive(tmp_path
 @pytest.mark.parametrize(
     "name",
     sorted(
-        rules._KEY_NAMES
-        | set(rules._KEY_PARTS)
-        | {f"my{ending}" for ending in rules._KEY_ENDINGS}
+        rules._KEY_NAMES | set(rules._KEY_PARTS) | {f"my{ending}" for ending in rules._KEY_ENDINGS}
     ),
 )
 def test_every_sensitive_name_is_found_as_field_and_in_text(name: str) -> None:

@@ -47,8 +47,9 @@ def test_smoke_twice_appends_two_runs(tmp_path: Path) -> None:
 
 
 def test_smoke_options_and_recreated_files(tmp_path: Path) -> None:
-    done = _smoke(tmp_path, "--seed", "5", "--n", "3", "--p", "0.5", "--sleep", "0",
-                  "--data-dir", "out")
+    done = _smoke(
+        tmp_path, "--seed", "5", "--n", "3", "--p", "0.5", "--sleep", "0", "--data-dir", "out"
+    )
     assert done.returncode == 0, done.stderr
     raw = tmp_path / "out" / "raw_events"
     for path in raw.iterdir():

@@ -179,10 +179,12 @@ json_leaves = (
 )
 any_values = st.recursive(
     json_leaves,
-    lambda children: st.lists(children, max_size=4)
-    | st.tuples(children, children)
-    | st.frozensets(st.integers() | st.text(), max_size=3)
-    | st.dictionaries(st.text() | st.integers() | st.none(), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.tuples(children, children)
+        | st.frozensets(st.integers() | st.text(), max_size=3)
+        | st.dictionaries(st.text() | st.integers() | st.none(), children, max_size=4)
+    ),
     max_leaves=25,
 )
 
