@@ -4,8 +4,11 @@ Every record is one `os.write` of a whole line on an `O_APPEND` descriptor, so w
 number of processes never interleave inside a line. Rotation renames the live file to
 `events.jsonl.NNNNNN` under an `flock` on the hidden `.events.jsonl.lock`, and bumps a counter
 in that file that every writer reads before each write (a memory read, not a syscall), so
-the others reopen the live path before their next record. The size comes from the descriptor's
-offset after each append. A writer holds a shared `flock` on the file it appends to, and
+the others reopen the live path before their next record. Beside the counter sits the token of
+the writer that appended last: a writer that finds its own token there adds its lines to the
+size it knows; otherwise it claims the slot and reads the size with `lseek(SEEK_END)`, so a
+file passes `max_bytes` by at most one line per other writer appending at that moment. A
+writer holds a shared `flock` on the file it appends to, and
 compression and retention (in `_logfiles`) pass over files still held, so no record lands in a
 file being gzipped or deleted. Renames or deletions by anyone else are noticed by a `stat` of
 the live path (and of the lock file) every `check_interval` seconds (0: before every record).
