@@ -36,6 +36,7 @@ from ._render import (
 
 if TYPE_CHECKING:
     from .redaction import Redactor
+    from .sampling import Sampler
 
 EventDict = MutableMapping[str, Any]
 Processor = Callable[[Any, str, EventDict], Any]
@@ -236,20 +237,24 @@ class LineRenderer:
 def build_processors(
     *,
     fields: Mapping[str, Any] | None = None,
-    sampler: Processor | None = None,
+    sampler: Sampler | None = None,
     redactor: Redactor | None = None,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> list[Processor]:
-    """The chain in the contract's order: context, sampling, stamps, error, redaction, render."""
+    """The chain in the contract's order: context, sampling, stamps, error, redaction, render.
+
+    Processors that are objects go in as their bound `__call__`: CPython calls a bound method
+    of a Python function on its fast path, and an object's `__call__` through a slower one.
+    """
     chain: list[Processor] = [add_context]
     if sampler is not None:
-        chain.append(sampler)
+        chain.append(sampler.__call__)
     stamper = Stamper(fields)
-    chain += [stamper, add_error_info]
+    chain += [stamper.__call__, add_error_info]
     if redactor is not None:
         redactor.follow(stamper)
-        chain.append(redactor)
-    chain.append(LineRenderer(max_record_bytes))
+        chain.append(redactor.__call__)
+    chain.append(LineRenderer(max_record_bytes).__call__)
     return chain
 
 
