@@ -130,6 +130,7 @@ class RotatingJsonlHandler(logging.Handler):
         self._next_check = 0.0
         self._generation = _fork_generation
         self._needs_newline = False
+        self._checking = False  # inside _write_with_checks
         self._failing: str | None = None
         self._closed = False
         if formatter is None:
@@ -222,6 +223,9 @@ class RotatingJsonlHandler(logging.Handler):
     def _write_with_checks(self, line: bytes) -> bool:
         """The write path after any change: (re)open, rotate, mend a torn tail, and read the
         size afresh, since another writer may have appended."""
+        if self._checking:  # re-entered by a signal handler that logs, in the middle of it
+            return self._append_while_reentered(line)
+        self._checking = True
         try:
             fd = self._prepare(len(line))
             if self._needs_newline:
@@ -236,10 +240,29 @@ class RotatingJsonlHandler(logging.Handler):
             self._drop(exc)
             return False
         finally:
+            self._checking = False
             if self._closed:  # a late record (at exit, or a stale logger): keep no files
                 self._close_files()
         if self._failing is not None:
             self._recovered()
+        return True
+
+    def _append_while_reentered(self, line: bytes) -> bool:
+        """Append to the live path on a descriptor of its own, leaving the interrupted
+        opening or rotation (and its files and locks) alone; the file may pass `max_bytes`
+        by this line."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(self.path, flags, self.file_mode)
+            try:
+                written = os.write(fd, line)
+            finally:
+                os.close(fd)
+        except OSError:
+            written = -1
+        if written != len(line):
+            self.dropped += 1
+            return False
         return True
 
     def _measure(self) -> None:

@@ -123,15 +123,11 @@ class Stamper:
     """Builds the record: the contract's fields first, then static fields, then the user's.
 
     The stamps (ts, event_id, seq, pid, level, logger) win over user fields of the same name,
-    so a record can always be trusted for them, and come first, in `CORE_FIELDS` order. With
-    `keep_last`, `last` holds the record built last, so the processor after it (redaction)
-    can tell such a record from any other dict.
+    so a record can always be trusted for them, and come first, in `CORE_FIELDS` order.
     """
 
     def __init__(self, fields: Mapping[str, Any] | None = None) -> None:
         self.fields = dict(fields or {})
-        self.keep_last = False
-        self.last: EventDict | None = None
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         pop = event_dict.pop
@@ -166,8 +162,6 @@ class Stamper:
                 ts=ts, run_id=run_id, event=event, kind=kind, level=level, logger=name,
                 event_id=event_id, seq=seq, pid=_pid,
             )  # fmt: skip
-        if self.keep_last:
-            self.last = record
         return record
 
 
@@ -249,10 +243,8 @@ def build_processors(
     chain: list[Processor] = [add_context]
     if sampler is not None:
         chain.append(sampler.__call__)
-    stamper = Stamper(fields)
-    chain += [stamper.__call__, add_error_info]
+    chain += [Stamper(fields).__call__, add_error_info]
     if redactor is not None:
-        redactor.follow(stamper)
         chain.append(redactor.__call__)
     chain.append(LineRenderer(max_record_bytes).__call__)
     return chain

@@ -22,7 +22,7 @@ import enum
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time
-from itertools import islice, repeat
+from itertools import repeat
 from typing import Any
 from uuid import UUID
 
@@ -42,7 +42,7 @@ from ._redaction_rules import (
     normalize_key,
 )
 from ._render import CORE_FIELDS, MAX_DEPTH, json_default, safe_str
-from .processors import EventDict, Stamper
+from .processors import EventDict
 
 RedactionSettings = bool | Mapping[str, Any] | None
 """`True` (the built-in rules), `False` / `None` (off), or a mapping of extra rules."""
@@ -61,7 +61,6 @@ _RUN_ENDS = frozenset({"run_ok", "run_error"})
 _SENSITIVE, _USAGE, _LINE, _SKIP, _TALLY = 1, 2, 4, 8, 16
 _CACHE_SIZE = 4096
 _CLEAN_MAX_LEN = 256
-_STAMP_COUNT = len(CORE_FIELDS)  # Stamper puts them first
 
 
 def _hides(value: Any, flags: int) -> bool:
@@ -135,12 +134,6 @@ class Redactor:
         self._flag_cache: dict[Any, int] = {None: 0}  # None: the "key" of a list item
         self._top_flags = {**self._flag_cache, **dict.fromkeys(CONTRACT_FIELDS, _SKIP)}
         self._end_flags = {**self._top_flags, "counts": _TALLY, "dropped": _TALLY}
-        self._stamper: Stamper | None = None
-
-    def follow(self, stamper: Stamper) -> None:
-        """Run right after `stamper`: the stamps of the records it builds are not walked."""
-        stamper.keep_last = True
-        self._stamper = stamper
 
     @classmethod
     def from_settings(cls, settings: RedactionSettings) -> Redactor | None:
@@ -160,29 +153,23 @@ class Redactor:
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         try:
-            texts: list[str] = []
-            table = self._top_flags
-            stamper = self._stamper
-            if stamper is not None and event_dict is stamper.last:  # the stamps come first
-                stamper.last = None
-                if event_dict["kind"] in _RUN_ENDS:  # a str, from Stamper
-                    table = self._end_flags
-                fields: Iterable[tuple[Any, Any]] = islice(event_dict.items(), _STAMP_COUNT, None)
-                event = event_dict["event"]  # the one stamp that is scanned: a str, from Stamper
-                size = len(event)
-                if (
-                    size >= self._min_shape_len
-                    or (size >= self._min_pair_len and (":" in event or "=" in event))
-                ) and event not in self._clean:
-                    texts.append(event)
-            else:
-                fields = event_dict.items()
-                table = self._top_level_flags(event_dict)
-            rest: list[tuple[Any, Any]] = []  # numbers and bools under plain keys hide nothing
+            kind = event_dict.get("kind")  # the closing record of a run has its own table
+            table = self._end_flags if type(kind) is str and kind in _RUN_ENDS else self._top_flags
             plain = table.get
-            for field in fields:
-                if plain(field[0]) != 0 or type(field[1]) not in _SCALARS:
-                    rest.append(field)
+            min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
+            texts: list[str] = []
+            rest: list[tuple[Any, Any]] = []  # what the loop below does not settle
+            for key in event_dict.keys() - CONTRACT_FIELDS:  # the stamps are never walked
+                value = event_dict[key]
+                shape = type(value)
+                if plain(key) != 0 or (shape is not str and shape not in _SCALARS):
+                    rest.append((key, value))
+                elif shape is str:  # under a plain key: the rule of _collect for text
+                    size = len(value)
+                    if (
+                        size >= min_shape or (size >= min_pair and (":" in value or "=" in value))
+                    ) and value not in clean:
+                        texts.append(value)
             if (rest and self._collect(rest, 0, texts, table)) or (
                 texts and self._texts_hold_secret(texts)
             ):

@@ -401,6 +401,16 @@ def test_configured_keys_patterns_and_allow_list(tmp_path: Path) -> None:
     assert record["note"] == f"password={MARKER}"
 
 
+def test_a_configured_key_named_event_hides_the_message_on_both_routes(tmp_path: Path) -> None:
+    ll.configure(tmp_path, redact={"keys": ["event"]})
+    ll.get_logger("app").info("hunter2xyz", i=1)
+    logging.getLogger("legacy").warning("hunter3xyz")
+    records = read_records(tmp_path)
+    assert [r["event"] for r in records] == [MARKER, MARKER]
+    assert all(r["redacted"] == ["event"] for r in records)
+    assert b"hunter" not in b"".join(p.read_bytes() for p in tmp_path.glob("events.jsonl*"))
+
+
 @pytest.mark.parametrize(
     "redact",
     [

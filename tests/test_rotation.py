@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -105,3 +106,30 @@ def test_rotation_by_another_process_is_seen_before_the_next_record(tmp_path: Pa
     # Each writer reads the size afresh once the other has appended: no file past max_bytes.
     assert all(path.stat().st_size <= 300 for path in files)
     assert [r["i"] for r in read_records(tmp_path)] == list(range(12))
+
+
+def test_a_signal_handler_that_logs_during_rotation_loses_nothing(tmp_path: Path) -> None:
+    """The handler's lock is reentrant, so a signal handler's record can arrive in the middle
+    of an opening or a rotation; it is appended on its own, and no rotated file is replaced."""
+    ll.configure(tmp_path, max_bytes=20_000, backup_count=100_000)
+    log = ll.get_logger("sig")
+    alarms = [0]
+
+    def on_alarm(signum: int, frame: object) -> None:
+        alarms[0] += 1
+        log.info("alarm", n=alarms[0], pad="a" * 60)
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+    count = 0
+    try:
+        while alarms[0] < 200 and count < 500_000:
+            log.info("rec", i=count, pad="x" * 60)
+            count += 1
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, previous)
+    records = read_records(tmp_path)
+    assert sorted(r["i"] for r in records if r["event"] == "rec") == list(range(count))
+    assert sorted(r["n"] for r in records if r["event"] == "alarm") == list(range(1, alarms[0] + 1))
+    assert len(log_files(tmp_path)) > 20
