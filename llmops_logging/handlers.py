@@ -197,21 +197,24 @@ class RotatingJsonlHandler(logging.Handler):
         size = len(line)
         with self.lock:  # type: ignore[union-attr]  # createLock() always sets it
             fd = self._fd
-            if (  # one memory read: nobody rotated and the last append was this writer's
+            if (
                 fd is not None
-                and self._mark_map[:MAP_SIZE] == self._own_mark  # type: ignore[index]
                 and self._size + size <= self._rotate_at
                 and time.monotonic() < self._next_check
             ):
-                try:
-                    written = os.write(fd, line)
-                    if written != size:
-                        self._needs_newline = True
-                        raise OSError(errno.EIO, f"short write ({written} of {size} bytes)")
-                except OSError as exc:
-                    self._drop(exc)
+                shared = self._mark_map[:MAP_SIZE]  # type: ignore[index]
+                if shared == self._own_mark:  # nobody rotated; the last append was this writer's
+                    try:
+                        written = os.write(fd, line)
+                        if written != size:
+                            self._needs_newline = True
+                            raise OSError(errno.EIO, f"short write ({written} of {size} bytes)")
+                    except OSError as exc:
+                        self._drop(exc)
+                        return False
+                    self._size += size  # no one else appended since this writer's last look
+                elif not self._append_after_another(fd, line, shared):
                     return False
-                self._size += size  # no one else appended since this writer's last look
             elif not self._write_with_checks(line):
                 return False
         mirror = self.mirror
@@ -219,6 +222,25 @@ class RotatingJsonlHandler(logging.Handler):
             with contextlib.suppress(Exception):
                 mirror(line)
         return True
+
+    def _append_after_another(self, fd: int, line: bytes, shared: bytes) -> bool:
+        """Another writer appended last (the common case when several share the file): claim
+        the slot, read the size, and append, unless the line needs the careful path."""
+        if shared[: len(self._seen_mark)] != self._seen_mark or self._needs_newline:
+            return self._write_with_checks(line)  # rotated by another process, or a torn tail
+        try:
+            self._measure()
+            if self._size + len(line) <= self._rotate_at:
+                written = os.write(fd, line)
+                if written != len(line):
+                    self._needs_newline = True
+                    raise OSError(errno.EIO, f"short write ({written} of {len(line)} bytes)")
+                self._size += written
+                return True
+        except OSError as exc:
+            self._drop(exc)
+            return False
+        return self._write_with_checks(line)  # time to rotate
 
     def _write_with_checks(self, line: bytes) -> bool:
         """The write path after any change: (re)open, rotate, mend a torn tail, and read the
