@@ -124,6 +124,7 @@ class Stamper:
 
     The stamps (ts, event_id, seq, pid, level, logger) win over user fields of the same name,
     so a record can always be trusted for them, and come first, in `CORE_FIELDS` order.
+    `exc_info` and `stack_info` become the `error` and `stack` fields (`add_error_info`).
     """
 
     def __init__(self, fields: Mapping[str, Any] | None = None) -> None:
@@ -131,9 +132,8 @@ class Stamper:
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         pop = event_dict.pop
-        created_ns = pop(CREATED_NS_KEY, None)
         seq = next(_seq)
-        ts = format_ts(time.time_ns() if created_ns is None else created_ns)
+        ts = format_ts(pop(CREATED_NS_KEY) if CREATED_NS_KEY in event_dict else time.time_ns())
         run_id = pop("run_id", None) or default_run_id()
         event = pop("event", None)
         if type(event) is not str:
@@ -162,6 +162,8 @@ class Stamper:
                 ts=ts, run_id=run_id, event=event, kind=kind, level=level, logger=name,
                 event_id=event_id, seq=seq, pid=_pid,
             )  # fmt: skip
+        if "exc_info" in record or "stack_info" in record:
+            add_error_info(logger, method_name, record)
         return record
 
 
@@ -235,7 +237,8 @@ def build_processors(
     redactor: Redactor | None = None,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> list[Processor]:
-    """The chain in the contract's order: context, sampling, stamps, error, redaction, render.
+    """The chain in the contract's order: context, sampling, stamps (the Stamper adds the
+    error fields too), redaction, render.
 
     Processors that are objects go in as their bound `__call__`: CPython calls a bound method
     of a Python function on its fast path, and an object's `__call__` through a slower one.
@@ -243,7 +246,7 @@ def build_processors(
     chain: list[Processor] = [add_context]
     if sampler is not None:
         chain.append(sampler.__call__)
-    chain += [Stamper(fields).__call__, add_error_info]
+    chain.append(Stamper(fields).__call__)
     if redactor is not None:
         chain.append(redactor.__call__)
     chain.append(LineRenderer(max_record_bytes).__call__)
