@@ -204,7 +204,7 @@ class RotatingJsonlHandler(logging.Handler):
             ):
                 shared = self._mark_map[:MAP_SIZE]  # type: ignore[index]
                 if shared == self._own_mark:  # nobody rotated; the last append was this writer's
-                    try:
+                    try:  # _write_whole, inline on the hot path
                         written = os.write(fd, line)
                         if written != size:
                             self._needs_newline = True
@@ -231,11 +231,7 @@ class RotatingJsonlHandler(logging.Handler):
         try:
             self._measure()
             if self._size + len(line) <= self._rotate_at:
-                written = os.write(fd, line)
-                if written != len(line):
-                    self._needs_newline = True
-                    raise OSError(errno.EIO, f"short write ({written} of {len(line)} bytes)")
-                self._size += written
+                self._size += self._write_whole(fd, line)
                 return True
         except OSError as exc:
             self._drop(exc)
@@ -252,10 +248,7 @@ class RotatingJsonlHandler(logging.Handler):
             fd = self._prepare(len(line))
             if self._needs_newline:
                 line = b"\n" + line
-            written = os.write(fd, line)
-            if written != len(line):
-                self._needs_newline = True
-                raise OSError(errno.EIO, f"short write ({written} of {len(line)} bytes)")
+            written = self._write_whole(fd, line)
             self._needs_newline = False
             self._size += written
         except OSError as exc:
@@ -268,6 +261,15 @@ class RotatingJsonlHandler(logging.Handler):
         if self._failing is not None:
             self._recovered()
         return True
+
+    def _write_whole(self, fd: int, line: bytes) -> int:
+        """`os.write` of the whole line; a short write leaves a fragment, so the next line
+        must start with a newline, and it raises like any write error."""
+        written = os.write(fd, line)
+        if written != len(line):
+            self._needs_newline = True
+            raise OSError(errno.EIO, f"short write ({written} of {len(line)} bytes)")
+        return written
 
     def _append_while_reentered(self, line: bytes) -> bool:
         """Append to the live path on a descriptor of its own, leaving the interrupted
@@ -313,6 +315,7 @@ class RotatingJsonlHandler(logging.Handler):
         self._measure()
         if self.rotates and self._size > 0 and self._size + incoming > self.max_bytes:
             self._rotate(incoming)
+            self._measure()
         assert self._fd is not None
         return self._fd
 
@@ -362,7 +365,7 @@ class RotatingJsonlHandler(logging.Handler):
         self._token = os.urandom(TOKEN_SIZE)
         self._next_check = time.monotonic() + self.check_interval
         self._needs_newline = _ends_in_partial_line(fd)
-        self._measure()
+        self._own_mark = b""  # the fast path waits for _prepare to measure this file
 
     def _close_files(self) -> None:
         if self._fd is not None:
