@@ -33,6 +33,7 @@ from ._render import (
     render_line,
     safe_str,
 )
+from ._tracing import OTEL_TRACE_MODULE, add_trace_ids, modules
 
 if TYPE_CHECKING:
     from .redaction import Redactor
@@ -91,7 +92,8 @@ _structlog_context_vars: dict[str, ContextVar[Any]] | None = getattr(
 
 def add_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     """The context of the event: fields bound with `structlog.contextvars`, the active run's
-    id (and step's id), and `kind` (default `log`); the event is counted in its run.
+    id (and step's id), and `kind` (default `log`); the event is counted in its run; while
+    an OpenTelemetry span is current, its `trace_id` and `span_id` (`_tracing`).
 
     structlog's own `merge_contextvars` walks every context variable of the process; this
     reads structlog's registry of its own variables, which costs nothing while none is bound.
@@ -116,6 +118,8 @@ def add_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDi
     step = current_step.get()
     if step is not None:
         event_dict.setdefault("step_id", step.step_id)
+    if OTEL_TRACE_MODULE in modules:
+        add_trace_ids(event_dict)
     return event_dict
 
 
