@@ -18,6 +18,8 @@ from typing import Any
 import structlog
 
 from ._console import ConsoleEcho
+from ._library_logs import NamedLevels
+from ._library_logs import capture_warnings as capture_warnings_
 from ._logger import BoundLogger, Sink, level_number, set_min_level, sink_factory
 from ._render import DEFAULT_MAX_RECORD_BYTES
 from .formatters import JsonlFormatter
@@ -38,6 +40,7 @@ DEFAULT_LOG_DIR = os.path.join("data", "raw_events")
 _processors: list[Processor] = []
 _taps: list[Callable[[bytes], object]] = []
 _configuring = threading.RLock()  # configure() and reset() run one at a time
+_named_levels = NamedLevels()
 
 
 @dataclass
@@ -68,13 +71,18 @@ def configure(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     file_mode: int = DEFAULT_FILE_MODE,
     check_interval: float = DEFAULT_CHECK_INTERVAL,
+    levels: Mapping[str, int | str] | None = None,
+    capture_warnings: bool = True,
 ) -> RotatingJsonlHandler:
     """Send structlog events and (with `capture_stdlib`) stdlib records to one JSONL log.
 
     `log_dir` defaults to `$LLMOPS_LOG_DIR`, else `./data/raw_events`, and is created.
+    `levels` sets named stdlib loggers' levels (`{"httpx2": "WARNING"}`); with
+    `capture_warnings`, Python warnings become `kind="warning"` records of `py.warnings`.
     Calling it again replaces the earlier setup. Returns the handler.
     """
     min_level = level_number(level)
+    logger_levels = {str(name): level_number(value) for name, value in (levels or {}).items()}
     if log_dir is None:
         log_dir = os.environ.get(LOG_DIR_ENV) or DEFAULT_LOG_DIR
     os.makedirs(log_dir, exist_ok=True)
@@ -119,6 +127,8 @@ def configure(
             root.setLevel(min_level)
         if previous is not None:
             _detach(previous, restore_level=not capture_stdlib)
+        _named_levels.apply(logger_levels)
+        capture_warnings_(capture_warnings)
     return handler
 
 
@@ -177,6 +187,8 @@ def reset() -> None:
         Sink.write_line = None
         if installed is not None:
             _detach(installed, restore_level=True)
+        _named_levels.restore()
+        capture_warnings_(False)
         structlog.reset_defaults()
 
 
