@@ -9,6 +9,7 @@ from __future__ import annotations
 from ._config import configure, current_handler, get_logger, reset
 from .formatters import JsonlFormatter
 from .handlers import RotatingJsonlHandler
+from .llm._call import LlmCall, llm_call
 from .reader import EventStream, ReadReport, read_events
 from .runs import run, step
 from .utils import Timer, jitter, new_run_id, now_iso, random_seed, write_jsonl
@@ -16,6 +17,7 @@ from .utils import Timer, jitter, new_run_id, now_iso, random_seed, write_jsonl
 __all__ = [
     "EventStream",
     "JsonlFormatter",
+    "LlmCall",
     "ReadReport",
     "RotatingJsonlHandler",
     "Timer",
@@ -23,6 +25,7 @@ __all__ = [
     "current_handler",
     "get_logger",
     "jitter",
+    "llm_call",
     "new_run_id",
     "now_iso",
     "random_seed",

@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -30,6 +30,7 @@ from .handlers import (
     DEFAULT_MAX_BYTES,
     RotatingJsonlHandler,
 )
+from .llm._cost import ModelPrice, parse_prices
 from .processors import Processor, build_processors
 from .redaction import RedactionSettings, Redactor
 from .sampling import Sampler, SampleRates
@@ -54,6 +55,21 @@ class _Installed:
 _installed: _Installed | None = None
 
 
+@dataclass(frozen=True)
+class LlmSettings:
+    """What `llm_call` records take from `configure()`; the defaults hold until it is called."""
+
+    capture_content: bool = True
+    prices: Mapping[str, ModelPrice] = field(default_factory=dict)
+
+
+_llm_settings = LlmSettings()
+
+
+def llm_settings() -> LlmSettings:
+    return _llm_settings
+
+
 def configure(
     log_dir: str | os.PathLike[str] | None = None,
     filename: str = "events.jsonl",
@@ -71,17 +87,23 @@ def configure(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     file_mode: int = DEFAULT_FILE_MODE,
     check_interval: float = DEFAULT_CHECK_INTERVAL,
+    capture_content: bool = True,
+    prices: Mapping[str, Mapping[str, float]] | None = None,
     levels: Mapping[str, int | str] | None = None,
     capture_warnings: bool = True,
 ) -> RotatingJsonlHandler:
     """Send structlog events and (with `capture_stdlib`) stdlib records to one JSONL log.
 
     `log_dir` defaults to `$LLMOPS_LOG_DIR`, else `./data/raw_events`, and is created.
+    Calling it again replaces the earlier setup. Returns the handler.
+    `capture_content=False` keeps prompts and completions out of `llm_call` records;
+    `prices={"my-model": {"input_per_mtok": 0.5, "output_per_mtok": 1.5}}` prices models
+    the bundled table does not know (or overrides it), in USD per million tokens.
     `levels` sets named stdlib loggers' levels (`{"httpx2": "WARNING"}`); with
     `capture_warnings`, Python warnings become `kind="warning"` records of `py.warnings`.
-    Calling it again replaces the earlier setup. Returns the handler.
     """
     min_level = level_number(level)
+    llm = LlmSettings(capture_content=bool(capture_content), prices=parse_prices(prices))
     logger_levels = {str(name): level_number(value) for name, value in (levels or {}).items()}
     if log_dir is None:
         log_dir = os.environ.get(LOG_DIR_ENV) or DEFAULT_LOG_DIR
@@ -103,8 +125,9 @@ def configure(
     )
     echo = ConsoleEcho(sys.stderr) if console else None
 
-    global _installed
+    global _installed, _llm_settings
     with _configuring:
+        _llm_settings = llm
         previous = _installed
         root = logging.getLogger()
         _processors[:] = chain  # readers iterate a snapshot (processors.run_processors)
@@ -181,9 +204,10 @@ def current_handler() -> RotatingJsonlHandler | None:
 
 def reset() -> None:
     """Undo `configure()`: detach and close its handler, restore structlog's defaults."""
-    global _installed
+    global _installed, _llm_settings
     with _configuring:
         installed, _installed = _installed, None
+        _llm_settings = LlmSettings()
         Sink.write_line = None
         if installed is not None:
             _detach(installed, restore_level=True)
