@@ -125,7 +125,8 @@ class Usage:
     cost_usd: float = 0
     priced_calls: int = 0  # calls whose price was known: fewer than `calls`, a lower bound
 
-    def add(self, calls: Any, input_tokens: Any, output_tokens: Any, cost: Any) -> None:
+    def add(self, calls: Any, input_tokens: Any, output_tokens: Any, cost: Any,
+            unpriced: Any = 0) -> None:  # fmt: skip
         count = int(_number(calls) or 0)
         self.calls += count
         self.input_tokens += _number(input_tokens) or 0
@@ -133,7 +134,7 @@ class Usage:
         price = _number(cost)
         if price is not None:
             self.cost_usd += price
-            self.priced_calls += count
+            self.priced_calls += max(count - int(_number(unpriced) or 0), 0)
 
     def add_record(self, record: Record) -> None:
         """Add an `llm_call` record, or the `usage` totals of a run or step end."""
@@ -146,7 +147,8 @@ class Usage:
         usage = record.get("usage")
         if isinstance(usage, Mapping) and record.get("kind") in _ENDS:
             self.add(usage.get("llm_calls"), usage.get("input_tokens"),
-                     usage.get("output_tokens"), usage.get("cost_usd"))  # fmt: skip
+                     usage.get("output_tokens"), usage.get("cost_usd"),
+                     usage.get("calls_without_cost"))  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
         """The totals; nothing when there was no call (a field with no value is left out)."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,24 +16,17 @@ import llmops_logging as ll
 from .conftest import read_records
 from .test_cli import cli, table
 
-MODELS = ("gpt-4o-mini", "claude-haiku-4-5", "local-llama")
+MODELS = ("gpt-4o-mini", "claude-haiku-4-5", "local-llama")  # the last has no known price
 
 
-def _call(model: str, tokens_in: int, tokens_out: int, duration: float, *, cost: float | None,
-          failed: bool = False, **fields: Any) -> None:  # fmt: skip
-    gen_ai = {
-        "provider": {"name": "anthropic" if model.startswith("claude") else "openai"},
-        "operation": {"name": "chat"},
-        "request": {"model": model},
-        "response": {"model": f"{model}-2025", "finish_reasons": ["stop"]},
-        "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out},
-        "input": {"messages": [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]},
-    }
-    priced = {} if cost is None else {"cost_usd": cost, "cost_source": "test"}
-    log = ll.get_logger("llm")
-    (log.error if failed else log.info)(
-        f"chat {model}", kind="llm_call", gen_ai=gen_ai, duration_s=duration, **priced, **fields
-    )
+def _call(model: str, tokens_in: int, tokens_out: int, *, failed: bool = False) -> None:
+    provider = "anthropic" if model.startswith("claude") else "openai"
+    call = ll.llm_call(model, provider=provider).start()
+    call.response_model = model
+    call.finish_reasons = ["stop"]
+    call.input_messages = [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]
+    call.set_usage(tokens_in, tokens_out)
+    call.finish(RuntimeError("model timeout") if failed else None)
 
 
 @pytest.fixture(scope="module")
@@ -42,19 +34,20 @@ def agent_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     log_dir = tmp_path_factory.mktemp("llm") / "logs"
     ll.configure(log_dir)
     for n in range(3):
-        with ll.run("agent", attempt=n) as run:
+        with ll.run("agent", attempt=n):
             with ll.step("plan", tool="search"):
-                _call(MODELS[0], 100 + n, 20, 0.2 + n / 10, cost=0.00003 + n / 1e5)
-            _call(MODELS[1], 50, 5 + n, 1.0 + n, cost=0.0001)
-            _call(MODELS[2], 7, 3, 0.05, cost=None, failed=n == 2)
-            run.set(usage={"llm_calls": 3, "input_tokens": 157 + n, "output_tokens": 28 + 2 * n,
-                           "cost_usd": 0.00013 + n / 1e5})  # fmt: skip
-    # a run still going when the log was read: its totals are its calls so far
-    ll.get_logger("llmops_logging").info(
-        "run_start", kind="run_start", name="unfinished", run_id="0000unfinished"
-    )
-    _call(MODELS[0], 11, 2, 0.3, cost=0.00001, run_id="0000unfinished")
+                _call(MODELS[0], 100 + n, 20)
+            _call(MODELS[1], 50, 5 + n)
+            _call(MODELS[2], 7, 3, failed=n == 2)
+    # a run still going when the log is read: its totals are its calls so far
+    with ll.run("unfinished") as run:
+        run_id = run.run_id
+        _call(MODELS[0], 11, 2)
     ll.reset()
+    live = log_dir / "events.jsonl"
+    lines = live.read_bytes().splitlines(keepends=True)
+    assert json.loads(lines[-1])["run_id"] == run_id
+    live.write_bytes(b"".join(lines[:-1]))  # as if the process were still in the run
     return log_dir
 
 
@@ -69,15 +62,19 @@ def test_runs_show_llm_calls_tokens_and_cost(agent_log: Path) -> None:
         assert row["input_tokens"] == end["usage"]["input_tokens"]
         assert row["output_tokens"] == end["usage"]["output_tokens"]
         assert row["cost_usd"] == pytest.approx(end["usage"]["cost_usd"])
+        assert row["priced_calls"] == 2  # local-llama has no price
     unfinished = rows[3]
-    assert (unfinished["status"], unfinished["llm_calls"], unfinished["input_tokens"]) == (
-        "running",
+    assert unfinished["status"] == "running"
+    assert (unfinished["llm_calls"], unfinished["input_tokens"], unfinished["priced_calls"]) == (
         1,
         11,
+        1,
     )
     text = table(cli("runs", agent_log).stdout)
     assert text[0][-4:] == ["llm_calls", "tokens_in", "tokens_out", "cost"]
-    assert text[1][-4:] == ["3", "157", "28", "$0.000130"]
+    usage = ends[0]["usage"]
+    assert text[1][-4:-1] == ["3", str(usage["input_tokens"]), str(usage["output_tokens"])]
+    assert text[1][-1] == f">=${usage['cost_usd']:.6f}"
 
 
 def test_stats_by_model_sums_tokens_and_cost_per_model(agent_log: Path) -> None:
@@ -104,7 +101,8 @@ def test_stats_by_model_sums_tokens_and_cost_per_model(agent_log: Path) -> None:
     assert rows["gen_ai.request.model"][1:4] == ["count", "errors", "error_rate"]
     assert rows["gen_ai.request.model"][-4:] == ["llm_calls", "tokens_in", "tokens_out", "cost"]
     assert rows["local-llama"][1:4] == ["3", "1", "33.3%"] and rows["local-llama"][-1] == "-"
-    assert rows["claude-haiku-4-5"][-3:] == ["150", "18", "$0.000300"]
+    assert rows["claude-haiku-4-5"][-3:-1] == ["150", "18"]
+    assert rows["claude-haiku-4-5"][-1] == f"${groups['claude-haiku-4-5']['cost_usd']:.6f}"
 
 
 def test_stats_by_any_field_and_by_name(agent_log: Path) -> None:
@@ -116,7 +114,11 @@ def test_stats_by_any_field_and_by_name(agent_log: Path) -> None:
     named = {g["key"]: g for g in by_name}
     assert named["run agent"]["llm_calls"] == 9  # from the runs' usage totals
     assert named["run agent"]["input_tokens"] == 157 + 158 + 159
-    assert "llm_calls" not in named["step plan"] and "cost_usd" not in named["step plan"]
+    assert named["run agent"]["priced_calls"] == 6
+    assert named["step plan"]["llm_calls"] == 3 and named["step plan"]["input_tokens"] == 303
+    by_kind = json.loads(cli("stats", "--by", "kind", "--json", agent_log).stdout)["groups"]
+    starts = next(g for g in by_kind if g["key"] == "run_start")
+    assert "llm_calls" not in starts and "cost_usd" not in starts  # no calls: no usage
     assert named["llm_call chat gpt-4o-mini"]["records"] == 4
     by_run = json.loads(cli("stats", "--by", "run", "--json", agent_log).stdout)["groups"]
     for group in by_run:  # a run's calls and its closing totals are not counted twice
@@ -131,10 +133,12 @@ def test_tail_shows_an_llm_call_as_one_readable_line(agent_log: Path) -> None:
     lines = cli("tail", "-n", "12", "--kind", "llm_call", agent_log).stdout.splitlines()
     assert len(lines) == 10
     first = lines[0]
-    assert " INFO " in first and " llm chat gpt-4o-mini  " in first
-    for part in ("provider=openai", "model=gpt-4o-mini-2025", "tokens=100+20",
-                 "cost=$0.000030", "duration=0.200s", 'finish=["stop"]'):  # fmt: skip
+    record = next(r for r in read_records(agent_log) if r["kind"] == "llm_call")
+    assert " INFO " in first and " llmops_logging.llm chat gpt-4o-mini  " in first
+    for part in ("provider=openai", "model=gpt-4o-mini", "tokens=100+20",
+                 f"cost=${record['cost_usd']:.6f}", "duration=", 'finish=["stop"]'):  # fmt: skip
         assert part in first, (part, first)
     assert "content" not in first and "messages" not in first
     failed = [line for line in lines if " ERROR " in line]
-    assert len(failed) == 1 and "model=local-llama-2025" in failed[0] and "cost=" not in failed[0]
+    assert len(failed) == 1 and "model=local-llama" in failed[0] and "cost=" not in failed[0]
+    assert 'error="RuntimeError: model timeout"' in failed[0]

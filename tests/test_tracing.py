@@ -46,6 +46,18 @@ def test_both_routes_and_boundaries_carry_the_current_span_ids(tmp_path: Path) -
         assert "trace_id" not in records[event] and "span_id" not in records[event]
 
 
+def test_an_llm_call_carries_the_span_it_started_in(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("agent turn") as span:
+        call = ll.llm_call("gpt-4o-mini", provider="openai").start()
+    call.set_usage(10, 2)
+    call.finish()  # after the span ended, as a stream consumed later
+    (record,) = [r for r in read_records(tmp_path) if r["kind"] == "llm_call"]
+    assert record["trace_id"] == f"{span.get_span_context().trace_id:032x}"
+    assert record["span_id"] == f"{span.get_span_context().span_id:016x}"
+
+
 def test_a_field_given_by_the_caller_wins(tmp_path: Path) -> None:
     ll.configure(tmp_path)
     with TracerProvider().get_tracer("test").start_as_current_span("s"):
