@@ -19,7 +19,7 @@ from typing import Any
 
 CHAT_MODEL = "gpt-4o-mini-2024-07-18"
 EMBEDDING_MODEL = "text-embedding-3-small"
-CLAUDE_MODEL = "claude-sonnet-4-5-20250929"
+CLAUDE_MODEL = "claude-sonnet-4-6-20260217"
 
 
 @dataclass

@@ -55,10 +55,9 @@ def instrument_anthropic(client: Anthropic | AsyncAnthropic | None = None) -> No
 def _begin(kwargs: dict[str, Any]) -> LlmCall:
     model = kwargs.get("model")
     call = LlmCall(model if isinstance(model, str) else "unknown", provider="anthropic")
-    for name in ("max_tokens", "temperature", "top_p", "top_k"):
-        value = kwargs.get(name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            call.request[name] = value
+    max_tokens = kwargs.get("max_tokens")  # the only sampling parameter of this API
+    if isinstance(max_tokens, int) and not isinstance(max_tokens, bool):
+        call.request["max_tokens"] = max_tokens
     stop = kwargs.get("stop_sequences")
     if isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
         call.request["stop_sequences"] = list(stop)
