@@ -363,3 +363,11 @@ def test_a_failure_inside_the_instrumentation_does_not_reach_the_caller(
     assert _call.internal_errors == before + 1
     (record,) = _calls(tmp_path)  # still written, without what failed
     assert record["gen_ai"]["response"]["id"] == "chatcmpl-1"
+
+
+def test_missing_sdk_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openai", None)
+    with pytest.raises(ImportError, match="pip install openai"):
+        ll.instrument_openai()
