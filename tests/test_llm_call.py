@@ -169,7 +169,8 @@ def test_reserved_names_in_fields_do_not_break_the_record(tmp_path: Path) -> Non
 
 def test_importing_the_package_imports_no_sdk_or_price_table() -> None:
     code = (
-        "import sys, llmops_logging as ll; ll.llm_call;"
+        "import sys, llmops_logging as ll;"
+        " ll.llm_call, ll.instrument_openai, ll.instrument_anthropic;"
         " print(sorted(m for m in ('openai', 'anthropic', 'genai_prices') if m in sys.modules))"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}

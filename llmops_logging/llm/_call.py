@@ -21,6 +21,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -55,7 +56,8 @@ class LlmCall:
     `gen_ai.request.*` parameters besides the model (`temperature`, `max_tokens`, ...).
     The content (`input_messages`, `output_messages`, `system_instructions`) is left out of
     the record when `configure(capture_content=False)`; `capture_content` tells an
-    instrumentation whether collecting it is worth the time.
+    instrumentation whether collecting it is worth the time. `on_finish(call)` runs first
+    when the call finishes: a stream's observer assembles what it saw there.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class LlmCall:
         self.stream_incomplete = False
         self.fields: dict[str, Any] = dict(fields)
         self.capture_content = True
+        self.on_finish: Callable[[LlmCall], object] | None = None
         self.step_id = uuid.uuid4().hex
         self.parent_id: str | None = None
         self._scopes: list[RunState | StepState] = []
@@ -156,6 +159,11 @@ class LlmCall:
                 return
             self._done = True
         duration = time.perf_counter() - self._started
+        if self.on_finish is not None:
+            try:
+                self.on_finish(self)
+            except Exception:
+                note_internal_error()
         try:
             if self._context is not None:
                 try:

@@ -114,6 +114,13 @@ def _genai_prices() -> Any:
     return _table
 
 
+def preload_table() -> None:
+    """Import the price table in the background (it takes a second): the first call's record
+    should not wait for it."""
+    if _table is None:
+        threading.Thread(target=_genai_prices, name="llmops-prices", daemon=True).start()
+
+
 def price_call(
     models: tuple[str | None, ...],
     provider: str,
