@@ -125,7 +125,7 @@ def _error_text(value: Any) -> Any:
 
 def llm_call_parts(record: dict[str, Any]) -> list[str]:
     """An `llm_call` in a few words: provider, model, tokens in+out, cost, duration, the
-    first chunk's delay and finish reasons or the error; never its content."""
+    first chunk's delay and finish reasons or the error and HTTP status; never its content."""
     response_model = _path(record, "gen_ai", "response", "model")
     model = response_model or _path(record, "gen_ai", "request", "model")
     usage = _path(record, "gen_ai", "usage")
@@ -141,6 +141,7 @@ def llm_call_parts(record: dict[str, Any]) -> list[str]:
         ("ttft", None if record.get("ttft_s") is None else seconds(record["ttft_s"])),
         ("finish", _path(record, "gen_ai", "response", "finish_reasons")),
         ("error", _error_text(record.get("error"))),
+        ("status", _path(record, "error", "status_code")),
     ]  # fmt: skip
     return [f"{key}={_value(value)}" for key, value in shown if value is not None]
 
