@@ -5,10 +5,10 @@
 The real OpenAI SDK calls an in-process `httpx2.MockTransport` (the SDK's `http_client=` takes
 an `httpx2.Client`) that answers with canned bytes from `examples/fake_llm.py`, so no network
 and no server time is measured. Each contender runs in its own subprocess, which times the
-same call through an uninstrumented client and through an instrumented one in alternating
-rounds. Time is the process's CPU time (all its threads), not the wall clock: on a shared,
-loaded machine the wall clock mostly measures waiting for a CPU. The table shows the median
-over rounds of the difference in µs per call:
+same call through an uninstrumented client and through an instrumented one, alternately,
+call by call. Time is the process's CPU time (all its threads), not the wall clock: on a
+shared, loaded machine the wall clock mostly measures waiting for a CPU. The table shows the
+difference of the medians of the two, in µs per call:
 
 - llmops_logging: `configure()` into a temporary log (redaction on) and `instrument_openai`.
 - Logfire: `logfire.configure(send_to_logfire=False, console=False)`, `instrument_openai`.
@@ -206,27 +206,34 @@ def child(contender: str, mode: str, calls: int, rounds: int, prompt_size: int) 
     with tempfile.TemporaryDirectory() as log_dir:
         plain, traced, between = _instrument(contender, content, log_dir)
 
-        def timed(client: Any) -> float:
+        def timed(client: Any, prompt: str) -> int:
             if isinstance(client, _Toggled):
                 client.switch()
                 client = client.client
-            between()
             started = time.process_time_ns()
-            for i in range(calls):
-                _call(client, stream, prompts[i % len(prompts)])
-            return (time.process_time_ns() - started) / calls / 1000
+            _call(client, stream, prompt)
+            return time.process_time_ns() - started
 
-        timed(traced), timed(plain)  # warm-up: imports, caches, first connections
-        base, inst = [], []
+        for _ in range(3):  # warm-up: imports, caches, the price table
+            timed(traced, prompts[0]), timed(plain, prompts[0])
+        base: list[int] = []
+        inst: list[int] = []
         for _ in range(rounds):
-            base.append(timed(plain))
-            inst.append(timed(traced))
-    diffs = [i - b for b, i in zip(base, inst, strict=True)]
+            between()
+            for i in range(calls):
+                prompt = prompts[i % len(prompts)]
+                if i % 2:
+                    base.append(timed(plain, prompt))
+                    inst.append(timed(traced, prompt))
+                else:
+                    inst.append(timed(traced, prompt))
+                    base.append(timed(plain, prompt))
+    quartiles = [statistics.quantiles(x, n=4) for x in (base, inst)]
     return {
-        "base_us": statistics.median(base),
-        "inst_us": statistics.median(inst),
-        "added_us": statistics.median(diffs),
-        "range_us": [min(diffs), max(diffs)],
+        "base_us": statistics.median(base) / 1000,
+        "inst_us": statistics.median(inst) / 1000,
+        "added_us": (statistics.median(inst) - statistics.median(base)) / 1000,
+        "added_q1_q3_us": [(quartiles[1][k] - quartiles[0][k]) / 1000 for k in (0, 2)],
     }
 
 
@@ -268,7 +275,7 @@ def main() -> int:
     import openai
 
     print(f"python {sys.version.split()[0]}, openai {openai.__version__}, cpus {os.cpu_count()}")
-    print(f"{args.calls} calls per round, {args.rounds} alternating rounds, process CPU time\n")
+    print(f"{args.calls * args.rounds} calls each way, alternating; process CPU time\n")
     chosen = [c for c in args.only.split(",") if c in CONTENDERS]
     results: dict[str, dict[str, Any]] = {}
     base: dict[str, float] = {}

@@ -9,9 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 import llmops_logging as ll
+from llmops_logging import _tracing
 
 from .conftest import read_records
 
@@ -56,6 +58,22 @@ def test_an_llm_call_carries_the_span_it_started_in(tmp_path: Path) -> None:
     (record,) = [r for r in read_records(tmp_path) if r["kind"] == "llm_call"]
     assert record["trace_id"] == f"{span.get_span_context().trace_id:032x}"
     assert record["span_id"] == f"{span.get_span_context().span_id:016x}"
+
+
+def test_the_public_api_serves_a_context_other_than_the_stock_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry import trace
+
+    monkeypatch.setattr(_tracing, "_span_of_context", None)  # as if OTEL_PYTHON_CONTEXT chose
+    monkeypatch.setattr(_tracing, "_public_span", trace.get_current_span)  # another runtime
+    ll.configure(tmp_path)
+    with TracerProvider().get_tracer("test").start_as_current_span("s") as span:
+        ll.get_logger("agent").info("inside")
+    ll.get_logger("agent").info("outside")
+    inside, outside = read_records(tmp_path)
+    assert inside["span_id"] == f"{span.get_span_context().span_id:016x}"
+    assert "span_id" not in outside and "trace_id" not in outside
 
 
 def test_a_field_given_by_the_caller_wins(tmp_path: Path) -> None:
