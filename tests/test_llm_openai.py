@@ -371,3 +371,19 @@ def test_missing_sdk_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "openai", None)
     with pytest.raises(ImportError, match="pip install openai"):
         ll.instrument_openai()
+
+
+def test_a_stream_failing_midway_is_an_error_record(tmp_path: Path, server: FakeLlmServer) -> None:
+    ll.configure(tmp_path)
+    client = _client(server)
+    server.plan("/v1/chat/completions", Reply(fail_mid_stream=True))
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    seen = []
+    with pytest.raises(openai.APIError, match="mid-stream"):
+        for chunk in stream:
+            seen.append(chunk)
+    assert len(seen) == 1
+    (record,) = _calls(tmp_path)
+    assert record["level"] == "error" and record["error"]["type"] == "APIError"
+    assert "mid-stream" in record["error"]["message"]
+    assert record["ttft_s"] >= 0

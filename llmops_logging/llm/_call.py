@@ -164,18 +164,22 @@ class LlmCall:
                 self.on_finish(self)
             except Exception:
                 note_internal_error()
+        if self._context is not None:
+            try:
+                self._context.run(self._write, duration, error)
+                return
+            except RuntimeError:  # entered already (a finish inside a finish): write here
+                pass
+        self._write(duration, error)
+
+    def _write(self, duration: float, error: BaseException | None) -> None:
+        """Count the call in its scopes and log its record; never raises."""
         try:
-            if self._context is not None:
-                try:
-                    self._context.run(self._write, duration, error)
-                    return
-                except RuntimeError:  # the context is entered already (a re-entrant finish)
-                    pass
-            self._write(duration, error)
+            self._count_and_log(duration, error)
         except Exception:
             note_internal_error()
 
-    def _write(self, duration: float, error: BaseException | None) -> None:
+    def _count_and_log(self, duration: float, error: BaseException | None) -> None:
         settings = llm_settings()
         cost = None
         try:
