@@ -357,12 +357,17 @@ def test_a_failure_inside_the_instrumentation_does_not_reach_the_caller(
         raise RuntimeError("instrumentation bug")
 
     before = _call.internal_errors
+    monkeypatch.setattr(_call, "_reported", set())
     monkeypatch.setattr(instrumented, "_usage_counts", broken)
     completion = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert completion.choices[0].message.content == "Hello there"
     assert _call.internal_errors == before + 1
     (record,) = _calls(tmp_path)  # still written, without what failed
     assert record["gen_ai"]["response"]["id"] == "chatcmpl-1"
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert _call.internal_errors == before + 2
+    (warning,) = [r for r in read_records(tmp_path) if r["kind"] == "llm_instrumentation_error"]
+    assert warning["level"] == "warning" and warning["error"]["type"] == "RuntimeError"
 
 
 def test_missing_sdk_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
