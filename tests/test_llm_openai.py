@@ -392,3 +392,37 @@ def test_a_stream_failing_midway_is_an_error_record(tmp_path: Path, server: Fake
     assert record["level"] == "error" and record["error"]["type"] == "APIError"
     assert "mid-stream" in record["error"]["message"]
     assert record["ttft_s"] >= 0
+
+
+def test_a_connection_error_is_an_error_record_without_status(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    with fake_llm_server() as gone:
+        base_url = gone.base_url  # a port nothing listens on once the server is shut
+    client = openai.OpenAI(base_url=base_url, api_key="sk-test", max_retries=0)
+    ll.instrument_openai(client)
+    with pytest.raises(openai.APIConnectionError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    (record,) = _calls(tmp_path)
+    assert record["level"] == "error" and record["error"]["type"] == "APIConnectionError"
+    assert "status_code" not in record["error"] and record["attempts"] == 1
+
+
+def test_an_abandoned_async_stream_is_recorded_when_collected(
+    tmp_path: Path, server: FakeLlmServer
+) -> None:
+    ll.configure(tmp_path)
+    server.plan("/v1/chat/completions", Reply(chunks=50))
+
+    async def main() -> None:
+        client = _async_client(server)
+        stream = await client.chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES, stream=True
+        )
+        await stream.__anext__()
+        del stream
+        gc.collect()
+        await client.close()
+
+    asyncio.run(main())
+    (record,) = _wait_for_calls(tmp_path, 1)
+    assert record["stream_incomplete"] is True and record["level"] == "info"
