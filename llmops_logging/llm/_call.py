@@ -30,10 +30,10 @@ from typing import Any
 
 import structlog
 
-from .._config import llm_settings
 from .._context import RunState, StepState, add_usage, current_run, current_step, nearest_open
 from ..processors import error_fields
 from ._cost import price_call
+from ._settings import llm_settings
 
 _LOGGER_NAME = "llmops_logging.llm"
 _RESERVED = frozenset(
