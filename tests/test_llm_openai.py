@@ -308,7 +308,7 @@ def test_async_plain_and_streamed(tmp_path: Path, server: FakeLlmServer) -> None
     assert asyncio.run(main()) == "Hello thereHello"
     records = read_records(tmp_path)
     plain, streamed, embedded = (r for r in records if r["kind"] == "llm_call")
-    assert plain["gen_ai"]["usage"]["input_tokens"] == 12
+    assert plain["gen_ai"]["usage"]["input_tokens"] == 12 and plain["attempts"] == 1
     assert streamed["gen_ai"]["usage"] == {"input_tokens": 8, "output_tokens": 2}
     assert streamed["ttft_s"] >= 0
     assert embedded["gen_ai"]["operation"]["name"] == "embeddings"
@@ -426,3 +426,17 @@ def test_an_abandoned_async_stream_is_recorded_when_collected(
     asyncio.run(main())
     (record,) = _wait_for_calls(tmp_path, 1)
     assert record["stream_incomplete"] is True and record["level"] == "info"
+
+
+def test_a_success_after_a_retry_records_its_attempts(
+    tmp_path: Path, server: FakeLlmServer
+) -> None:
+    ll.configure(tmp_path)
+    client = _client(server, max_retries=2)
+    server.plan("/v1/chat/completions", Reply(status=429, headers={"retry-after-ms": "1"}))
+    completion = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert completion.choices[0].message.content == "Hello there"
+    retried, plain = _calls(tmp_path)
+    assert retried["level"] == "info" and retried["attempts"] == 2
+    assert plain["attempts"] == 1

@@ -115,7 +115,8 @@ def _end_stream(call: LlmCall, stream: Any, observer: Any) -> None:
     """Watch a returned stream, or finish at once if `stream` is not one."""
     from openai import AsyncStream, Stream
 
-    call.attempts = attempts_of(stream)
+    if call.attempts is None:
+        call.attempts = attempts_of(stream)
     call.on_finish = observer.finish
     if isinstance(stream, Stream):
         watched = watch_stream(stream, call, observer)
