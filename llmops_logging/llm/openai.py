@@ -69,8 +69,8 @@ def _number(value: Any) -> bool:
 
 def _begin(resource: Any, kwargs: Mapping[str, Any], operation: str) -> LlmCall:
     model = kwargs.get("model")
-    call = LlmCall(model if isinstance(model, str) else "unknown", provider=_provider(resource))
-    call.operation = operation
+    name = model if isinstance(model, str) else "unknown"
+    call = LlmCall(name, provider=_provider(resource), operation=operation)
     for name, key in (
         ("temperature", "temperature"),
         ("top_p", "top_p"),
