@@ -119,9 +119,9 @@ def _usage(call: LlmCall, usage: Any) -> None:
     call.set_usage(
         None if uncached is None else uncached + (cache_read or 0) + (cache_write or 0),
         getattr(usage, "output_tokens", None),
-        cache_read_input_tokens=cache_read,
-        cache_creation_input_tokens=cache_write,
-        reasoning_output_tokens=getattr(details, "thinking_tokens", None),
+        cache_read_input_tokens=cache_read or None,  # as for OpenAI: parts above 0 only
+        cache_creation_input_tokens=cache_write or None,
+        reasoning_output_tokens=getattr(details, "thinking_tokens", None) or None,
     )
 
 

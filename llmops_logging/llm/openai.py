@@ -71,7 +71,7 @@ def _begin(resource: Any, kwargs: Mapping[str, Any], operation: str) -> LlmCall:
     model = kwargs.get("model")
     name = model if isinstance(model, str) else "unknown"
     call = LlmCall(name, provider=_provider(resource), operation=operation)
-    for name, key in (
+    for param, key in (
         ("temperature", "temperature"),
         ("top_p", "top_p"),
         ("max_tokens", "max_tokens"),
@@ -81,7 +81,7 @@ def _begin(resource: Any, kwargs: Mapping[str, Any], operation: str) -> LlmCall:
         ("frequency_penalty", "frequency_penalty"),
         ("presence_penalty", "presence_penalty"),
     ):
-        value = kwargs.get(name)
+        value = kwargs.get(param)
         if _number(value):
             call.request[key] = value
     n = kwargs.get("n")
@@ -102,6 +102,7 @@ def _usage_counts(
     input_details: Any,
     output_details: Any,
 ) -> None:
+    """The counts OpenAI reports; its always-present details are kept only when above 0."""
     call.set_usage(
         input_tokens if _number(input_tokens) else None,
         output_tokens if _number(output_tokens) else None,
