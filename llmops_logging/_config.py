@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -30,7 +30,7 @@ from .handlers import (
     DEFAULT_MAX_BYTES,
     RotatingJsonlHandler,
 )
-from .llm._cost import ModelPrice, parse_prices
+from .llm._settings import LlmSettings, install, settings_from
 from .processors import Processor, build_processors
 from .redaction import RedactionSettings, Redactor
 from .sampling import Sampler, SampleRates
@@ -53,21 +53,6 @@ class _Installed:
 
 
 _installed: _Installed | None = None
-
-
-@dataclass(frozen=True)
-class LlmSettings:
-    """What `llm_call` records take from `configure()`; the defaults hold until it is called."""
-
-    capture_content: bool = True
-    prices: Mapping[str, ModelPrice] = field(default_factory=dict)
-
-
-_llm_settings = LlmSettings()
-
-
-def llm_settings() -> LlmSettings:
-    return _llm_settings
 
 
 def configure(
@@ -103,7 +88,7 @@ def configure(
     `capture_warnings`, Python warnings become `kind="warning"` records of `py.warnings`.
     """
     min_level = level_number(level)
-    llm = LlmSettings(capture_content=bool(capture_content), prices=parse_prices(prices))
+    llm = settings_from(capture_content, prices)
     logger_levels = {str(name): level_number(value) for name, value in (levels or {}).items()}
     if log_dir is None:
         log_dir = os.environ.get(LOG_DIR_ENV) or DEFAULT_LOG_DIR
@@ -125,9 +110,9 @@ def configure(
     )
     echo = ConsoleEcho(sys.stderr) if console else None
 
-    global _installed, _llm_settings
+    global _installed
     with _configuring:
-        _llm_settings = llm
+        install(llm)
         previous = _installed
         root = logging.getLogger()
         _processors[:] = chain  # readers iterate a snapshot (processors.run_processors)
@@ -204,10 +189,10 @@ def current_handler() -> RotatingJsonlHandler | None:
 
 def reset() -> None:
     """Undo `configure()`: detach and close its handler, restore structlog's defaults."""
-    global _installed, _llm_settings
+    global _installed
     with _configuring:
         installed, _installed = _installed, None
-        _llm_settings = LlmSettings()
+        install(LlmSettings())
         Sink.write_line = None
         if installed is not None:
             _detach(installed, restore_level=True)

@@ -24,12 +24,14 @@ CLAUDE_MODEL = "claude-sonnet-4-6-20260217"
 
 @dataclass
 class Reply:
-    """A planned reply: a status with a JSON error body, or (with `chunks`) a longer stream."""
+    """A planned reply: a status with a JSON error body, a longer stream (`chunks`), or a
+    chat stream that sends one chunk and then an error event."""
 
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     chunks: int | None = None
+    fail_mid_stream: bool = False
 
 
 @dataclass
@@ -287,7 +289,11 @@ class FakeLlmServer:
             return
         chunks = reply.chunks or 2
         stream = bool(body.get("stream"))
-        if path == "/v1/chat/completions":
+        if path == "/v1/chat/completions" and stream and reply.fail_mid_stream:
+            first = chat_stream(False, 2).split(b"\n\n")[1]
+            error = {"error": {"message": "The server had an error mid-stream", "type": "server"}}
+            payload = first + b"\n\n" + _sse([(None, error)])
+        elif path == "/v1/chat/completions":
             if stream:
                 include = bool((body.get("stream_options") or {}).get("include_usage"))
                 payload = chat_stream(include, chunks)

@@ -110,7 +110,7 @@ def _check_stream_record(record: dict[str, Any]) -> None:
         "input_tokens": 120, "output_tokens": 7, "cache_read": {"input_tokens": 100},
     }  # fmt: skip
     assert gen_ai["output"]["messages"][0]["parts"] == [{"type": "text", "content": "Hello"}]
-    assert record["cost_usd"] > 0
+    assert record["cost_usd"] > 0 and record["attempts"] == 1
     assert "stream_incomplete" not in record
 
 
@@ -209,7 +209,7 @@ def test_async_create_stream_and_helper(tmp_path: Path, server: FakeLlmServer) -
     assert asyncio.run(main()) == "Hello from ClaudeHello"
     records = read_records(tmp_path)
     plain, streamed, helper = (r for r in records if r["kind"] == "llm_call")
-    assert plain["gen_ai"]["usage"] == EXPECTED_PLAIN_USAGE
+    assert plain["gen_ai"]["usage"] == EXPECTED_PLAIN_USAGE and plain["attempts"] == 1
     _check_stream_record(streamed)
     _check_stream_record(helper)
     ok = next(r for r in records if r["kind"] == "run_ok")

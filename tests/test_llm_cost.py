@@ -83,3 +83,32 @@ def test_user_prices_price_private_models_and_win_over_the_table(tmp_path: Path)
 def test_malformed_user_prices_are_refused_at_configure(tmp_path: Path, prices: Any) -> None:
     with pytest.raises(ValueError, match="prices"):
         ll.configure(tmp_path, prices=prices)
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "tokens"),
+    [
+        ("openai", "gpt-4o-mini", [(1000, 200, 0, 0), (52_000, 7, 50_000, 0), (3, 90_000, 0, 0)]),
+        ("anthropic", "claude-sonnet-4-6", [(130_000, 5000, 100_000, 10_000), (20, 5, 0, 0)]),
+        # tiered: above 200k input tokens every token costs more
+        ("gcp.gemini", "gemini-2.5-pro", [(1000, 10, 0, 0), (300_000, 10, 0, 0), (10, 10, 0, 0)]),
+    ],
+)
+def test_costs_match_genai_prices_for_every_call_of_a_model(
+    tmp_path: Path, provider: str, model: str, tokens: list[tuple[int, int, int, int]]
+) -> None:
+    """Rates kept per model after its first call must price later calls as the table does."""
+    ll.configure(tmp_path)
+    provider_id = {"gcp.gemini": "google"}.get(provider, provider)
+    for input_tokens, output_tokens, cache_read, cache_write in tokens:
+        record = _record(
+            tmp_path, model, provider, input_tokens=input_tokens, output_tokens=output_tokens,
+            cache_read_input_tokens=cache_read or None,
+            cache_creation_input_tokens=cache_write or None,
+        )  # fmt: skip
+        usage = genai_prices.Usage(
+            input_tokens=input_tokens, output_tokens=output_tokens,
+            cache_read_tokens=cache_read or None, cache_write_tokens=cache_write or None,
+        )  # fmt: skip
+        expected = genai_prices.calc_price(usage, model, provider_id=provider_id).total_price
+        assert record["cost_usd"] == pytest.approx(float(expected), rel=1e-9)

@@ -308,7 +308,7 @@ def test_async_plain_and_streamed(tmp_path: Path, server: FakeLlmServer) -> None
     assert asyncio.run(main()) == "Hello thereHello"
     records = read_records(tmp_path)
     plain, streamed, embedded = (r for r in records if r["kind"] == "llm_call")
-    assert plain["gen_ai"]["usage"]["input_tokens"] == 12
+    assert plain["gen_ai"]["usage"]["input_tokens"] == 12 and plain["attempts"] == 1
     assert streamed["gen_ai"]["usage"] == {"input_tokens": 8, "output_tokens": 2}
     assert streamed["ttft_s"] >= 0
     assert embedded["gen_ai"]["operation"]["name"] == "embeddings"
@@ -357,12 +357,17 @@ def test_a_failure_inside_the_instrumentation_does_not_reach_the_caller(
         raise RuntimeError("instrumentation bug")
 
     before = _call.internal_errors
+    monkeypatch.setattr(_call, "_reported", set())
     monkeypatch.setattr(instrumented, "_usage_counts", broken)
     completion = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert completion.choices[0].message.content == "Hello there"
     assert _call.internal_errors == before + 1
     (record,) = _calls(tmp_path)  # still written, without what failed
     assert record["gen_ai"]["response"]["id"] == "chatcmpl-1"
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert _call.internal_errors == before + 2
+    (warning,) = [r for r in read_records(tmp_path) if r["kind"] == "llm_instrumentation_error"]
+    assert warning["level"] == "warning" and warning["error"]["type"] == "RuntimeError"
 
 
 def test_missing_sdk_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -371,3 +376,67 @@ def test_missing_sdk_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "openai", None)
     with pytest.raises(ImportError, match="pip install openai"):
         ll.instrument_openai()
+
+
+def test_a_stream_failing_midway_is_an_error_record(tmp_path: Path, server: FakeLlmServer) -> None:
+    ll.configure(tmp_path)
+    client = _client(server)
+    server.plan("/v1/chat/completions", Reply(fail_mid_stream=True))
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    seen = []
+    with pytest.raises(openai.APIError, match="mid-stream"):
+        for chunk in stream:
+            seen.append(chunk)
+    assert len(seen) == 1
+    (record,) = _calls(tmp_path)
+    assert record["level"] == "error" and record["error"]["type"] == "APIError"
+    assert "mid-stream" in record["error"]["message"]
+    assert record["ttft_s"] >= 0
+
+
+def test_a_connection_error_is_an_error_record_without_status(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    with fake_llm_server() as gone:
+        base_url = gone.base_url  # a port nothing listens on once the server is shut
+    client = openai.OpenAI(base_url=base_url, api_key="sk-test", max_retries=0)
+    ll.instrument_openai(client)
+    with pytest.raises(openai.APIConnectionError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    (record,) = _calls(tmp_path)
+    assert record["level"] == "error" and record["error"]["type"] == "APIConnectionError"
+    assert "status_code" not in record["error"] and record["attempts"] == 1
+
+
+def test_an_abandoned_async_stream_is_recorded_when_collected(
+    tmp_path: Path, server: FakeLlmServer
+) -> None:
+    ll.configure(tmp_path)
+    server.plan("/v1/chat/completions", Reply(chunks=50))
+
+    async def main() -> None:
+        client = _async_client(server)
+        stream = await client.chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES, stream=True
+        )
+        await stream.__anext__()
+        del stream
+        gc.collect()
+        await client.close()
+
+    asyncio.run(main())
+    (record,) = _wait_for_calls(tmp_path, 1)
+    assert record["stream_incomplete"] is True and record["level"] == "info"
+
+
+def test_a_success_after_a_retry_records_its_attempts(
+    tmp_path: Path, server: FakeLlmServer
+) -> None:
+    ll.configure(tmp_path)
+    client = _client(server, max_retries=2)
+    server.plan("/v1/chat/completions", Reply(status=429, headers={"retry-after-ms": "1"}))
+    completion = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert completion.choices[0].message.content == "Hello there"
+    retried, plain = _calls(tmp_path)
+    assert retried["level"] == "info" and retried["attempts"] == 2
+    assert plain["attempts"] == 1

@@ -5,8 +5,9 @@ become the current step: the SDK's own log lines inside it keep the caller's ste
 is written in the context the call started in (its run, step, bound fields), whichever thread
 ends it: a stream is often finished by the consumer, by `close()` elsewhere, or by the garbage
 collector. It is written once, however many of those happen. Building it never raises into
-the caller: a failure inside is counted in `internal_errors` and the record is written without
-the part that failed, or not at all.
+the caller: a failure inside is counted in `internal_errors` (the first of each kind is logged
+as an `llm_instrumentation_error` warning) and the record is written without the part that
+failed, or not at all.
 
 A call abandoned to the garbage collector is finished by a small worker thread, not inside
 the collector: the collector may run while this very thread holds a lock of the write path.
@@ -15,9 +16,11 @@ the collector: the collector may run while this very thread holds a lock of the 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import contextvars
 import os
 import queue
+import sys
 import threading
 import time
 import uuid
@@ -27,10 +30,10 @@ from typing import Any
 
 import structlog
 
-from .._config import llm_settings
 from .._context import RunState, StepState, add_usage, current_run, current_step, nearest_open
 from ..processors import error_fields
 from ._cost import price_call
+from ._settings import llm_settings
 
 _LOGGER_NAME = "llmops_logging.llm"
 _RESERVED = frozenset(
@@ -39,11 +42,26 @@ _RESERVED = frozenset(
 
 internal_errors = 0
 """How many times building a record failed inside the library (the SDK call went on)."""
+_reported: set[str] = set()
 
 
 def note_internal_error() -> None:
+    """Count a failure of the instrumentation (call it in an `except` block); the first of
+    each exception type is also logged as a warning, so a bug is seen but never floods."""
     global internal_errors
     internal_errors += 1
+    exc = sys.exc_info()[1]
+    name = type(exc).__qualname__ if exc is not None else "unknown"
+    if name in _reported:
+        return
+    _reported.add(name)
+    with contextlib.suppress(Exception):
+        structlog.get_logger(_LOGGER_NAME).warning(
+            "llm instrumentation failed; the call went on",
+            kind="llm_instrumentation_error",
+            exc_info=exc,
+            internal_errors=internal_errors,
+        )
 
 
 class LlmCall:
@@ -164,18 +182,22 @@ class LlmCall:
                 self.on_finish(self)
             except Exception:
                 note_internal_error()
+        if self._context is not None:
+            try:
+                self._context.run(self._write, duration, error)
+                return
+            except RuntimeError:  # entered already (a finish inside a finish): write here
+                pass
+        self._write(duration, error)
+
+    def _write(self, duration: float, error: BaseException | None) -> None:
+        """Count the call in its scopes and log its record; never raises."""
         try:
-            if self._context is not None:
-                try:
-                    self._context.run(self._write, duration, error)
-                    return
-                except RuntimeError:  # the context is entered already (a re-entrant finish)
-                    pass
-            self._write(duration, error)
+            self._count_and_log(duration, error)
         except Exception:
             note_internal_error()
 
-    def _write(self, duration: float, error: BaseException | None) -> None:
+    def _count_and_log(self, duration: float, error: BaseException | None) -> None:
         settings = llm_settings()
         cost = None
         try:

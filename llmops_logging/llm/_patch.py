@@ -4,6 +4,11 @@ A wrapper is marked, so instrumenting twice wraps once; a client whose class is 
 wrapped is left alone, and a class wrapped after a client keeps that client's wrapper
 calling the original method, so no call is ever recorded twice. The wrapper itself only
 delegates: what it records is decided by `Hooks`, whose failures are swallowed and counted.
+
+Attempts: the SDKs retry inside `create`, so the wrapper counts the requests its call sends
+with a request hook on the SDK client's HTTP client (added once per HTTP client, counting
+into a context variable that only a wrapped call sets). Where no hook could be added, the
+SDKs' own `x-stainless-retry-count` header on the last request of an error or a stream says it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 from ._call import LlmCall, note_internal_error
@@ -26,12 +32,57 @@ class Hooks(Protocol):
     def end(self, call: LlmCall, result: Any) -> None: ...
 
 
+_requests: ContextVar[list[int] | None] = ContextVar("llmops_llm_requests", default=None)
+
+
+def _count_request(request: Any) -> None:
+    box = _requests.get()
+    if box is not None:
+        box[0] += 1
+
+
+async def _count_request_async(request: Any) -> None:
+    _count_request(request)
+
+
+def count_requests(resource: Any) -> None:
+    """Give the HTTP client behind an SDK resource our request hook, once."""
+    http = getattr(getattr(resource, "_client", None), "_client", None)
+    event_hooks = getattr(http, "event_hooks", None)
+    if not isinstance(event_hooks, dict):
+        return
+    hooks = event_hooks.get("request")
+    if not isinstance(hooks, list) or _count_request in hooks or _count_request_async in hooks:
+        return
+    is_async = inspect.iscoroutinefunction(getattr(http, "send", None))
+    hooks.append(_count_request_async if is_async else _count_request)
+
+
 def _begin(hooks: Hooks, resource: Any, kwargs: dict[str, Any]) -> LlmCall | None:
     try:
-        return hooks.begin(resource, kwargs)
+        call = hooks.begin(resource, kwargs)
+        count_requests(resource)
+        return call
     except Exception:
         note_internal_error()
         return None
+
+
+class Attempts:
+    """Counts the requests of one call while it is being sent: `with Attempts(call):`."""
+
+    def __init__(self, call: LlmCall) -> None:
+        self.call = call
+        self.box = [0]
+
+    def __enter__(self) -> Attempts:
+        self.token = _requests.set(self.box)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _requests.reset(self.token)
+        if self.box[0]:
+            self.call.attempts = self.box[0]
 
 
 def _end(hooks: Hooks, call: LlmCall, result: Any) -> None:
@@ -44,7 +95,8 @@ def _end(hooks: Hooks, call: LlmCall, result: Any) -> None:
 
 def record_failure(call: LlmCall, exc: BaseException) -> None:
     try:
-        call.attempts = attempts_of(exc)
+        if call.attempts is None:
+            call.attempts = attempts_of(exc)
     except Exception:
         note_internal_error()
     call.finish(exc)
@@ -84,7 +136,8 @@ def _wrap(original: Callable[..., Any], hooks: Hooks) -> Callable[..., Any]:
             if call is None:
                 return await original(self, *args, **kwargs)
             try:
-                result = await original(self, *args, **kwargs)
+                with Attempts(call):
+                    result = await original(self, *args, **kwargs)
             except BaseException as exc:
                 record_failure(call, exc)
                 raise
@@ -100,7 +153,8 @@ def _wrap(original: Callable[..., Any], hooks: Hooks) -> Callable[..., Any]:
         if call is None:
             return original(self, *args, **kwargs)
         try:
-            result = original(self, *args, **kwargs)
+            with Attempts(call):
+                result = original(self, *args, **kwargs)
         except BaseException as exc:
             record_failure(call, exc)
             raise

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 from ._call import LlmCall, note_internal_error
 from ._content import as_mapping, text_part, tool_call_part, tool_response_part
 from ._cost import preload_table
-from ._patch import WRAPPED, attempts_of, record_failure, wrap_class, wrap_instance
+from ._patch import (
+    WRAPPED,
+    Attempts,
+    attempts_of,
+    count_requests,
+    record_failure,
+    wrap_class,
+    wrap_instance,
+)
 from ._streams import watch_async_stream, watch_stream
 
 if TYPE_CHECKING:
@@ -111,9 +119,9 @@ def _usage(call: LlmCall, usage: Any) -> None:
     call.set_usage(
         None if uncached is None else uncached + (cache_read or 0) + (cache_write or 0),
         getattr(usage, "output_tokens", None),
-        cache_read_input_tokens=cache_read,
-        cache_creation_input_tokens=cache_write,
-        reasoning_output_tokens=getattr(details, "thinking_tokens", None),
+        cache_read_input_tokens=cache_read or None,  # as for OpenAI: parts above 0 only
+        cache_creation_input_tokens=cache_write or None,
+        reasoning_output_tokens=getattr(details, "thinking_tokens", None) or None,
     )
 
 
@@ -200,7 +208,8 @@ def _watch(call: LlmCall, stream: Any) -> None:
     from anthropic import AsyncStream, Stream
 
     observer = _EventStream(call)
-    call.attempts = attempts_of(stream)
+    if call.attempts is None:
+        call.attempts = attempts_of(stream)
     call.on_finish = observer.finish
     if isinstance(stream, Stream):
         watched = watch_stream(stream, call, observer)
@@ -254,7 +263,8 @@ def _sync_request(request: Callable[[], Any], kwargs: dict[str, Any]) -> Callabl
         if call is None:
             return request()
         try:
-            stream = request()
+            with Attempts(call):
+                stream = request()
         except BaseException as exc:
             record_failure(call, exc)
             raise
@@ -269,7 +279,8 @@ async def _async_request(request: Awaitable[Any], kwargs: dict[str, Any]) -> Any
     if call is None:
         return await request
     try:
-        stream = await request
+        with Attempts(call):
+            stream = await request
     except BaseException as exc:
         record_failure(call, exc)
         raise
@@ -277,8 +288,9 @@ async def _async_request(request: Awaitable[Any], kwargs: dict[str, Any]) -> Any
     return stream
 
 
-def _instrument_manager(manager: Any, kwargs: dict[str, Any]) -> None:
+def _instrument_manager(manager: Any, resource: Any, kwargs: dict[str, Any]) -> None:
     try:
+        count_requests(resource)
         if hasattr(manager, _MANAGER_REQUEST):
             request = getattr(manager, _MANAGER_REQUEST)
             setattr(manager, _MANAGER_REQUEST, _sync_request(request, kwargs))
@@ -293,7 +305,7 @@ def _stream_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def stream(self: Any, *args: Any, **kwargs: Any) -> Any:
         manager = original(self, *args, **kwargs)
-        _instrument_manager(manager, kwargs)
+        _instrument_manager(manager, self, kwargs)
         return manager
 
     setattr(stream, WRAPPED, original)

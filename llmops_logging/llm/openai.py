@@ -69,9 +69,9 @@ def _number(value: Any) -> bool:
 
 def _begin(resource: Any, kwargs: Mapping[str, Any], operation: str) -> LlmCall:
     model = kwargs.get("model")
-    call = LlmCall(model if isinstance(model, str) else "unknown", provider=_provider(resource))
-    call.operation = operation
-    for name, key in (
+    name = model if isinstance(model, str) else "unknown"
+    call = LlmCall(name, provider=_provider(resource), operation=operation)
+    for param, key in (
         ("temperature", "temperature"),
         ("top_p", "top_p"),
         ("max_tokens", "max_tokens"),
@@ -81,7 +81,7 @@ def _begin(resource: Any, kwargs: Mapping[str, Any], operation: str) -> LlmCall:
         ("frequency_penalty", "frequency_penalty"),
         ("presence_penalty", "presence_penalty"),
     ):
-        value = kwargs.get(name)
+        value = kwargs.get(param)
         if _number(value):
             call.request[key] = value
     n = kwargs.get("n")
@@ -102,6 +102,7 @@ def _usage_counts(
     input_details: Any,
     output_details: Any,
 ) -> None:
+    """The counts OpenAI reports; its always-present details are kept only when above 0."""
     call.set_usage(
         input_tokens if _number(input_tokens) else None,
         output_tokens if _number(output_tokens) else None,
@@ -115,7 +116,8 @@ def _end_stream(call: LlmCall, stream: Any, observer: Any) -> None:
     """Watch a returned stream, or finish at once if `stream` is not one."""
     from openai import AsyncStream, Stream
 
-    call.attempts = attempts_of(stream)
+    if call.attempts is None:
+        call.attempts = attempts_of(stream)
     call.on_finish = observer.finish
     if isinstance(stream, Stream):
         watched = watch_stream(stream, call, observer)
