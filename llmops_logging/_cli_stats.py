@@ -124,13 +124,16 @@ class Usage:
     output_tokens: float = 0
     cost_usd: float = 0
     priced_calls: int = 0  # calls whose price was known: fewer than `calls`, a lower bound
+    counted: bool = False  # some record had token counts (a failed call has none)
 
     def add(self, calls: Any, input_tokens: Any, output_tokens: Any, cost: Any,
             unpriced: Any = 0) -> None:  # fmt: skip
         count = int(_number(calls) or 0)
         self.calls += count
-        self.input_tokens += _number(input_tokens) or 0
-        self.output_tokens += _number(output_tokens) or 0
+        tokens_in, tokens_out = _number(input_tokens), _number(output_tokens)
+        self.counted = self.counted or tokens_in is not None or tokens_out is not None
+        self.input_tokens += tokens_in or 0
+        self.output_tokens += tokens_out or 0
         price = _number(cost)
         if price is not None:
             self.cost_usd += price
@@ -156,8 +159,8 @@ class Usage:
             return {}
         return {
             "llm_calls": self.calls,
-            "input_tokens": int(self.input_tokens),
-            "output_tokens": int(self.output_tokens),
+            "input_tokens": int(self.input_tokens) if self.counted else None,
+            "output_tokens": int(self.output_tokens) if self.counted else None,
             "cost_usd": self.cost_usd if self.priced_calls else None,
             "priced_calls": self.priced_calls,
         }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 from .conftest import assert_contract, read_records
+from .test_cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,3 +57,13 @@ def test_the_agent_example_logs_its_steps_calls_and_totals(tmp_path: Path) -> No
     priced = [c["cost_usd"] for c in calls if "cost_usd" in c]
     assert len(priced) == 3 and abs(end["usage"]["cost_usd"] - sum(priced)) < 1e-12
     assert not any(r["logger"].startswith("httpx") for r in records)  # levels= quiets them
+
+    by_model = cli("stats", "--by", "gen_ai.request.model", "--json", raw).stdout
+    groups = {g["key"]: g for g in json.loads(by_model)["groups"]}
+    assert set(groups) == {"gpt-4o-mini", "claude-haiku-4-5", "no-such-model"}
+    assert groups["claude-haiku-4-5"]["output_tokens"] == sum(
+        c["gen_ai"]["usage"]["output_tokens"] for c in (streamed, plain)
+    )
+    failed_group = groups["no-such-model"]  # no tokens reported: none shown, not 0
+    assert failed_group["errors"] == 1 and failed_group["input_tokens"] is None
+    assert failed_group["cost_usd"] is None
