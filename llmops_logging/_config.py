@@ -19,6 +19,7 @@ import structlog
 
 from ._console import ConsoleEcho
 from ._logger import BoundLogger, Sink, level_number, set_min_level, sink_factory
+from ._platform import FILE_LOCKS
 from ._render import DEFAULT_MAX_RECORD_BYTES
 from .formatters import JsonlFormatter
 from .handlers import (
@@ -49,6 +50,7 @@ class _Installed:
 
 
 _installed: _Installed | None = None
+_said_single_process = False  # the platform warning is written once per process
 
 
 def configure(
@@ -119,7 +121,22 @@ def configure(
             root.setLevel(min_level)
         if previous is not None:
             _detach(previous, restore_level=not capture_stdlib)
+    if not FILE_LOCKS:
+        _say_single_process()
     return handler
+
+
+def _say_single_process() -> None:
+    """Write, once, that this log must have one writer: without `flock` nothing serialises
+    rotation between processes, so two of them would lose or tear records."""
+    global _said_single_process
+    if not _said_single_process:
+        _said_single_process = True
+        get_logger("llmops_logging").warning(
+            "single_process_log",
+            reason="no file locks (fcntl) on this platform: only one process may write this log",
+            platform=sys.platform,
+        )
 
 
 def add_tap(tap: Callable[[bytes], object]) -> None:

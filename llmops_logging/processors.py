@@ -24,6 +24,7 @@ from structlog.contextvars import STRUCTLOG_KEY_PREFIX_LEN, merge_contextvars
 from structlog.processors import StackInfoRenderer
 
 from ._context import current_run, current_step, default_run_id
+from ._platform import at_fork_in_child
 from ._render import (
     CORE_FIELDS,
     DEFAULT_MAX_RECORD_BYTES,
@@ -66,7 +67,7 @@ def _reset_after_fork() -> None:
     _event_id_prefix = os.urandom(8).hex() + "-"
 
 
-os.register_at_fork(after_in_child=_reset_after_fork)
+at_fork_in_child(_reset_after_fork)
 
 
 def format_ts(ns: int) -> str:

@@ -1,0 +1,27 @@
+"""What the running platform offers beyond portable Python, decided once at import.
+
+Linux and macOS have fork hooks and `flock`; Windows has neither. Without fork hooks there is
+no fork to recover from; without `flock` the log cannot be shared safely by several
+processes, so `configure()` says so once. A module here never fails to import for lack of
+either.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+try:
+    import fcntl  # noqa: F401  (only its presence is recorded here)
+except ImportError:
+    FILE_LOCKS = False
+else:
+    FILE_LOCKS = True
+"""Whether `fcntl.flock` exists, which several processes sharing one log rely on."""
+
+
+def at_fork_in_child(func: Callable[[], object]) -> None:
+    """Run `func` in every forked child, where the platform can fork at all."""
+    register = getattr(os, "register_at_fork", None)
+    if register is not None:
+        register(after_in_child=func)
