@@ -29,7 +29,7 @@ from .handlers import (
     DEFAULT_MAX_BYTES,
     RotatingJsonlHandler,
 )
-from .processors import Processor, build_processors
+from .processors import SHARED_SEQ, Processor, build_processors, file_seq
 from .redaction import RedactionSettings, Redactor
 from .sampling import Sampler, SampleRates
 
@@ -86,14 +86,16 @@ def configure(
         redactor=Redactor.from_settings(redact),
         max_record_bytes=max_record_bytes,
     )
+    path = os.path.abspath(os.path.join(log_dir, filename))
+    seq_counter = file_seq(path)
     handler = RotatingJsonlHandler(
-        os.path.join(log_dir, filename),
+        path,
         max_bytes=max_bytes,
         backup_count=backup_count,
         compress=compress,
         file_mode=file_mode,
         check_interval=check_interval,
-        formatter=JsonlFormatter(processors=_processors),
+        formatter=JsonlFormatter(processors=_processors, seq_counter=seq_counter),
     )
     echo = ConsoleEcho(sys.stderr) if console else None
 
@@ -104,6 +106,7 @@ def configure(
         _processors[:] = chain  # readers iterate a snapshot (processors.run_processors)
         set_min_level(min_level)
         Sink.write_line = handler.write_line
+        Sink.seq_counter = seq_counter
         structlog.configure(
             processors=_processors,
             wrapper_class=BoundLogger,
@@ -192,6 +195,7 @@ def reset() -> None:
     with _configuring:
         installed, _installed = _installed, None
         Sink.write_line = None
+        Sink.seq_counter = SHARED_SEQ
         if installed is not None:
             _detach(installed, restore_level=True)
         structlog.reset_defaults()

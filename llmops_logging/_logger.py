@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from structlog import BoundLoggerBase, DropEvent
 
 from ._render import format_failure, render_line
-from .processors import failure_line, level_method_name
+from .processors import SHARED_SEQ, SeqCounter, failure_line, level_method_name
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -42,6 +42,7 @@ class Sink:
     """What structlog calls the wrapped logger: a name and a way to the current handler."""
 
     write_line: Callable[[bytes], object] | None = None  # set by configure()
+    seq_counter: SeqCounter = SHARED_SEQ  # the current log file's, set by configure()
 
     def __init__(self, name: str) -> None:
         self.name = name

@@ -18,8 +18,9 @@ from structlog import DropEvent
 
 from ._render import format_failure, render_line, safe_str
 from .processors import (
-    CREATED_NS_KEY,
+    SHARED_SEQ,
     Processor,
+    SeqCounter,
     build_processors,
     failure_line,
     level_method_name,
@@ -43,12 +44,22 @@ class JsonlFormatter(BaseJsonFormatter):
     `processors` defaults to the standard chain with redaction (for use without
     `configure()`, e.g. from `dictConfig`); `configure()` passes its own. Accepts
     python-json-logger's options (`fmt`, `static_fields`, `rename_fields`, ...).
+
+    `seq` counts the lines of the log file: `format_bytes` (what `RotatingJsonlHandler`
+    calls) takes it from `seq_counter` (`configure()` passes the file's), while `format`
+    (what any other handler sharing this formatter calls) counts on a counter of its own.
     """
 
     def __init__(
-        self, *args: Any, processors: Sequence[Processor] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        processors: Sequence[Processor] | None = None,
+        seq_counter: SeqCounter | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.seq_counter = seq_counter if seq_counter is not None else SHARED_SEQ
+        self._elsewhere_seq = SeqCounter()
         if (args[0] if args else kwargs.get("fmt")) is None:  # the event is the message
             self._required_fields = []
         # Set on the record by any Formatter that saw it first; the event already holds them.
@@ -57,9 +68,15 @@ class JsonlFormatter(BaseJsonFormatter):
             processors if processors is not None else build_processors(redactor=Redactor())
         )
 
-    def format_bytes(self, record: logging.LogRecord) -> bytes | None:
+    def format_bytes(
+        self, record: logging.LogRecord, seq_counter: SeqCounter | None = None
+    ) -> bytes | None:
         """The record's line (newline included), or None when the chain dropped it."""
-        logger = SimpleNamespace(name=record.name)
+        logger = SimpleNamespace(
+            name=record.name,
+            created_ns=int(record.created * 1e9),
+            seq_counter=self.seq_counter if seq_counter is None else seq_counter,
+        )
         method_name = level_method_name(record.levelno)
         message_dict: dict[str, Any] = {}
         if isinstance(record.msg, dict):
@@ -72,7 +89,6 @@ class JsonlFormatter(BaseJsonFormatter):
             fields: dict[str, Any] = {}
             self.add_fields(fields, record, message_dict)
             event_dict: dict[str, Any] = {**problem, **fields, "event": message}
-            event_dict[CREATED_NS_KEY] = int(record.created * 1e9)
             if record.exc_info:
                 event_dict["exc_info"] = record.exc_info
             elif record.exc_text:
@@ -86,7 +102,7 @@ class JsonlFormatter(BaseJsonFormatter):
             return failure_line(self.processors, logger, method_name, message, exc)
 
     def format(self, record: logging.LogRecord) -> str:
-        line = self.format_bytes(record)
+        line = self.format_bytes(record, self._elsewhere_seq)
         return "" if line is None else line[:-1].decode("utf-8")
 
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
