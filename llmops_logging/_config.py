@@ -2,7 +2,9 @@
 
 The processor list is one list object mutated in place and the sink reaches the handler
 through a class attribute, so a second `configure()` takes effect on loggers that structlog
-already cached, and never leaves two handlers writing the same lines.
+already cached, and never leaves two handlers writing the same lines. The handlers it puts
+on the root logger carry a mark that any copy of this module recognises, so a reloaded or
+re-imported package replaces them too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import structlog
 
 from ._console import ConsoleEcho
-from ._logger import BoundLogger, Sink, level_number, set_min_level, sink_factory
+from ._logger import CHAIN, BoundLogger, Sink, level_number, set_min_level, sink_factory
 from ._platform import FILE_LOCKS
 from ._render import DEFAULT_MAX_RECORD_BYTES
 from .formatters import JsonlFormatter
@@ -29,14 +31,14 @@ from .handlers import (
     DEFAULT_MAX_BYTES,
     RotatingJsonlHandler,
 )
-from .processors import SHARED_SEQ, Processor, build_processors, file_seq
+from .processors import SHARED_SEQ, build_processors, file_seq
 from .redaction import RedactionSettings, Redactor
 from .sampling import Sampler, SampleRates
 
 LOG_DIR_ENV = "LLMOPS_LOG_DIR"
 DEFAULT_LOG_DIR = os.path.join("data", "raw_events")
 
-_processors: list[Processor] = []
+_processors = CHAIN  # the one list object loggers hold; configure() swaps its contents
 _taps: list[Callable[[bytes], object]] = []
 _configuring = threading.RLock()  # configure() and reset() run one at a time
 
@@ -50,6 +52,8 @@ class _Installed:
 
 
 _installed: _Installed | None = None
+_MARK = "_llmops_logging_installed"
+"""Attribute of configure()'s handler: (root level to restore, log path, seq counter)."""
 _said_single_process = False  # the platform warning is written once per process
 
 
@@ -87,7 +91,8 @@ def configure(
         max_record_bytes=max_record_bytes,
     )
     path = os.path.abspath(os.path.join(log_dir, filename))
-    seq_counter = file_seq(path)
+    marks = [getattr(h, _MARK) for h in _marked_on_root()]  # maybe another copy's
+    seq_counter = file_seq(path, next((m[2] for m in marks if m[1] == path), None))
     handler = RotatingJsonlHandler(
         path,
         max_bytes=max_bytes,
@@ -114,14 +119,23 @@ def configure(
             logger_factory=sink_factory,
             cache_logger_on_first_use=True,
         )
-        root_level = previous.root_level if previous is not None else root.level
+        stale = [h for h in _marked_on_root() if previous is None or h is not previous.handler]
+        if previous is not None:
+            root_level = previous.root_level
+        else:
+            root_level = getattr(stale[0], _MARK)[0] if stale else root.level
+        setattr(handler, _MARK, (root_level, path, seq_counter))
         _installed = _Installed(handler, root_level, capture_stdlib, echo)
         _update_mirror()
         old = previous.handler if previous is not None and previous.on_root else None
-        if capture_stdlib:
+        if capture_stdlib or stale:
             # One assignment: a record being handled sees the old list or the new, never both.
-            root.handlers = [h for h in root.handlers if h is not old] + [handler]
+            kept = [h for h in root.handlers if h is not old and h not in stale]
+            root.handlers = [*kept, handler] if capture_stdlib else kept
+        if capture_stdlib:
             root.setLevel(min_level)
+        for left_over in stale:  # put there by a copy of this module reloaded since
+            left_over.close()
         if previous is not None:
             _detach(previous, restore_level=not capture_stdlib)
     if not FILE_LOCKS:
@@ -198,7 +212,15 @@ def reset() -> None:
         Sink.seq_counter = SHARED_SEQ
         if installed is not None:
             _detach(installed, restore_level=True)
+        for left_over in _marked_on_root():  # a reloaded copy of this module's
+            logging.getLogger().removeHandler(left_over)
+            logging.getLogger().setLevel(getattr(left_over, _MARK)[0])
+            left_over.close()
         structlog.reset_defaults()
+
+
+def _marked_on_root() -> list[logging.Handler]:
+    return [h for h in logging.getLogger().handlers if getattr(h, _MARK, None) is not None]
 
 
 def _detach(installed: _Installed, *, restore_level: bool) -> None:

@@ -89,12 +89,14 @@ SHARED_SEQ = SeqCounter()
 """The counter of destinations that do not say which file they are (a plain formatter)."""
 
 
-def file_seq(path: str) -> SeqCounter:
-    """The one counter of the log file at `path` in this process, kept across `configure()`s."""
+def file_seq(path: str, inherited: SeqCounter | None = None) -> SeqCounter:
+    """The one counter of the log file at `path` in this process, kept across `configure()`s;
+    `inherited` is the file's counter in a copy of this module that was reloaded since."""
     with _counting:
         counter = _file_counters.get(path)
         if counter is None:
-            counter = _file_counters[path] = SeqCounter()
+            counter = _file_counters[path] = inherited or SeqCounter()
+            _counters.add(counter)
         return counter
 
 

@@ -19,8 +19,7 @@ from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import Any, TypeVar
 
-import structlog
-
+from ._config import get_logger
 from ._context import RunState, StepState, current_run, current_step, nearest_open
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,7 +60,7 @@ def _emit(method: str, kind: str, scope: Scope, extra: dict[str, Any]) -> None:
     fields = {**scope.fields, **scope.closing_fields}
     fields = {k: v for k, v in fields.items() if k not in _RESERVED}
     fields.update(extra)
-    log = structlog.get_logger(_LOGGER_NAME)  # per record: whatever is configured now
+    log = get_logger(_LOGGER_NAME)  # per record: whatever configure() set up now
     getattr(log, method)(kind, kind=kind, name=scope.name, **fields)
 
 
