@@ -1,9 +1,9 @@
 """What the running platform offers beyond portable Python, decided once at import.
 
-Linux and macOS have fork hooks and `flock`; Windows has neither. Without fork hooks there is
-no fork to recover from; without `flock` the log cannot be shared safely by several
-processes, so `configure()` says so once. A module here never fails to import for lack of
-either.
+Linux and macOS have fork hooks, `flock` and `pread`; Windows has none of them. Without fork
+hooks there is no fork to recover from; without `flock` the log cannot be shared safely by
+several processes, so `configure()` says so once. A module here never fails to import for
+lack of any of them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,15 @@ except ImportError:
 else:
     FILE_LOCKS = True
 """Whether `fcntl.flock` exists, which several processes sharing one log rely on."""
+
+
+def _seek_and_read(fd: int, length: int, offset: int) -> bytes:
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, length)
+
+
+pread: Callable[[int, int, int], bytes] = getattr(os, "pread", _seek_and_read)
+"""`os.pread` where it exists; elsewhere a seek and a read (which moves the fd's offset)."""
 
 
 def at_fork_in_child(func: Callable[[], object]) -> None:

@@ -30,7 +30,7 @@ import weakref
 from collections.abc import Callable
 
 from ._logfiles import RotatedFiles, lock_shared, rotated_name, rotated_pattern
-from ._platform import at_fork_in_child
+from ._platform import at_fork_in_child, pread
 from ._rotation_lock import MAP_SIZE, TOKEN_SIZE, RotationLock
 
 __all__ = ["RotatingJsonlHandler", "rotated_name", "rotated_pattern"]
@@ -70,7 +70,7 @@ def _ends_in_partial_line(fd: int) -> bool:
     os.write(fd, b"")
     size = os.fstat(fd).st_size
     for _ in range(5):
-        if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        if size == 0 or pread(fd, 1, size - 1) == b"\n":
             return False
         time.sleep(0.001)
         os.write(fd, b"")

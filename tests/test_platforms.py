@@ -1,8 +1,8 @@
 """Platforms without fork hooks, `fcntl` and `O_NOFOLLOW` (Windows), simulated on this one.
 
-Each test runs a subprocess that removes those from `os` (and `os.fork`, which Windows lacks
-too), blocks `import fcntl`, and makes `os.rename` refuse a file this process holds open, as
-Windows does, before it imports the package.
+Each test runs a subprocess that removes those from `os` (and `os.fork` and `os.pread`, which
+Windows lacks too), blocks `import fcntl`, and makes `os.rename` refuse a file this process
+holds open, as Windows does, before it imports the package.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 WINDOWS_LIKE = """
 import os, sys
-for name in ("register_at_fork", "fork", "O_NOFOLLOW"):
+for name in ("register_at_fork", "fork", "O_NOFOLLOW", "pread"):
     delattr(os, name)
 sys.modules["fcntl"] = None
 _rename = os.rename
