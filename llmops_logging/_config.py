@@ -145,15 +145,14 @@ def configure(
 
 def _say_single_process() -> None:
     """Write, once, that this log must have one writer: without `flock` nothing serialises
-    rotation between processes, so two of them would lose or tear records."""
+    rotation between processes, so two of them would lose or tear records. Written whatever
+    the configured level: it is about the log itself."""
     global _said_single_process
     if not _said_single_process:
         _said_single_process = True
-        get_logger("llmops_logging").warning(
-            "single_process_log",
-            reason="no file locks (fcntl) on this platform: only one process may write this log",
-            platform=sys.platform,
-        )
+        reason = "no file locks (fcntl) on this platform: only one process may write this log"
+        fields = {"reason": reason, "platform": sys.platform}
+        get_logger("llmops_logging")._write_event("warning", "single_process_log", fields)
 
 
 def add_tap(tap: Callable[[bytes], object]) -> None:
