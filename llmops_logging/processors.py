@@ -44,10 +44,9 @@ if TYPE_CHECKING:
 EventDict = MutableMapping[str, Any]
 Processor = Callable[[Any, str, EventDict], Any]
 
-STAMPS = tuple(name for name in CORE_FIELDS if name not in ("event", "kind"))
-"""The fields only the library writes: a user value under one of these names is kept under
-`user_<name>` instead (`event` and `kind` are the user's own)."""
 USER_PREFIX = "user_"
+"""A user value under the name of a stamp (a core field but `event` and `kind`, which are the
+user's own) is kept under this prefix: only the library writes the stamps."""
 
 _LEVEL_NAMES = {
     "warn": "warning",
@@ -174,11 +173,11 @@ def keep_user_value(event_dict: EventDict, name: str, value: Any) -> None:
 class Stamper:
     """Builds the record: the contract's fields first, then static fields, then the user's.
 
-    The stamps (`STAMPS`) are the library's alone: a user field of the same name (from
-    keywords, `bind`, `fields=` or stdlib `extra=`) is kept as `user_<name>`, so a record can
-    always be trusted for them; they come first, in `CORE_FIELDS` order. `seq` and the
-    creation time come from the logger: a `Sink`, or the formatter's stand-in for a
-    `LogRecord`. `exc_info` and `stack_info` become the `error` and `stack` fields.
+    The stamps (the core fields but `event` and `kind`) are the library's alone: a user field
+    of the same name (keywords, `bind`, `fields=`, stdlib `extra=`) is kept as `user_<name>`,
+    so a record can always be trusted for them; they come first, in `CORE_FIELDS` order.
+    `seq` and the creation time come from the logger: a `Sink`, or the formatter's stand-in
+    for a `LogRecord`. `exc_info` and `stack_info` become the `error` and `stack` fields.
     """
 
     def __init__(self, fields: Mapping[str, Any] | None = None) -> None:

@@ -142,7 +142,7 @@ class _ScopeManager:
 
             @functools.wraps(func)
             async def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-                """`scoped_async_gen`'s items, each of its steps run in a context of its own."""
+                # `scoped_async_gen`'s items, each of its steps run in a context of its own
                 ctx = contextvars.copy_context()
                 agen = scoped_async_gen(*args, **kwargs)
                 sent: Any = None
