@@ -28,6 +28,7 @@ from .processors import (
     Processor,
     SeqCounter,
     failure_line,
+    keep_user_value,
     level_method_name,
 )
 
@@ -205,6 +206,8 @@ def _writer(method_name: str) -> Callable[..., None]:
                 event = _interpolate(event, args, kw)
             event_dict: EventDict = {**self._context, **kw} if self._context else kw
             if event is not None:
+                if "event" in event_dict:  # a field named like the event: kept as user_event
+                    keep_user_value(event_dict, "event", event_dict.pop("event"))
                 event_dict["event"] = event
             if processors is not CHAIN or type(logger) is not Sink:  # a foreign configure()
                 foreign, processors = processors, CHAIN

@@ -23,6 +23,7 @@ from .processors import (
     SeqCounter,
     build_processors,
     failure_line,
+    keep_user_value,
     level_method_name,
     run_processors,
 )
@@ -88,6 +89,8 @@ class JsonlFormatter(BaseJsonFormatter):
         try:
             fields: dict[str, Any] = {}
             self.add_fields(fields, record, message_dict)
+            if "event" in fields:  # an `extra` named like the message: the user's, kept
+                keep_user_value(fields, "event", fields.pop("event"))
             event_dict: dict[str, Any] = {**problem, **fields, "event": message}
             if record.exc_info:
                 event_dict["exc_info"] = record.exc_info

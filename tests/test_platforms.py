@@ -26,7 +26,7 @@ _rename = os.rename
 
 def _refuse_open_files(src, dst, *args, **kwargs):
     target = os.path.realpath(src)
-    for fd in os.listdir("/proc/self/fd"):
+    for fd in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
         try:
             held = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:

@@ -73,11 +73,14 @@ def test_a_user_field_never_replaces_a_stamp_and_is_kept_renamed(
 
 def test_a_renamed_user_value_does_not_replace_another_user_field(tmp_path: Path) -> None:
     ll.configure(tmp_path, fields={"kind": "static"})
-    ll.get_logger("x").info("e", pid=1, user_pid=2, _created_ns=0)
-    (record,) = read_records(tmp_path)
+    ll.get_logger("x").info("e", pid=1, user_pid=2, _created_ns=0, event="a field")
+    logging.getLogger("lib").info("message", extra={"event": "an extra"})
+    record, stdlib = read_records(tmp_path)
     assert (record["pid"], record["user_pid"], record["user_user_pid"]) == (os.getpid(), 2, 1)
     assert record["kind"] == "log" and record["user_kind"] == "static"
     assert record["_created_ns"] == 0 and not record["ts"].startswith("1970")
+    assert (record["event"], record["user_event"]) == ("e", "a field")
+    assert (stdlib["event"], stdlib["user_event"]) == ("message", "an extra")
 
 
 def _assert_seq_consecutive_per_pid(records: list[dict[str, Any]]) -> dict[int, int]:
