@@ -61,6 +61,7 @@ class Sink:
 
     write_line: Callable[[bytes], object] | None = None  # set by configure()
     seq_counter: SeqCounter = SHARED_SEQ  # the current log file's, set by configure()
+    created_ns: int | None = None  # an event's creation time is the time it is stamped
 
     def __init__(self, name: str) -> None:
         self.name = name
