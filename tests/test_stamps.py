@@ -93,6 +93,16 @@ def _assert_seq_consecutive_per_pid(records: list[dict[str, Any]]) -> dict[int, 
     return {pid: len(seqs) for pid, seqs in by_pid.items()}
 
 
+def _wait_for(child: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while os.waitpid(child, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(child, 9)
+            os.waitpid(child, 0)
+            pytest.fail("the forked child did not finish")
+        time.sleep(0.01)
+
+
 def test_seq_counts_the_records_of_the_file_whatever_else_formats_them(tmp_path: Path) -> None:
     """A console echo and other handlers formatting the same records leave no gap in the file."""
     ll.configure(tmp_path, console=True)
@@ -118,7 +128,7 @@ def test_seq_counts_the_records_of_the_file_whatever_else_formats_them(tmp_path:
                     logging.getLogger("lib").info("child stdlib")
             finally:
                 os._exit(0)
-        os.waitpid(child, 0)
+        _wait_for(child)
         log.info("after the fork")
     finally:
         root.removeHandler(shared)
