@@ -31,6 +31,7 @@ from .handlers import (
     DEFAULT_MAX_BYTES,
     RotatingJsonlHandler,
 )
+from .llm._settings import LlmSettings, install, settings_from
 from .processors import SHARED_SEQ, build_processors, file_seq
 from .redaction import RedactionSettings, Redactor
 from .sampling import Sampler, SampleRates
@@ -74,13 +75,19 @@ def configure(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     file_mode: int = DEFAULT_FILE_MODE,
     check_interval: float = DEFAULT_CHECK_INTERVAL,
+    capture_content: bool = True,
+    prices: Mapping[str, Mapping[str, float]] | None = None,
 ) -> RotatingJsonlHandler:
     """Send structlog events and (with `capture_stdlib`) stdlib records to one JSONL log.
 
     `log_dir` defaults to `$LLMOPS_LOG_DIR`, else `./data/raw_events`, and is created.
     Calling it again replaces the earlier setup. Returns the handler.
+    `capture_content=False` keeps prompts and completions out of `llm_call` records;
+    `prices={"my-model": {"input_per_mtok": 0.5, "output_per_mtok": 1.5}}` prices models
+    the bundled table does not know (or overrides it), in USD per million tokens.
     """
     min_level = level_number(level)
+    llm = settings_from(capture_content, prices)
     if log_dir is None:
         log_dir = os.environ.get(LOG_DIR_ENV) or DEFAULT_LOG_DIR
     os.makedirs(log_dir, exist_ok=True)
@@ -106,6 +113,7 @@ def configure(
 
     global _installed
     with _configuring:
+        install(llm)
         previous = _installed
         root = logging.getLogger()
         _processors[:] = chain  # readers iterate a snapshot (processors.run_processors)
@@ -207,6 +215,7 @@ def reset() -> None:
     global _installed
     with _configuring:
         installed, _installed = _installed, None
+        install(LlmSettings())
         Sink.write_line = None
         Sink.seq_counter = SHARED_SEQ
         if installed is not None:

@@ -254,6 +254,8 @@ class _RunManager(_ScopeManager):
         extra: dict[str, Any] = {"counts": dict(scope.state.counts)}
         if scope.state.dropped:
             extra["dropped"] = dict(scope.state.dropped)
+        if scope.state.usage is not None:
+            extra["usage"] = scope.state.usage.fields()
         return extra
 
     def _close(self) -> None:
@@ -278,7 +280,10 @@ class _StepManager(_ScopeManager):
         return {"step_id": scope.step_id, "parent_id": scope.parent_id}
 
     def _closing_extra(self, scope: Scope) -> dict[str, Any]:
-        return self._start_extra(scope)
+        extra = self._start_extra(scope)
+        if self._state.usage is not None:
+            extra["usage"] = self._state.usage.fields()
+        return extra
 
     def _close(self) -> None:
         self._state.closed = True
