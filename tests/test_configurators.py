@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import subprocess
@@ -36,6 +37,11 @@ FRAMEWORK_SETUPS: dict[str, dict[str, Any]] = {
     "print logger": {
         "processors": [_tag, structlog.processors.JSONRenderer()],
         "logger_factory": structlog.PrintLoggerFactory(),
+    },
+    "its own wrapper and logger factory": {
+        "processors": [structlog.processors.JSONRenderer()],
+        "wrapper_class": structlog.make_filtering_bound_logger(logging.INFO),
+        "logger_factory": structlog.PrintLoggerFactory(io.StringIO()),
     },
     "stdlib wrapper": {
         "processors": [structlog.stdlib.add_log_level, structlog.processors.JSONRenderer()],
