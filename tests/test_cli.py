@@ -14,7 +14,6 @@ import statistics
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,10 @@ import pytest
 
 import llmops_logging as ll
 
-from .test_reader import FOREIGN, INVALID, build_rotated_log, raw_files, raw_scan
+from .conftest import FOREIGN, INVALID, build_rotated_log, raw_files, raw_scan
 
 ROOT = Path(__file__).parents[1]
 ENV = {k: v for k, v in os.environ.items() if k not in ("LLMOPS_LOG_DIR", "NO_COLOR")}
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Iterator[None]:
-    yield
-    ll.reset()
 
 
 def cli(*args: Any, cwd: Path | None = None, env: dict[str, str] | None = None,

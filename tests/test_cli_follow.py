@@ -13,12 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
-
-import llmops_logging as ll
 
 WRITER = textwrap.dedent(
     """
@@ -32,12 +27,6 @@ WRITER = textwrap.dedent(
             time.sleep(0.005)
     """
 )
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Iterator[None]:
-    yield
-    ll.reset()
 
 
 def start_writer(

@@ -23,20 +23,9 @@ from hypothesis import strategies as st
 import llmops_logging as ll
 from llmops_logging.sampling import unit_hash
 
+from .conftest import read_records
+
 BOUNDARIES = {"run_start", "run_ok", "run_error", "step_start", "step_ok", "step_error"}
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Any:
-    yield
-    ll.reset()
-
-
-def read_records(log_dir: Path) -> list[dict[str, Any]]:
-    """Every record of the log, parsed from the bytes on disk (one file: nothing rotated)."""
-    files = sorted(log_dir.glob("events.jsonl*"))
-    assert [f.name for f in files] == ["events.jsonl"]
-    return [json.loads(line) for line in files[0].read_bytes().splitlines()]
 
 
 def within_binomial(kept: int, n: int, p: float, sigmas: float = 5.0) -> bool:
