@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 from collections import Counter
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -243,7 +244,8 @@ def test_export_csv_of_the_rotated_log_with_out(rotated: Path, tmp_path: Path) -
 
 
 def test_export_parquet(rotated: Path, tmp_path: Path) -> None:
-    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow.parquet as pq
+
     records = raw_scan(raw_files(rotated))[0]
     out = tmp_path / "events.parquet"
     cli("export", "--format", "parquet", "--out", out, rotated)
@@ -323,15 +325,19 @@ def test_several_paths_are_read_one_after_the_other(smoke: dict[str, Any]) -> No
 
 
 def test_console_script_is_installed() -> None:
-    script = shutil.which("llmops-logs")
-    if script is None:
-        pytest.skip("llmops-logs is not on PATH (package not installed as a script)")
-    done = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
+    """The installed `llmops-logs` script, beside the interpreter (a venv's or the system's
+    `bin`) or else on PATH; running it with the test's PYTHONPATH imports this checkout."""
+    (entry,) = metadata.entry_points(group="console_scripts", name="llmops-logs")
+    assert entry.value == "llmops_logging.cli:main"
+    beside = Path(sys.executable).parent / "llmops-logs"
+    script = str(beside) if beside.exists() else shutil.which("llmops-logs")
+    assert script, f"llmops-logs is neither in {beside.parent} nor on PATH: pip install -e ."
+    done = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("llmops-logs ")
 
 
 def test_rich_tables_on_request_and_plain_ones_without_rich(smoke: dict[str, Any]) -> None:
-    pytest.importorskip("rich")
     fancy = cli("runs", "--color", "always", smoke["raw"]).stdout
     assert "\x1b[" in fancy and "━" in fancy and smoke["run_id"][:8] in fancy
     code = ("import sys; sys.modules['rich'] = None; from llmops_logging.cli import main; "

@@ -106,7 +106,7 @@ def test_hostile_values_each_give_a_strict_line(tmp_path: Path) -> None:
     assert len(lines) == len(values) + 3
     records = [_strict(line) for line in lines]
     for record in records:
-        assert_contract(record) if isinstance(record["event"], str) else None
+        assert_contract(record)
     by_key = {r["key"]: r["value"] for r in records if r["event"] == "one"}
     assert by_key["bytes"] == "\x00\\xffbin"
     assert by_key["set"] == [1, 2, 3]
