@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,3 +148,40 @@ def build_rotated_log(log_dir: Path) -> None:
         live.write(json.dumps(INVALID).encode() + b"\n")
     log.warning("last one", detail="x")
     ll.reset()
+
+
+# -- the command line, run in a fresh interpreter -------------------------------------------
+
+ROOT = Path(__file__).parents[1]
+ENV = {k: v for k, v in os.environ.items() if k not in ("LLMOPS_LOG_DIR", "NO_COLOR")}
+CLI_MAIN = "import sys; from llmops_logging.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def cli(*args: Any, cwd: Path | None = None, env: dict[str, str] | None = None,
+        status: int | None = 0) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """Run `llmops-logs` in a fresh interpreter; check its exit status unless `status=None`."""
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_MAIN, *map(str, args)],
+        capture_output=True, text=True, cwd=cwd or ROOT, env=env or ENV, timeout=300,
+    )  # fmt: skip
+    if status is not None:
+        assert done.returncode == status, (args, done.stdout, done.stderr)
+    return done
+
+
+def table(stdout: str) -> list[list[str]]:
+    """The rows of a plain-text table (header first), split on runs of 2+ spaces."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    return [re.split(r"\s{2,}", line.strip()) for line in lines[:-1]]  # last: the footer
+
+
+# -- sampling decisions, computed apart from the library ---------------------------------------
+
+
+def hash_unit(*parts: object) -> float:
+    """The number in [0, 1) that decides sampling, computed here so that tests do not check
+    the library's hash against itself: BLAKE2b (8-byte digest) of the parts joined by NUL,
+    read as a big-endian integer, over 2**64. A record is kept when it is below the rate."""
+    text = "\0".join(str(part) for part in parts).encode("utf-8")
+    number = int(hashlib.blake2b(text, digest_size=8).hexdigest(), 16)
+    return number / 18_446_744_073_709_551_616

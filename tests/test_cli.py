@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -22,30 +21,17 @@ import pytest
 
 import llmops_logging as ll
 
-from .conftest import FOREIGN, INVALID, build_rotated_log, raw_files, raw_scan
-
-ROOT = Path(__file__).parents[1]
-ENV = {k: v for k, v in os.environ.items() if k not in ("LLMOPS_LOG_DIR", "NO_COLOR")}
-
-
-def cli(*args: Any, cwd: Path | None = None, env: dict[str, str] | None = None,
-        status: int | None = 0) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    """Run `llmops-logs` in a fresh interpreter; check its exit status unless `status=None`."""
-    done = subprocess.run(
-        [sys.executable, "-m", "llmops_logging.cli", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd or ROOT, env=env or ENV, timeout=60,
-    )  # fmt: skip
-    if status is not None:
-        assert done.returncode == status, (args, done.stdout, done.stderr)
-    return done
-
-
-def table(stdout: str) -> list[list[str]]:
-    """The rows of a plain-text table (header first), split on runs of 2+ spaces."""
-    import re
-
-    lines = [line for line in stdout.splitlines() if line.strip()]
-    return [re.split(r"\s{2,}", line.strip()) for line in lines[:-1]]  # last: the footer
+from .conftest import (
+    ENV,
+    FOREIGN,
+    INVALID,
+    ROOT,
+    build_rotated_log,
+    cli,
+    raw_files,
+    raw_scan,
+    table,
+)
 
 
 @pytest.fixture(scope="module")
