@@ -1,4 +1,6 @@
-"""Shared fixtures: every test leaves logging unconfigured; helpers read logs back raw."""
+"""What the tests share: the one fixture that leaves logging unconfigured around every test,
+and the helpers that read a log back without the library's reader, build a log with every kind
+of line, run the CLI in a fresh interpreter and compute sampling decisions independently."""
 
 from __future__ import annotations
 
