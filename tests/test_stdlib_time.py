@@ -118,4 +118,5 @@ def test_ts_of_a_queued_record_is_its_creation_not_the_listeners_time(tmp_path: 
     assert formatted_after >= created[-1] + 0.2  # the formatting did happen later
     for record, made in zip(records, created, strict=True):
         assert_contract(record)
-        assert abs(_micros(record["ts"]) - Fraction(made) * 1_000_000) < 1, (record, made)
+        # Within 2 µs, as above: today's conversion can lose one.
+        assert abs(_micros(record["ts"]) - Fraction(made) * 1_000_000) < 2, (record, made)
