@@ -310,3 +310,32 @@ def test_decorated_async_generators_interleaved_keep_their_own_runs(tmp_path: Pa
     ours = [r for r in records if r["event"] in ("between", "consumed")]
     assert len(ours) == 8 and {r["run_id"] for r in ours} == {consumer_id}
     assert len(_by_kind(records, "run_ok")) == 3
+
+
+def test_decorated_generators_run_inside_their_scope(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    log = ll.get_logger("x")
+
+    @ll.run("gen")
+    def numbers() -> object:
+        for i in range(2):
+            log.info("item", i=i)
+            yield i
+
+    @ll.step("agen")
+    async def letters() -> object:
+        for c in "ab":
+            log.info("letter", c=c)
+            yield c
+
+    async def consume() -> list[str]:
+        return [c async for c in letters()]  # type: ignore[attr-defined]
+
+    assert list(numbers()) == [0, 1]  # type: ignore[call-overload]
+    assert asyncio.run(consume()) == ["a", "b"]
+    records = read_records(tmp_path)
+    run_id = records[0]["run_id"]
+    assert [r["kind"] for r in records[:4]] == ["run_start", "log", "log", "run_ok"]
+    assert all(r["run_id"] == run_id for r in records[:4])
+    step_id = records[4]["step_id"]
+    assert [r.get("step_id") for r in records[4:8]] == [step_id] * 4
