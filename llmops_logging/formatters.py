@@ -75,7 +75,7 @@ class JsonlFormatter(BaseJsonFormatter):
         """The record's line (newline included), or None when the chain dropped it."""
         logger = SimpleNamespace(
             name=record.name,
-            created_ns=int(record.created * 1e9),
+            created_ns=round(record.created * 1e6) * 1000,  # the nearest µs, not truncated
             seq_counter=self.seq_counter if seq_counter is None else seq_counter,
         )
         method_name = level_method_name(record.levelno)

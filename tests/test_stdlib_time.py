@@ -16,8 +16,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import llmops_logging as ll
 
 from .conftest import assert_contract, read_records
@@ -59,18 +57,10 @@ def test_ts_of_a_rebuilt_record_is_its_created_time(tmp_path: Path) -> None:
     records = _replay(tmp_path, EXACT + GRID)
     for record, created in zip(records, EXACT + GRID, strict=True):
         exact_micros = Fraction(created) * 1_000_000  # the float's own value, no rounding
-        # Within 2 µs: the conversion today can lose one (see the xfail test below).
-        assert abs(_micros(record["ts"]) - exact_micros) < 2, (record["ts"], created)
+        assert abs(_micros(record["ts"]) - exact_micros) <= Fraction(1, 2), (record["ts"], created)
     assert records[2]["ts"] == "2020-09-13T12:26:40.500000+00:00"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="formatters.py takes int(record.created * 1e9): the float product is rounded "
-    "first, so 1700000000.109375 (exact in binary) is written as .109374 and "
-    "1733001002.999999 as .999998; "
-    "round(record.created * 1e6) * 1000 keeps the microsecond",
-)
 def test_ts_of_a_rebuilt_record_keeps_the_exact_microsecond(tmp_path: Path) -> None:
     records = _replay(tmp_path, EXACT + GRID)
     for record, created in zip(records, EXACT + GRID, strict=True):
