@@ -6,13 +6,14 @@ run id covers records logged outside any run and is renewed in a forked child.
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections import Counter
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from ._platform import at_fork_in_child
 
 _usage_lock = threading.Lock()
 
@@ -134,4 +135,4 @@ def _renew_after_fork() -> None:
     _process_run_id = str(uuid.uuid4())
 
 
-os.register_at_fork(after_in_child=_renew_after_fork)
+at_fork_in_child(_renew_after_fork)

@@ -13,8 +13,7 @@ import pytest
 
 import llmops_logging as ll
 
-from .conftest import read_records
-from .test_cli import cli, table
+from .conftest import cli, read_records, table
 
 MODELS = ("gpt-4o-mini", "claude-haiku-4-5", "local-llama")  # the last has no known price
 

@@ -8,8 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import assert_contract, read_records
-from .test_cli import cli
+from .conftest import assert_contract, cli, read_records
 
 ROOT = Path(__file__).resolve().parent.parent
 

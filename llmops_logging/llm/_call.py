@@ -18,7 +18,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import contextvars
-import os
 import queue
 import sys
 import threading
@@ -31,6 +30,7 @@ from typing import Any
 import structlog
 
 from .._context import RunState, StepState, add_usage, current_run, current_step, nearest_open
+from .._platform import at_fork_in_child
 from ..processors import error_fields
 from ._cost import price_call
 from ._settings import llm_settings
@@ -359,5 +359,5 @@ def _after_fork() -> None:
     _worker = None
 
 
-os.register_at_fork(after_in_child=_after_fork)
+at_fork_in_child(_after_fork)
 atexit.register(finish_abandoned)
