@@ -34,6 +34,7 @@ examples:
   llmops-logs stats --by kind --json          per-kind counts and durations, for scripts
   llmops-logs validate logs/ || echo broken   exit status 1 on torn or invalid lines
   llmops-logs export --format parquet --out data/derived/events.parquet
+  llmops-logs report --open                   an HTML report of runs, steps and LLM calls
 """
 
 
@@ -175,6 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="output file (default: derived/ beside raw_events/, else data/derived/)",
     )
+    rep = command("report", "one self-contained HTML page: runs, timelines, models, steps, errors")
+    rep.add_argument(
+        "--out",
+        metavar="FILE",
+        help="output file (default: derived/report.html beside raw_events/, else "
+        "data/derived/report.html)",
+    )
+    rep.add_argument("--open", action="store_true", help="open the page in a web browser")
     return parser
 
 

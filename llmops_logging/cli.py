@@ -1,19 +1,21 @@
 """llmops-logs: read, follow, summarise, check and export llmops_logging JSONL logs.
 
 This module runs the commands; `_cli_args` defines the command line, `_cli_stats`,
-`_cli_validate`, `_cli_export` and `_cli_follow` do the work, `_cli_tables` the output. Only
-the reader is used to read logs: the CLI knows nothing of the writer.
+`_cli_validate`, `_cli_export`, `_cli_report` and `_cli_follow` do the work, `_cli_tables`
+the output. Only the reader is used to read logs: the CLI knows nothing of the writer.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import pathlib
 import select
 import signal
 import stat
 import sys
 import time
+import webbrowser
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
@@ -24,6 +26,7 @@ from . import _cli_stats
 from ._cli_args import DEFAULT_LOG_DIR, LOG_DIR_ENV, PROG, build_parser
 from ._cli_export import MissingDependency, export
 from ._cli_follow import Follower
+from ._cli_report import report
 from ._cli_tables import (
     STATUS_STYLES,
     Progress,
@@ -329,6 +332,30 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    paths = _paths(args)
+    out = args.out or os.path.join(
+        os.path.dirname(default_export_path(paths[0], "html")), "report.html"
+    )
+    stream = _stream(args)
+    try:
+        data = report(Progress(stream.progress).wrap(stream), out, [str(p) for p in paths])
+    except MissingDependency as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    _warn(stream.report)
+    if args.json:
+        _dump({"out": out, "runs": data.runs_seen, "read": stream.report.as_dict()}, sys.stdout)
+    else:
+        print(
+            f"wrote {out}: {data.runs_seen:,} runs ({data.runs_failed:,} failed), "
+            f"{len(data.detailed())} in detail, from {data.records:,} records"
+        )
+    if args.open:
+        webbrowser.open(pathlib.Path(out).resolve().as_uri())
+    return 0
+
+
 # -- entry point ------------------------------------------------------------------------------
 
 
@@ -341,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stats": cmd_stats,
         "validate": cmd_validate,
         "export": cmd_export,
+        "report": cmd_report,
     }
     try:
         status = commands[args.command](args)
