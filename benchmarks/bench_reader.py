@@ -37,7 +37,7 @@ from llmops_logging.reader import log_files
 
 
 def write_log(log_dir: str, records: int, compress: bool) -> float:
-    """Runs of 10 steps, each with 8 samples: the shape of an agent's evaluation log."""
+    """Runs of 10 steps, each with an LLM call and 7 samples: an agent's evaluation log."""
     started = time.perf_counter()
     ll.configure(log_dir, backup_count=100_000, compress=compress)
     log = ll.get_logger("bench")
@@ -45,8 +45,21 @@ def write_log(log_dir: str, records: int, compress: bool) -> float:
     for run_number in range(-(-records // per_run)):
         with ll.run("eval", model="gpt-x", run_number=run_number) as run:
             for step in range(10):
-                with ll.step("call_llm", step=step):
-                    for i in range(8):
+                with ll.step("call_llm", step=step) as scope:
+                    log.info(  # one of the 8 events is an LLM call (DESIGN.md's llm_call record)
+                        "chat gpt-4o-mini",
+                        kind="llm_call",
+                        step_id=f"{scope.step_id}-llm",
+                        parent_id=scope.step_id,
+                        gen_ai={
+                            "operation": {"name": "chat"},
+                            "request": {"model": ("gpt-4o-mini", "gpt-4o")[step % 2]},
+                            "usage": {"input_tokens": 412 + step, "output_tokens": 37},
+                        },
+                        duration_s=0.1 + step / 100,
+                        cost_usd=0.00008,
+                    )
+                    for i in range(1, 8):
                         log.info(
                             "sample",
                             kind="sample",

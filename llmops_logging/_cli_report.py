@@ -34,6 +34,7 @@ from ._report_data import (
     number,
     parse_time,
     path,
+    trim,
 )
 
 REPORT_MISSING = (
@@ -91,7 +92,7 @@ def _user_fields(record: Record) -> dict[str, Any]:
 
 def timeline(run: Run) -> dict[str, Any]:
     """The run's steps and LLM calls as nested rows with bar positions in percent."""
-    records = run.records or []
+    records = [trim(record) for record in run.records or ()]
     origin = parse_time(run.start) or parse_time(records[0].get("ts") if records else None)
     if origin is None:
         return {"rows": [], "total_s": 0.0}

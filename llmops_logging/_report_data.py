@@ -2,10 +2,14 @@
 
 Memory is bounded whatever the size of the log: totals per model and per step name are
 counters and `Quantiles`; the chart of runs over time keeps a small summary of the most recent
-`MAX_CHART_RUNS` runs; full records (trimmed) are kept only for runs in progress (at most
-`MAX_OPEN_RUNS`, `MAX_RUN_RECORDS` records each) and, once a run ends, only if it is among the
-`RECENT_RUNS` most recent or the `FAILED_RUNS` most recent failed runs. The page states that
-choice, so nobody mistakes a selection for the whole log.
+`MAX_CHART_RUNS` runs; records are kept only for runs in progress (at most `MAX_OPEN_RUNS` runs
+and `MAX_BUFFERED` records in all: past that, the oldest open run keeps its summary only) and,
+once a run ends, only if it is among the `RECENT_RUNS` most recent or the `FAILED_RUNS` most
+recent failed runs, at most `MAX_RUN_RECORDS` each. So at most a few tens of thousands of
+records are held, each no larger than the writer's `max_record_bytes`. Records are kept as the
+reader made them and trimmed for the page only when shown, which keeps the pass over a million
+records at a few microseconds each. The page states the choice, so nobody mistakes a selection
+for the whole log.
 """
 
 from __future__ import annotations
@@ -17,18 +21,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ._cli_stats import Quantiles, is_error
+from ._cli_stats import Quantiles
 
 Record = dict[str, Any]
 
 RECENT_RUNS = 20
 FAILED_RUNS = 20
 MAX_OPEN_RUNS = 256
-MAX_RUN_RECORDS = 2_000
+MAX_RUN_RECORDS = 1_000
+MAX_BUFFERED = 20_000
 MAX_CHART_RUNS = 20_000
 MAX_TEXT = 4_000
 MAX_ITEMS = 100
 _ENDS = {"run_ok": "ok", "run_error": "error"}
+_ERROR_LEVELS = ("error", "critical")  # tuples: a foreign record's level may be unhashable
+_ERROR_KINDS = ("run_error", "step_error")
 
 
 def number(value: Any) -> float | None:
@@ -57,12 +64,16 @@ def trim(value: Any, depth: int = 0) -> Any:
     if depth > 8 and isinstance(value, (dict, list)):
         return "[max depth]"
     if isinstance(value, dict):
-        return {str(k): trim(v, depth + 1) for k, v in list(value.items())[:MAX_ITEMS]}
+        items = list(value.items())
+        kept = {str(k): trim(v, depth + 1) for k, v in items[:MAX_ITEMS]}
+        if len(items) > MAX_ITEMS:
+            kept["..."] = f"[{len(items) - MAX_ITEMS} more keys]"
+        return kept
     if isinstance(value, list):
-        items = [trim(v, depth + 1) for v in value[:MAX_ITEMS]]
+        listed = [trim(v, depth + 1) for v in value[:MAX_ITEMS]]
         if len(value) > MAX_ITEMS:
-            items.append(f"...[{len(value) - MAX_ITEMS} more items]")
-        return items
+            listed.append(f"...[{len(value) - MAX_ITEMS} more items]")
+        return listed
     return value
 
 
@@ -83,15 +94,23 @@ class Usage:
     cost_usd: float = 0.0
     priced: int = 0
 
-    def add_call(self, record: Record) -> None:
-        self.llm_calls += 1
-        usage = path(record, "gen_ai", "usage")
-        self.input_tokens += int(number(path(usage, "input_tokens")) or 0)
-        self.output_tokens += int(number(path(usage, "output_tokens")) or 0)
-        cost = number(record.get("cost_usd"))
+    def add(self, calls: int, tokens_in: int, tokens_out: int, cost: float | None) -> None:
+        self.llm_calls += calls
+        self.input_tokens += tokens_in
+        self.output_tokens += tokens_out
         if cost is not None:
             self.cost_usd += cost
             self.priced += 1
+
+    def add_totals(self, totals: Any) -> None:
+        """A step's `usage` totals, added to its step name's."""
+        if isinstance(totals, dict):
+            self.add(
+                int(number(totals.get("llm_calls")) or 0),
+                int(number(totals.get("input_tokens")) or 0),
+                int(number(totals.get("output_tokens")) or 0),
+                number(totals.get("cost_usd")),
+            )
 
     def take_totals(self, totals: Any) -> None:
         """A closing record's `usage` totals: they count calls this pass may not have seen."""
@@ -177,27 +196,35 @@ class ReportData:
     recent: deque[Run] = field(default_factory=lambda: deque(maxlen=RECENT_RUNS))
     failed: deque[Run] = field(default_factory=lambda: deque(maxlen=FAILED_RUNS))
     open_runs: OrderedDict[str, Run] = field(default_factory=OrderedDict)
+    buffered: int = 0
+    """Records held for runs still open."""
 
     def add(self, record: Record) -> None:
+        """Take one record; a dozen dict look-ups for most, more for the few that matter."""
         self.records += 1
         ts = record.get("ts")
-        if isinstance(ts, str):
-            if self.first_ts is None or ts < self.first_ts:
-                self.first_ts = ts
+        if type(ts) is str:
             if self.last_ts is None or ts > self.last_ts:
                 self.last_ts = ts
-        if is_error(record):
-            self.errors += 1
+            if self.first_ts is None or ts < self.first_ts:
+                self.first_ts = ts
         kind = record.get("kind")
+        if type(kind) is not str:
+            kind = ""
+        if record.get("level") in _ERROR_LEVELS or kind in _ERROR_KINDS:
+            self.errors += 1
         run_id = record.get("run_id")
-        run = self.open_runs.get(run_id) if isinstance(run_id, str) else None
-        if kind == "run_start" and isinstance(run_id, str):
+        run = self.open_runs.get(run_id) if type(run_id) is str else None
+        if kind == "run_start" and type(run_id) is str:
             run = self._open(run_id, record)
         if run is not None:
             run.events += 1
             if run.records is not None:
                 if len(run.records) < MAX_RUN_RECORDS:
-                    run.records.append(trim(record))
+                    run.records.append(record)
+                    self.buffered += 1
+                    if self.buffered > MAX_BUFFERED:
+                        self._forget_oldest()
                 else:
                     run.dropped += 1
         if kind == "llm_call":
@@ -209,7 +236,7 @@ class ReportData:
             duration = number(record.get("duration_s"))
             if duration is not None:
                 group.latency.add(duration)
-            group.usage.take_totals(record.get("usage"))
+            group.usage.add_totals(record.get("usage"))
         elif kind in _ENDS and run is not None:
             self._close(run, record, _ENDS[kind])
 
@@ -218,9 +245,18 @@ class ReportData:
         self.open_runs[run_id] = run
         if len(self.open_runs) > MAX_OPEN_RUNS:  # runs that never end: keep their summary only
             _, oldest = self.open_runs.popitem(last=False)
+            self.buffered -= len(oldest.records or ())
             oldest.records = None
             self._retire(oldest)
         return run
+
+    def _forget_oldest(self) -> None:
+        """Too many records held for open runs: the oldest one with records gives them up."""
+        for run in self.open_runs.values():
+            if run.records:
+                self.buffered -= len(run.records)
+                run.records = None
+                return
 
     def _call(self, record: Record, run: Run | None) -> None:
         group = self.models.setdefault(model_of(record), Group())
@@ -230,13 +266,21 @@ class ReportData:
         duration = number(record.get("duration_s"))
         if duration is not None:
             group.latency.add(duration)
-        group.usage.add_call(record)
-        self.usage.add_call(record)
+        usage = path(record, "gen_ai", "usage")
+        counts = (
+            1,
+            int(number(path(usage, "input_tokens")) or 0),
+            int(number(path(usage, "output_tokens")) or 0),
+            number(record.get("cost_usd")),
+        )
+        group.usage.add(*counts)
+        self.usage.add(*counts)
         if run is not None:
-            run.usage.add_call(record)
+            run.usage.add(*counts)
 
     def _close(self, run: Run, record: Record, status: str) -> None:
         del self.open_runs[run.run_id]
+        self.buffered -= len(run.records or ())
         run.status = status
         run.end = record.get("ts")
         run.duration_s = number(record.get("duration_s"))

@@ -144,3 +144,29 @@ def test_runs_that_never_end_keep_a_summary_but_not_their_records() -> None:
     big = next(run for run in data.detailed() if run.run_id == "9999")
     assert big.records is not None and len(big.records) == _report_data.MAX_RUN_RECORDS
     assert big.dropped == len(many) - _report_data.MAX_RUN_RECORDS
+
+
+def test_records_of_any_shape_are_taken_without_raising(tmp_path: Path) -> None:
+    odd: list[dict[str, Any]] = [
+        {"kind": ["run_start"], "level": {"x": 1}, "run_id": 3, "ts": 5},
+        {"kind": "run_start", "run_id": "r", "ts": "not a time", "name": ["n"]},
+        {
+            "kind": "llm_call",
+            "run_id": "r",
+            "gen_ai": "text",
+            "duration_s": "slow",
+            "cost_usd": True,
+        },
+        {"kind": "llm_call", "run_id": "r", "gen_ai": {"usage": [1]}, "step_id": 7},
+        {"kind": "step_ok", "run_id": "r", "usage": "none", "duration_s": float("nan")},
+        {"kind": "step_error", "run_id": "r", "step_id": "s", "error": "plain text"},
+        {"kind": "run_error", "run_id": "r", "error": {"type": 1}, "usage": {"llm_calls": "x"}},
+        {"note": "written by another tool"},
+    ]
+    data = _report_data.gather(odd)
+    assert (data.runs_seen, data.runs_failed, data.usage.llm_calls) == (1, 1, 2)
+    page = tmp_path / "odd.html"
+    from llmops_logging._cli_report import report
+
+    report(iter(odd), str(page), ["odd"])
+    assert "written by another tool" not in page.read_text(encoding="utf-8")  # not in a run
