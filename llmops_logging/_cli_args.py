@@ -164,12 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="group by run/step name (default), run id, or a record field",
     )
     command("validate", "check every line against the record contract; status 1 on problems")
-    exp = command("export", "flattened records to CSV or Parquet (default under data/derived/)")
+    exp = command(
+        "export", "records to CSV or Parquet, runs to OTLP traces (default under data/derived/)"
+    )
     exp.add_argument(
         "--format",
-        choices=("csv", "parquet"),
+        choices=("csv", "parquet", "otlp"),
         default="csv",
-        help="csv (default) or parquet (needs the [export] extra: pyarrow)",
+        help="csv (default, flattened), parquet (nested, ts a UTC timestamp; needs the "
+        "[export] extra: pyarrow) or otlp (OTLP/JSON traces, one request per run and line)",
     )
     exp.add_argument(
         "--out",

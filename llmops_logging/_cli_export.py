@@ -1,4 +1,4 @@
-"""`export`: flattened records to CSV, or nested ones to Parquet through the optional pyarrow.
+"""`export`: flattened records to CSV, nested ones to Parquet (optional pyarrow), runs to OTLP.
 
 Records of one log have different fields, so export reads twice: the first pass finds the
 columns (for Parquet, `_cli_parquet` finds a type per column), the second writes the rows, the
@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from ._cli_otlp import write_otlp
 from ._cli_parquet import write_parquet
 
 Record = dict[str, Any]
@@ -57,6 +58,8 @@ class Columns:
 
     seen: dict[str, set[str]] = field(default_factory=dict)
     rows: int = 0
+    traces: int = 0
+    spans: int = 0
 
     def add(self, flat: Record) -> None:
         self.rows += 1
@@ -105,6 +108,8 @@ def export(
         except ImportError:
             raise MissingDependency(PARQUET_MISSING) from None
         return _via_temp(out, lambda temp: _parquet(open_records, temp, tick))
+    if fmt == "otlp":
+        return _via_temp(out, lambda temp: _otlp(open_records, temp, tick))
     if fmt != "csv":
         raise ValueError(f"unknown export format {fmt!r}")
     columns = Columns()
@@ -122,6 +127,14 @@ def _parquet(
 ) -> Columns:
     count, names = write_parquet(open_records, path, tick)
     return Columns(seen={name: set() for name in names}, rows=count)
+
+
+def _otlp(
+    open_records: Callable[[], Iterable[Record]], path: str, tick: Callable[[int], None]
+) -> Columns:
+    with open(path, "wb") as stream:
+        count, traces, spans = write_otlp(open_records(), stream, tick)
+    return Columns(rows=count, traces=traces, spans=spans)
 
 
 def _via_temp(out: str, write: Callable[[str], T]) -> T:

@@ -8,10 +8,11 @@ columns from Python objects. Two passes over the log, like the CSV export:
 
 1. each batch's inferred schema is merged into one (`null` gives way to any type, integers to
    floats, structs take the union of their fields); a top-level field whose values cannot
-   share a type (a number here, text there) becomes a text column of JSON;
-2. each batch is parsed again with that schema and written as one row group.
+   share a type (a number here, text there) becomes a text column of JSON; the rendered lines
+   are spooled to a hidden temporary file beside the output;
+2. the spooled lines are parsed again with that schema and written a row group at a time.
 
-Only one batch of rendered lines (a few MiB) is held at a time. A batch Arrow cannot parse with
+Only one batch of rendered lines (`BATCH_BYTES`) is held at a time. A batch Arrow cannot parse with
 the final schema (a foreign record whose `ts` is not a time, say) is converted record by record
 instead, with such a `ts` left empty.
 """
@@ -20,14 +21,16 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
 Record = dict[str, Any]
-BATCH_BYTES = 8 << 20
+BATCH_BYTES = 4 << 20
 CORE_COLUMNS = ("ts", "run_id", "event", "kind", "level", "logger", "event_id", "seq", "pid")
 
 
@@ -38,24 +41,29 @@ def _pa() -> Any:
 
 def _batches(
     records: Iterable[Record], texts: frozenset[str], tick: Callable[[int], None]
-) -> Iterator[list[bytes]]:
-    """Records rendered as JSON lines, in lists of about `BATCH_BYTES`."""
-    batch: list[bytes] = []
-    size = 0
+) -> Iterator[tuple[bytes, int]]:
+    """Records rendered as JSON lines, in blocks of about `BATCH_BYTES`, and their count.
+
+    Each line goes into one growing buffer at once: orjson's own bytes objects keep a large
+    allocation each, so holding thousands of them would cost many times their length.
+    """
+    buffer = bytearray()
+    count = 0
     dumps = orjson.dumps
+    newline = orjson.OPT_APPEND_NEWLINE
     for record in records:
         if texts and not texts.isdisjoint(record):
             record = _as_text(record, texts)
-        line = dumps(record)
-        batch.append(line)
-        size += len(line) + 1
-        if size >= BATCH_BYTES:
-            tick(len(batch))
-            yield batch
-            batch, size = [], 0
-    if batch:
-        tick(len(batch))
-        yield batch
+        buffer += dumps(record, option=newline)
+        count += 1
+        if len(buffer) >= BATCH_BYTES:
+            tick(count)
+            yield bytes(buffer), count
+            buffer.clear()
+            count = 0
+    if count:
+        tick(count)
+        yield bytes(buffer), count
 
 
 def _as_text(record: Record, texts: frozenset[str]) -> Record:
@@ -67,17 +75,27 @@ def _as_text(record: Record, texts: frozenset[str]) -> Record:
     return copy
 
 
-def _read(lines: list[bytes], schema: Any = None) -> Any:
+def _read(data: bytes, schema: Any = None) -> Any:
     pj = importlib.import_module("pyarrow.json")
-    data = b"\n".join(lines) + b"\n"
     parse = pj.ParseOptions(
         explicit_schema=schema, unexpected_field_behavior="ignore" if schema else "infer"
     )
-    # One block while inferring, so the whole batch decides each type; parallel blocks after.
-    block = len(data) + 1 if schema is None else 1 << 20
+    block = 1 << 20  # blocks parsed in parallel; while inferring, a later block may widen
     return pj.read_json(
-        io.BytesIO(data), read_options=pj.ReadOptions(block_size=block), parse_options=parse
+        io.BytesIO(data),
+        read_options=pj.ReadOptions(block_size=block),
+        parse_options=parse,
+        memory_pool=_pool(),
     )
+
+
+def _pool() -> Any:
+    """The C library's allocator: Arrow's default pools keep freed batches, about 100 MiB more."""
+    return _pa().system_memory_pool()
+
+
+def _lines(data: bytes) -> list[bytes]:
+    return data.split(b"\n")[:-1]  # orjson escapes newlines inside strings
 
 
 # -- the schema -------------------------------------------------------------------------------
@@ -162,15 +180,15 @@ class Schema:
         self.types: dict[str, Any] = {}
         self.texts: set[str] = set()
 
-    def add_batch(self, lines: list[bytes]) -> None:
+    def add_batch(self, data: bytes) -> None:
         pa = _pa()
         try:
-            inferred = _read(lines).schema
+            inferred = _read(data).schema
             fields = [(f.name, f.type) for f in inferred]
         except pa.ArrowInvalid:  # a type changes inside the batch: find out where, slowly
             fields = [
                 (str(key), _type_of(value))
-                for line in lines
+                for line in _lines(data)
                 for key, value in orjson.loads(line).items()
             ]
         for name, kind in fields:
@@ -204,11 +222,11 @@ class Schema:
 # -- the export -------------------------------------------------------------------------------
 
 
-def _slow_table(lines: list[bytes], schema: Any) -> Any:
+def _slow_table(data: bytes, schema: Any) -> Any:
     """A batch Arrow's reader refused: converted from Python objects, bad times left empty."""
     pa = _pa()
     rows = []
-    for line in lines:
+    for line in _lines(data):
         record = orjson.loads(line)
         ts = record.get("ts")
         try:
@@ -221,34 +239,47 @@ def _slow_table(lines: list[bytes], schema: Any) -> Any:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+def _spooled(spool: IO[bytes], texts: frozenset[str]) -> Iterator[bytes]:
+    """The spooled lines again, in blocks, with the fields that must be text made text."""
+    spool.seek(0)
+    while lines := spool.readlines(BATCH_BYTES):
+        if texts:
+            lines = [
+                orjson.dumps(_as_text(orjson.loads(line), texts), option=orjson.OPT_APPEND_NEWLINE)
+                for line in lines
+            ]
+        yield b"".join(lines)
+
+
 def write_parquet(
     open_records: Callable[[], Iterable[Record]],
     path: str,
     tick: Callable[[int], None] = lambda n: None,
 ) -> tuple[int, list[str]]:
-    """Write the records to `path` as Parquet; returns (rows, column names)."""
+    """Write the records to `path` as Parquet; returns (rows, column names).
+
+    The first pass spools the rendered lines to a hidden file beside `path`, so the second
+    reads them back in blocks instead of reading and parsing the log again.
+    """
     pa = _pa()
     pq = importlib.import_module("pyarrow.parquet")
     schema_of = Schema()
     rows = 0
-    for lines in _batches(open_records(), frozenset(), tick):
-        schema_of.add_batch(lines)
-        rows += len(lines)
-    schema = schema_of.arrow()
-    texts = frozenset(schema_of.texts)
-    left = rows
-    with pq.ParquetWriter(path, schema) as writer:
-        for lines in _batches(open_records(), texts, tick):
-            lines = lines[:left]  # records written since the first pass wait for next time
-            left -= len(lines)
-            if lines:
+    directory, name = os.path.split(path)
+    with tempfile.TemporaryFile(dir=directory or ".", prefix=f".{name}.") as spool:
+        for data, count in _batches(open_records(), frozenset(), tick):
+            schema_of.add_batch(data)
+            spool.write(data)
+            rows += count
+        schema = schema_of.arrow()
+        with pq.ParquetWriter(path, schema, memory_pool=_pool()) as writer:
+            for data in _spooled(spool, frozenset(schema_of.texts)):
                 try:
-                    table = _read(lines, schema).select(schema.names)
+                    table = _read(data, schema).select(schema.names)
                 except pa.ArrowInvalid:
-                    table = _slow_table(lines, schema)
+                    table = _slow_table(data, schema)
                 writer.write_table(table.cast(schema))
-            if not left:
-                break
-        if not rows:
-            writer.write_table(schema.empty_table())
+                tick(data.count(b"\n"))
+            if not rows:
+                writer.write_table(schema.empty_table())
     return rows, list(schema.names)

@@ -295,7 +295,8 @@ def default_export_path(path: str, fmt: str) -> str:
 
 def cmd_export(args: argparse.Namespace) -> int:
     paths = _paths(args)
-    out = args.out or default_export_path(paths[0], args.format)
+    suffix = "otlp.jsonl" if args.format == "otlp" else args.format
+    out = args.out or default_export_path(paths[0], suffix)
     accept = _accept(args)
     streams: list[EventStream] = []
 
@@ -303,9 +304,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         streams.append(EventStream(paths, accept))
         return streams[-1]
 
-    def measure() -> tuple[int, int]:  # two passes: columns, then rows
+    passes = 1 if args.format == "otlp" else 2  # csv, parquet: columns, then rows
+
+    def measure() -> tuple[int, int]:
         done = sum(stream.progress()[0] for stream in streams)
-        return done, 2 * streams[0].progress()[1] if streams else 0
+        return done, passes * streams[0].progress()[1] if streams else 0
 
     progress = Progress(measure, "exporting")
     try:
@@ -322,12 +325,20 @@ def cmd_export(args: argparse.Namespace) -> int:
                 "format": args.format,
                 "rows": columns.rows,
                 "columns": columns.names,
+                **(
+                    {"traces": columns.traces, "spans": columns.spans}
+                    if suffix != args.format
+                    else {}
+                ),
                 "read": streams[0].report.as_dict(),
             },
             sys.stdout,
         )
         return 0
     _warn(streams[0].report)
+    if args.format == "otlp":
+        print(f"wrote {columns.traces:,} traces, {columns.spans:,} spans, to {out}")
+        return 0
     print(f"wrote {columns.rows:,} records, {len(columns.names)} columns, to {out}")
     return 0
 
