@@ -6,19 +6,20 @@ JSON reader: each batch of records is rendered back to JSON lines (orjson, about
 microsecond a record) and parsed by Arrow, which is several times faster than building
 columns from Python objects. Two passes over the log, like the CSV export:
 
-1. each batch's inferred schema is merged into one (`null` gives way to any type, integers to
-   floats, structs take the union of their fields); a top-level field whose values cannot
-   share a type (a number here, text there) becomes a text column of JSON; the rendered lines
-   are spooled to a hidden temporary file beside the output;
-2. the spooled lines are parsed again with that schema and written a row group at a time.
+1. Arrow parses each batch and infers its types, which are merged into one schema (`null`
+   gives way to any type, integers to floats, structs take the union of their fields); a
+   top-level field whose values cannot share a type (a number here, text there) becomes a
+   text column of JSON; the parsed batch is spooled to disk;
+2. each spooled batch is cast to that schema and written as one row group.
 
-Only one batch of rendered lines (`BATCH_BYTES`) is held at a time. A batch Arrow cannot parse with
-the final schema (a foreign record whose `ts` is not a time, say) is converted record by record
+Only one batch (`BATCH_BYTES` of JSON) is held at a time. A batch Arrow cannot parse with the
+final schema (a foreign record whose `ts` is not a time, say) is converted record by record
 instead, with such a `ts` left empty.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import os
@@ -180,11 +181,13 @@ class Schema:
         self.types: dict[str, Any] = {}
         self.texts: set[str] = set()
 
-    def add_batch(self, data: bytes) -> None:
+    def add_batch(self, data: bytes) -> Any:
+        """Merge the batch's types in; returns the batch parsed by Arrow, or None."""
         pa = _pa()
+        table = None
         try:
-            inferred = _read(data).schema
-            fields = [(f.name, f.type) for f in inferred]
+            table = _read(data)
+            fields = [(f.name, f.type) for f in table.schema]
         except pa.ArrowInvalid:  # a type changes inside the batch: find out where, slowly
             fields = [
                 (str(key), _type_of(value))
@@ -204,6 +207,7 @@ class Schema:
                 self.texts.add(name)
                 merged = pa.string()
             self.types[name] = merged
+        return table
 
     def arrow(self) -> Any:
         pa = _pa()
@@ -239,16 +243,34 @@ def _slow_table(data: bytes, schema: Any) -> Any:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def _spooled(spool: IO[bytes], texts: frozenset[str]) -> Iterator[bytes]:
-    """The spooled lines again, in blocks, with the fields that must be text made text."""
-    spool.seek(0)
-    while lines := spool.readlines(BATCH_BYTES):
-        if texts:
-            lines = [
-                orjson.dumps(_as_text(orjson.loads(line), texts), option=orjson.OPT_APPEND_NEWLINE)
-                for line in lines
-            ]
-        yield b"".join(lines)
+def _aligned(table: Any, schema: Any) -> Any:
+    """A batch as Arrow parsed it, cast to the final schema: Arrow's casts add the struct
+    fields the batch lacked, widen integers and parse `ts`; absent columns are all null."""
+    pa = _pa()
+    columns = [
+        table.column(name).cast(field.type)
+        if name in table.column_names
+        else pa.nulls(table.num_rows, field.type)
+        for name, field in zip(schema.names, schema, strict=True)
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _segment(spool: IO[bytes], where: tuple[int, int]) -> bytes:
+    spool.seek(where[0])
+    return spool.read(where[1])
+
+
+def _append(spool: IO[bytes], data: bytes) -> tuple[int, int]:
+    return spool.tell(), spool.write(data)
+
+
+def _ipc(table: Any) -> bytes:
+    pa = _pa()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())
 
 
 def write_parquet(
@@ -258,28 +280,56 @@ def write_parquet(
 ) -> tuple[int, list[str]]:
     """Write the records to `path` as Parquet; returns (rows, column names).
 
-    The first pass spools the rendered lines to a hidden file beside `path`, so the second
-    reads them back in blocks instead of reading and parsing the log again.
+    The first pass keeps each batch twice in hidden temporary files beside `path`: as Arrow
+    parsed it (Arrow IPC, so the second pass only casts it to the final schema instead of
+    parsing the JSON again) and as JSON lines, for the batches that need their text fields
+    rendered or that Arrow cannot cast.
     """
     pa = _pa()
     pq = importlib.import_module("pyarrow.parquet")
     schema_of = Schema()
     rows = 0
     directory, name = os.path.split(path)
-    with tempfile.TemporaryFile(dir=directory or ".", prefix=f".{name}.") as spool:
+    spool = functools.partial(
+        tempfile.TemporaryFile, "w+b", dir=directory or ".", prefix=f".{name}."
+    )
+    with spool() as lines, spool() as parsed:
+        batches: list[tuple[tuple[int, int], tuple[int, int] | None, list[str]]] = []
         for data, count in _batches(open_records(), frozenset(), tick):
-            schema_of.add_batch(data)
-            spool.write(data)
+            table = schema_of.add_batch(data)
+            stored = None if table is None else _append(parsed, _ipc(table))
+            columns = [] if table is None else table.column_names
+            batches.append((_append(lines, data), stored, columns))
             rows += count
         schema = schema_of.arrow()
+        texts = frozenset(schema_of.texts)
         with pq.ParquetWriter(path, schema, memory_pool=_pool()) as writer:
-            for data in _spooled(spool, frozenset(schema_of.texts)):
-                try:
-                    table = _read(data, schema).select(schema.names)
-                except pa.ArrowInvalid:
-                    table = _slow_table(data, schema)
-                writer.write_table(table.cast(schema))
-                tick(data.count(b"\n"))
+            for text, stored, columns in batches:
+                table = None
+                if stored is not None and texts.isdisjoint(columns):
+                    source = pa.ipc.open_stream(pa.py_buffer(_segment(parsed, stored)))
+                    try:
+                        table = _aligned(source.read_all(), schema)
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                        table = None
+                if table is None:
+                    table = _from_lines(_segment(lines, text), schema, texts)
+                writer.write_table(table)
+                tick(table.num_rows)
             if not rows:
                 writer.write_table(schema.empty_table())
     return rows, list(schema.names)
+
+
+def _from_lines(data: bytes, schema: Any, texts: frozenset[str]) -> Any:
+    """A batch parsed again with the final schema, its text fields rendered first."""
+    pa = _pa()
+    if texts:
+        data = b"".join(
+            orjson.dumps(_as_text(orjson.loads(line), texts), option=orjson.OPT_APPEND_NEWLINE)
+            for line in _lines(data)
+        )
+    try:
+        return _read(data, schema).select(schema.names).cast(schema)
+    except pa.ArrowInvalid:
+        return _slow_table(data, schema)
