@@ -19,7 +19,6 @@ instead, with such a `ts` left empty.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import io
 import os
@@ -290,10 +289,11 @@ def write_parquet(
     schema_of = Schema()
     rows = 0
     directory, name = os.path.split(path)
-    spool = functools.partial(
-        tempfile.TemporaryFile, "w+b", dir=directory or ".", prefix=f".{name}."
-    )
-    with spool() as lines, spool() as parsed:
+    where, prefix = directory or ".", f".{name}."
+    with (
+        tempfile.TemporaryFile(dir=where, prefix=prefix) as lines,
+        tempfile.TemporaryFile(dir=where, prefix=prefix) as parsed,
+    ):
         batches: list[tuple[tuple[int, int], tuple[int, int] | None, list[str]]] = []
         for data, count in _batches(open_records(), frozenset(), tick):
             table = schema_of.add_batch(data)
