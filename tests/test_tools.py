@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 JQ_RECIPE = """\
 cd data/raw_events && zcat -f $(ls events.jsonl.* 2>/dev/null | sort) events.jsonl \\
   | jq -cR 'fromjson? | select(.kind == "run_ok" or .kind == "run_error")
-            | {run_id, name, kind, duration_s, tokens: .usage.input_tokens}'"""
+            | {run_id, name, kind, duration_s, error: .error.type}'"""
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,8 @@ def test_readme_jq_recipe_reads_gzipped_files_and_skips_a_torn_line(
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     ends = [r for r in read_records(agent_log) if r["kind"] in ("run_ok", "run_error")]
     assert [r["run_id"] for r in rows] == [r["run_id"] for r in ends]
-    assert [r["tokens"] for r in rows] == [r["usage"]["input_tokens"] for r in ends]
+    assert [r["error"] for r in rows] == [r.get("error", {}).get("type") for r in ends]
+    assert rows[-1]["error"] == "RuntimeError"
 
 
 @pytest.mark.skipif(shutil.which("lnav") is None, reason="lnav is not installed (CI installs it)")
