@@ -337,7 +337,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
     _warn(streams[0].report)
     if args.format == "otlp":
-        print(f"wrote {columns.traces:,} traces, {columns.spans:,} spans, to {out}")
+        traces, spans = columns.traces, columns.spans
+        print(
+            f"wrote {traces:,} trace{'s' * (traces != 1)}, {spans:,} span{'s' * (spans != 1)}, "
+            f"to {out}"
+        )
         return 0
     print(f"wrote {columns.rows:,} records, {len(columns.names)} columns, to {out}")
     return 0
@@ -359,7 +363,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         _dump({"out": out, "runs": data.runs_seen, "read": stream.report.as_dict()}, sys.stdout)
     else:
         print(
-            f"wrote {out}: {data.runs_seen:,} runs ({data.runs_failed:,} failed), "
+            f"wrote {out}: {data.runs_seen:,} run{'s' * (data.runs_seen != 1)} "
+            f"({data.runs_failed:,} failed), "
             f"{len(data.detailed())} in detail, from {data.records:,} records"
         )
     if args.open:
