@@ -37,6 +37,16 @@ def test_report_goes_beside_raw_events_and_needs_nothing_from_the_network(
     assert all(f'id="run-{run_id}"' in html for run_id in run_ids)
 
 
+def test_report_open_hands_the_file_to_the_browser(
+    agent_log: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    page = tmp_path / "r.html"
+    assert main(["report", "--open", "--out", str(page), str(agent_log[0])]) == 0
+    assert opened == [page.resolve().as_uri()]
+
+
 def test_report_without_its_extra_says_how_to_install_it(
     agent_log: tuple[Path, list[str]],
     monkeypatch: pytest.MonkeyPatch,
