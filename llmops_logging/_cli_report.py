@@ -336,16 +336,16 @@ def render(data: ReportData, sources: list[str]) -> str:
     steps = sorted(
         (g.row(k) for k, g in data.steps.items()), key=lambda r: r["count"], reverse=True
     )
-    charts = [
-        _figure_html(pio, _error_rate_chart(go, data), "chart-error-rate"),
-        _figure_html(pio, _runs_chart(go, data), "chart-runs"),
-    ]
+    charts = {
+        "error_rate": _figure_html(pio, _error_rate_chart(go, data), "chart-error-rate"),
+        "runs": _figure_html(pio, _runs_chart(go, data), "chart-runs"),
+    }
     if models:
-        chart = _groups_chart(go, models[:20], "Per model", money=True)
-        charts.append(_figure_html(pio, chart, "chart-models"))
+        chart = _groups_chart(go, models[:20], "The 20 models called most", money=True)
+        charts["models"] = _figure_html(pio, chart, "chart-models")
     if steps:
-        chart = _groups_chart(go, steps[:20], "Per step name", money=False)
-        charts.append(_figure_html(pio, chart, "chart-steps"))
+        chart = _groups_chart(go, steps[:20], "The 20 most frequent step names", money=False)
+        charts["steps"] = _figure_html(pio, chart, "chart-steps")
     detailed = data.detailed()
     runs: list[dict[str, Any]] = [
         {"run": run.summary(), "timeline": timeline(run), "dropped": run.dropped}

@@ -75,6 +75,10 @@ def test_report_renders_in_chromium_with_timelines_and_no_requests(
                 width: d.querySelector('.bar').getBoundingClientRect().width}}))"""
         )
         charts = browser.evaluate("document.querySelectorAll('.js-plotly-plot .main-svg').length")
+        cards = browser.evaluate(
+            "[document.getElementById('kpi-runs').textContent,"
+            " document.getElementById('kpi-failed').textContent]"
+        )
         failed_link = browser.evaluate(
             f"!!document.querySelector('#failed-runs a[href=\"#run-{failed}\"]')"
         )
@@ -100,7 +104,7 @@ def test_report_renders_in_chromium_with_timelines_and_no_requests(
         assert ("step", f"step{step}") in labels
     assert [r["status"] for r in rows if r["kind"] == "llm"] == ["ok", "error"]
     assert all(r["width"] > 0 for r in rows)
-    assert charts >= 4 and failed_link
+    assert charts >= 4 and failed_link and cards == ["4", "1"]
     assert width[0] <= width[1], "the page scrolls sideways at a laptop's width"
     assert "question 3" in prompt and "answer 3" in prompt and "RateLimitError" in prompt
     assert (tmp_path / "report.png").stat().st_size > 10_000
