@@ -87,7 +87,9 @@ def _attributes(fields: Record, prefix: str = "") -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for key, value in fields.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
+        if type(value) is str:  # the common case first: most fields are text
+            out.append({"key": name, "value": {"stringValue": value}})
+        elif isinstance(value, dict) and value:
             out.extend(_attributes(value, f"{name}."))
         elif value is None:
             continue
