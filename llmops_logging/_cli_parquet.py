@@ -39,9 +39,7 @@ def _pa() -> Any:
     return importlib.import_module("pyarrow")
 
 
-def _batches(
-    records: Iterable[Record], texts: frozenset[str], tick: Callable[[int], None]
-) -> Iterator[tuple[bytes, int]]:
+def _batches(records: Iterable[Record], tick: Callable[[int], None]) -> Iterator[tuple[bytes, int]]:
     """Records rendered as JSON lines, in blocks of about `BATCH_BYTES`, and their count.
 
     Each line goes into one growing buffer at once: orjson's own bytes objects keep a large
@@ -52,8 +50,6 @@ def _batches(
     dumps = orjson.dumps
     newline = orjson.OPT_APPEND_NEWLINE
     for record in records:
-        if texts and not texts.isdisjoint(record):
-            record = _as_text(record, texts)
         buffer += dumps(record, option=newline)
         count += 1
         if len(buffer) >= BATCH_BYTES:
@@ -295,7 +291,7 @@ def write_parquet(
         tempfile.TemporaryFile(dir=where, prefix=prefix) as parsed,
     ):
         batches: list[tuple[tuple[int, int], tuple[int, int] | None, list[str]]] = []
-        for data, count in _batches(open_records(), frozenset(), tick):
+        for data, count in _batches(open_records(), tick):
             table = schema_of.add_batch(data)
             stored = None if table is None else _append(parsed, _ipc(table))
             columns = [] if table is None else table.column_names

@@ -194,8 +194,12 @@ def test_parquet_export_keeps_ts_as_utc_time_and_nesting_for_duckdb(
     assert [r[3] for r in rows] == [e.get("parent_id") for e in expected]
 
 
-def test_parquet_export_turns_fields_of_mixed_types_into_text(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch_bytes", [1, 4 << 20], ids=["a-batch-per-record", "one-batch"])
+def test_parquet_export_turns_fields_of_mixed_types_into_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_bytes: int
+) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
+    monkeypatch.setattr("llmops_logging._cli_parquet.BATCH_BYTES", batch_bytes)
     log = tmp_path / "mixed.jsonl"
     lines = [
         {"ts": "2026-11-30T10:00:00.000000+00:00", "kind": "a", "x": 1, "y": {"z": 1}},
