@@ -23,7 +23,9 @@ import importlib
 import io
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import IO, Any
 
@@ -88,6 +90,14 @@ def _read(data: bytes, schema: Any = None) -> Any:
 def _pool() -> Any:
     """The C library's allocator: Arrow's default pools keep freed batches, about 100 MiB more."""
     return _pa().system_memory_pool()
+
+
+def _infer(data: bytes) -> Any:
+    """The batch as Arrow parses it, inferring its types; None if they change midway."""
+    try:
+        return _read(data)
+    except _pa().ArrowInvalid:
+        return None
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -176,14 +186,13 @@ class Schema:
         self.types: dict[str, Any] = {}
         self.texts: set[str] = set()
 
-    def add_batch(self, data: bytes) -> Any:
-        """Merge the batch's types in; returns the batch parsed by Arrow, or None."""
+    def add_batch(self, data: bytes, table: Any) -> None:
+        """Merge in the types of a batch, as Arrow parsed it (`table`) or, if it could not
+        (None), as found here."""
         pa = _pa()
-        table = None
-        try:
-            table = _read(data)
+        if table is not None:
             fields = [(f.name, f.type) for f in table.schema]
-        except pa.ArrowInvalid:  # a type changes inside the batch: find out where, slowly
+        else:  # a type changes inside the batch: find out where, slowly
             fields = [
                 (str(key), _type_of(value))
                 for line in _lines(data)
@@ -202,7 +211,6 @@ class Schema:
                 self.texts.add(name)
                 merged = pa.string()
             self.types[name] = merged
-        return table
 
     def arrow(self) -> Any:
         pa = _pa()
@@ -291,12 +299,25 @@ def write_parquet(
         tempfile.TemporaryFile(dir=where, prefix=prefix) as parsed,
     ):
         batches: list[tuple[tuple[int, int], tuple[int, int] | None, list[str]]] = []
-        for data, count in _batches(open_records(), tick):
-            table = schema_of.add_batch(data)
+        pending: deque[tuple[Future[Any], bytes]] = deque()
+
+        def keep(job: Future[Any], data: bytes) -> None:
+            table = job.result()
+            schema_of.add_batch(data, table)
             stored = None if table is None else _append(parsed, _ipc(table))
             columns = [] if table is None else table.column_names
             batches.append((_append(lines, data), stored, columns))
-            rows += count
+
+        # Arrow parses one batch (without the GIL) while this thread reads and renders the
+        # next: two cores at work, and at most three batches in memory.
+        with ThreadPoolExecutor(max_workers=1) as parser:
+            for data, count in _batches(open_records(), tick):
+                pending.append((parser.submit(_infer, data), data))
+                rows += count
+                if len(pending) > 1:
+                    keep(*pending.popleft())
+            while pending:
+                keep(*pending.popleft())
         schema = schema_of.arrow()
         texts = frozenset(schema_of.texts)
         with pq.ParquetWriter(path, schema, memory_pool=_pool()) as writer:
