@@ -1,6 +1,7 @@
 """Reader throughput and `stats` memory on a large log written by the library itself.
 
     python benchmarks/bench_reader.py [--records 1000000] [--compress] [--repeat 3]
+                                      [--part all|read|export] [--log DIR]
 
 1. Writes a log of N records (runs of steps and samples, rotated at the default 10 MiB) into a
    temporary directory through `ll.configure()`.
@@ -10,6 +11,9 @@
 3. Runs `llmops-logs stats --json` on the log in a fresh process: wall time and peak RSS; then
    `stats` in-process under tracemalloc for the peak Python heap, beside what holding the
    records as dicts would cost (measured on a slice, scaled up).
+4. Times `export --format parquet` against DuckDB's own `COPY (SELECT * FROM read_json_auto(...))
+   TO ... (FORMAT parquet)` on the same files, then `export --format otlp` and `report`, each in a
+   fresh process (wall time and peak RSS), alternating, best of --repeat.
 Not run by the tests; the log is deleted afterwards unless --keep.
 """
 
@@ -37,7 +41,7 @@ from llmops_logging.reader import log_files
 
 
 def write_log(log_dir: str, records: int, compress: bool) -> float:
-    """Runs of 10 steps, each with 8 samples: the shape of an agent's evaluation log."""
+    """Runs of 10 steps, each with an LLM call and 7 samples: an agent's evaluation log."""
     started = time.perf_counter()
     ll.configure(log_dir, backup_count=100_000, compress=compress)
     log = ll.get_logger("bench")
@@ -45,8 +49,21 @@ def write_log(log_dir: str, records: int, compress: bool) -> float:
     for run_number in range(-(-records // per_run)):
         with ll.run("eval", model="gpt-x", run_number=run_number) as run:
             for step in range(10):
-                with ll.step("call_llm", step=step):
-                    for i in range(8):
+                with ll.step("call_llm", step=step) as scope:
+                    log.info(  # one of the 8 events is an LLM call (DESIGN.md's llm_call record)
+                        "chat gpt-4o-mini",
+                        kind="llm_call",
+                        step_id=f"{scope.step_id}-llm",
+                        parent_id=scope.step_id,
+                        gen_ai={
+                            "operation": {"name": "chat"},
+                            "request": {"model": ("gpt-4o-mini", "gpt-4o")[step % 2]},
+                            "usage": {"input_tokens": 412 + step, "output_tokens": 37},
+                        },
+                        duration_s=0.1 + step / 100,
+                        cost_usd=0.00008,
+                    )
+                    for i in range(1, 8):
                         log.info(
                             "sample",
                             kind="sample",
@@ -113,23 +130,90 @@ def baseline_rss() -> float:
     return int(out.stdout) / 1024
 
 
+def _child(code: str) -> tuple[float, float]:
+    """(seconds, peak RSS in MiB) of `code` run in a fresh interpreter, which reports both."""
+    wrapped = (
+        "import resource, sys, time\n"
+        "started = time.perf_counter()\n"
+        f"{code}\n"
+        "print(time.perf_counter() - started, "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", wrapped], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(done.stderr)
+    seconds, mib = done.stderr.strip().splitlines()[-1].split()
+    return float(seconds), float(mib)
+
+
+def export_side_by_side(log_dir: str, repeat: int) -> None:
+    """`export --format parquet` against DuckDB's own COPY of the same files, alternating."""
+    out = os.path.join(log_dir, "..", "bench_export")
+    os.makedirs(out, exist_ok=True)
+    glob = os.path.join(log_dir, "events.jsonl*")
+    contenders = {
+        "llmops-logs export --format parquet": (
+            "from llmops_logging.cli import main\n"
+            f"main(['export', '--format', 'parquet', '--out', {out + '/ours.parquet'!r}, "
+            f"{log_dir!r}])"
+        ),
+        "DuckDB COPY (SELECT * FROM read_json_auto(...)) TO ... (FORMAT parquet)": (
+            "import duckdb\n"
+            f"duckdb.sql(\"COPY (SELECT * FROM read_json_auto('{glob}')) "
+            f"TO '{out}/duckdb.parquet' (FORMAT parquet)\")"
+        ),
+        "llmops-logs export --format otlp": (
+            "from llmops_logging.cli import main\n"
+            f"main(['export', '--format', 'otlp', '--out', {out + '/ours.otlp.jsonl'!r}, "
+            f"{log_dir!r}])"
+        ),
+        "llmops-logs report": (
+            "from llmops_logging.cli import main\n"
+            f"main(['report', '--out', {out + '/report.html'!r}, {log_dir!r}])"
+        ),
+    }
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(repeat):
+        for name, code in contenders.items():
+            seconds, mib = _child(code)
+            if name not in best or seconds < best[name][0]:
+                best[name] = (seconds, max(mib, best.get(name, (0, 0))[1]))
+    duck = next(v for k, v in best.items() if k.startswith("DuckDB"))[0]
+    print(f"| command (best of {repeat}) | seconds | peak RSS | / DuckDB COPY |")
+    print("|---|---:|---:|---:|")
+    for name, (seconds, mib) in best.items():
+        print(f"| {name} | {seconds:.1f} | {mib:.0f} MiB | {seconds / duck:.2f}x |")
+    shutil.rmtree(out, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--compress", action="store_true", help="gzip the rotated files")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the log and print its path")
+    parser.add_argument(
+        "--part",
+        choices=("all", "read", "export"),
+        default="all",
+        help="read: the reader and stats; export: parquet/otlp export against DuckDB, report",
+    )
+    parser.add_argument("--log", help="an existing log directory to use instead of writing one")
     args = parser.parse_args()
 
-    log_dir = tempfile.mkdtemp(prefix="bench_reader_")
+    log_dir = args.log or tempfile.mkdtemp(prefix="bench_reader_")
     try:
-        seconds = write_log(log_dir, args.records, args.compress)
+        seconds = 0.0 if args.log else write_log(log_dir, args.records, args.compress)
         files = log_files(log_dir)
         size = sum(os.path.getsize(f) for f in files)
         print(
             f"log: {len(files)} files, {size / 2**20:.1f} MiB on disk"
             f"{' (rotated files gzipped)' if args.compress else ''}, written in {seconds:.1f} s"
         )
+        if args.part in ("all", "export"):
+            export_side_by_side(log_dir, args.repeat)
+        if args.part == "export":
+            return 0
 
         bare_s = big_s = ours_s = float("inf")
         bare_n = big_n = ours_n = 0
@@ -176,7 +260,7 @@ def main() -> int:
             f"would take ~{per_record * ours_n / 2**20:,.0f} MiB ({per_record:.0f} B each)"
         )
     finally:
-        if args.keep:
+        if args.keep or args.log:
             print(f"kept: {log_dir}")
         else:
             shutil.rmtree(log_dir, ignore_errors=True)

@@ -34,6 +34,7 @@ examples:
   llmops-logs stats --by gen_ai.request.model latency, tokens and cost per model
   llmops-logs validate logs/ || echo broken   exit status 1 on torn or invalid lines
   llmops-logs export --format parquet --out data/derived/events.parquet
+  llmops-logs report --open                   an HTML report of runs, steps and LLM calls
 """
 
 
@@ -170,18 +171,29 @@ def build_parser() -> argparse.ArgumentParser:
         "(run id), or any field path: kind, logger, tool, gen_ai.request.model, ...",
     )
     command("validate", "check every line against the record contract; status 1 on problems")
-    exp = command("export", "flattened records to CSV or Parquet (default under data/derived/)")
+    exp = command(
+        "export", "records to CSV or Parquet, runs to OTLP traces (default under data/derived/)"
+    )
     exp.add_argument(
         "--format",
-        choices=("csv", "parquet"),
+        choices=("csv", "parquet", "otlp"),
         default="csv",
-        help="csv (default) or parquet (needs the [export] extra: pyarrow)",
+        help="csv (default, flattened), parquet (nested, ts a UTC timestamp; needs the "
+        "[export] extra: pyarrow) or otlp (OTLP/JSON traces, one request per run and line)",
     )
     exp.add_argument(
         "--out",
         metavar="FILE",
         help="output file (default: derived/ beside raw_events/, else data/derived/)",
     )
+    rep = command("report", "one self-contained HTML page: runs, timelines, models, steps, errors")
+    rep.add_argument(
+        "--out",
+        metavar="FILE",
+        help="output file (default: derived/report.html beside raw_events/, else "
+        "data/derived/report.html)",
+    )
+    rep.add_argument("--open", action="store_true", help="open the page in a web browser")
     return parser
 
 

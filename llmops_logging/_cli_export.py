@@ -1,8 +1,8 @@
-"""`export`: flattened records to CSV, or to Parquet through the optional pyarrow.
+"""`export`: flattened records to CSV, nested ones to Parquet (optional pyarrow), runs to OTLP.
 
 Records of one log have different fields, so export reads twice: the first pass finds the
-columns (and, for Parquet, a type per column), the second writes the rows, the same number of
-records as the first saw. Neither pass holds the records; Parquet is written in row groups.
+columns (for Parquet, `_cli_parquet` finds a type per column), the second writes the rows, the
+same number of records as the first saw. Neither pass holds the records.
 """
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ import importlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
+from ._cli_otlp import write_otlp
+from ._cli_parquet import write_parquet
+
 Record = dict[str, Any]
+T = TypeVar("T")
 CORE_COLUMNS = ("ts", "run_id", "event", "kind", "level", "logger", "event_id", "seq", "pid")
-ROW_GROUP = 65_536
 _INT64 = range(-(2**63), 2**63)
 PARQUET_MISSING = (
     "parquet export needs pyarrow, which is not installed; "
@@ -55,6 +58,8 @@ class Columns:
 
     seen: dict[str, set[str]] = field(default_factory=dict)
     rows: int = 0
+    traces: int = 0
+    spans: int = 0
 
     def add(self, flat: Record) -> None:
         self.rows += 1
@@ -102,28 +107,49 @@ def export(
             _pyarrow()
         except ImportError:
             raise MissingDependency(PARQUET_MISSING) from None
-    elif fmt != "csv":
+        return _via_temp(out, lambda temp: _parquet(open_records, temp, tick))
+    if fmt == "otlp":
+        return _via_temp(out, lambda temp: _otlp(open_records, temp, tick))
+    if fmt != "csv":
         raise ValueError(f"unknown export format {fmt!r}")
     columns = Columns()
     for n, record in enumerate(open_records(), 1):
         columns.add(flatten(record))
         if not n % 8192:
             tick(8192)
+    rows = _first(columns.rows, (flatten(r) for r in open_records()), tick)
+    _via_temp(out, lambda temp: _write_csv(rows, columns, temp))
+    return columns
+
+
+def _parquet(
+    open_records: Callable[[], Iterable[Record]], path: str, tick: Callable[[int], None]
+) -> Columns:
+    count, names = write_parquet(open_records, path, tick)
+    return Columns(seen={name: set() for name in names}, rows=count)
+
+
+def _otlp(
+    open_records: Callable[[], Iterable[Record]], path: str, tick: Callable[[int], None]
+) -> Columns:
+    with open(path, "wb") as stream:
+        count, traces, spans = write_otlp(open_records(), stream, tick)
+    return Columns(rows=count, traces=traces, spans=spans)
+
+
+def _via_temp(out: str, write: Callable[[str], T]) -> T:
+    """Write to a hidden temporary beside `out`, then rename: a reader never sees half a file."""
     directory = os.path.dirname(out)
     if directory:
         os.makedirs(directory, exist_ok=True)
-    rows = _first(columns.rows, (flatten(r) for r in open_records()), tick)
     temp = os.path.join(directory, f".{os.path.basename(out)}.tmp")
     try:
-        if fmt == "csv":
-            _write_csv(rows, columns, temp)
-        else:
-            _write_parquet(rows, columns, temp)
-        os.replace(temp, out)  # a reader of `out` never sees half a file
+        result = write(temp)
+        os.replace(temp, out)
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
-    return columns
+    return result
 
 
 def _first(count: int, rows: Iterator[Record], tick: Callable[[int], None]) -> Iterator[Record]:
@@ -142,42 +168,3 @@ def _write_csv(rows: Iterable[Record], columns: Columns, path: str) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow({k: _csv_value(v) for k, v in row.items()})
-
-
-def _arrow_type(kinds: set[str]) -> tuple[Any, Callable[[Any], Any]]:
-    """A column's Arrow type and the conversion of its values; mixed kinds become text."""
-    pa = _pyarrow()
-    kinds = kinds - {"null"}
-    if kinds == {"bool"}:
-        return pa.bool_(), lambda v: v
-    if kinds == {"int"}:
-        return pa.int64(), lambda v: v
-    if kinds and kinds <= {"int", "float", "bigint"}:
-        return pa.float64(), lambda v: None if v is None else float(v)
-    return pa.string(), lambda v: v if v is None or isinstance(v, str) else orjson.dumps(v).decode()
-
-
-def _write_parquet(rows: Iterable[Record], columns: Columns, path: str) -> None:
-    pa = _pyarrow()
-    pq = importlib.import_module("pyarrow.parquet")
-    names = columns.names
-    typed = [_arrow_type(columns.seen[name]) for name in names]
-    schema = pa.schema([(name, arrow) for name, (arrow, _) in zip(names, typed, strict=True)])
-    with pq.ParquetWriter(path, schema) as writer:
-        batch: list[Record] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= ROW_GROUP:
-                writer.write_table(_table(batch, names, typed, schema))
-                batch.clear()
-        if batch or not columns.rows:
-            writer.write_table(_table(batch, names, typed, schema))
-
-
-def _table(batch: list[Record], names: list[str], typed: list[Any], schema: Any) -> Any:
-    pa = _pyarrow()
-    arrays = [
-        pa.array([convert(row.get(name)) for row in batch], type=arrow)
-        for name, (arrow, convert) in zip(names, typed, strict=True)
-    ]
-    return pa.Table.from_arrays(arrays, schema=schema)

@@ -1,19 +1,21 @@
 """llmops-logs: read, follow, summarise, check and export llmops_logging JSONL logs.
 
 This module runs the commands; `_cli_args` defines the command line, `_cli_stats`,
-`_cli_validate`, `_cli_export` and `_cli_follow` do the work, `_cli_tables` the output. Only
-the reader is used to read logs: the CLI knows nothing of the writer.
+`_cli_validate`, `_cli_export`, `_cli_report` and `_cli_follow` do the work, `_cli_tables`
+the output. Only the reader is used to read logs: the CLI knows nothing of the writer.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import pathlib
 import select
 import signal
 import stat
 import sys
 import time
+import webbrowser
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
@@ -24,6 +26,7 @@ from . import _cli_stats
 from ._cli_args import DEFAULT_LOG_DIR, LOG_DIR_ENV, PROG, build_parser
 from ._cli_export import MissingDependency, export
 from ._cli_follow import Follower
+from ._cli_report import report
 from ._cli_tables import (
     STATUS_STYLES,
     USAGE_HEADERS,
@@ -301,7 +304,8 @@ def default_export_path(path: str, fmt: str) -> str:
 
 def cmd_export(args: argparse.Namespace) -> int:
     paths = _paths(args)
-    out = args.out or default_export_path(paths[0], args.format)
+    suffix = "otlp.jsonl" if args.format == "otlp" else args.format
+    out = args.out or default_export_path(paths[0], suffix)
     accept = _accept(args)
     streams: list[EventStream] = []
 
@@ -309,9 +313,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         streams.append(EventStream(paths, accept))
         return streams[-1]
 
-    def measure() -> tuple[int, int]:  # two passes: columns, then rows
+    passes = 1 if args.format == "otlp" else 2  # csv, parquet: columns, then rows
+
+    def measure() -> tuple[int, int]:
         done = sum(stream.progress()[0] for stream in streams)
-        return done, 2 * streams[0].progress()[1] if streams else 0
+        return done, passes * streams[0].progress()[1] if streams else 0
 
     progress = Progress(measure, "exporting")
     try:
@@ -328,13 +334,50 @@ def cmd_export(args: argparse.Namespace) -> int:
                 "format": args.format,
                 "rows": columns.rows,
                 "columns": columns.names,
+                **(
+                    {"traces": columns.traces, "spans": columns.spans}
+                    if suffix != args.format
+                    else {}
+                ),
                 "read": streams[0].report.as_dict(),
             },
             sys.stdout,
         )
         return 0
     _warn(streams[0].report)
+    if args.format == "otlp":
+        traces, spans = columns.traces, columns.spans
+        print(
+            f"wrote {traces:,} trace{'s' * (traces != 1)}, {spans:,} span{'s' * (spans != 1)}, "
+            f"to {out}"
+        )
+        return 0
     print(f"wrote {columns.rows:,} records, {len(columns.names)} columns, to {out}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    paths = _paths(args)
+    out = args.out or os.path.join(
+        os.path.dirname(default_export_path(paths[0], "html")), "report.html"
+    )
+    stream = _stream(args)
+    try:
+        data = report(Progress(stream.progress).wrap(stream), out, [str(p) for p in paths])
+    except MissingDependency as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    _warn(stream.report)
+    if args.json:
+        _dump({"out": out, "runs": data.runs_seen, "read": stream.report.as_dict()}, sys.stdout)
+    else:
+        print(
+            f"wrote {out}: {data.runs_seen:,} run{'s' * (data.runs_seen != 1)} "
+            f"({data.runs_failed:,} failed), "
+            f"{len(data.detailed())} in detail, from {data.records:,} records"
+        )
+    if args.open:
+        webbrowser.open(pathlib.Path(out).resolve().as_uri())
     return 0
 
 
@@ -350,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stats": cmd_stats,
         "validate": cmd_validate,
         "export": cmd_export,
+        "report": cmd_report,
     }
     try:
         status = commands[args.command](args)

@@ -277,6 +277,10 @@ class _StepManager(_ScopeManager):
 
     def _start_extra(self, scope: Scope) -> dict[str, Any]:
         assert isinstance(scope, Step)
+        # A top-level step has no parent_id rather than `null`: schema inference (polars,
+        # DuckDB) would otherwise type the column Null from the first rows.
+        if scope.parent_id is None:
+            return {"step_id": scope.step_id}
         return {"step_id": scope.step_id, "parent_id": scope.parent_id}
 
     def _closing_extra(self, scope: Scope) -> dict[str, Any]:

@@ -1,0 +1,340 @@
+"""What the HTML report shows, gathered in one streaming pass over the records.
+
+Memory is bounded whatever the size of the log: totals per model and per step name are
+counters and `Quantiles`; the chart of runs over time keeps a small summary of the most recent
+`MAX_CHART_RUNS` runs; records are kept only for runs in progress (at most `MAX_OPEN_RUNS` runs
+and `MAX_BUFFERED` records in all: past that, the oldest open run keeps its summary only) and,
+once a run ends, only if it is among the `RECENT_RUNS` most recent or the `FAILED_RUNS` most
+recent failed runs, at most `MAX_RUN_RECORDS` each. So at most a few tens of thousands of
+records are held, each no larger than the writer's `max_record_bytes`. Records are kept as the
+reader made them and trimmed for the page only when shown, which keeps the pass over a million
+records at a few microseconds each. The page states the choice, so nobody mistakes a selection
+for the whole log.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ._cli_stats import Quantiles
+
+Record = dict[str, Any]
+
+RECENT_RUNS = 20
+FAILED_RUNS = 20
+MAX_OPEN_RUNS = 256
+MAX_RUN_RECORDS = 1_000
+MAX_BUFFERED = 20_000
+MAX_CHART_RUNS = 20_000
+MAX_TEXT = 4_000
+MAX_ITEMS = 100
+_ENDS = {"run_ok": "ok", "run_error": "error"}
+_ERROR_LEVELS = ("error", "critical")  # tuples: a foreign record's level may be unhashable
+_ERROR_KINDS = ("run_error", "step_error")
+
+
+def number(value: Any) -> float | None:
+    """A finite number, or None: records are input, and may hold anything."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def path(record: Record, *keys: str) -> Any:
+    """`record[k1][k2]...`, or None where the path does not exist."""
+    value: Any = record
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def trim(value: Any, depth: int = 0) -> Any:
+    """A copy small enough for the page: long text, long lists and deep nesting are cut."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            return f"{value[:MAX_TEXT]}...[{len(value) - MAX_TEXT} more chars]"
+        return value
+    if depth > 8 and isinstance(value, (dict, list)):
+        return "[max depth]"
+    if isinstance(value, dict):
+        items = list(value.items())
+        kept = {str(k): trim(v, depth + 1) for k, v in items[:MAX_ITEMS]}
+        if len(items) > MAX_ITEMS:
+            kept["..."] = f"[{len(items) - MAX_ITEMS} more keys]"
+        return kept
+    if isinstance(value, list):
+        listed = [trim(v, depth + 1) for v in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            listed.append(f"...[{len(value) - MAX_ITEMS} more items]")
+        return listed
+    return value
+
+
+def model_of(record: Record) -> str:
+    model = path(record, "gen_ai", "request", "model") or path(
+        record, "gen_ai", "response", "model"
+    )
+    return str(model) if model else str(record.get("event") or "-")
+
+
+@dataclass
+class Usage:
+    """LLM calls, tokens and cost added up."""
+
+    llm_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    priced: int = 0
+
+    def add(self, calls: int, tokens_in: int, tokens_out: int, cost: float | None) -> None:
+        self.llm_calls += calls
+        self.input_tokens += tokens_in
+        self.output_tokens += tokens_out
+        if cost is not None:
+            self.cost_usd += cost
+            self.priced += 1
+
+    def add_totals(self, totals: Any) -> None:
+        """A step's `usage` totals, added to its step name's."""
+        if isinstance(totals, dict):
+            self.add(
+                int(number(totals.get("llm_calls")) or 0),
+                int(number(totals.get("input_tokens")) or 0),
+                int(number(totals.get("output_tokens")) or 0),
+                number(totals.get("cost_usd")),
+            )
+
+    def take_totals(self, totals: Any) -> None:
+        """A closing record's `usage` totals: they count calls this pass may not have seen."""
+        if not isinstance(totals, dict):
+            return
+        self.llm_calls = int(number(totals.get("llm_calls")) or self.llm_calls)
+        self.input_tokens = int(number(totals.get("input_tokens")) or self.input_tokens)
+        self.output_tokens = int(number(totals.get("output_tokens")) or self.output_tokens)
+        cost = number(totals.get("cost_usd"))
+        if cost is not None:
+            self.cost_usd, self.priced = cost, max(self.priced, 1)
+
+
+@dataclass
+class Group:
+    """Calls or steps of one model or step name."""
+
+    count: int = 0
+    errors: int = 0
+    latency: Quantiles = field(default_factory=Quantiles)
+    usage: Usage = field(default_factory=Usage)
+
+    def row(self, key: str) -> dict[str, Any]:
+        return {
+            "key": key,
+            "count": self.count,
+            "errors": self.errors,
+            "error_rate": self.errors / self.count if self.count else 0.0,
+            "p50_s": self.latency.quantile(0.5),
+            "p95_s": self.latency.quantile(0.95),
+            "max_s": self.latency.max,
+            "input_tokens": self.usage.input_tokens,
+            "output_tokens": self.usage.output_tokens,
+            "cost_usd": self.usage.cost_usd if self.usage.priced else None,
+        }
+
+
+@dataclass
+class Run:
+    """One run's summary; `records` holds its trimmed records while it may be shown in full."""
+
+    run_id: str
+    name: str = "-"
+    start: str | None = None
+    end: str | None = None
+    status: str = "running"
+    duration_s: float | None = None
+    events: int = 0
+    error: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    records: list[Record] | None = field(default_factory=list)
+    dropped: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "name": self.name,
+            "start": self.start,
+            "status": self.status,
+            "duration_s": self.duration_s,
+            "events": self.events,
+            "error": self.error,
+            "llm_calls": self.usage.llm_calls,
+            "tokens": self.usage.input_tokens + self.usage.output_tokens,
+            "cost_usd": self.usage.cost_usd if self.usage.priced else None,
+        }
+
+
+@dataclass
+class ReportData:
+    """Everything the page needs; `add` takes one record, `finish` closes the books."""
+
+    records: int = 0
+    errors: int = 0
+    runs_seen: int = 0
+    runs_failed: int = 0
+    first_ts: str | None = None
+    last_ts: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    models: dict[str, Group] = field(default_factory=dict)
+    steps: dict[str, Group] = field(default_factory=dict)
+    chart_runs: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MAX_CHART_RUNS))
+    recent: deque[Run] = field(default_factory=lambda: deque(maxlen=RECENT_RUNS))
+    failed: deque[Run] = field(default_factory=lambda: deque(maxlen=FAILED_RUNS))
+    open_runs: OrderedDict[str, Run] = field(default_factory=OrderedDict)
+    buffered: int = 0
+    """Records held for runs still open."""
+
+    def add(self, record: Record) -> None:
+        """Take one record; a dozen dict look-ups for most, more for the few that matter."""
+        self.records += 1
+        ts = record.get("ts")
+        if type(ts) is str:
+            if self.last_ts is None or ts > self.last_ts:
+                self.last_ts = ts
+            if self.first_ts is None or ts < self.first_ts:
+                self.first_ts = ts
+        kind = record.get("kind")
+        if type(kind) is not str:
+            kind = ""
+        if record.get("level") in _ERROR_LEVELS or kind in _ERROR_KINDS:
+            self.errors += 1
+        run_id = record.get("run_id")
+        run = self.open_runs.get(run_id) if type(run_id) is str else None
+        if kind == "run_start" and type(run_id) is str:
+            run = self._open(run_id, record)
+        if run is not None:
+            run.events += 1
+            if run.records is not None:
+                if len(run.records) < MAX_RUN_RECORDS:
+                    run.records.append(record)
+                    self.buffered += 1
+                    if self.buffered > MAX_BUFFERED:
+                        self._forget_oldest()
+                else:
+                    run.dropped += 1
+        if kind == "llm_call":
+            self._call(record, run)
+        elif kind in ("step_ok", "step_error"):
+            group = self.steps.setdefault(str(record.get("name", "-")), Group())
+            group.count += 1
+            group.errors += kind == "step_error"
+            duration = number(record.get("duration_s"))
+            if duration is not None:
+                group.latency.add(duration)
+            group.usage.add_totals(record.get("usage"))
+        elif kind in _ENDS and run is not None:
+            self._close(run, record, _ENDS[kind])
+
+    def _open(self, run_id: str, record: Record) -> Run:
+        run = Run(run_id, name=str(record.get("name", "-")), start=record.get("ts"))
+        self.open_runs[run_id] = run
+        if len(self.open_runs) > MAX_OPEN_RUNS:  # runs that never end: keep their summary only
+            _, oldest = self.open_runs.popitem(last=False)
+            self.buffered -= len(oldest.records or ())
+            oldest.records = None
+            self._retire(oldest)
+        return run
+
+    def _forget_oldest(self) -> None:
+        """Too many records held for open runs: the oldest one with records gives them up."""
+        for run in self.open_runs.values():
+            if run.records:
+                self.buffered -= len(run.records)
+                run.records = None
+                return
+
+    def _call(self, record: Record, run: Run | None) -> None:
+        group = self.models.setdefault(model_of(record), Group())
+        group.count += 1
+        failed = record.get("level") in ("error", "critical") or "error" in record
+        group.errors += failed
+        duration = number(record.get("duration_s"))
+        if duration is not None:
+            group.latency.add(duration)
+        usage = path(record, "gen_ai", "usage")
+        counts = (
+            1,
+            int(number(path(usage, "input_tokens")) or 0),
+            int(number(path(usage, "output_tokens")) or 0),
+            number(record.get("cost_usd")),
+        )
+        group.usage.add(*counts)
+        self.usage.add(*counts)
+        if run is not None:
+            run.usage.add(*counts)
+
+    def _close(self, run: Run, record: Record, status: str) -> None:
+        del self.open_runs[run.run_id]
+        self.buffered -= len(run.records or ())
+        run.status = status
+        run.end = record.get("ts")
+        run.duration_s = number(record.get("duration_s"))
+        run.usage.take_totals(record.get("usage"))
+        error = record.get("error")
+        if isinstance(error, dict):
+            run.error = f"{error.get('type', 'Error')}: {error.get('message', '')}"
+        self._retire(run)
+
+    def _retire(self, run: Run) -> None:
+        """File an ended (or abandoned) run: its summary always, its records if selected."""
+        self.runs_seen += 1
+        self.chart_runs.append(run.summary())
+        self.runs_failed += run.status == "error"
+        if run.records is None:
+            return
+        if run.status == "error":
+            self.failed.append(run)
+        else:
+            self.recent.append(run)
+
+    def finish(self) -> None:
+        """Runs still open at the end of the log (in progress, or their writer died)."""
+        leftovers = list(self.open_runs.values())
+        self.open_runs.clear()
+        ended = list(self.recent)
+        for run in leftovers:
+            self._retire(run)
+        # "Most recent" by start time: a run still open may be older than runs that ended.
+        candidates = {r.run_id: r for r in ended}
+        candidates.update((r.run_id, r) for r in leftovers if r.records is not None)
+        newest = sorted(
+            (r for r in candidates.values() if r.status != "error"), key=lambda r: r.start or ""
+        )
+        self.recent = deque(newest[-RECENT_RUNS:], maxlen=RECENT_RUNS)
+
+    def detailed(self) -> list[Run]:
+        """The runs shown in full, newest first, each once."""
+        runs = {run.run_id: run for run in [*self.recent, *self.failed]}
+        return sorted(runs.values(), key=lambda r: r.start or "", reverse=True)
+
+
+def gather(records: Iterable[Record]) -> ReportData:
+    data = ReportData()
+    for record in records:
+        data.add(record)
+    data.finish()
+    return data
+
+
+def parse_time(ts: Any) -> datetime | None:
+    if not isinstance(ts, str):
+        return None
+    try:
+        return datetime.fromisoformat(ts)
+    except ValueError:
+        return None
