@@ -18,7 +18,16 @@ from typing import Any
 
 import orjson
 
-from .reader import READ_ERRORS, Accept, ReadReport, log_streams
+from .reader import (
+    MAX_LINE_BYTES,
+    READ_ERRORS,
+    Accept,
+    LineSplitter,
+    ReadReport,
+    log_streams,
+    read_lines,
+    recover_glued,
+)
 
 Schema = dict[str, Any]
 Check = Callable[[Any, list[str]], None]
@@ -201,11 +210,12 @@ class Verdict:
     invalid: int = 0
     foreign: int = 0
     torn: int = 0
+    oversize: int = 0
     problems: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.invalid or self.torn or self.report.errors)
+        return not (self.invalid or self.torn or self.oversize or self.report.errors)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -216,6 +226,8 @@ class Verdict:
             "invalid": self.invalid,
             "torn": self.torn,
             "foreign": self.foreign,
+            "oversize": self.oversize,
+            "unread": self.report.unread,
             "errors": self.report.errors,
             "problems": self.problems,
         }
@@ -226,9 +238,11 @@ def validate(
     accept: Accept | None,
     on_problem: Callable[[str, str], None],
     tick: Callable[[int], None] = lambda n: None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> Verdict:
     """Check every line; `on_problem(file:line, message)` as they are found (they are not kept
-    beyond `MAX_PROBLEMS_KEPT`). Torn lines are always reported; filters pick the records."""
+    beyond `MAX_PROBLEMS_KEPT`). Torn and oversize lines are always reported; a record glued
+    to a torn line's fragment is recovered and checked; filters pick the records."""
     check_record = record_check()
     verdict = Verdict()
     report = verdict.report
@@ -241,9 +255,16 @@ def validate(
     for path in paths:
         for name, stream in log_streams(path, report):
             report.files.append(name)
+
+            def oversize(number: int, name: str = name) -> None:
+                verdict.oversize += 1
+                report.add_oversize(f"{name}:{number}")
+                problem(f"{name}:{number}", f"oversize: over {max_line_bytes:,} bytes, not read")
+
+            splitter = LineSplitter(max_line_bytes, oversize)
             number = 0
             try:
-                for number, line in enumerate(stream, 1):
+                for number, line in enumerate(read_lines(stream, splitter), 1):
                     if not number % 8192:
                         tick(8192)
                     if not line.strip():
@@ -255,14 +276,16 @@ def validate(
                     if not isinstance(record, dict):
                         verdict.torn += 1
                         report.add_bad(f"{name}:{number}")
-                        complete = line.endswith(b"\n")
+                        complete = not (splitter.unterminated and number == splitter.lines)
                         problem(
                             f"{name}:{number}",
                             "torn or not a JSON object"
                             if complete
                             else "torn: no newline at end of file",
                         )
-                        continue
+                        record = recover_glued(line)
+                        if record is None:
+                            continue
                     report.records += 1
                     if accept is not None and not accept(record, line):
                         continue

@@ -61,6 +61,13 @@ def numbers_by_writer(out: Path) -> dict[str, list[int]]:
     return found
 
 
+def wait_for_lines(out: Path, count: int, timeout: float = 30) -> None:
+    """Until the follower printed `count` lines: a started interpreter can take seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and out.read_bytes().count(b"\n") < count:
+        time.sleep(0.05)
+
+
 def stop(tail: subprocess.Popen[bytes], out: Path, expected_lines: int) -> tuple[int, str]:
     """Wait until the follower printed everything (or 20 s), then Ctrl-C it."""
     deadline = time.monotonic() + 20
@@ -113,7 +120,8 @@ def test_follow_waits_for_a_partial_line_to_end(tmp_path: Path) -> None:
     live.write_bytes(b'{"writer":"a","i":0}\n{"writer":"a",')
     out = tmp_path / "out.jsonl"
     tail = start_tail(tmp_path, out)
-    time.sleep(0.8)
+    wait_for_lines(out, 1)
+    time.sleep(0.5)  # room for the unfinished line to show up, if it were printed
     assert numbers_by_writer(out) == {"a": [0]}  # the unfinished line is not printed yet
     with open(live, "ab") as stream:
         stream.write(b'"i":1}\n')
