@@ -7,11 +7,12 @@ fast writer rotates more than once per poll), then reads the new live file from 
 A line counts once its newline is there; no more than `MAX_LINE_BYTES` of one is held.
 
 Another process may still be appending to a file just renamed (it checked the live path a
-moment before the rename), so recently rotated plain files stay open and are drained again on
-every poll for a grace period, after the live file: a line that a writer added there late was
-written before anything that writer put in the live file, so it is read in the same poll or an
-earlier one, and each poll puts every process's records back in `seq` order. Torn lines are
-recovered as in `read_events` (`recover_glued`).
+moment before the rename), so rotated plain files stay open and are drained again on every
+poll, after the live file, until no writer holds them: writers keep a shared `flock` on the
+file they append to, so once an exclusive one is granted no line can land there any more. A
+line that a writer added late was written before anything that writer put in the live file,
+so it is read in the same poll or an earlier one, and each poll puts every process's records
+back in `seq` order. Torn lines are recovered as in `read_events` (`recover_glued`).
 """
 
 from __future__ import annotations
@@ -41,8 +42,13 @@ from .reader import (
 
 Record = dict[str, Any]
 Sink = Callable[[Record], Any]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - no flock: watch rotated files for GRACE_S instead
+    fcntl = None  # type: ignore[assignment]
+
 GRACE_S = 2.0
-"""How long a rotated file is watched for lines that writers in flight add late."""
+"""Without `flock`, how long a rotated file is watched for lines that writers add late."""
 MAX_WATCHED = 64
 """At most this many rotated files are watched at once (a descriptor each)."""
 
@@ -71,6 +77,20 @@ class _Tracked:
                 yield lines
         if os.fstat(self.fd).st_size < self.pos:  # truncated in place: start over
             self.pos, self.lines = 0, LineSplitter(MAX_LINE_BYTES, self.on_oversize)
+
+    def released(self) -> bool:
+        """Whether no writer holds the file any more (see the module docstring)."""
+        if fcntl is not None:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            except OSError:
+                pass  # locks not supported here: fall back to the grace period
+            else:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+                return True
+        return time.monotonic() - self.since > GRACE_S
 
     def close(self) -> None:
         self.stream.close()
@@ -122,34 +142,47 @@ class Follower:
         for lines in tracked.read_lines():
             self._records(lines, sink)
 
-    def _read_rotated(self, path: str, sink: Sink, watch: bool) -> None:
-        """A rotated file's records; a plain one is kept open (watched) when `watch`."""
+    def _read_rotated(self, path: str, sink: Sink) -> None:
+        """A rotated file's records; a plain one a writer still holds is kept open (watched)."""
         report = ReadReport()
         opened = open_rotated(path, report)
         self.missed += report.errors
         if opened is None:
             return
         name, stream = opened
-        if name.endswith(".gz") or not watch:
+        if name.endswith(".gz"):
             with stream, contextlib.suppress(*READ_ERRORS):
                 splitter = LineSplitter(MAX_LINE_BYTES, self._count_oversize)
                 self._records(read_lines(stream, splitter), sink)
             return
         tracked = self._track(stream)
         self._drain(tracked, sink)
-        self._watch(tracked)
+        if tracked.released():
+            self._drain(tracked, sink)
+            self._forget(tracked)
+        else:
+            self._watch(tracked)
 
     def _watch(self, tracked: _Tracked) -> None:
         tracked.since = time.monotonic()
         self._watched.append(tracked)
 
-    def _expire(self) -> None:
-        now = time.monotonic()
-        watched = self._watched
-        while watched and (len(watched) > MAX_WATCHED or now - watched[0].since > GRACE_S):
-            old = watched.popleft()
-            self.torn += old.lines.pending  # a line that file never finished
-            old.close()
+    def _expire(self, sink: Sink) -> None:
+        """Stop watching the rotated files no writer holds, after reading their last lines."""
+        kept: deque[_Tracked] = deque()
+        for tracked in self._watched:
+            if tracked.released():
+                self._drain(tracked, sink)
+                self._forget(tracked)
+            else:
+                kept.append(tracked)
+        while len(kept) > MAX_WATCHED:
+            self._forget(kept.popleft())
+        self._watched = kept
+
+    def _forget(self, tracked: _Tracked) -> None:
+        self.torn += tracked.lines.pending  # a line that file never finished
+        tracked.close()
 
     def _read_numbers(self, low: int, high: int, sink: Sink) -> None:
         """Every record of the rotated files numbered `low` to `high`, oldest first.
@@ -168,7 +201,7 @@ class Follower:
             if number not in found:
                 self.missed.append(f"rotated file number {number} was gone before it was read")
         for number in sorted(found):
-            self._read_rotated(found[number], sink, watch=True)
+            self._read_rotated(found[number], sink)
 
     def _open_live(self) -> tuple[_Tracked | None, int]:
         stream, base = open_live(self.directory, self.live_name)
@@ -189,7 +222,7 @@ class Follower:
             if wanted <= 0:
                 break
             part: deque[Record] = deque(maxlen=wanted)
-            self._read_rotated(path, part.append, watch=False)
+            self._read_rotated(path, part.append)
             chunks.append(list(part))
             wanted -= len(part)
         return [record for chunk in reversed(chunks) for record in chunk]
@@ -209,7 +242,7 @@ class Follower:
         # (see the module docstring).
         for tracked in self._watched:
             self._drain(tracked, out.append)
-        self._expire()
+        self._expire(out.append)
         return in_process_order(out)
 
     def _switch(self, out: list[Record]) -> None:

@@ -69,8 +69,8 @@ def wait_for_lines(out: Path, count: int, timeout: float = 30) -> None:
 
 
 def stop(tail: subprocess.Popen[bytes], out: Path, expected_lines: int) -> tuple[int, str]:
-    """Wait until the follower printed everything (or 20 s), then Ctrl-C it."""
-    deadline = time.monotonic() + 20
+    """Wait until the follower printed everything (or 60 s), then Ctrl-C it."""
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and out.read_bytes().count(b"\n") < expected_lines:
         assert tail.poll() is None, tail.stderr.read() if tail.stderr else ""
         time.sleep(0.05)
@@ -80,26 +80,31 @@ def stop(tail: subprocess.Popen[bytes], out: Path, expected_lines: int) -> tuple
     return tail.returncode, err.decode()
 
 
-def test_follow_from_the_start_across_rotations_while_two_processes_write(
-    tmp_path: Path,
+@pytest.mark.parametrize("writers", [2, 4])
+def test_follow_from_the_start_across_rotations_while_processes_write(
+    tmp_path: Path, writers: int
 ) -> None:
+    """Each writer's records once and in its own order, although writers in flight append to
+    files just rotated (and then gzipped) while others already write the next live file."""
     out = tmp_path / "out.jsonl"
     log_dir = tmp_path / "logs"
     log_dir.mkdir()  # no live file yet: the follower waits for it
-    tail = start_tail(log_dir, out, "-n", "0")
-    time.sleep(0.5)
-    # Plain rotated files here: with gzip, two writers on a loaded machine lose records in
-    # the handler itself (a late write into a file compressed meanwhile), which is not what
-    # this test is about. The single-writer test below follows a gzipping log.
-    writers = [start_writer(log_dir, name, 1500, "plain") for name in ("a", "b")]
-    for writer in writers:
-        assert writer.wait(timeout=60) == 0
-    status, err = stop(tail, out, 3000)
+    # All history too: a follower slow to start (a loaded machine) still sees every record.
+    tail = start_tail(log_dir, out, "-n", "1000000")
+    names = "abcd"[:writers]
+    processes = [start_writer(log_dir, name, 1500) for name in names]
+    for process in processes:
+        assert process.wait(timeout=120) == 0
+    status, err = stop(tail, out, 1500 * writers)
     assert status == 0, err
     assert "Traceback" not in err
-    assert numbers_by_writer(out) == {"a": list(range(1500)), "b": list(range(1500))}
+    found = numbers_by_writer(out)
+    for name in names:
+        numbers = found.get(name, [])
+        out_of_order = [(a, b) for a, b in zip(numbers, numbers[1:]) if b != a + 1]
+        assert numbers == list(range(1500)), (name, len(numbers), out_of_order[:5], err)
     rotated = [p for p in log_dir.iterdir() if p.name.startswith("events.jsonl.")]
-    assert len(rotated) > 100
+    assert sum(p.suffix == ".gz" for p in rotated) > 100
 
 
 def test_follow_joins_a_log_midway_with_its_history(tmp_path: Path) -> None:

@@ -74,6 +74,16 @@ def raw_scan(files: list[Path]) -> tuple[list[dict[str, Any]], list[str], int]:
     return records, bad, count
 
 
+def raw_where(files: list[Path], line: bytes) -> str:
+    """`file:line` of the first line equal to `line` (without its newline)."""
+    for path in files:
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        lines = data.split(b"\n")
+        if line in lines:
+            return f"{path}:{lines.index(line) + 1}"
+    raise AssertionError(f"{line!r} is in none of the files")
+
+
 def build_rotated_log(log_dir: Path) -> None:
     """Three runs with steps (the last fails), a stdlib record, a torn line, a foreign record
     and a record that breaks the contract, across many rotated files, most of them gzipped."""
