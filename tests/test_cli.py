@@ -299,6 +299,27 @@ def test_every_command_rejects_a_missing_path_and_has_help(command: str, tmp_pat
         assert option in helped
 
 
+def test_files_other_tools_named_are_reported_not_read(tmp_path: Path) -> None:
+    log_dir = tmp_path / "logs"
+    ll.configure(log_dir)
+    ll.get_logger("t").info("n", i=0)
+    ll.reset()
+    other = log_dir / "events.jsonl.2"  # logrotate's name
+    other.write_text('{"other": 2}\n')
+    note = (
+        "not read: 1 file(s) named like the log but not of its rotation (name one to read it): "
+        f"{other}"
+    )
+    tail = cli("tail", "--json", log_dir)
+    assert [json.loads(x)["i"] for x in tail.stdout.splitlines()] == [0]
+    assert note in tail.stderr
+    assert cli("runs", log_dir).stdout.splitlines()[-1].endswith(note)
+    validate = cli("validate", log_dir)
+    assert note in validate.stderr and validate.stdout.startswith("ok: 1 line in 1 file")
+    assert json.loads(cli("validate", "--json", log_dir).stdout)["unread"] == [str(other)]
+    assert json.loads(cli("tail", "--json", other).stdout) == {"other": 2}  # named alone
+
+
 def test_filters_on_every_command(rotated: Path) -> None:
     records = [r for r in raw_scan(raw_files(rotated))[0] if "seq" in r]
     failed = next(r["run_id"] for r in records if r["kind"] == "run_error")

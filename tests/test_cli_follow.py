@@ -7,18 +7,23 @@ number must have been printed exactly once, in each writer's order, and the exit
 
 from __future__ import annotations
 
+import fcntl
+import itertools
 import json
+import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import llmops_logging as ll
+from llmops_logging._cli_follow import Follower
 
 WRITER = textwrap.dedent(
     """
@@ -101,7 +106,7 @@ def test_follow_from_the_start_across_rotations_while_processes_write(
     found = numbers_by_writer(out)
     for name in names:
         numbers = found.get(name, [])
-        out_of_order = [(a, b) for a, b in zip(numbers, numbers[1:]) if b != a + 1]
+        out_of_order = [(a, b) for a, b in itertools.pairwise(numbers) if b != a + 1]
         assert numbers == list(range(1500)), (name, len(numbers), out_of_order[:5], err)
     rotated = [p for p in log_dir.iterdir() if p.name.startswith("events.jsonl.")]
     assert sum(p.suffix == ".gz" for p in rotated) > 100
@@ -141,3 +146,42 @@ def test_follow_takes_one_log(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert done.returncode == 2 and "follows one log" in done.stderr
+
+
+def test_a_late_line_in_a_rotated_file_keeps_its_process_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer in flight appends to the file just rotated, then to the new live file, both
+    while a poll is under way: its records still come out once each, in `seq` order."""
+    live = tmp_path / "events.jsonl"
+
+    def line(seq: int) -> bytes:
+        return json.dumps({"event": "n", "pid": 7, "seq": seq}).encode() + b"\n"
+
+    live.write_bytes(line(1))
+    in_flight = os.open(live, os.O_WRONLY | os.O_APPEND)  # the writer's descriptor
+    fcntl.flock(in_flight, fcntl.LOCK_SH)  # held by the writer, as the handler does
+    follower = Follower(str(tmp_path))
+    try:
+        assert [r["seq"] for r in follower.start(10)] == [1]
+        os.rename(live, tmp_path / "events.jsonl.000001")  # another process rotates
+        live.write_bytes(b"")
+        assert follower.poll() == []  # the follower moves to the new live file
+        real_drain = Follower._drain
+        late = [line(2), line(3)]
+
+        def drain(self: Follower, tracked: Any, sink: Callable[[Any], Any]) -> None:
+            if tracked is self._live and late:  # the writer, in flight, as the poll reads
+                os.write(in_flight, late.pop(0))  # into the rotated file
+                with open(live, "ab") as stream:
+                    stream.write(late.pop(0))  # then, having seen the rotation, live
+            real_drain(self, tracked, sink)
+
+        monkeypatch.setattr(Follower, "_drain", drain)
+        printed = follower.poll() + follower.poll()
+        os.close(in_flight)  # the writer lets go of the rotated file
+        printed += follower.poll() + follower.poll()
+        assert [r["seq"] for r in printed] == [2, 3]
+        assert not follower._watched  # released: no longer watched
+    finally:
+        follower.close()
