@@ -22,11 +22,12 @@ from .reader import (
     MAX_LINE_BYTES,
     READ_ERRORS,
     Accept,
-    LineSplitter,
     ReadReport,
+    capped_lines,
+    is_cut,
     log_streams,
-    read_lines,
     recover_glued,
+    skip_rest,
 )
 
 Schema = dict[str, Any]
@@ -255,18 +256,17 @@ def validate(
     for path in paths:
         for name, stream in log_streams(path, report):
             report.files.append(name)
-
-            def oversize(number: int, name: str = name) -> None:
-                verdict.oversize += 1
-                report.add_oversize(f"{name}:{number}")
-                problem(f"{name}:{number}", f"oversize: over {max_line_bytes:,} bytes, not read")
-
-            splitter = LineSplitter(max_line_bytes, oversize)
             number = 0
             try:
-                for number, line in enumerate(read_lines(stream, splitter), 1):
+                for number, line in enumerate(capped_lines(stream, max_line_bytes), 1):
                     if not number % 8192:
                         tick(8192)
+                    if is_cut(line, max_line_bytes):
+                        skip_rest(stream)
+                        verdict.oversize += 1
+                        report.add_oversize(f"{name}:{number}")
+                        problem(f"{name}:{number}", f"oversize: over {max_line_bytes:,} bytes")
+                        continue
                     if not line.strip():
                         continue
                     try:
@@ -276,7 +276,7 @@ def validate(
                     if not isinstance(record, dict):
                         verdict.torn += 1
                         report.add_bad(f"{name}:{number}")
-                        complete = not (splitter.unterminated and number == splitter.lines)
+                        complete = line.endswith(b"\n")
                         problem(
                             f"{name}:{number}",
                             "torn or not a JSON object"
