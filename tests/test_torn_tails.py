@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -34,6 +35,15 @@ def _lines(log_dir: Path) -> list[bytes]:
     return lines
 
 
+def _bytes_written(log_dir: Path) -> int:
+    """The size of the log's files now; they may be renamed while we look."""
+    total = 0
+    for path in log_dir.glob("events.jsonl*"):
+        with contextlib.suppress(FileNotFoundError):
+            total += path.stat().st_size
+    return total
+
+
 def _parse(line: bytes) -> dict[str, object] | None:
     try:
         value = json.loads(line)
@@ -63,7 +73,9 @@ def test_sigkilled_writers_leave_later_records_intact(tmp_path: Path) -> None:
     ]
     for writer in writers:
         assert writer.stdout is not None and writer.stdout.readline().strip() == b"ready"
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60  # until they wrote plenty, however loaded the machine
+    while time.monotonic() < deadline and _bytes_written(tmp_path) < 300 * 300:
+        time.sleep(0.1)
     for writer in writers:
         os.kill(writer.pid, signal.SIGKILL)
         writer.wait(timeout=30)
