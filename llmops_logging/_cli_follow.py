@@ -4,11 +4,15 @@ The follower holds the live file open by descriptor. When the live path names an
 the file it holds was renamed to the next rotated number (`reader.open_live` tells which):
 it drains that descriptor, reads the rotated files that came and went between two polls (a
 fast writer rotates more than once per poll), then reads the new live file from offset 0.
-A line counts once its newline is there.
+A line counts once its newline is there; no more than `MAX_LINE_BYTES` of one is held.
 
 Another process may still be appending to a file just renamed (it checked the live path a
-moment before the rename), so recently rotated plain files stay open and are drained again on
-every poll for a grace period; such a late line is printed when it lands.
+moment before the rename), so rotated plain files stay open and are drained again on every
+poll, after the live file, until no writer holds them: writers keep a shared `flock` on the
+file they append to, so once an exclusive one is granted no line can land there any more. A
+line that a writer added late was written before anything that writer put in the live file,
+so it is read in the same poll or an earlier one, and each poll puts every process's records
+back in `seq` order. Torn lines are recovered as in `read_events` (`recover_glued`).
 """
 
 from __future__ import annotations
@@ -23,20 +27,28 @@ from typing import IO, Any
 import orjson
 
 from .reader import (
+    MAX_LINE_BYTES,
     READ_ERRORS,
     Accept,
+    LineSplitter,
     ReadReport,
     open_live,
     open_rotated,
+    read_lines,
+    recover_glued,
     rotated_files,
     split_log_path,
 )
 
 Record = dict[str, Any]
 Sink = Callable[[Record], Any]
-_CHUNK = 1 << 20
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - no flock: watch rotated files for GRACE_S instead
+    fcntl = None  # type: ignore[assignment]
+
 GRACE_S = 2.0
-"""How long a rotated file is watched for lines that writers in flight add late."""
+"""Without `flock`, how long a rotated file is watched for lines that writers add late."""
 MAX_WATCHED = 64
 """At most this many rotated files are watched at once (a descriptor each)."""
 
@@ -44,28 +56,41 @@ MAX_WATCHED = 64
 class _Tracked:
     """One open file: its descriptor, inode, the offset read up to and an unfinished line."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: IO[bytes], on_oversize: Callable[[int], None]) -> None:
         self.stream = stream
         self.fd = stream.fileno()
         self.ino = os.fstat(self.fd).st_ino
         self.pos = 0
-        self.partial = b""
+        self.on_oversize = on_oversize
+        self.lines = LineSplitter(MAX_LINE_BYTES, on_oversize)
         self.since = time.monotonic()
 
     def read_lines(self) -> Iterator[list[bytes]]:
         """The complete lines written since the last call, a chunk at a time."""
         while True:
-            data = os.pread(self.fd, _CHUNK, self.pos)
+            data = os.pread(self.fd, self.lines.chunk, self.pos)
             if not data:
                 break
             self.pos += len(data)
-            data = self.partial + data
-            end = data.rfind(b"\n") + 1
-            self.partial = data[end:]
-            if end:
-                yield data[:end].splitlines()
+            lines = self.lines.feed(data)
+            if lines:
+                yield lines
         if os.fstat(self.fd).st_size < self.pos:  # truncated in place: start over
-            self.pos, self.partial = 0, b""
+            self.pos, self.lines = 0, LineSplitter(MAX_LINE_BYTES, self.on_oversize)
+
+    def released(self) -> bool:
+        """Whether no writer holds the file any more (see the module docstring)."""
+        if fcntl is not None:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            except OSError:
+                pass  # locks not supported here: fall back to the grace period
+            else:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+                return True
+        return time.monotonic() - self.since > GRACE_S
 
     def close(self) -> None:
         self.stream.close()
@@ -82,12 +107,19 @@ class Follower:
         self.live_path = os.path.join(directory, self.live_name)
         self.accept = accept
         self.torn = 0
+        self.oversize = 0
         self.missed: list[str] = []
         self._live: _Tracked | None = None
         self._base = 0  # the live file we hold will be rotated to number _base + 1
         self._watched: deque[_Tracked] = deque()  # recently rotated, oldest first
 
     # -- reading --------------------------------------------------------------------------
+
+    def _count_oversize(self, line_number: int) -> None:
+        self.oversize += 1
+
+    def _track(self, stream: IO[bytes]) -> _Tracked:
+        return _Tracked(stream, self._count_oversize)
 
     def _records(self, lines: Iterable[bytes], sink: Sink) -> None:
         accept = self.accept
@@ -96,9 +128,13 @@ class Follower:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError:
                 record = None
-            if not isinstance(record, dict):
-                self.torn += bool(line.strip())
-                continue
+            if type(record) is not dict:
+                if not line.strip():
+                    continue
+                self.torn += 1
+                record = recover_glued(line)
+                if record is None:
+                    continue
             if accept is None or accept(record, line):
                 sink(record)
 
@@ -106,33 +142,47 @@ class Follower:
         for lines in tracked.read_lines():
             self._records(lines, sink)
 
-    def _read_rotated(self, path: str, sink: Sink, watch: bool) -> None:
-        """A rotated file's records; a plain one is kept open (watched) when `watch`."""
+    def _read_rotated(self, path: str, sink: Sink) -> None:
+        """A rotated file's records; a plain one a writer still holds is kept open (watched)."""
         report = ReadReport()
         opened = open_rotated(path, report)
         self.missed += report.errors
         if opened is None:
             return
         name, stream = opened
-        if name.endswith(".gz") or not watch:
+        if name.endswith(".gz"):
             with stream, contextlib.suppress(*READ_ERRORS):
-                self._records(stream, sink)
+                splitter = LineSplitter(MAX_LINE_BYTES, self._count_oversize)
+                self._records(read_lines(stream, splitter), sink)
             return
-        tracked = _Tracked(stream)
+        tracked = self._track(stream)
         self._drain(tracked, sink)
-        self._watch(tracked)
+        if tracked.released():
+            self._drain(tracked, sink)
+            self._forget(tracked)
+        else:
+            self._watch(tracked)
 
     def _watch(self, tracked: _Tracked) -> None:
         tracked.since = time.monotonic()
         self._watched.append(tracked)
 
-    def _expire(self) -> None:
-        now = time.monotonic()
-        watched = self._watched
-        while watched and (len(watched) > MAX_WATCHED or now - watched[0].since > GRACE_S):
-            old = watched.popleft()
-            self.torn += bool(old.partial)  # a line that file never finished
-            old.close()
+    def _expire(self, sink: Sink) -> None:
+        """Stop watching the rotated files no writer holds, after reading their last lines."""
+        kept: deque[_Tracked] = deque()
+        for tracked in self._watched:
+            if tracked.released():
+                self._drain(tracked, sink)
+                self._forget(tracked)
+            else:
+                kept.append(tracked)
+        while len(kept) > MAX_WATCHED:
+            self._forget(kept.popleft())
+        self._watched = kept
+
+    def _forget(self, tracked: _Tracked) -> None:
+        self.torn += tracked.lines.pending  # a line that file never finished
+        tracked.close()
 
     def _read_numbers(self, low: int, high: int, sink: Sink) -> None:
         """Every record of the rotated files numbered `low` to `high`, oldest first.
@@ -151,11 +201,11 @@ class Follower:
             if number not in found:
                 self.missed.append(f"rotated file number {number} was gone before it was read")
         for number in sorted(found):
-            self._read_rotated(found[number], sink, watch=True)
+            self._read_rotated(found[number], sink)
 
     def _open_live(self) -> tuple[_Tracked | None, int]:
         stream, base = open_live(self.directory, self.live_name)
-        return (_Tracked(stream) if stream is not None else None), base
+        return (self._track(stream) if stream is not None else None), base
 
     # -- the public steps -----------------------------------------------------------------
 
@@ -172,26 +222,28 @@ class Follower:
             if wanted <= 0:
                 break
             part: deque[Record] = deque(maxlen=wanted)
-            self._read_rotated(path, part.append, watch=False)
+            self._read_rotated(path, part.append)
             chunks.append(list(part))
             wanted -= len(part)
         return [record for chunk in reversed(chunks) for record in chunk]
 
     def poll(self) -> list[Record]:
-        """Records written since the last call, in write order."""
+        """Records written since the last call, each process's in its own order."""
         out: list[Record] = []
-        for tracked in self._watched:
-            self._drain(tracked, out.append)
-        self._expire()
         if self._live is not None:
             self._drain(self._live, out.append)
         try:
-            current = os.stat(self.live_path).st_ino
+            current: int | None = os.stat(self.live_path).st_ino
         except FileNotFoundError:
-            return out  # between a rename and the new file's creation: look again next time
-        if self._live is None or current != self._live.ino:
+            current = None  # between a rename and the new file's creation: look again next time
+        if current is not None and (self._live is None or current != self._live.ino):
             self._switch(out)
-        return out
+        # Last, so that what writers in flight added to rotated files is in this batch
+        # (see the module docstring).
+        for tracked in self._watched:
+            self._drain(tracked, out.append)
+        self._expire(out.append)
+        return in_process_order(out)
 
     def _switch(self, out: list[Record]) -> None:
         old, old_base = self._live, self._base
@@ -210,3 +262,23 @@ class Follower:
         for tracked in [*self._watched, *([self._live] if self._live else [])]:
             tracked.close()
         self._watched.clear()
+
+
+def in_process_order(records: list[Record]) -> list[Record]:
+    """The records, with each process's own (`pid`) put back in `seq` order in their slots.
+
+    Records without an integer `pid` and `seq` (other writers') keep their place, and so does
+    the order between processes.
+    """
+    slots: dict[int, list[int]] = {}
+    for index, record in enumerate(records):
+        pid, seq = record.get("pid"), record.get("seq")
+        if type(pid) is int and type(seq) is int:
+            slots.setdefault(pid, []).append(index)
+    ordered = list(records)
+    for indexes in slots.values():
+        if len(indexes) > 1:
+            mine = sorted((records[i] for i in indexes), key=lambda record: record["seq"])
+            for index, record in zip(indexes, mine, strict=True):
+                ordered[index] = record
+    return ordered

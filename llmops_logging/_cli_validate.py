@@ -18,7 +18,17 @@ from typing import Any
 
 import orjson
 
-from .reader import READ_ERRORS, Accept, ReadReport, log_streams
+from .reader import (
+    MAX_LINE_BYTES,
+    READ_ERRORS,
+    Accept,
+    ReadReport,
+    capped_lines,
+    is_cut,
+    log_streams,
+    recover_glued,
+    skip_rest,
+)
 
 Schema = dict[str, Any]
 Check = Callable[[Any, list[str]], None]
@@ -201,11 +211,12 @@ class Verdict:
     invalid: int = 0
     foreign: int = 0
     torn: int = 0
+    oversize: int = 0
     problems: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.invalid or self.torn or self.report.errors)
+        return not (self.invalid or self.torn or self.oversize or self.report.errors)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -216,6 +227,8 @@ class Verdict:
             "invalid": self.invalid,
             "torn": self.torn,
             "foreign": self.foreign,
+            "oversize": self.oversize,
+            "unread": self.report.unread,
             "errors": self.report.errors,
             "problems": self.problems,
         }
@@ -226,9 +239,11 @@ def validate(
     accept: Accept | None,
     on_problem: Callable[[str, str], None],
     tick: Callable[[int], None] = lambda n: None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> Verdict:
     """Check every line; `on_problem(file:line, message)` as they are found (they are not kept
-    beyond `MAX_PROBLEMS_KEPT`). Torn lines are always reported; filters pick the records."""
+    beyond `MAX_PROBLEMS_KEPT`). Torn and oversize lines are always reported; a record glued
+    to a torn line's fragment is recovered and checked; filters pick the records."""
     check_record = record_check()
     verdict = Verdict()
     report = verdict.report
@@ -243,9 +258,15 @@ def validate(
             report.files.append(name)
             number = 0
             try:
-                for number, line in enumerate(stream, 1):
+                for number, line in enumerate(capped_lines(stream, max_line_bytes), 1):
                     if not number % 8192:
                         tick(8192)
+                    if is_cut(line, max_line_bytes):
+                        skip_rest(stream)
+                        verdict.oversize += 1
+                        report.add_oversize(f"{name}:{number}")
+                        problem(f"{name}:{number}", f"oversize: over {max_line_bytes:,} bytes")
+                        continue
                     if not line.strip():
                         continue
                     try:
@@ -262,7 +283,9 @@ def validate(
                             if complete
                             else "torn: no newline at end of file",
                         )
-                        continue
+                        record = recover_glued(line)
+                        if record is None:
+                            continue
                     report.records += 1
                     if accept is not None and not accept(record, line):
                         continue

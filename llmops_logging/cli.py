@@ -90,24 +90,41 @@ def _dump(value: Any, out: TextIO) -> None:
     out.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
+def _skipped(report: ReadReport) -> list[str]:
+    """What a read left out, one sentence each: torn lines, oversize lines, unread files."""
+
+    def places(shown: list[str], count: int) -> str:
+        return ", ".join(shown[:5]) + (" ..." if count > 5 else "")
+
+    notes = []
+    if report.bad_count:
+        notes.append(
+            f"skipped {report.bad_count} torn or non-JSON line(s): "
+            + places(report.bad, report.bad_count)
+        )
+    if report.oversize_count:
+        notes.append(
+            f"skipped {report.oversize_count} line(s) longer than the limit, unread: "
+            + places(report.oversize, report.oversize_count)
+        )
+    if report.unread:
+        notes.append(
+            f"not read: {len(report.unread)} file(s) named like the log but not of its rotation "
+            "(name one to read it): " + places(report.unread, len(report.unread))
+        )
+    return notes
+
+
 def _footer(report: ReadReport, what: str) -> str:
     files = len(report.files)
     text = f"{what} from {report.matched:,} records in {files} file{'s' * (files != 1)}"
-    if report.bad_count:
-        text += (
-            f"; skipped {report.bad_count} torn or non-JSON line(s): "
-            + ", ".join(report.bad[:5])
-            + (" ..." if report.bad_count > 5 else "")
-        )
+    text = "; ".join([text, *_skipped(report)])
     return "\n".join([text, *report.errors])
 
 
 def _warn(report: ReadReport) -> None:
-    if report.bad_count:
-        shown = ", ".join(report.bad[:5]) + (" ..." if report.bad_count > 5 else "")
-        print(
-            f"{PROG}: skipped {report.bad_count} torn or non-JSON line(s): {shown}", file=sys.stderr
-        )
+    for note in _skipped(report):
+        print(f"{PROG}: {note}", file=sys.stderr)
     for error in report.errors:
         print(f"{PROG}: {error}", file=sys.stderr)
 
@@ -169,6 +186,11 @@ def _follow(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None], ou
         follower.close()
     if follower.torn:
         print(f"{PROG}: skipped {follower.torn} torn line(s)", file=sys.stderr)
+    if follower.oversize:
+        print(
+            f"{PROG}: skipped {follower.oversize} line(s) longer than the limit, unread",
+            file=sys.stderr,
+        )
     for missed in follower.missed:
         print(f"{PROG}: {missed}", file=sys.stderr)
     return 0
@@ -279,13 +301,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         for error in verdict.report.errors:
             print(f"{PROG}: {error}", file=sys.stderr)
+        if verdict.report.unread:
+            _warn(ReadReport(unread=verdict.report.unread))
         files = len(verdict.report.files)
         lines = verdict.report.lines
+        oversize = f"{verdict.oversize:,} oversize, " if verdict.oversize else ""
         print(
             f"{'ok' if verdict.ok else 'FAILED'}: {lines:,} line{'s' * (lines != 1)} in {files} "
             f"file{'s' * (files != 1)}: {verdict.valid:,} valid, {verdict.invalid:,} invalid, "
-            f"{verdict.torn:,} torn, {verdict.foreign:,} foreign (other writers' records, "
-            "not checked)"
+            f"{verdict.torn:,} torn, {oversize}{verdict.foreign:,} foreign (other writers' "
+            "records, not checked)"
         )
     return 0 if verdict.ok else 1
 

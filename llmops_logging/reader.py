@@ -1,9 +1,15 @@
 """read_events(): the records of one or more logs, across rotated and gzipped files, oldest first.
 
 A log is its live file plus the rotated files beside it (`events.jsonl.000001`, ... and their
-`.gz` forms). Reading streams one line at a time, so memory stays flat whatever the size of
-the log. Lines that are torn or not JSON objects are skipped and counted in the stream's
-`report` instead of raising: a log written by crashing processes must still be readable.
+`.gz` forms). Other files under the log's glob (logrotate's `events.jsonl.1`, a `.bak` copy)
+are not part of it: they are listed in the report as unread, never skipped silently.
+
+Reading streams a chunk at a time and holds at most `max_line_bytes` of any one line, so
+memory stays bounded whatever the size of the log or the length of a line (a longer line is
+dropped as it streams past and reported as oversize). Lines that are torn or not JSON objects
+are skipped and counted in the stream's `report` instead of raising: a log written by crashing
+processes must still be readable, and a record glued to a killed writer's fragment is
+recovered (`recover_glued`, shared with `validate` and `tail -f`).
 
 Files come and go while writers rotate, compress and prune, so a read takes a consistent
 snapshot: `open_live` pins the live file together with the rotated number it will get, the
@@ -15,7 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import gzip
+import itertools
 import os
 import re
 import time
@@ -27,7 +35,7 @@ from typing import IO, Any, cast
 
 import orjson
 
-from .handlers import rotated_pattern
+from .handlers import rotated_name, rotated_pattern
 
 StrPath = str | os.PathLike[str]
 Record = dict[str, Any]
@@ -42,7 +50,11 @@ RECORD_START = b'{"ts":"'
 
 READ_ERRORS = (OSError, EOFError, zlib.error)
 """What reading a file can raise midway: a truncated or corrupt gzip, an I/O error."""
-_BUFFER = 1 << 20
+MAX_LINE_BYTES = 16 * 2**20
+"""Longer lines are skipped unread: 64 times the writer's default `max_record_bytes`."""
+MAX_RECOVERY_TRIES = 64
+"""Record starts tried on one torn line, so a hostile line costs a bounded number of parses."""
+CHUNK = 1 << 20
 _ANY_ROTATED = re.compile(r"\.\d+(\.gz)?$")
 
 
@@ -59,6 +71,13 @@ class ReadReport:
     bad: list[str] = field(default_factory=list)
     """`file:line` of each torn or non-JSON line (the first `MAX_BAD_KEPT`)."""
     bad_count: int = 0
+    oversize: list[str] = field(default_factory=list)
+    """`file:line` of each line longer than `max_line_bytes`, skipped unread (the first
+    `MAX_BAD_KEPT`)."""
+    oversize_count: int = 0
+    unread: list[str] = field(default_factory=list)
+    """Files under the log's glob that are not of its naming (another tool's, such as
+    logrotate's `events.jsonl.1`): not read; name one on its own to read it."""
     errors: list[str] = field(default_factory=list)
     """Files that vanished or broke off (a truncated gzip, say) while being read."""
 
@@ -66,6 +85,11 @@ class ReadReport:
         self.bad_count += 1
         if len(self.bad) < MAX_BAD_KEPT:
             self.bad.append(where)
+
+    def add_oversize(self, where: str) -> None:
+        self.oversize_count += 1
+        if len(self.oversize) < MAX_BAD_KEPT:
+            self.oversize.append(where)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,18 +107,38 @@ def split_log_path(path: StrPath) -> tuple[str, str, bool]:
     return directory, name, bool(_ANY_ROTATED.search(name)) and os.path.isfile(text)
 
 
-def _list_rotated(directory: str, live_name: str) -> dict[int, str]:
+def _scan(directory: str, live_name: str) -> tuple[dict[int, str], list[str]]:
+    """The log's rotated files by number, and the other names under its glob, sorted.
+
+    Only the writer's own spelling of a number counts (`events.jsonl.000002`): logrotate's
+    `events.jsonl.2` would otherwise take the same number and hide one of the two files.
+    """
     pattern = rotated_pattern(live_name)
     found: dict[int, str] = {}
+    others: list[str] = []
     try:
         names = os.listdir(directory or ".")
     except (FileNotFoundError, NotADirectoryError):
-        return found
+        return found, others
     for name in names:
+        if not name.startswith(live_name) or name == live_name:
+            continue
         match = pattern.match(name)
-        if match and (match.group(2) or int(match.group(1)) not in found):
-            found[int(match.group(1))] = name
-    return found
+        number = int(match.group(1)) if match else -1
+        if not match or name != rotated_name(live_name, number, bool(match.group(2))):
+            others.append(name)
+        elif match.group(2) or number not in found:
+            found[number] = name
+    return found, sorted(others)
+
+
+def _list_rotated(directory: str, live_name: str) -> dict[int, str]:
+    return _scan(directory, live_name)[0]
+
+
+def unread_files(directory: str, live_name: str = LIVE_NAME) -> list[str]:
+    """Paths under the log's glob (`events.jsonl*`) that are not files of the log."""
+    return [os.path.join(directory, name) for name in _scan(directory, live_name)[1]]
 
 
 def rotated_files(directory: str, live_name: str = LIVE_NAME) -> list[tuple[int, str]]:
@@ -155,10 +199,108 @@ def log_files(path: StrPath) -> list[str]:
 
 
 def open_log_file(path: str) -> IO[bytes]:
-    """A binary stream of the file's lines, gunzipped when its name ends in `.gz`."""
+    """A binary stream of the file, gunzipped when its name ends in `.gz`.
+
+    Read through `capped_lines` (or `read_lines`), it never holds more than the limit of one
+    line: `gzip` inflates no more than the size asked for, so a small bomb never expands whole.
+    """
     if path.endswith(".gz"):
         return cast(IO[bytes], gzip.open(path, "rb"))
-    return open(path, "rb", buffering=_BUFFER)
+    return open(path, "rb", buffering=CHUNK)
+
+
+def capped_lines(stream: IO[bytes], limit: int) -> Iterator[bytes]:
+    """The lines of `stream` with their newline, none read past `limit + 1` bytes.
+
+    A longer line comes out as its first `limit + 1` bytes without a newline (`is_cut`): the
+    caller drops the rest with `skip_rest` before taking the next line. Buffered `readline`
+    with a size, in C: the bulk read's decode loop stays as fast as a plain line loop.
+    """
+    return iter(functools.partial(stream.readline, limit + 1), b"")
+
+
+def is_cut(line: bytes, limit: int) -> bool:
+    """Whether `line` from `capped_lines` is only the start of a line longer than `limit`."""
+    return len(line) > limit and not line.endswith(b"\n")
+
+
+def skip_rest(stream: IO[bytes]) -> None:
+    """Reads and drops the rest of a cut line, a chunk at a time."""
+    while (piece := stream.readline(CHUNK)) and not piece.endswith(b"\n"):
+        pass
+
+
+class LineSplitter:
+    """Cuts bytes fed as they come (`tail -f`) into lines (without `\\n`), holding at most
+    `limit` bytes of one line.
+
+    A longer line is dropped piece by piece as it arrives; an empty line takes its place, so
+    later line numbers stay right, and `on_oversize(number)` is called when it ends. Feed it
+    pieces of at most `chunk` bytes, so no complete line inside a piece can exceed the limit.
+    """
+
+    def __init__(self, limit: int, on_oversize: Callable[[int], None]) -> None:
+        self.limit = limit
+        self.chunk = min(CHUNK, limit)
+        self.on_oversize = on_oversize
+        self.lines = 0
+        """Lines completed so far (the number of the last line handed out)."""
+        self._head: list[bytes] = []
+        self._size = 0
+        self._skipping = False
+
+    @property
+    def pending(self) -> bool:
+        """Whether part of an unfinished line was seen."""
+        return self._skipping or bool(self._head)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The lines that `data` completes."""
+        lines = data.split(b"\n")
+        tail = lines.pop()
+        if lines:
+            if self._skipping or self._size + len(lines[0]) > self.limit:
+                self.on_oversize(self.lines + 1)
+                lines[0] = b""
+            elif self._head:
+                lines[0] = b"".join((*self._head, lines[0]))
+            self._head, self._size, self._skipping = [], 0, False
+            self.lines += len(lines)
+        if tail and not self._skipping:
+            self._size += len(tail)
+            if self._size > self.limit:
+                self._head, self._size, self._skipping = [], 0, True
+            else:
+                self._head.append(tail)
+        return lines
+
+    def finish(self) -> list[bytes]:
+        """The last line, when the stream ended without a newline after it."""
+        if not self.pending:
+            return []
+        self.lines += 1
+        if self._skipping:
+            self.on_oversize(self.lines)
+            line = b""
+        else:
+            line = b"".join(self._head)
+        self._head, self._size, self._skipping = [], 0, False
+        return [line]
+
+
+def read_lines(stream: IO[bytes], splitter: LineSplitter) -> Iterator[bytes]:
+    """Every line of `stream` through `splitter`, read a chunk at a time."""
+
+    def batches() -> Iterator[list[bytes]]:
+        # read1: what one inflated block gives, so the lines before a truncated gzip's end
+        # are not lost with the error it raises.
+        read = getattr(stream, "read1", stream.read)
+        size, feed = splitter.chunk, splitter.feed
+        while data := read(size):
+            yield feed(data)
+        yield splitter.finish()
+
+    return itertools.chain.from_iterable(batches())
 
 
 def _names(path: str, stream: IO[bytes]) -> bool:
@@ -187,6 +329,7 @@ def log_streams(path: StrPath, report: ReadReport) -> Iterator[tuple[str, IO[byt
     if single:
         yield os.fspath(path), open_log_file(os.fspath(path))
         return
+    report.unread += unread_files(directory, name)
     live, base = open_live(directory, name)
     try:
         for number, rotated in rotated_files(directory, name):
@@ -292,11 +435,19 @@ class EventStream:
     releases the open file early. `progress()` gives bytes read so far and the total.
     """
 
-    def __init__(self, paths: Iterable[StrPath], accept: Accept | None = None) -> None:
+    def __init__(
+        self,
+        paths: Iterable[StrPath],
+        accept: Accept | None = None,
+        max_line_bytes: int = MAX_LINE_BYTES,
+    ) -> None:
         self.paths = [os.fspath(p) for p in paths]
         for path in self.paths:
             log_files(path)  # a missing path fails here, before any record is read
         self.accept = accept
+        if max_line_bytes < 1:
+            raise ValueError(f"max_line_bytes must be at least 1, not {max_line_bytes}")
+        self.max_line_bytes = max_line_bytes
         self.report = ReadReport()
         self._records: Generator[Record, None, None] | None = None
         self._current: IO[bytes] | None = None
@@ -347,15 +498,21 @@ class EventStream:
                 report.files.append(name)
                 self._current = stream
                 number = skipped = matched = recovered = 0
+                limit = self.max_line_bytes
                 try:
-                    for number, line in enumerate(stream, 1):
+                    for number, line in enumerate(capped_lines(stream, limit), 1):
+                        if len(line) > limit and is_cut(line, limit):  # one comparison, mostly
+                            skip_rest(stream)
+                            skipped += 1
+                            report.add_oversize(f"{name}:{number}")
+                            continue
                         try:
                             record = loads(line)
                         except decode_error:
                             skipped += 1
                             if line.strip():
                                 report.add_bad(f"{name}:{number}")
-                            glued = _glued_record(line)
+                            glued = recover_glued(line)
                             if glued is None:
                                 continue
                             record, recovered = glued, recovered + 1
@@ -380,20 +537,26 @@ class EventStream:
                     report.matched += (number - skipped + recovered) if accept is None else matched
 
 
-def _glued_record(line: bytes) -> Record | None:
-    """A whole record on the same line as a fragment a killed writer left before it.
+def recover_glued(line: bytes) -> Record | None:
+    """The whole record a torn line ends with, after the fragment a killed writer left.
 
-    Every record of this library starts with `{"ts":"`; a writer that was killed mid-line
-    leaves no newline, so the next writer's record can follow the fragment on its line.
+    Every record of this library starts with `{"ts":"`, and a writer killed mid-line leaves
+    no newline, so the next record can follow the fragment on its line. The leftmost start
+    from which the rest of the line parses is that record (a later start would be an object
+    nested in it). `read_events`, `validate` and `tail -f` all recover through this.
     """
-    start = line.rfind(RECORD_START)
-    if start <= 0:
-        return None
-    try:
-        record = orjson.loads(line[start:])
-    except orjson.JSONDecodeError:
-        return None
-    return record if type(record) is dict else None
+    view = memoryview(line)
+    start = line.find(RECORD_START, 1)
+    for _ in range(MAX_RECOVERY_TRIES):
+        if start < 0:
+            break
+        try:
+            record = orjson.loads(view[start:])
+        except orjson.JSONDecodeError:
+            start = line.find(RECORD_START, start + 1)
+            continue
+        return record if type(record) is dict else None
+    return None
 
 
 def read_events(
@@ -406,6 +569,7 @@ def read_events(
     until: datetime | str | None = None,
     grep: str | re.Pattern[str] | None = None,
     where: Callable[[Record], bool] | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> EventStream:
     """The records of the log at `path` (or of several paths, one after the other).
 
@@ -413,10 +577,12 @@ def read_events(
     warnings, errors and criticals); `since <= ts < until` (datetimes or ISO strings, naive
     means UTC); `grep` searches the raw JSON line; `where(record)` for anything else.
     Returns an `EventStream`: iterate it for dicts; its `.report` counts files, lines, records
-    and the `file:line` of skipped torn lines. Raises FileNotFoundError for a missing path.
+    and the `file:line` of skipped torn lines and of lines longer than `max_line_bytes`
+    (skipped unread, so memory stays bounded), and lists files under the log's glob that are
+    not of its naming (not read). Raises FileNotFoundError for a missing path.
     """
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
     accept = make_filter(
         run_id=run_id, kind=kind, level=level, since=since, until=until, grep=grep, where=where
     )
-    return EventStream(paths, accept)
+    return EventStream(paths, accept, max_line_bytes)

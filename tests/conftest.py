@@ -89,14 +89,27 @@ def assert_contract(record: dict[str, Any]) -> None:
 
 
 def raw_files(log_dir: Path, live: str = "events.jsonl") -> list[Path]:
-    """The log's files by the naming contract: numbered oldest first (.gz over plain), live."""
+    """The log's files by the naming contract: numbered oldest first (.gz over plain), live.
+
+    Numbers have six digits, or more without a leading zero (not logrotate's `events.jsonl.2`).
+    """
     numbered: dict[int, Path] = {}
     for path in log_dir.iterdir():
-        match = re.fullmatch(re.escape(live) + r"\.(\d+)(\.gz)?", path.name)
+        match = re.fullmatch(re.escape(live) + r"\.(\d{6}|[1-9]\d{6,})(\.gz)?", path.name)
         if match and (match.group(2) or int(match.group(1)) not in numbered):
             numbered[int(match.group(1))] = path
     files = [numbered[n] for n in sorted(numbered)]
     return files + ([log_dir / live] if (log_dir / live).exists() else [])
+
+
+def raw_where(files: list[Path], line: bytes) -> str:
+    """`file:line` of the first line equal to `line` (without its newline)."""
+    for path in files:
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        lines = data.split(b"\n")
+        if line in lines:
+            return f"{path}:{lines.index(line) + 1}"
+    raise AssertionError(f"{line!r} is in none of the files")
 
 
 def raw_scan(files: list[Path]) -> tuple[list[dict[str, Any]], list[str], int]:

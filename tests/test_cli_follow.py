@@ -7,13 +7,22 @@ number must have been printed exactly once, in each writer's order, and the exit
 
 from __future__ import annotations
 
+import fcntl
+import itertools
 import json
+import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmops_logging._cli_follow import Follower
 
 WRITER = textwrap.dedent(
     """
@@ -50,6 +59,13 @@ def numbers_by_writer(out: Path) -> dict[str, list[int]]:
     return found
 
 
+def wait_for_lines(out: Path, count: int, timeout: float = 30) -> None:
+    """Until the follower printed `count` lines: a started interpreter can take seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and out.read_bytes().count(b"\n") < count:
+        time.sleep(0.05)
+
+
 def stop(tail: subprocess.Popen[bytes], out: Path, expected_lines: int) -> tuple[int, str]:
     """Wait until the follower printed everything (or 120 s), then Ctrl-C it."""
     deadline = time.monotonic() + 120
@@ -62,26 +78,31 @@ def stop(tail: subprocess.Popen[bytes], out: Path, expected_lines: int) -> tuple
     return tail.returncode, err.decode()
 
 
-def test_follow_from_the_start_across_rotations_while_two_processes_write(
-    tmp_path: Path,
+@pytest.mark.parametrize("writers", [2, 4])
+def test_follow_from_the_start_across_rotations_while_processes_write(
+    tmp_path: Path, writers: int
 ) -> None:
+    """Each writer's records once and in its own order, although writers in flight append to
+    files just rotated (and then gzipped) while others already write the next live file."""
     out = tmp_path / "out.jsonl"
     log_dir = tmp_path / "logs"
     log_dir.mkdir()  # no live file yet: the follower waits for it
-    tail = start_tail(log_dir, out, "-n", "0")
-    time.sleep(0.5)
-    # Plain rotated files here: with gzip, two writers on a loaded machine lose records in
-    # the handler itself (a late write into a file compressed meanwhile), which is not what
-    # this test is about. The single-writer test below follows a gzipping log.
-    writers = [start_writer(log_dir, name, 1500, "plain") for name in ("a", "b")]
-    for writer in writers:
-        assert writer.wait(timeout=60) == 0
-    status, err = stop(tail, out, 3000)
+    # All history too: a follower slow to start (a loaded machine) still sees every record.
+    tail = start_tail(log_dir, out, "-n", "1000000")
+    names = "abcd"[:writers]
+    processes = [start_writer(log_dir, name, 1500) for name in names]
+    for process in processes:
+        assert process.wait(timeout=120) == 0
+    status, err = stop(tail, out, 1500 * writers)
     assert status == 0, err
     assert "Traceback" not in err
-    assert numbers_by_writer(out) == {"a": list(range(1500)), "b": list(range(1500))}
+    found = numbers_by_writer(out)
+    for name in names:
+        numbers = found.get(name, [])
+        out_of_order = [(a, b) for a, b in itertools.pairwise(numbers) if b != a + 1]
+        assert numbers == list(range(1500)), (name, len(numbers), out_of_order[:5], err)
     rotated = [p for p in log_dir.iterdir() if p.name.startswith("events.jsonl.")]
-    assert len(rotated) > 100
+    assert sum(p.suffix == ".gz" for p in rotated) > 100
 
 
 def test_follow_joins_a_log_midway_with_its_history(tmp_path: Path) -> None:
@@ -102,10 +123,7 @@ def test_follow_waits_for_a_partial_line_to_end(tmp_path: Path) -> None:
     live.write_bytes(b'{"writer":"a","i":0}\n{"writer":"a",')
     out = tmp_path / "out.jsonl"
     tail = start_tail(tmp_path, out)
-    deadline = time.monotonic() + 120  # the follower may be slow to start on a loaded machine
-    while time.monotonic() < deadline and not out.read_bytes().endswith(b"\n"):
-        assert tail.poll() is None, tail.stderr.read() if tail.stderr else ""
-        time.sleep(0.05)
+    wait_for_lines(out, 1)
     time.sleep(0.5)  # room for the unfinished line to show up, if it were printed
     assert numbers_by_writer(out) == {"a": [0]}  # the unfinished line is not printed yet
     with open(live, "ab") as stream:
@@ -121,3 +139,42 @@ def test_follow_takes_one_log(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert done.returncode == 2 and "follows one log" in done.stderr
+
+
+def test_a_late_line_in_a_rotated_file_keeps_its_process_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer in flight appends to the file just rotated, then to the new live file, both
+    while a poll is under way: its records still come out once each, in `seq` order."""
+    live = tmp_path / "events.jsonl"
+
+    def line(seq: int) -> bytes:
+        return json.dumps({"event": "n", "pid": 7, "seq": seq}).encode() + b"\n"
+
+    live.write_bytes(line(1))
+    in_flight = os.open(live, os.O_WRONLY | os.O_APPEND)  # the writer's descriptor
+    fcntl.flock(in_flight, fcntl.LOCK_SH)  # held by the writer, as the handler does
+    follower = Follower(str(tmp_path))
+    try:
+        assert [r["seq"] for r in follower.start(10)] == [1]
+        os.rename(live, tmp_path / "events.jsonl.000001")  # another process rotates
+        live.write_bytes(b"")
+        assert follower.poll() == []  # the follower moves to the new live file
+        real_drain = Follower._drain
+        late = [line(2), line(3)]
+
+        def drain(self: Follower, tracked: Any, sink: Callable[[Any], Any]) -> None:
+            if tracked is self._live and late:  # the writer, in flight, as the poll reads
+                os.write(in_flight, late.pop(0))  # into the rotated file
+                with open(live, "ab") as stream:
+                    stream.write(late.pop(0))  # then, having seen the rotation, live
+            real_drain(self, tracked, sink)
+
+        monkeypatch.setattr(Follower, "_drain", drain)
+        printed = follower.poll() + follower.poll()
+        os.close(in_flight)  # the writer lets go of the rotated file
+        printed += follower.poll() + follower.poll()
+        assert [r["seq"] for r in printed] == [2, 3]
+        assert not follower._watched  # released: no longer watched
+    finally:
+        follower.close()

@@ -105,6 +105,28 @@ def test_gz_wins_over_its_plain_twin_and_hidden_files_are_ignored(tmp_path: Path
     assert stream.report.bad_count == 0
 
 
+def test_files_other_tools_named_are_listed_as_unread_not_mixed_in(tmp_path: Path) -> None:
+    """logrotate's `events.jsonl.2` beside the writer's `events.jsonl.000002` hid one of the
+    two files; now the log's own files are all read and the others are listed, not read."""
+    ll.configure(tmp_path, max_bytes=600, backup_count=100)
+    log = ll.get_logger("t")
+    for i in range(40):
+        log.info("n", i=i)
+    ll.reset()
+    ours = raw_files(tmp_path)
+    assert len(ours) >= 4 and (tmp_path / "events.jsonl.000002").exists()
+    others = ["events.jsonl-20261126", "events.jsonl.1.gz", "events.jsonl.2", "events.jsonl.bak"]
+    for number, name in enumerate(others):
+        body = json.dumps({"other": number}).encode() + b"\n"
+        (tmp_path / name).write_bytes(gzip.compress(body) if name.endswith(".gz") else body)
+    stream = ll.read_events(tmp_path)
+    assert [r["i"] for r in stream] == list(range(40))
+    assert stream.report.files == [str(f) for f in ours]
+    assert stream.report.unread == [str(tmp_path / name) for name in others]
+    assert log_files(tmp_path) == [str(f) for f in ours]
+    assert list(ll.read_events(tmp_path / "events.jsonl.2")) == [{"other": 2}]  # named alone
+
+
 def test_non_object_json_and_blank_lines(tmp_path: Path) -> None:
     (tmp_path / "events.jsonl").write_bytes(b'{"a":1}\n[1,2]\n\n"text"\nNaN\n{"a":2}')
     stream = ll.read_events(tmp_path)
@@ -214,6 +236,89 @@ def test_reading_streams_in_constant_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert count == 120_000
     assert peak < size / 8, f"peak {peak} bytes while reading {size} bytes"
+
+
+PEAK_RSS = (
+    "import re; "
+    "peak = int(re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read())[1]) / 1024"
+)
+"""Peak RSS in MiB of this process image only (`ru_maxrss` keeps that of the parent that
+spawned it, which is pytest's own)."""
+MEASURED_READ = textwrap.dedent(
+    """
+    import json, sys
+    import llmops_logging as ll
+    stream = ll.read_events(sys.argv[1])
+    numbers = [record["i"] for record in stream]
+    """
+) + textwrap.dedent(
+    f"""
+    {PEAK_RSS}
+    print(json.dumps({{"numbers": numbers, "oversize": stream.report.oversize,
+                      "bad": stream.report.bad, "lines": stream.report.lines, "peak_mib": peak}}))
+    """
+)
+MEASURED_VALIDATE = (
+    "import sys; from llmops_logging.cli import main; status = main(sys.argv[1:]); "
+    f"{PEAK_RSS}; print(peak, file=sys.stderr); sys.exit(status)"
+)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from /proc")
+def test_a_huge_line_and_a_gzip_bomb_are_skipped_in_bounded_memory(tmp_path: Path) -> None:
+    """A 200 MiB line and a 0.26 MB gzip that inflates to a 256 MiB line: both skipped as they
+    stream past and reported as oversize, the records around them read, memory bounded."""
+
+    def record(i: int) -> bytes:
+        return json.dumps({"ts": "2026-11-26T13:05:26.123456+00:00", "i": i}).encode() + b"\n"
+
+    with gzip.open(tmp_path / "events.jsonl.000001.gz", "wb") as bomb:
+        bomb.write(record(0))
+        block = b"x" * 2**20
+        for _ in range(256):
+            bomb.write(block)
+        bomb.write(b"\n" + record(1))
+    assert (tmp_path / "events.jsonl.000001.gz").stat().st_size < 2**20
+    with open(tmp_path / "events.jsonl", "wb") as live:  # sparse: 200 MiB of NULs, no disk
+        live.write(record(2))
+        live.seek(200 * 2**20, os.SEEK_CUR)
+        live.write(b"\n" + record(3))
+    bound_mib = 120  # the interpreter with the library: about 35; the lines: 200 and 256
+
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED_READ, str(tmp_path)],
+        capture_output=True, check=True, timeout=300,
+    )  # fmt: skip
+    read = json.loads(done.stdout)
+    assert read["numbers"] == [0, 1, 2, 3] and read["bad"] == [] and read["lines"] == 6
+    assert read["oversize"] == [
+        f"{tmp_path / 'events.jsonl.000001.gz'}:2", f"{tmp_path / 'events.jsonl'}:2",
+    ]  # fmt: skip
+    assert read["peak_mib"] < bound_mib, f"peak RSS {read['peak_mib']:.0f} MiB"
+
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED_VALIDATE, "validate", "--json", str(tmp_path)],
+        capture_output=True, timeout=300,
+    )  # fmt: skip
+    verdict = json.loads(done.stdout)
+    assert done.returncode == 1 and not verdict["ok"]
+    assert (verdict["oversize"], verdict["foreign"], verdict["torn"]) == (2, 4, 0)
+    assert [p["where"] for p in verdict["problems"]] == read["oversize"]
+    assert all("oversize" in p["problem"] for p in verdict["problems"])
+    assert float(done.stderr.splitlines()[-1]) < bound_mib, done.stderr
+
+
+def test_max_line_bytes_is_the_limit_for_read_events(tmp_path: Path) -> None:
+    lines = [b'{"i":0}', b'{"i":1,"pad":"' + b"p" * 100 + b'"}', b'{"i":2}']
+    (tmp_path / "events.jsonl").write_bytes(b"\n".join(lines) + b"\n" + b"x" * 101)
+    stream = ll.read_events(tmp_path, max_line_bytes=100)
+    assert [r["i"] for r in stream] == [0, 2]
+    live = tmp_path / "events.jsonl"
+    assert stream.report.oversize == [f"{live}:2", f"{live}:4"]
+    assert stream.report.oversize_count == 2 and stream.report.bad == []
+    assert [r["i"] for r in ll.read_events(tmp_path, max_line_bytes=len(lines[1]))] == [0, 1, 2]
+    with pytest.raises(ValueError):
+        ll.read_events(tmp_path, max_line_bytes=0)
 
 
 WRITER = textwrap.dedent(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 import llmops_logging as ll
 
 from .conftest import log_files
+from .test_cli_follow import start_tail, stop, wait_for_lines
 
 LOOPING_WRITER = """
 import sys, itertools
@@ -31,6 +33,15 @@ def _lines(log_dir: Path) -> list[bytes]:
     for path in log_files(log_dir):
         lines += path.read_bytes().splitlines()
     return lines
+
+
+def _bytes_written(log_dir: Path) -> int:
+    """The size of the log's files now; they may be renamed while we look."""
+    total = 0
+    for path in log_dir.glob("events.jsonl*"):
+        with contextlib.suppress(FileNotFoundError):
+            total += path.stat().st_size
+    return total
 
 
 def _parse(line: bytes) -> dict[str, object] | None:
@@ -62,7 +73,9 @@ def test_sigkilled_writers_leave_later_records_intact(tmp_path: Path) -> None:
     ]
     for writer in writers:
         assert writer.stdout is not None and writer.stdout.readline().strip() == b"ready"
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60  # until they wrote plenty, however loaded the machine
+    while time.monotonic() < deadline and _bytes_written(tmp_path) < 300 * 300:
+        time.sleep(0.1)
     for writer in writers:
         os.kill(writer.pid, signal.SIGKILL)
         writer.wait(timeout=30)
@@ -123,3 +136,60 @@ def test_a_line_still_being_appended_is_not_taken_for_a_torn_tail(tmp_path: Path
     assert len(lines) == 3 and lines[0] == long_line[:-1] and lines[2] == b""
     assert json.loads(lines[1])["event"] == "after"
     assert in_progress  # else the test proved nothing: the write was already done
+
+
+GLUING_WRITER = """
+import sys
+import llmops_logging as ll
+ll.configure(sys.argv[1])
+log = ll.get_logger("survivor")
+log.info("before", i=0)
+print("ready", flush=True)
+sys.stdin.readline()  # meanwhile another writer dies in the middle of a line
+log.info("glued", i=1, payload={"ts": "2026-11-26T00:00:00.000000+00:00", "in": [{"ts": "x"}]})
+log.info("after", i=2)
+"""
+PAYLOAD = {"ts": "2026-11-26T00:00:00.000000+00:00", "in": [{"ts": "x"}]}
+
+
+def test_a_glued_record_with_nested_stamps_is_recovered_whole_everywhere(tmp_path: Path) -> None:
+    """read_events, validate and tail -f all recover the record a running writer appends
+    right after a killed writer's fragment, even when its values hold `{"ts":` objects."""
+    writer = subprocess.Popen(
+        [sys.executable, "-c", GLUING_WRITER, str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert writer.stdin is not None and writer.stdout is not None
+    assert writer.stdout.readline().strip() == b"ready"
+    out = tmp_path.parent / f"{tmp_path.name}-tail.jsonl"
+    tail = start_tail(tmp_path, out)
+    wait_for_lines(out, 1)  # following: the glued record reaches it by polling
+    fd = os.open(tmp_path / "events.jsonl", os.O_WRONLY | os.O_APPEND)
+    os.write(fd, b'{"ts":"2026-11-26T00:00:00.000000+00:00","event":"cut sh')  # no newline
+    os.close(fd)
+    writer.stdin.write(b"go\n")
+    writer.stdin.close()
+    assert writer.wait(timeout=60) == 0
+    writer.stdout.close()
+    live = tmp_path / "events.jsonl"
+    assert live.read_bytes().count(b"\n") == 3  # the glued line really is one line
+
+    status, err = stop(tail, out, 3)
+    assert status == 0, err
+    followed = [json.loads(line) for line in out.read_bytes().splitlines()]
+    assert [(r["event"], r["i"]) for r in followed] == [("before", 0), ("glued", 1), ("after", 2)]
+    assert followed[1]["payload"] == PAYLOAD and "skipped 1 torn" in err
+
+    stream = ll.read_events(tmp_path)
+    read = list(stream)
+    assert read == followed
+    assert stream.report.bad == [f"{live}:2"] and stream.report.records == 3
+
+    done = subprocess.run(
+        [sys.executable, "-m", "llmops_logging.cli", "validate", "--json", str(tmp_path)],
+        capture_output=True, timeout=60,
+    )  # fmt: skip
+    verdict = json.loads(done.stdout)
+    assert done.returncode == 1
+    assert (verdict["valid"], verdict["torn"], verdict["invalid"]) == (3, 1, 0)
+    assert verdict["problems"] == [{"where": f"{live}:2", "problem": "torn or not a JSON object"}]
