@@ -1,0 +1,132 @@
+"""The record contract in one place: field names and order, levels, kinds, file naming.
+
+Every other module imports these facts from here, so adding a field or a level is one edit;
+the shipped JSON Schema is checked against this module by the tests. A leaf: this module
+imports nothing from the package, so anything may import it without a cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+EventDict = MutableMapping[str, Any]
+"""What structlog processors pass along: the record being built."""
+Record = dict[str, Any]
+"""One parsed line of a log."""
+StrPath = str | os.PathLike[str]
+
+# -- fields ----------------------------------------------------------------------------------
+
+TS = "ts"
+RUN_ID = "run_id"
+EVENT = "event"
+KIND = "kind"
+LEVEL = "level"
+LOGGER = "logger"
+EVENT_ID = "event_id"
+SEQ = "seq"
+PID = "pid"
+
+CORE_FIELDS: tuple[str, ...] = (TS, RUN_ID, EVENT, KIND, LEVEL, LOGGER, EVENT_ID, SEQ, PID)
+"""Every record has these, written first and in this order."""
+STAMPS: frozenset[str] = frozenset(CORE_FIELDS) - {EVENT}
+"""The core fields the library sets itself and the redactor leaves alone (the message, `event`,
+is the user's text and is redacted like any value)."""
+
+NAME = "name"
+STEP_ID = "step_id"
+PARENT_ID = "parent_id"
+DURATION_S = "duration_s"
+ERROR = "error"
+STACK = "stack"
+
+DEFAULT_KIND = "log"
+RUN_KINDS = ("run_start", "run_ok", "run_error")
+STEP_KINDS = ("step_start", "step_ok", "step_error")
+
+# -- levels ----------------------------------------------------------------------------------
+
+LEVELS: Mapping[str, int] = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+"""The contract's level names, lowest first, with their `logging` numbers."""
+LEVEL_ALIASES: Mapping[str, str] = {
+    "warn": "warning",
+    "fatal": "critical",
+    "exception": "error",
+    "msg": "info",
+    "log": "info",
+}
+"""Other names that callers (stdlib, structlog methods) use for a contract level."""
+
+
+def level_name(number: int) -> str:
+    """The contract's level name for any level number: custom levels round down."""
+    for name in reversed(LEVELS):
+        if number >= LEVELS[name]:
+            return name
+    return "debug"
+
+
+def level_number(level: int | str) -> int:
+    """`logging` level number of a name (any case, aliases too) or a number.
+
+    Raises ValueError for an unknown name: a typo in `configure(level=...)` should say so.
+    """
+    if isinstance(level, int) and not isinstance(level, bool):
+        return level
+    if isinstance(level, str):
+        key = level.strip().lower()
+        key = LEVEL_ALIASES.get(key, key)
+        if key in LEVELS:
+            return LEVELS[key]
+        number = logging.getLevelName(level.strip().upper())  # a custom registered level
+        if isinstance(number, int):
+            return number
+    raise ValueError(f"unknown log level {level!r}; use one of {', '.join(LEVELS)}")
+
+
+# -- where logs live ---------------------------------------------------------------------------
+
+LOG_DIR_ENV = "LLMOPS_LOG_DIR"
+DEFAULT_LOG_DIR = os.path.join("data", "raw_events")
+RAW_DIR_NAME = "raw_events"
+DERIVED_DIR_NAME = "derived"
+
+
+def default_log_dir() -> str:
+    """`$LLMOPS_LOG_DIR` (with `~` expanded) when set, else `data/raw_events`."""
+    return os.path.expanduser(os.environ.get(LOG_DIR_ENV) or DEFAULT_LOG_DIR)
+
+
+# -- file naming -------------------------------------------------------------------------------
+
+LIVE_NAME = "events.jsonl"
+ROTATED_DIGITS = 6
+GZ_SUFFIX = ".gz"
+
+
+def rotated_name(live_name: str, number: int, compressed: bool = False) -> str:
+    """The name of the `number`-th rotated file of the log whose live file is `live_name`."""
+    return f"{live_name}.{number:0{ROTATED_DIGITS}d}" + (GZ_SUFFIX if compressed else "")
+
+
+def rotated_pattern(live_name: str) -> re.Pattern[str]:
+    """Matches the rotated file names this library writes for that log (six digits, or more
+    without a leading zero); group 1 is the number, group 2 the `.gz`. Another tool's name
+    such as logrotate's `events.jsonl.2` does not match, so it is never taken for ours."""
+    digits = ROTATED_DIGITS
+    return re.compile(re.escape(live_name) + rf"\.(\d{{{digits}}}|[1-9]\d{{{digits},}})(\.gz)?$")
+
+
+def lock_name(live_name: str) -> str:
+    """The hidden lock file of a log: outside the log's glob `live_name*`."""
+    return f".{live_name}.lock"
