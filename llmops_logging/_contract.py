@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 EventDict = MutableMapping[str, Any]
@@ -50,7 +50,7 @@ STEP_KINDS = ("step_start", "step_ok", "step_error")
 
 # -- levels ----------------------------------------------------------------------------------
 
-LEVELS: Mapping[str, int] = {
+LEVELS: dict[str, int] = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
     "warning": logging.WARNING,
@@ -58,7 +58,7 @@ LEVELS: Mapping[str, int] = {
     "critical": logging.CRITICAL,
 }
 """The contract's level names, lowest first, with their `logging` numbers."""
-LEVEL_ALIASES: Mapping[str, str] = {
+LEVEL_ALIASES: dict[str, str] = {
     "warn": "warning",
     "fatal": "critical",
     "exception": "error",
@@ -70,8 +70,8 @@ LEVEL_ALIASES: Mapping[str, str] = {
 
 def level_name(number: int) -> str:
     """The contract's level name for any level number: custom levels round down."""
-    for name in reversed(LEVELS):
-        if number >= LEVELS[name]:
+    for name, floor in reversed(LEVELS.items()):
+        if number >= floor:
             return name
     return "debug"
 
