@@ -7,7 +7,9 @@ from typing import TextIO
 import orjson
 from structlog.dev import ConsoleRenderer
 
-_HIDDEN = ("event_id", "seq", "pid")
+from ._contract import EVENT_ID, PID, SEQ, TS
+
+_HIDDEN = (EVENT_ID, SEQ, PID)
 
 
 class ConsoleEcho:
@@ -22,5 +24,5 @@ class ConsoleEcho:
         record = orjson.loads(line)
         for key in _HIDDEN:
             record.pop(key, None)
-        record["timestamp"] = record.pop("ts", "")
+        record["timestamp"] = record.pop(TS, "")
         self.stream.write(f"{self.renderer(None, 'info', record)}\n")

@@ -69,11 +69,17 @@ LEVEL_ALIASES: dict[str, str] = {
 
 
 def level_name(number: int) -> str:
-    """The contract's level name for any level number: custom levels round down."""
-    for name, floor in reversed(LEVELS.items()):
-        if number >= floor:
-            return name
-    return "debug"
+    """The contract's level name for any level number: custom levels round down.
+
+    An if-chain rather than a loop over `LEVELS`: every stdlib record asks this.
+    """
+    if number >= logging.CRITICAL:
+        return "critical"
+    if number >= logging.ERROR:
+        return "error"
+    if number >= logging.WARNING:
+        return "warning"
+    return "info" if number >= logging.INFO else "debug"
 
 
 def level_number(level: int | str) -> int:

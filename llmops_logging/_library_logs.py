@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from ._contract import KIND
 from ._render import safe_str
 
 WARNINGS_LOGGER = "py.warnings"
@@ -60,7 +61,7 @@ def show_warning(
     fields: dict[str, Any] = {"category": _category_name(category), "filename": filename}
     fields["lineno"] = lineno
     logging.getLogger(WARNINGS_LOGGER).warning(
-        safe_str(message), extra={"kind": "warning", "warning": fields}
+        safe_str(message), extra={KIND: "warning", "warning": fields}
     )
 
 

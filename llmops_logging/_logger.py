@@ -21,15 +21,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from structlog import BoundLoggerBase, DropEvent
 
+from ._contract import EventDict, level_name
 from ._render import format_failure, render_line, safe_str
 from .processors import (
     SHARED_SEQ,
-    EventDict,
     Processor,
     SeqCounter,
     failure_line,
     keep_user_value,
-    level_method_name,
 )
 
 LEVELS = {
@@ -176,7 +175,7 @@ class BoundLogger(BoundLoggerBase):
             number = logging.INFO
         if number < BoundLogger.min_level:
             return None
-        _WRITERS[level_method_name(number)](self, event, *args, **kw)
+        _WRITERS[level_name(number)](self, event, *args, **kw)
 
     async def alog(self, level: int | str, event: Any = None, /, *args: Any, **kw: Any) -> None:
         self.log(level, event, *args, **kw)

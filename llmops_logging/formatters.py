@@ -16,6 +16,7 @@ from typing import Any
 from pythonjsonlogger.core import BaseJsonFormatter
 from structlog import DropEvent
 
+from ._contract import level_name
 from ._render import format_failure, render_line, safe_str
 from .processors import (
     SHARED_SEQ,
@@ -24,7 +25,6 @@ from .processors import (
     build_processors,
     failure_line,
     keep_user_value,
-    level_method_name,
     run_processors,
 )
 from .redaction import Redactor
@@ -78,7 +78,7 @@ class JsonlFormatter(BaseJsonFormatter):
             created_ns=round(record.created * 1e6) * 1000,  # the nearest µs, not truncated
             seq_counter=self.seq_counter if seq_counter is None else seq_counter,
         )
-        method_name = level_method_name(record.levelno)
+        method_name = level_name(record.levelno)
         message_dict: dict[str, Any] = {}
         if isinstance(record.msg, dict):
             message_dict = dict(record.msg)

@@ -8,14 +8,13 @@ events run them in the chain `configure()` builds; stdlib records run the very s
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import sys
 import threading
 import time
 import traceback
 import weakref
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,20 @@ from structlog.contextvars import STRUCTLOG_KEY_PREFIX_LEN, merge_contextvars
 from structlog.processors import StackInfoRenderer
 
 from ._context import current_run, current_step, default_run_id
+from ._contract import (
+    DEFAULT_KIND,
+    EVENT,
+    EVENT_ID,
+    KIND,
+    LEVEL,
+    LEVEL_ALIASES,
+    LOGGER,
+    PID,
+    RUN_ID,
+    SEQ,
+    TS,
+    EventDict,
+)
 from ._platform import at_fork_in_child
 from ._render import (
     CORE_FIELDS,
@@ -42,20 +55,11 @@ if TYPE_CHECKING:
     from .redaction import Redactor
     from .sampling import Sampler
 
-EventDict = MutableMapping[str, Any]
 Processor = Callable[[Any, str, EventDict], Any]
 
 USER_PREFIX = "user_"
 """A user value under the name of a stamp (a core field but `event` and `kind`, which are the
 user's own) is kept under this prefix: only the library writes the stamps."""
-
-_LEVEL_NAMES = {
-    "warn": "warning",
-    "exception": "error",
-    "fatal": "critical",
-    "msg": "info",
-    "log": "info",
-}
 
 _pid = os.getpid()
 _ts_cache: tuple[int, str] = (-(2**62), "")  # (the second's start in µs, its text up to ".")
@@ -146,16 +150,16 @@ def add_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDi
             value = var.get(Ellipsis)
             if value is not Ellipsis:
                 event_dict.setdefault(name[STRUCTLOG_KEY_PREFIX_LEN:], value)
-    kind = event_dict.setdefault("kind", "log")
+    kind = event_dict.setdefault(KIND, DEFAULT_KIND)
     if type(kind) is not str or not kind:
-        kind = event_dict["kind"] = safe_str(kind) if kind else "log"
-    if "run_id" in event_dict:  # a user's field: the run is the context's
-        keep_user_value(event_dict, "run_id", event_dict.pop("run_id"))
+        kind = event_dict[KIND] = safe_str(kind) if kind else DEFAULT_KIND
+    if RUN_ID in event_dict:  # a user's field: the run is the context's
+        keep_user_value(event_dict, RUN_ID, event_dict.pop(RUN_ID))
     run = current_run.get()
     if run is None:
-        event_dict["run_id"] = default_run_id()
+        event_dict[RUN_ID] = default_run_id()
     else:
-        event_dict["run_id"] = run.run_id
+        event_dict[RUN_ID] = run.run_id
         run.counts[kind] += 1
     step = current_step.get()
     if step is not None:
@@ -192,25 +196,25 @@ class Stamper:
         counter: SeqCounter = getattr(logger, "seq_counter", SHARED_SEQ)
         seq = counter.next()
         ts = format_ts(getattr(logger, "created_ns", None) or time.time_ns())
-        run_id = pop("run_id", None) or default_run_id()
-        event = pop("event", None)
+        run_id = pop(RUN_ID, None) or default_run_id()
+        event = pop(EVENT, None)
         if type(event) is not str:
             event = _event_text(event)
-        kind = pop("kind", "log")
-        level = _LEVEL_NAMES.get(method_name, method_name)
+        kind = pop(KIND, DEFAULT_KIND)
+        level = LEVEL_ALIASES.get(method_name, method_name)
         name = getattr(logger, "name", None) or "root"
         event_id = counter.prefix + str(seq)
         fields = self.fields
         record: dict[str, Any] = {
-            "ts": ts,
-            "run_id": run_id,
-            "event": event,
-            "kind": kind,
-            "level": level,
-            "logger": name,
-            "event_id": event_id,
-            "seq": seq,
-            "pid": _pid,
+            TS: ts,
+            RUN_ID: run_id,
+            EVENT: event,
+            KIND: kind,
+            LEVEL: level,
+            LOGGER: name,
+            EVENT_ID: event_id,
+            SEQ: seq,
+            PID: _pid,
             **fields,
             **event_dict,
         }
@@ -263,17 +267,6 @@ def add_error_info(logger: Any, method_name: str, event_dict: EventDict) -> Even
     if "stack_info" in event_dict:
         _render_stack(logger, method_name, event_dict)
     return event_dict
-
-
-def level_method_name(number: int) -> str:
-    """The contract's level name for any level number: custom levels round down."""
-    if number >= logging.CRITICAL:
-        return "critical"
-    if number >= logging.ERROR:
-        return "error"
-    if number >= logging.WARNING:
-        return "warning"
-    return "info" if number >= logging.INFO else "debug"
 
 
 class LineRenderer:
@@ -341,11 +334,9 @@ def failure_line(
     note = describe_exception(exc)
     name = event if isinstance(event, str) else safe_str(event)
     try:
-        return run_processors(
-            processors, logger, method_name, {"event": name, "logging_error": note}
-        )
+        return run_processors(processors, logger, method_name, {EVENT: name, "logging_error": note})
     except (Exception, DropEvent):
-        bare = add_context(logger, method_name, {"event": "[unloggable event]"})
+        bare = add_context(logger, method_name, {EVENT: "[unloggable event]"})
         record = Stamper()(logger, method_name, bare)
         record["logging_error"] = type(exc).__qualname__
         return render_line(record)

@@ -26,6 +26,7 @@ from itertools import repeat
 from typing import Any
 from uuid import UUID
 
+from ._contract import EventDict
 from ._redaction_rules import (
     _BACK,
     _LINE_VALUE,
@@ -42,7 +43,6 @@ from ._redaction_rules import (
     normalize_key,
 )
 from ._render import CORE_FIELDS, MAX_DEPTH, json_default, safe_str
-from .processors import EventDict
 
 RedactionSettings = bool | Mapping[str, Any] | None
 """`True` (the built-in rules), `False` / `None` (off), or a mapping of extra rules."""

@@ -21,11 +21,12 @@ from typing import Any, TypeVar
 
 from ._config import get_logger
 from ._context import RunState, StepState, current_run, current_step, nearest_open
+from ._contract import EVENT, KIND
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _LOGGER_NAME = "llmops_logging"
-_RESERVED = frozenset({"event", "kind", "name", "duration_s"})
+_RESERVED = frozenset({EVENT, KIND, "name", "duration_s"})
 
 
 class Scope:

@@ -17,7 +17,7 @@ from typing import Any
 from structlog import DropEvent
 
 from ._context import RunState, current_run
-from .processors import EventDict
+from ._contract import EVENT, KIND, RUN_ID, EventDict
 
 SampleRates = Mapping[str, float]
 
@@ -57,7 +57,7 @@ class Sampler:
         return cls(rates, run_rate)
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
-        kind = event_dict["kind"]
+        kind = event_dict[KIND]
         run = current_run.get()
         if kind == "run_start" and run is not None and self.run_rate is not None:
             if run.parent_run_id is None:  # a nested run follows the decision of its root
@@ -72,12 +72,12 @@ class Sampler:
             return self._drop(run, kind)
         rate = self.rates.get(kind)
         if rate is None:
-            rate = self.rates.get(str(event_dict.get("event")))
+            rate = self.rates.get(str(event_dict.get(EVENT)))
         if rate is None:
             return event_dict
         if run is None:
             self._outside_runs[kind] += 1
-            position, run_id = self._outside_runs[kind], event_dict["run_id"]
+            position, run_id = self._outside_runs[kind], event_dict[RUN_ID]
         else:
             position, run_id = run.counts[kind], run.run_id
         if rate >= 1.0 or unit_hash(run_id, kind, position) < rate:
