@@ -26,6 +26,7 @@ from .handlers import (
     DEFAULT_CHECK_INTERVAL,
     DEFAULT_FILE_MODE,
     DEFAULT_MAX_BYTES,
+    DIRECTORY_MODE,
     RotatingJsonlHandler,
 )
 from .processors import Processor, build_processors
@@ -77,7 +78,7 @@ def configure(
     min_level = level_number(level)
     if log_dir is None:
         log_dir = os.environ.get(LOG_DIR_ENV) or DEFAULT_LOG_DIR
-    os.makedirs(log_dir, exist_ok=True)
+    os.makedirs(log_dir, mode=DIRECTORY_MODE, exist_ok=True)
     chain = build_processors(
         fields=fields,
         sampler=Sampler.from_settings(sample, sample_runs),
