@@ -5,11 +5,14 @@ number of processes never interleave inside a line. Before each write the writer
 file's size with `lseek(SEEK_END)`, so a file passes `max_bytes` by at most one line per other
 writer appending at that moment, and a file that shrank (a copy-truncate by another program)
 is noticed at the next record. Rotation renames the live file to `events.jsonl.NNNNNN` under
-an `flock` on the hidden `.events.jsonl.lock` and bumps a counter in that file; a writer whose
-file was rotated by another process finds it full (or sees the counter move) and reopens the
-live path. A writer holds a shared `flock` on the file it appends to, and compression and
-retention (in `_logfiles`) pass over files still held, so no record lands in a file being
-gzipped or deleted. Renames or removals by anyone else are noticed by an `lstat` of the live
+an `flock` on the hidden `.events.jsonl.lock` and bumps a counter in that file. A file is only
+rotated when nearly full, and near the end (`CAREFUL_MARGIN`) every write reads that counter
+first, so a writer reopens the live path instead of appending to a file another process has
+just rotated (unless a line longer than the margin left more room than that). No shared
+memory: a mapped file that someone truncates, or a full disk, would raise SIGBUS. A writer
+holds a shared `flock` on the file it appends to, and compression and retention (in
+`_logfiles`) pass over files still held, so no record lands in a file being gzipped or
+deleted. Renames or removals by anyone else are noticed by an `lstat` of the live
 path (and of the lock file) every `check_interval` seconds (0: before every record).
 
 Nothing in the directory is trusted: files are opened without following links and only when
@@ -51,6 +54,8 @@ DEFAULT_MAX_BYTES = 10 * 2**20
 DEFAULT_BACKUP_COUNT = 5
 DEFAULT_FILE_MODE = 0o600
 DEFAULT_CHECK_INTERVAL = 1.0
+CAREFUL_MARGIN = 64 * 1024
+"""The last `max_bytes // 8` of a file, up to this many bytes, are written on the careful path."""
 DIRECTORY_MODE = 0o700
 """A log directory this library creates is private: log files may hold what users typed."""
 
@@ -133,6 +138,7 @@ class RotatingJsonlHandler(logging.Handler):
     """
 
     _rotate_at: int | float = math.inf
+    _fast_until: int | float = math.inf
     _max_bytes = _backup_count = 0  # until __init__ sets them through the properties
 
     def __init__(
@@ -210,8 +216,12 @@ class RotatingJsonlHandler(logging.Handler):
         return self._max_bytes > 0 and self._backup_count > 0
 
     def _set_rotate_at(self) -> None:
-        """Past this size the write path takes its slow branch (which rotates if it should)."""
+        """Past `_fast_until` the write path takes its careful branch, which reads the rotation
+        counter (so it never appends to a file another process has just rotated, which is
+        always this full) and rotates at `_rotate_at`."""
         self._rotate_at = self._max_bytes if self.rotates else math.inf
+        margin = min(self._max_bytes // 8, CAREFUL_MARGIN)
+        self._fast_until = self._max_bytes - margin if self.rotates else math.inf
 
     # -- the write path -------------------------------------------------------------------
 
@@ -250,7 +260,7 @@ class RotatingJsonlHandler(logging.Handler):
                 try:
                     self._checking = True
                     end = os.lseek(fd, 0, os.SEEK_END)
-                    if self._size <= end and end + size <= self._rotate_at:
+                    if self._size <= end and end + size <= self._fast_until:
                         written = os.write(fd, line)  # _write_whole, inline on the hot path
                         if written != size:
                             self._needs_newline = True
@@ -262,7 +272,7 @@ class RotatingJsonlHandler(logging.Handler):
                     return False
                 finally:
                     self._checking = False
-                # fd is not None: time to rotate, or the file shrank (truncated by another)
+                # fd is not None: nearly full (or rotated by another), or the file shrank
                 if fd is not None and not self._write_with_checks(line):
                     return False
             elif not self._write_with_checks(line):
