@@ -14,7 +14,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from ._logfiles import open_private
+from ._logfiles import open_private, pread, pwrite
 
 try:
     import fcntl
@@ -53,7 +53,7 @@ class RotationLock:
 
     def mark(self) -> bytes:
         """The counter's raw bytes: cheap to compare with an earlier reading."""
-        return os.pread(self._fd, _MARK_SIZE, 0).ljust(_MARK_SIZE, b"\0")
+        return pread(self._fd, _MARK_SIZE, 0).ljust(_MARK_SIZE, b"\0")
 
     def latest_number(self) -> int:
         return int.from_bytes(self.mark(), "little")
@@ -63,7 +63,7 @@ class RotationLock:
         directory still tell the number; other writers then notice the rotation by the size
         of their file or at their next periodic check."""
         with contextlib.suppress(OSError):
-            os.pwrite(self._fd, number.to_bytes(_MARK_SIZE, "little"), 0)
+            pwrite(self._fd, number.to_bytes(_MARK_SIZE, "little"), 0)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

@@ -43,6 +43,7 @@ from ._logfiles import (
     UnsafeFileError,
     lock_shared,
     open_private,
+    pread,
     rotated_name,
     rotated_pattern,
 )
@@ -106,7 +107,7 @@ def _count_lines(fd: int, start: int, end: int) -> int:
     """Newlines in bytes [start, end) of the file, read a MiB at a time."""
     count = 0
     while start < end:
-        chunk = os.pread(fd, min(end - start, 1 << 20), start)
+        chunk = pread(fd, min(end - start, 1 << 20), start)
         if not chunk:
             break
         count += chunk.count(b"\n")
@@ -482,7 +483,8 @@ class RotatingJsonlHandler(logging.Handler):
                 f"refusing {self.path}: it is a symbolic link in a directory others can write",
             )
         flags = os.O_WRONLY | os.O_APPEND | O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
-        fd = os.open(self.path, flags | os.O_NONBLOCK)  # a FIFO without reader: ENXIO
+        nonblock = getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(self.path, flags | nonblock)  # a FIFO without a reader: ENXIO, no wait
         try:
             target = os.fstat(fd)
             if not stat.S_ISCHR(target.st_mode) and (  # only root makes device nodes
@@ -491,7 +493,8 @@ class RotatingJsonlHandler(logging.Handler):
                 raise UnsafeFileError(
                     errno.EPERM, f"refusing {self.path}: another user's file or FIFO"
                 )
-            os.set_blocking(fd, True)  # a slow reader slows the writer down, as print() does
+            if nonblock:
+                os.set_blocking(fd, True)  # a slow reader slows the writer, as print() does
         except BaseException:
             os.close(fd)
             raise
