@@ -9,6 +9,9 @@ from __future__ import annotations
 from ._config import configure, current_handler, get_logger, reset
 from .formatters import JsonlFormatter
 from .handlers import RotatingJsonlHandler
+from .llm._call import LlmCall, llm_call
+from .llm.anthropic import instrument_anthropic
+from .llm.openai import instrument_openai
 from .reader import EventStream, ReadReport, read_events
 from .runs import run, step
 from .utils import Timer, jitter, new_run_id, now_iso, random_seed, write_jsonl
@@ -16,13 +19,17 @@ from .utils import Timer, jitter, new_run_id, now_iso, random_seed, write_jsonl
 __all__ = [
     "EventStream",
     "JsonlFormatter",
+    "LlmCall",
     "ReadReport",
     "RotatingJsonlHandler",
     "Timer",
     "configure",
     "current_handler",
     "get_logger",
+    "instrument_anthropic",
+    "instrument_openai",
     "jitter",
+    "llm_call",
     "new_run_id",
     "now_iso",
     "random_seed",

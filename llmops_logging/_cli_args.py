@@ -8,7 +8,6 @@ import re
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
 
-from ._cli_stats import BY_FIELDS
 from .reader import LEVELS, parse_ts
 
 PROG = "llmops-logs"
@@ -32,6 +31,7 @@ examples:
   llmops-logs tail -f --level warning         follow warnings and errors as they are written
   llmops-logs runs --since 2h                 runs that wrote in the last two hours
   llmops-logs stats --by kind --json          per-kind counts and durations, for scripts
+  llmops-logs stats --by gen_ai.request.model latency, tokens and cost per model
   llmops-logs validate logs/ || echo broken   exit status 1 on torn or invalid lines
   llmops-logs export --format parquet --out data/derived/events.parquet
 """
@@ -154,13 +154,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep printing new records across rotations; Ctrl-C stops (status 0)",
     )
     tail.add_argument("--interval", type=float, default=0.1, help=argparse.SUPPRESS)
-    command("runs", "one row per run: id, name, start, status, duration, events, ok_rate")
-    stats = command("stats", "counts, error rate and duration_s p50/p95/p99/max per group")
+    command(
+        "runs",
+        "one row per run: id, name, start, status, duration, events, ok_rate, tokens, cost",
+    )
+    stats = command(
+        "stats",
+        "counts, error rate, duration_s p50/p95/p99/max, tokens and cost per group",
+    )
     stats.add_argument(
         "--by",
-        choices=BY_FIELDS,
         default="name",
-        help="group by run/step name (default), run id, or a record field",
+        metavar="FIELD",
+        help="name (default: run and step names, LLM calls by operation and model), run "
+        "(run id), or any field path: kind, logger, tool, gen_ai.request.model, ...",
     )
     command("validate", "check every line against the record contract; status 1 on problems")
     exp = command("export", "flattened records to CSV or Parquet (default under data/derived/)")

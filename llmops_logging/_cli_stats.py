@@ -3,14 +3,20 @@
 Nothing here keeps records. Durations go into `Quantiles`, which holds exact values up to a
 few thousand per group and then folds them into a log-bucket histogram, so the percentiles of
 a million step durations cost a few kilobytes, within half a percent.
+
+Tokens and cost come from two places that count the same calls: each `llm_call` record
+(`gen_ai.usage.*`, `cost_usd`) and the `usage` totals on run and step ends. A group sums its
+`llm_call` records when it has any, else the totals of its ends, so no call counts twice.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 Record = dict[str, Any]
 
@@ -18,7 +24,9 @@ EXACT_LIMIT = 4096
 _GAMMA = 1.01  # bucket k holds (GAMMA**(k-1), GAMMA**k]: relative error <= (GAMMA-1)/2
 _LOG_GAMMA = math.log(_GAMMA)
 _NON_POSITIVE = -(10**9)
-BY_FIELDS = ("name", "run", "kind", "event", "logger", "level")
+CORE_BY_FIELDS = ("name", "run", "kind", "event", "logger", "level")
+"""Fields every record of the contract has: a record without one is grouped under `-`."""
+LLM_CALL = "llm_call"
 _ENDS = {"run_ok": "run", "run_error": "run", "step_ok": "step", "step_error": "step"}
 
 
@@ -81,11 +89,81 @@ def is_error(record: Record) -> bool:
     )
 
 
-def _duration(record: Record) -> float | None:
-    value = record.get("duration_s")
+def _number(value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return None
+
+
+def _duration(record: Record) -> float | None:
+    return _number(record.get("duration_s"))
+
+
+_MISSING = object()
+
+
+def field_value(record: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path (`gen_ai.request.model`), or a flattened key of that name."""
+    value = record.get(path, _MISSING)
+    if value is not _MISSING or "." not in path:
+        return None if value is _MISSING else value
+    node: Any = record
+    for part in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+@dataclass
+class Usage:
+    """Tokens and cost summed over records; `calls` counts the LLM calls they stand for."""
+
+    calls: int = 0
+    input_tokens: float = 0
+    output_tokens: float = 0
+    cost_usd: float = 0
+    priced_calls: int = 0  # calls whose price was known: fewer than `calls`, a lower bound
+    counted: bool = False  # some record had token counts (a failed call has none)
+
+    def add(self, calls: Any, input_tokens: Any, output_tokens: Any, cost: Any,
+            unpriced: Any = 0) -> None:  # fmt: skip
+        count = int(_number(calls) or 0)
+        self.calls += count
+        tokens_in, tokens_out = _number(input_tokens), _number(output_tokens)
+        self.counted = self.counted or tokens_in is not None or tokens_out is not None
+        self.input_tokens += tokens_in or 0
+        self.output_tokens += tokens_out or 0
+        price = _number(cost)
+        if price is not None:
+            self.cost_usd += price
+            self.priced_calls += max(count - int(_number(unpriced) or 0), 0)
+
+    def add_record(self, record: Record) -> None:
+        """Add an `llm_call` record, or the `usage` totals of a run or step end."""
+        if record.get("kind") == LLM_CALL:
+            usage = field_value(record, "gen_ai.usage")
+            usage = usage if isinstance(usage, Mapping) else {}
+            self.add(1, usage.get("input_tokens"), usage.get("output_tokens"),
+                     record.get("cost_usd"))  # fmt: skip
+            return
+        usage = record.get("usage")
+        if isinstance(usage, Mapping) and record.get("kind") in _ENDS:
+            self.add(usage.get("llm_calls"), usage.get("input_tokens"),
+                     usage.get("output_tokens"), usage.get("cost_usd"),
+                     usage.get("calls_without_cost"))  # fmt: skip
+
+    def as_dict(self) -> dict[str, Any]:
+        """The totals; nothing when there was no call (a field with no value is left out)."""
+        if not self.calls:
+            return {}
+        return {
+            "llm_calls": self.calls,
+            "input_tokens": int(self.input_tokens) if self.counted else None,
+            "output_tokens": int(self.output_tokens) if self.counted else None,
+            "cost_usd": self.cost_usd if self.priced_calls else None,
+            "priced_calls": self.priced_calls,
+        }
 
 
 # -- stats ------------------------------------------------------------------------------------
@@ -96,9 +174,15 @@ class Group:
     records: int = 0
     errors: int = 0
     durations: Quantiles = field(default_factory=Quantiles)
+    calls: Usage = field(default_factory=Usage)  # from llm_call records
+    ends: Usage = field(default_factory=Usage)  # from the usage of run and step ends
+
+    def add_usage(self, record: Record) -> None:
+        (self.calls if record.get("kind") == LLM_CALL else self.ends).add_record(record)
 
     def row(self, key: str) -> dict[str, Any]:
         d = self.durations
+        usage = (self.calls if self.calls.calls else self.ends).as_dict()
         return {
             "key": key,
             "records": self.records,
@@ -110,12 +194,16 @@ class Group:
             "p99_s": d.quantile(0.99),
             "max_s": d.max,
             "exact": d.exact,
+            **usage,
         }
 
 
 def _key(record: Record, by: str, names: dict[str, str]) -> str | None:
     if by == "name":
-        scope = _ENDS.get(record.get("kind"))  # type: ignore[arg-type]
+        kind = record.get("kind")
+        if kind == LLM_CALL:
+            return f"{LLM_CALL} {record.get('event', '-')}"
+        scope = _ENDS.get(kind)  # type: ignore[arg-type]
         return None if scope is None else f"{scope} {record.get('name', '-')}"
     if by == "run":
         run_id = record.get("run_id")
@@ -125,14 +213,21 @@ def _key(record: Record, by: str, names: dict[str, str]) -> str | None:
         if record.get("kind") == "run_start" and isinstance(name, str):
             names[str(run_id)] = name
         return str(run_id)
-    value = record.get(by)
-    return "-" if value is None else str(value)
+    value = field_value(record, by)
+    if value is None:
+        return "-" if by in CORE_BY_FIELDS else None
+    return value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
 
 
 def stats(records: Iterable[Record], by: str = "name") -> list[dict[str, Any]]:
-    """Rows per group, most records first. `by="name"` groups run and step ends by name."""
-    if by not in BY_FIELDS:
-        raise ValueError(f"cannot group by {by!r}; one of {', '.join(BY_FIELDS)}")
+    """Rows per group, most records first.
+
+    `by="name"` groups run and step ends by name and `llm_call` records by event; `run` by
+    run id; anything else is a field path (`gen_ai.request.model`), and records without that
+    field are left out (except for the contract's own fields, whose absence is grouped as `-`).
+    """
+    if not by:
+        raise ValueError("cannot group by an empty field name")
     groups: dict[str, Group] = {}
     names: dict[str, str] = {}
     for record in records:
@@ -148,6 +243,7 @@ def stats(records: Iterable[Record], by: str = "name") -> list[dict[str, Any]]:
         duration = _duration(record)
         if duration is not None:
             group.durations.add(duration)
+        group.add_usage(record)
     rows = [group.row(key) for key, group in groups.items()]
     if by == "run":
         for row in rows:
@@ -172,6 +268,13 @@ class RunRow:
     samples_ok: int = 0
     closing_ok_rate: float | None = None
     error: str | None = None
+    closing_usage: Usage | None = None
+    calls: Usage = field(default_factory=Usage)  # its llm_call records, for a run still going
+
+    @property
+    def usage(self) -> Usage:
+        """The totals the run recorded when it closed, else the sum of its llm_call records."""
+        return self.closing_usage if self.closing_usage is not None else self.calls
 
     @property
     def ok_rate(self) -> float | None:
@@ -191,6 +294,7 @@ class RunRow:
             "samples": self.samples,
             "ok_rate": self.ok_rate,
             "error": self.error,
+            **self.usage.as_dict(),
         }
 
 
@@ -212,6 +316,8 @@ def runs(records: Iterable[Record]) -> list[dict[str, Any]]:
         if kind == "sample":
             row.samples += 1
             row.samples_ok += record.get("ok") is True
+        elif kind == LLM_CALL:
+            row.calls.add_record(record)
         elif kind == "run_start":
             row.start = ts if isinstance(ts, str) else None
             row.status = row.status or "running"
@@ -226,6 +332,9 @@ def runs(records: Iterable[Record]) -> list[dict[str, Any]]:
             error = record.get("error")
             if isinstance(error, dict):
                 row.error = f"{error.get('type')}: {error.get('message')}"
+            if isinstance(record.get("usage"), Mapping):
+                row.closing_usage = Usage()
+                row.closing_usage.add_record(record)
     found = [row for row in table.values() if row.status is not None]
     found.sort(key=lambda row: row.start or row.first_ts or "")
     return [row.as_dict() for row in found]

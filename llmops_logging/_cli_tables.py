@@ -65,6 +65,26 @@ def seconds(value: float | None) -> str:
     return f"{int(value // 3600)}h{int(value % 3600 // 60):02d}m"
 
 
+def usd(value: float | None) -> str:
+    """A cost in US dollars: `$0.000123` for a call, `$1.23` for a day of them."""
+    if value is None:
+        return "-"
+    if value < 0.01:
+        return f"${value:.6f}"
+    return f"${value:.4f}" if value < 100 else f"${value:,.2f}"
+
+
+USAGE_HEADERS = ("llm_calls", "tokens_in", "tokens_out", "cost")
+
+
+def usage_cells(row: dict[str, Any]) -> list[Any]:
+    """The cells under `USAGE_HEADERS`; the cost is `>=` a sum when some calls had no price."""
+    cost = usd(row.get("cost_usd"))
+    if row.get("cost_usd") is not None and row["priced_calls"] < row["llm_calls"]:
+        cost = f">={cost}"
+    return [row.get("llm_calls", 0), row.get("input_tokens"), row.get("output_tokens"), cost]
+
+
 def short_ts(ts: Any) -> str:
     """`2026-11-26 13:05:26` from the contract's ISO form (other values as they are)."""
     if isinstance(ts, str) and len(ts) >= 19 and ts[10] == "T":
@@ -90,6 +110,42 @@ def _value(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
+def _path(record: dict[str, Any], *keys: str) -> Any:
+    node: Any = record
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _error_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return f"{value.get('type')}: {value.get('message')}"
+    return value
+
+
+def llm_call_parts(record: dict[str, Any]) -> list[str]:
+    """An `llm_call` in a few words: provider, model, tokens in+out, cost, duration, the
+    first chunk's delay and finish reasons or the error and HTTP status; never its content."""
+    response_model = _path(record, "gen_ai", "response", "model")
+    model = response_model or _path(record, "gen_ai", "request", "model")
+    usage = _path(record, "gen_ai", "usage")
+    usage = usage if isinstance(usage, dict) else {}
+    tokens_in, tokens_out = usage.get("input_tokens"), usage.get("output_tokens")
+    shown: list[tuple[str, Any]] = [
+        ("provider", _path(record, "gen_ai", "provider", "name")),
+        ("model", model),
+        ("tokens", None if tokens_in is None and tokens_out is None
+         else f"{cell(tokens_in)}+{cell(tokens_out)}"),
+        ("cost", None if record.get("cost_usd") is None else usd(record["cost_usd"])),
+        ("duration", None if record.get("duration_s") is None else seconds(record["duration_s"])),
+        ("ttft", None if record.get("ttft_s") is None else seconds(record["ttft_s"])),
+        ("finish", _path(record, "gen_ai", "response", "finish_reasons")),
+        ("error", _error_text(record.get("error"))),
+        ("status", _path(record, "error", "status_code")),
+    ]  # fmt: skip
+    return [f"{key}={_value(value)}" for key, value in shown if value is not None]
+
+
 # -- one record, one line ---------------------------------------------------------------------
 
 
@@ -104,14 +160,14 @@ def record_line(record: dict[str, Any], color: bool) -> str:
     level_text = f"{str(level).upper() if level is not None else '-':<8}"
     parts: list[str] = []
     kind = record.get("kind")
-    if kind not in (None, "log"):
-        parts.append(f"kind={_value(kind)}")
-    for key, value in record.items():
-        if key in _SHOWN_APART:
-            continue
-        if key == "error" and isinstance(value, dict):
-            value = f"{value.get('type')}: {value.get('message')}"
-        parts.append(f"{key}={_value(value)}")
+    if kind == "llm_call":
+        parts = llm_call_parts(record)
+    else:
+        if kind not in (None, "log"):
+            parts.append(f"kind={_value(kind)}")
+        for key, value in record.items():
+            if key not in _SHOWN_APART:
+                parts.append(f"{key}={_value(_error_text(value) if key == 'error' else value)}")
     run_id = record.get("run_id")
     run = f"run={str(run_id)[:8]}" if run_id is not None else ""
     logger = str(record.get("logger", "-"))

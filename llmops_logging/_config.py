@@ -2,7 +2,9 @@
 
 The processor list is one list object mutated in place and the sink reaches the handler
 through a class attribute, so a second `configure()` takes effect on loggers that structlog
-already cached, and never leaves two handlers writing the same lines.
+already cached, and never leaves two handlers writing the same lines. The handlers it puts
+on the root logger carry a mark that any copy of this module recognises, so a reloaded or
+re-imported package replaces them too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from typing import Any
 import structlog
 
 from ._console import ConsoleEcho
-from ._logger import BoundLogger, Sink, level_number, set_min_level, sink_factory
+from ._library_logs import NamedLevels
+from ._library_logs import capture_warnings as capture_warnings_
+from ._logger import CHAIN, BoundLogger, Sink, level_number, set_min_level, sink_factory
+from ._platform import FILE_LOCKS
 from ._render import DEFAULT_MAX_RECORD_BYTES
 from .formatters import JsonlFormatter
 from .handlers import (
@@ -29,16 +34,18 @@ from .handlers import (
     DIRECTORY_MODE,
     RotatingJsonlHandler,
 )
-from .processors import Processor, build_processors
+from .llm._settings import LlmSettings, install, settings_from
+from .processors import SHARED_SEQ, build_processors, file_seq
 from .redaction import RedactionSettings, Redactor
 from .sampling import Sampler, SampleRates
 
 LOG_DIR_ENV = "LLMOPS_LOG_DIR"
 DEFAULT_LOG_DIR = os.path.join("data", "raw_events")
 
-_processors: list[Processor] = []
+_processors = CHAIN  # the one list object loggers hold; configure() swaps its contents
 _taps: list[Callable[[bytes], object]] = []
 _configuring = threading.RLock()  # configure() and reset() run one at a time
+_named_levels = NamedLevels()
 
 
 @dataclass
@@ -50,6 +57,9 @@ class _Installed:
 
 
 _installed: _Installed | None = None
+_MARK = "_llmops_logging_installed"
+"""Attribute of configure()'s handler: (root level to restore, log path, seq counter)."""
+_said_single_process = False  # the platform warning is written once per process
 
 
 def configure(
@@ -69,13 +79,24 @@ def configure(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     file_mode: int = DEFAULT_FILE_MODE,
     check_interval: float = DEFAULT_CHECK_INTERVAL,
+    capture_content: bool = True,
+    prices: Mapping[str, Mapping[str, float]] | None = None,
+    levels: Mapping[str, int | str] | None = None,
+    capture_warnings: bool = True,
 ) -> RotatingJsonlHandler:
     """Send structlog events and (with `capture_stdlib`) stdlib records to one JSONL log.
 
     `log_dir` defaults to `$LLMOPS_LOG_DIR`, else `./data/raw_events`, and is created.
     Calling it again replaces the earlier setup. Returns the handler.
+    `capture_content=False` keeps prompts and completions out of `llm_call` records;
+    `prices={"my-model": {"input_per_mtok": 0.5, "output_per_mtok": 1.5}}` prices models
+    the bundled table does not know (or overrides it), in USD per million tokens.
+    `levels` sets named stdlib loggers' levels (`{"httpx2": "WARNING"}`); with
+    `capture_warnings`, Python warnings become `kind="warning"` records of `py.warnings`.
     """
     min_level = level_number(level)
+    llm = settings_from(capture_content, prices)
+    logger_levels = {str(name): level_number(value) for name, value in (levels or {}).items()}
     if log_dir is None:
         log_dir = os.environ.get(LOG_DIR_ENV) or DEFAULT_LOG_DIR
     os.makedirs(log_dir, mode=DIRECTORY_MODE, exist_ok=True)
@@ -85,24 +106,29 @@ def configure(
         redactor=Redactor.from_settings(redact),
         max_record_bytes=max_record_bytes,
     )
+    path = os.path.abspath(os.path.join(log_dir, filename))
+    marks = [getattr(h, _MARK) for h in _marked_on_root()]  # maybe another copy's
+    seq_counter = file_seq(path, next((m[2] for m in marks if m[1] == path), None))
     handler = RotatingJsonlHandler(
-        os.path.join(log_dir, filename),
+        path,
         max_bytes=max_bytes,
         backup_count=backup_count,
         compress=compress,
         file_mode=file_mode,
         check_interval=check_interval,
-        formatter=JsonlFormatter(processors=_processors),
+        formatter=JsonlFormatter(processors=_processors, seq_counter=seq_counter),
     )
     echo = ConsoleEcho(sys.stderr) if console else None
 
     global _installed
     with _configuring:
+        install(llm)
         previous = _installed
         root = logging.getLogger()
         _processors[:] = chain  # readers iterate a snapshot (processors.run_processors)
         set_min_level(min_level)
         Sink.write_line = handler.write_line
+        Sink.seq_counter = seq_counter
         structlog.configure(
             processors=_processors,
             wrapper_class=BoundLogger,
@@ -110,17 +136,42 @@ def configure(
             logger_factory=sink_factory,
             cache_logger_on_first_use=True,
         )
-        root_level = previous.root_level if previous is not None else root.level
+        stale = [h for h in _marked_on_root() if previous is None or h is not previous.handler]
+        if previous is not None:
+            root_level = previous.root_level
+        else:
+            root_level = getattr(stale[0], _MARK)[0] if stale else root.level
+        setattr(handler, _MARK, (root_level, path, seq_counter))
         _installed = _Installed(handler, root_level, capture_stdlib, echo)
         _update_mirror()
         old = previous.handler if previous is not None and previous.on_root else None
-        if capture_stdlib:
+        if capture_stdlib or stale:
             # One assignment: a record being handled sees the old list or the new, never both.
-            root.handlers = [h for h in root.handlers if h is not old] + [handler]
+            kept = [h for h in root.handlers if h is not old and h not in stale]
+            root.handlers = [*kept, handler] if capture_stdlib else kept
+        if capture_stdlib:
             root.setLevel(min_level)
+        for left_over in stale:  # put there by a copy of this module reloaded since
+            left_over.close()
         if previous is not None:
             _detach(previous, restore_level=not capture_stdlib)
+        _named_levels.apply(logger_levels)
+        capture_warnings_(capture_warnings)
+    if not FILE_LOCKS:
+        _say_single_process()
     return handler
+
+
+def _say_single_process() -> None:
+    """Write, once, that this log must have one writer: without `flock` nothing serialises
+    rotation between processes, so two of them would lose or tear records. Written whatever
+    the configured level: it is about the log itself."""
+    global _said_single_process
+    if not _said_single_process:
+        _said_single_process = True
+        reason = "no file locks (fcntl) on this platform: only one process may write this log"
+        fields = {"reason": reason, "platform": sys.platform}
+        get_logger("llmops_logging")._write_event("warning", "single_process_log", fields)
 
 
 def add_tap(tap: Callable[[bytes], object]) -> None:
@@ -175,10 +226,22 @@ def reset() -> None:
     global _installed
     with _configuring:
         installed, _installed = _installed, None
+        install(LlmSettings())
         Sink.write_line = None
+        Sink.seq_counter = SHARED_SEQ
         if installed is not None:
             _detach(installed, restore_level=True)
+        for left_over in _marked_on_root():  # a reloaded copy of this module's
+            logging.getLogger().removeHandler(left_over)
+            logging.getLogger().setLevel(getattr(left_over, _MARK)[0])
+            left_over.close()
+        _named_levels.restore()
+        capture_warnings_(False)
         structlog.reset_defaults()
+
+
+def _marked_on_root() -> list[logging.Handler]:
+    return [h for h in logging.getLogger().handlers if getattr(h, _MARK, None) is not None]
 
 
 def _detach(installed: _Installed, *, restore_level: bool) -> None:

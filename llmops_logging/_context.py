@@ -6,12 +6,70 @@ run id covers records logged outside any run and is renewed in a forked child.
 
 from __future__ import annotations
 
-import os
+import threading
 import uuid
 from collections import Counter
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from ._platform import at_fork_in_child
+
+_usage_lock = threading.Lock()
+
+
+class UsageTotals:
+    """The sums of the `llm_call`s inside one run or step, for its closing record's `usage`.
+
+    Calls finish in any thread (a stream is often closed or collected elsewhere), so every
+    update and read holds one process-wide lock; scopes without calls never touch it.
+    """
+
+    __slots__ = ("calls_without_cost", "cost_usd", "input_tokens", "llm_calls", "output_tokens")
+
+    def __init__(self) -> None:
+        self.llm_calls = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cost_usd: float | None = None
+        self.calls_without_cost = 0
+
+    def fields(self) -> dict[str, Any]:
+        """`{"llm_calls", "input_tokens", "output_tokens", "cost_usd"}`; the cost is the sum
+        of the calls whose price was known, present when there was one, and
+        `calls_without_cost` counts the others, so a partial sum is never taken for whole."""
+        with _usage_lock:
+            fields: dict[str, Any] = {
+                "llm_calls": self.llm_calls,
+                "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens,
+            }
+            if self.cost_usd is not None:
+                fields["cost_usd"] = self.cost_usd
+            if self.calls_without_cost:
+                fields["calls_without_cost"] = self.calls_without_cost
+        return fields
+
+
+def add_usage(
+    scopes: list[RunState | StepState],
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cost_usd: float | None,
+) -> None:
+    """Count one finished call in each of `scopes` (its run and its steps, innermost first)."""
+    with _usage_lock:
+        for scope in scopes:
+            totals = scope.usage
+            if totals is None:
+                totals = scope.usage = UsageTotals()
+            totals.llm_calls += 1
+            totals.input_tokens += input_tokens or 0
+            totals.output_tokens += output_tokens or 0
+            if cost_usd is None:
+                totals.calls_without_cost += 1
+            else:
+                totals.cost_usd = (totals.cost_usd or 0.0) + cost_usd
 
 
 @dataclass(eq=False)
@@ -25,6 +83,7 @@ class RunState:
     closed: bool = False
     counts: Counter[str] = field(default_factory=Counter)
     dropped: Counter[str] = field(default_factory=Counter)
+    usage: UsageTotals | None = None
 
     @property
     def parent_run_id(self) -> str | None:
@@ -39,6 +98,7 @@ class StepState:
     name: str
     parent: StepState | None = None
     closed: bool = False
+    usage: UsageTotals | None = None
 
     @property
     def parent_id(self) -> str | None:
@@ -75,4 +135,4 @@ def _renew_after_fork() -> None:
     _process_run_id = str(uuid.uuid4())
 
 
-os.register_at_fork(after_in_child=_renew_after_fork)
+at_fork_in_child(_renew_after_fork)

@@ -89,23 +89,6 @@ def open_private(path: str, flags: int, mode: int) -> tuple[int, os.stat_result]
     raise OSError(errno.EAGAIN, f"{path} keeps being created and removed")
 
 
-def pread(fd: int, size: int, offset: int) -> bytes:
-    """`os.pread` where it exists; elsewhere (Windows) a seek and a read, which is the same
-    while the handler's lock serialises the threads of the one process writing there."""
-    if hasattr(os, "pread"):
-        return os.pread(fd, size, offset)
-    os.lseek(fd, offset, os.SEEK_SET)
-    return os.read(fd, size)
-
-
-def pwrite(fd: int, data: bytes, offset: int) -> int:
-    """`os.pwrite`, or a seek and a write where it is missing (see `pread`)."""
-    if hasattr(os, "pwrite"):
-        return os.pwrite(fd, data, offset)
-    os.lseek(fd, offset, os.SEEK_SET)
-    return os.write(fd, data)
-
-
 def rotated_name(live_name: str, number: int, compressed: bool = False) -> str:
     """The name of the `number`-th rotated file of the log whose live file is `live_name`."""
     return f"{live_name}.{number:0{ROTATED_DIGITS}d}" + (".gz" if compressed else "")

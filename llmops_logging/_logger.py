@@ -4,18 +4,33 @@ One class for the whole process, whose level methods `set_min_level()` swaps, so
 cached before a new `configure()` follow it; disabled levels are a bare `return None`. A log
 call never raises: a failing processor or a bad `%` argument still yields a record that says
 what went wrong. Rendered lines go straight to the handler's write path (no `LogRecord`).
+
+Every line the sink writes is rendered by `CHAIN`, whatever other code passes to
+`structlog.configure()`: a foreign processor list runs only until its renderer (its
+enrichments are kept, its rendered string is not), and what structlog's own wrapper classes
+hand the sink (a rendered string, JSON or not, or an event dict) is made a record by `CHAIN`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from structlog import BoundLoggerBase, DropEvent
 
-from ._render import format_failure, render_line
-from .processors import failure_line, level_method_name
+from ._render import format_failure, render_line, safe_str
+from .processors import (
+    SHARED_SEQ,
+    EventDict,
+    Processor,
+    SeqCounter,
+    failure_line,
+    keep_user_value,
+    level_method_name,
+)
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -25,6 +40,9 @@ LEVELS = {
     "critical": logging.CRITICAL,
 }
 _ALIASES = {"warn": "warning", "fatal": "critical", "msg": "info"}
+
+CHAIN: list[Processor] = []
+"""The chain of the current `configure()`: one list object, its contents swapped in place."""
 
 
 def level_number(level: int | str) -> int:
@@ -42,6 +60,8 @@ class Sink:
     """What structlog calls the wrapped logger: a name and a way to the current handler."""
 
     write_line: Callable[[bytes], object] | None = None  # set by configure()
+    seq_counter: SeqCounter = SHARED_SEQ  # the current log file's, set by configure()
+    created_ns: int | None = None  # an event's creation time is the time it is stamped
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -50,6 +70,65 @@ class Sink:
         write_line = Sink.write_line
         if write_line is not None:
             write_line(line)
+
+    def _foreign(self, method_name: str, args: tuple[Any, ...], kw: dict[str, Any]) -> None:
+        """What a structlog wrapper class that is not ours passes on after its own chain:
+        an event dict, or a rendered string (JSON objects are read back), made a record."""
+        level = _ALIASES.get(method_name, method_name)
+        if level not in LEVELS:
+            level = "error" if method_name in ("exception", "err", "failure") else "info"
+        if LEVELS[level] < BoundLogger.min_level:
+            return
+        if kw or not args:
+            event_dict = dict(kw)
+            if args:
+                event_dict.setdefault("event", args[0])
+        else:
+            event_dict = _read_back(args[0]) if len(args) == 1 else {}
+            event_dict.setdefault("event", " ".join(safe_str(a) for a in args))
+        BoundLogger(self, CHAIN, {})._write_event(level, None, event_dict)
+
+
+def _read_back(rendered: Any) -> dict[str, Any]:
+    """The fields of a line another renderer made, when it is a JSON object; else none."""
+    if isinstance(rendered, (str, bytes, bytearray)) and rendered[:1] in ("{", b"{"):
+        try:
+            fields = orjson.loads(rendered)
+        except orjson.JSONDecodeError:
+            return {}
+        if isinstance(fields, dict):
+            return fields
+    return {}
+
+
+def _foreign_method(method_name: str) -> Callable[..., None]:
+    def method(self: Sink, *args: Any, **kw: Any) -> None:
+        with contextlib.suppress(Exception):  # never raise into the caller
+            self._foreign(method_name, args, kw)
+
+    return method
+
+
+for _name in ("debug", "info", "msg", "warning", "warn", "error", "err", "exception", "failure",
+              "critical", "fatal"):  # fmt: skip
+    setattr(Sink, _name, _foreign_method(_name))
+
+
+def adopt_foreign(
+    processors: Sequence[Processor], logger: Any, method_name: str, event_dict: EventDict
+) -> EventDict:
+    """Run a chain someone else configured up to its renderer: the event dict it has built by
+    then goes on through `CHAIN`. Our own processors in it are left to `CHAIN`; each of the
+    others gets a copy, since a renderer may empty the dict it renders."""
+    ours = tuple(CHAIN)
+    for processor in tuple(processors):
+        if processor in ours:
+            continue
+        result = processor(logger, method_name, dict(event_dict))
+        if not isinstance(result, dict):
+            break
+        event_dict = result
+    return event_dict
 
 
 def sink_factory(*args: Any) -> Sink:
@@ -122,21 +201,28 @@ def _writer(method_name: str) -> Callable[..., None]:
 
     def method(self: BoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
         processors: Sequence[Any] = self._processors  # type: ignore[assignment]
+        logger = self._logger
         try:
             if args:
                 event = _interpolate(event, args, kw)
-            event_dict = {**self._context, **kw} if self._context else kw
+            event_dict: EventDict = {**self._context, **kw} if self._context else kw
             if event is not None:
+                if "event" in event_dict:  # a field named like the event: kept as user_event
+                    keep_user_value(event_dict, "event", event_dict.pop("event"))
                 event_dict["event"] = event
+            if processors is not CHAIN or type(logger) is not Sink:  # a foreign configure()
+                foreign, processors = processors, CHAIN
+                if type(logger) is not Sink:
+                    logger = Sink(getattr(logger, "name", None) or "root")
+                event_dict = adopt_foreign(foreign, logger, method_name, event_dict)
             result: Any = event_dict
-            logger = self._logger
             for processor in tuple(processors):  # a snapshot: configure() may swap the chain
                 result = processor(logger, method_name, result)
             line = result if type(result) is bytes else render_line(result)
         except DropEvent:
             return
         except Exception as exc:
-            line = failure_line(processors, self._logger, method_name, event, exc)
+            line = failure_line(processors, logger, method_name, event, exc)
         write_line = Sink.write_line
         if write_line is not None:
             write_line(line)

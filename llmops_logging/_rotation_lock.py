@@ -14,7 +14,8 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from ._logfiles import open_private, pread, pwrite
+from ._logfiles import open_private
+from ._platform import pread, pwrite
 
 try:
     import fcntl

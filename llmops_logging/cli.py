@@ -26,11 +26,13 @@ from ._cli_export import MissingDependency, export
 from ._cli_follow import Follower
 from ._cli_tables import (
     STATUS_STYLES,
+    USAGE_HEADERS,
     Progress,
     print_table,
     record_line,
     seconds,
     short_ts,
+    usage_cells,
     wants_color,
 )
 from ._cli_validate import validate
@@ -190,17 +192,19 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.json:
         _dump({"runs": rows, "read": stream.report.as_dict()}, sys.stdout)
         return 0
-    headers = ["run_id", "name", "start (UTC)", "status", "duration", "events", "ok_rate"]
+    llm = any(r.get("llm_calls") for r in rows)  # the LLM columns when there were calls
+    headers = ["run_id", "name", "start (UTC)", "status", "duration", "events", "ok_rate",
+               *(USAGE_HEADERS if llm else ())]  # fmt: skip
     table = [
         [r["run_id"][:8], r["name"], short_ts(r["start"]), r["status"],
-         seconds(r["duration_s"]), r["events"], r["ok_rate"]]
+         seconds(r["duration_s"]), r["events"], r["ok_rate"], *(usage_cells(r) if llm else ())]
         for r in rows
     ]  # fmt: skip
     print_table(
         headers,
         table,
         sys.stdout,
-        numeric=(4, 5, 6),
+        numeric=tuple(range(4, len(headers))),
         color=wants_color(sys.stdout, args.color),
         styles={3: lambda v: STATUS_STYLES.get(v, "")},
     )
@@ -210,11 +214,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     stream = _stream(args)
+    if not args.by:
+        raise UsageError("stats --by needs a field name")
     rows = _cli_stats.stats(Progress(stream.progress).wrap(stream), args.by)
     if args.json:
         _dump({"by": args.by, "groups": rows, "read": stream.report.as_dict()}, sys.stdout)
         return 0
     first = {"name": "run/step name", "run": "run_id"}.get(args.by, args.by)
+    llm = any(r.get("llm_calls") for r in rows)
     headers = [
         first,
         *(["name"] if args.by == "run" else []),
@@ -225,6 +232,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         "p95",
         "p99",
         "max",
+        *(USAGE_HEADERS if llm else ()),
     ]
 
     def duration(row: dict[str, Any], key: str) -> str:
@@ -235,7 +243,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
         [r["key"][:8] if args.by == "run" else r["key"],
          *([r.get("name")] if args.by == "run" else []),
          r["records"], r["errors"], f"{100 * r['error_rate']:.1f}%",
-         *(duration(r, k) for k in ("p50_s", "p95_s", "p99_s", "max_s"))]
+         *(duration(r, k) for k in ("p50_s", "p95_s", "p99_s", "max_s")),
+         *(usage_cells(r) if llm else ())]
         for r in rows
     ]  # fmt: skip
     offset = 1 if args.by == "run" else 0
@@ -243,7 +252,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         headers,
         table,
         sys.stdout,
-        numeric=tuple(range(1 + offset, 8 + offset)),
+        numeric=tuple(range(1 + offset, len(headers))),
         color=wants_color(sys.stdout, args.color),
     )
     print(_footer(stream.report, f"{len(rows)} group{'s' * (len(rows) != 1)}"))

@@ -18,10 +18,12 @@ from structlog import DropEvent
 
 from ._render import format_failure, render_line, safe_str
 from .processors import (
-    CREATED_NS_KEY,
+    SHARED_SEQ,
     Processor,
+    SeqCounter,
     build_processors,
     failure_line,
+    keep_user_value,
     level_method_name,
     run_processors,
 )
@@ -43,12 +45,22 @@ class JsonlFormatter(BaseJsonFormatter):
     `processors` defaults to the standard chain with redaction (for use without
     `configure()`, e.g. from `dictConfig`); `configure()` passes its own. Accepts
     python-json-logger's options (`fmt`, `static_fields`, `rename_fields`, ...).
+
+    `seq` counts the lines of the log file: `format_bytes` (what `RotatingJsonlHandler`
+    calls) takes it from `seq_counter` (`configure()` passes the file's), while `format`
+    (what any other handler sharing this formatter calls) counts on a counter of its own.
     """
 
     def __init__(
-        self, *args: Any, processors: Sequence[Processor] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        processors: Sequence[Processor] | None = None,
+        seq_counter: SeqCounter | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.seq_counter = seq_counter if seq_counter is not None else SHARED_SEQ
+        self._elsewhere_seq = SeqCounter()
         if (args[0] if args else kwargs.get("fmt")) is None:  # the event is the message
             self._required_fields = []
         # Set on the record by any Formatter that saw it first; the event already holds them.
@@ -57,9 +69,15 @@ class JsonlFormatter(BaseJsonFormatter):
             processors if processors is not None else build_processors(redactor=Redactor())
         )
 
-    def format_bytes(self, record: logging.LogRecord) -> bytes | None:
+    def format_bytes(
+        self, record: logging.LogRecord, seq_counter: SeqCounter | None = None
+    ) -> bytes | None:
         """The record's line (newline included), or None when the chain dropped it."""
-        logger = SimpleNamespace(name=record.name)
+        logger = SimpleNamespace(
+            name=record.name,
+            created_ns=round(record.created * 1e6) * 1000,  # the nearest µs, not truncated
+            seq_counter=self.seq_counter if seq_counter is None else seq_counter,
+        )
         method_name = level_method_name(record.levelno)
         message_dict: dict[str, Any] = {}
         if isinstance(record.msg, dict):
@@ -71,8 +89,9 @@ class JsonlFormatter(BaseJsonFormatter):
         try:
             fields: dict[str, Any] = {}
             self.add_fields(fields, record, message_dict)
+            if "event" in fields:  # an `extra` named like the message: the user's, kept
+                keep_user_value(fields, "event", fields.pop("event"))
             event_dict: dict[str, Any] = {**problem, **fields, "event": message}
-            event_dict[CREATED_NS_KEY] = int(record.created * 1e9)
             if record.exc_info:
                 event_dict["exc_info"] = record.exc_info
             elif record.exc_text:
@@ -86,7 +105,7 @@ class JsonlFormatter(BaseJsonFormatter):
             return failure_line(self.processors, logger, method_name, message, exc)
 
     def format(self, record: logging.LogRecord) -> str:
-        line = self.format_bytes(record)
+        line = self.format_bytes(record, self._elsewhere_seq)
         return "" if line is None else line[:-1].decode("utf-8")
 
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:

@@ -43,10 +43,10 @@ from ._logfiles import (
     UnsafeFileError,
     lock_shared,
     open_private,
-    pread,
     rotated_name,
     rotated_pattern,
 )
+from ._platform import at_fork_in_child, pread
 from ._rotation_lock import RotationLock
 
 __all__ = ["RotatingJsonlHandler", "rotated_name", "rotated_pattern"]
@@ -76,8 +76,7 @@ def _after_fork_in_child() -> None:
         handler._reset_after_fork()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+at_fork_in_child(_after_fork_in_child)
 
 
 def _ends_in_partial_line(fd: int) -> bool:
@@ -92,7 +91,7 @@ def _ends_in_partial_line(fd: int) -> bool:
     os.write(fd, b"")
     size = os.fstat(fd).st_size
     for _ in range(5):
-        if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        if size == 0 or pread(fd, 1, size - 1) == b"\n":
             return False
         time.sleep(0.001)
         os.write(fd, b"")
@@ -540,6 +539,10 @@ class RotatingJsonlHandler(logging.Handler):
                 self.rotated.path(number, compressed=True)
             ):
                 number += 1
+            if self._fd is not None:  # Windows cannot rename an open file; _open() reopens
+                with contextlib.suppress(OSError):
+                    os.close(self._fd)
+                self._fd = None
             os.rename(self.path, self.rotated.path(number))
             self._lock.set_latest_number(number)
             self._open()

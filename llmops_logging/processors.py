@@ -11,8 +11,10 @@ import itertools
 import logging
 import os
 import sys
+import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,7 @@ from structlog.contextvars import STRUCTLOG_KEY_PREFIX_LEN, merge_contextvars
 from structlog.processors import StackInfoRenderer
 
 from ._context import current_run, current_step, default_run_id
+from ._platform import at_fork_in_child
 from ._render import (
     CORE_FIELDS,
     DEFAULT_MAX_RECORD_BYTES,
@@ -33,6 +36,7 @@ from ._render import (
     render_line,
     safe_str,
 )
+from ._tracing import OTEL_TRACE_MODULE, add_trace_ids, modules
 
 if TYPE_CHECKING:
     from .redaction import Redactor
@@ -41,8 +45,9 @@ if TYPE_CHECKING:
 EventDict = MutableMapping[str, Any]
 Processor = Callable[[Any, str, EventDict], Any]
 
-CREATED_NS_KEY = "_created_ns"
-"""Key for the event's own creation time (ns since the epoch), e.g. a LogRecord's."""
+USER_PREFIX = "user_"
+"""A user value under the name of a stamp (a core field but `event` and `kind`, which are the
+user's own) is kept under this prefix: only the library writes the stamps."""
 
 _LEVEL_NAMES = {
     "warn": "warning",
@@ -53,20 +58,56 @@ _LEVEL_NAMES = {
 }
 
 _pid = os.getpid()
-_seq = itertools.count(1)
-_event_id_prefix = os.urandom(8).hex() + "-"
 _ts_cache: tuple[int, str] = (-(2**62), "")  # (the second's start in µs, its text up to ".")
 _THREE_DIGITS = [f"{n:03d}" for n in range(1000)]
 
 
+class SeqCounter:
+    """`seq` of the records one destination receives from this process: 1, 2, 3, ...
+
+    The destination (a log file, or whatever a formatter writes to) owns its counter, so a
+    record formatted for somewhere else never leaves a gap, and a gap means a lost record.
+    `event_id` is the counter's random prefix and the number: unique across counters and
+    processes. A forked child starts every counter afresh (its `pid` differs).
+    """
+
+    __slots__ = ("__weakref__", "next", "prefix")
+
+    def __init__(self) -> None:
+        self.restart()
+        _counters.add(self)
+
+    def restart(self) -> None:
+        self.next = itertools.count(1).__next__
+        self.prefix = os.urandom(8).hex() + "-"
+
+
+_counters: weakref.WeakSet[SeqCounter] = weakref.WeakSet()
+_file_counters: dict[str, SeqCounter] = {}
+_counting = threading.Lock()
+SHARED_SEQ = SeqCounter()
+"""The counter of destinations that do not say which file they are (a plain formatter)."""
+
+
+def file_seq(path: str, inherited: SeqCounter | None = None) -> SeqCounter:
+    """The one counter of the log file at `path` in this process, kept across `configure()`s;
+    `inherited` is the file's counter in a copy of this module that was reloaded since."""
+    with _counting:
+        counter = _file_counters.get(path)
+        if counter is None:
+            counter = _file_counters[path] = inherited or SeqCounter()
+            _counters.add(counter)
+        return counter
+
+
 def _reset_after_fork() -> None:
-    global _pid, _seq, _event_id_prefix
+    global _pid
     _pid = os.getpid()
-    _seq = itertools.count(1)
-    _event_id_prefix = os.urandom(8).hex() + "-"
+    for counter in list(_counters):
+        counter.restart()
 
 
-os.register_at_fork(after_in_child=_reset_after_fork)
+at_fork_in_child(_reset_after_fork)
 
 
 def format_ts(ns: int) -> str:
@@ -91,7 +132,8 @@ _structlog_context_vars: dict[str, ContextVar[Any]] | None = getattr(
 
 def add_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     """The context of the event: fields bound with `structlog.contextvars`, the active run's
-    id (and step's id), and `kind` (default `log`); the event is counted in its run.
+    id (and step's id), and `kind` (default `log`); the event is counted in its run; while
+    an OpenTelemetry span is current, its `trace_id` and `span_id` (`_tracing`).
 
     structlog's own `merge_contextvars` walks every context variable of the process; this
     reads structlog's registry of its own variables, which costs nothing while none is bound.
@@ -107,24 +149,39 @@ def add_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDi
     kind = event_dict.setdefault("kind", "log")
     if type(kind) is not str or not kind:
         kind = event_dict["kind"] = safe_str(kind) if kind else "log"
+    if "run_id" in event_dict:  # a user's field: the run is the context's
+        keep_user_value(event_dict, "run_id", event_dict.pop("run_id"))
     run = current_run.get()
     if run is None:
-        event_dict.setdefault("run_id", default_run_id())
+        event_dict["run_id"] = default_run_id()
     else:
-        event_dict.setdefault("run_id", run.run_id)
+        event_dict["run_id"] = run.run_id
         run.counts[kind] += 1
     step = current_step.get()
     if step is not None:
         event_dict.setdefault("step_id", step.step_id)
+    if OTEL_TRACE_MODULE in modules:
+        add_trace_ids(event_dict)
     return event_dict
+
+
+def keep_user_value(event_dict: EventDict, name: str, value: Any) -> None:
+    """Keep a user's value that a stamp displaces under `user_<name>` (`user_user_<name>` if
+    that is taken too, and so on): nothing the caller logged is lost, nothing forges a stamp."""
+    name = USER_PREFIX + name
+    while name in event_dict:
+        name = USER_PREFIX + name
+    event_dict[name] = value
 
 
 class Stamper:
     """Builds the record: the contract's fields first, then static fields, then the user's.
 
-    The stamps (ts, event_id, seq, pid, level, logger) win over user fields of the same name,
-    so a record can always be trusted for them, and come first, in `CORE_FIELDS` order.
-    `exc_info` and `stack_info` become the `error` and `stack` fields (`add_error_info`).
+    The stamps (the core fields but `event` and `kind`) are the library's alone: a user field
+    of the same name (keywords, `bind`, `fields=`, stdlib `extra=`) is kept as `user_<name>`,
+    so a record can always be trusted for them; they come first, in `CORE_FIELDS` order.
+    `seq` and the creation time come from the logger: a `Sink`, or the formatter's stand-in
+    for a `LogRecord`. `exc_info` and `stack_info` become the `error` and `stack` fields.
     """
 
     def __init__(self, fields: Mapping[str, Any] | None = None) -> None:
@@ -132,8 +189,9 @@ class Stamper:
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         pop = event_dict.pop
-        seq = next(_seq)
-        ts = format_ts(pop(CREATED_NS_KEY) if CREATED_NS_KEY in event_dict else time.time_ns())
+        counter: SeqCounter = getattr(logger, "seq_counter", SHARED_SEQ)
+        seq = counter.next()
+        ts = format_ts(getattr(logger, "created_ns", None) or time.time_ns())
         run_id = pop("run_id", None) or default_run_id()
         event = pop("event", None)
         if type(event) is not str:
@@ -141,7 +199,7 @@ class Stamper:
         kind = pop("kind", "log")
         level = _LEVEL_NAMES.get(method_name, method_name)
         name = getattr(logger, "name", None) or "root"
-        event_id = _event_id_prefix + str(seq)
+        event_id = counter.prefix + str(seq)
         fields = self.fields
         record: dict[str, Any] = {
             "ts": ts,
@@ -158,6 +216,10 @@ class Stamper:
         }
         expected = len(CORE_FIELDS) + len(fields) + len(event_dict)
         if len(record) != expected:  # a name was given twice: the stamps win, in their place
+            for field in CORE_FIELDS:
+                if field in event_dict or field in fields:
+                    value = event_dict[field] if field in event_dict else fields[field]
+                    keep_user_value(record, field, value)
             record.update(
                 ts=ts, run_id=run_id, event=event, kind=kind, level=level, logger=name,
                 event_id=event_id, seq=seq, pid=_pid,

@@ -1,23 +1,25 @@
 """run() and step(): scopes that bind an id for their duration and log their start and end.
 
-Each scope is a context manager (sync and async) and a decorator (sync and async functions;
-each call is a new scope). The id lives in a context variable, so threads and asyncio tasks
-keep their own run, and nested scopes restore the outer one on exit. Durations come from
+Each scope is a context manager (sync and async) and a decorator (sync and async functions
+and generators; each call is a new scope). The id lives in a context variable, so threads and
+asyncio tasks keep their own run, and nested scopes restore the outer one on exit. A decorated
+generator runs every resumption in a `contextvars.Context` of its own, so its scope never
+leaks into whoever consumes it, however several are interleaved. Durations come from
 `time.perf_counter`, a monotonic clock.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import Any, TypeVar
 
-import structlog
-
+from ._config import get_logger
 from ._context import RunState, StepState, current_run, current_step, nearest_open
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,7 +60,7 @@ def _emit(method: str, kind: str, scope: Scope, extra: dict[str, Any]) -> None:
     fields = {**scope.fields, **scope.closing_fields}
     fields = {k: v for k, v in fields.items() if k not in _RESERVED}
     fields.update(extra)
-    log = structlog.get_logger(_LOGGER_NAME)  # per record: whatever is configured now
+    log = get_logger(_LOGGER_NAME)  # per record: whatever configure() set up now
     getattr(log, method)(kind, kind=kind, name=scope.name, **fields)
 
 
@@ -133,19 +135,44 @@ class _ScopeManager:
         name, fields = self.name, self.fields
         if inspect.isasyncgenfunction(func):
 
-            @functools.wraps(func)
-            async def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            async def scoped_async_gen(*args: Any, **kwargs: Any) -> Any:
                 async with make(name, dict(fields)):
                     async for item in func(*args, **kwargs):
                         yield item
 
+            @functools.wraps(func)
+            async def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                # `scoped_async_gen`'s items, each of its steps run in a context of its own
+                ctx = contextvars.copy_context()
+                agen = scoped_async_gen(*args, **kwargs)
+                sent: Any = None
+                thrown: BaseException | None = None
+                while True:
+                    step = agen.asend(sent) if thrown is None else agen.athrow(thrown)
+                    try:
+                        item = await _InContext(ctx, step)
+                    except StopAsyncIteration:
+                        return
+                    thrown = sent = None
+                    try:
+                        sent = yield item
+                    except GeneratorExit:
+                        await _InContext(ctx, agen.aclose())
+                        raise
+                    except BaseException as exc:
+                        thrown = exc
+
             return async_gen_wrapper  # type: ignore[return-value]
         if inspect.isgeneratorfunction(func):
 
-            @functools.wraps(func)
-            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            def scoped_gen(*args: Any, **kwargs: Any) -> Any:
                 with make(name, dict(fields)):
                     return (yield from func(*args, **kwargs))
+
+            @functools.wraps(func)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                ctx = contextvars.copy_context()
+                return (yield from _in_context(ctx, scoped_gen(*args, **kwargs)))
 
             return gen_wrapper  # type: ignore[return-value]
         if inspect.iscoroutinefunction(func):
@@ -163,6 +190,41 @@ class _ScopeManager:
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
+
+
+def _in_context(ctx: contextvars.Context, it: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
+    """`yield from it`, with every resumption of `it` (send, throw, close) run inside `ctx`.
+
+    Also drives a coroutine's steps: awaiting `_InContext` runs an awaitable in `ctx`.
+    """
+    sent: Any = None
+    thrown: BaseException | None = None
+    while True:
+        try:
+            item = ctx.run(it.send, sent) if thrown is None else ctx.run(it.throw, thrown)
+        except StopIteration as stop:
+            return stop.value
+        thrown = sent = None
+        try:
+            sent = yield item
+        except GeneratorExit:
+            ctx.run(it.close)
+            raise
+        except BaseException as exc:
+            thrown = exc
+
+
+class _InContext:
+    """An awaitable that runs another one step by step inside `ctx`."""
+
+    __slots__ = ("awaitable", "ctx")
+
+    def __init__(self, ctx: contextvars.Context, awaitable: Any) -> None:
+        self.ctx = ctx
+        self.awaitable = awaitable
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return (yield from _in_context(self.ctx, self.awaitable.__await__()))
 
 
 class _RunManager(_ScopeManager):
@@ -192,6 +254,8 @@ class _RunManager(_ScopeManager):
         extra: dict[str, Any] = {"counts": dict(scope.state.counts)}
         if scope.state.dropped:
             extra["dropped"] = dict(scope.state.dropped)
+        if scope.state.usage is not None:
+            extra["usage"] = scope.state.usage.fields()
         return extra
 
     def _close(self) -> None:
@@ -216,7 +280,10 @@ class _StepManager(_ScopeManager):
         return {"step_id": scope.step_id, "parent_id": scope.parent_id}
 
     def _closing_extra(self, scope: Scope) -> dict[str, Any]:
-        return self._start_extra(scope)
+        extra = self._start_extra(scope)
+        if self._state.usage is not None:
+            extra["usage"] = self._state.usage.fields()
+        return extra
 
     def _close(self) -> None:
         self._state.closed = True

@@ -1,10 +1,17 @@
-"""Shared fixtures: every test leaves logging unconfigured; helpers read logs back raw."""
+"""What the tests share: the one fixture that leaves logging unconfigured around every test,
+and the helpers that read a log back without the library's reader, build a log with every kind
+of line, run the CLI in a fresh interpreter and compute sampling decisions independently."""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import logging
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +32,9 @@ CONTRACT_FIELDS = {
     "pid": int,
 }
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
+TORN = b'{"ts":"2026-11-26T13:00:00.000000+00:00","run_id":"tor'
+FOREIGN = {"note": "from another writer", "value": 3}
+INVALID = {"kind": "log", "event": "clock says yesterday", "ts": "yesterday"}
 
 
 @pytest.fixture(autouse=True)
@@ -73,3 +83,107 @@ def assert_contract(record: dict[str, Any]) -> None:
         assert isinstance(record.get(field), kind), (field, record)
     assert TS_RE.match(record["ts"]), record["ts"]
     assert record["level"] in {"debug", "info", "warning", "error", "critical"}
+
+
+# -- an independent view of a log, and a log with every kind of line ---------------------
+
+
+def raw_files(log_dir: Path, live: str = "events.jsonl") -> list[Path]:
+    """The log's files by the naming contract: numbered oldest first (.gz over plain), live."""
+    numbered: dict[int, Path] = {}
+    for path in log_dir.iterdir():
+        match = re.fullmatch(re.escape(live) + r"\.(\d+)(\.gz)?", path.name)
+        if match and (match.group(2) or int(match.group(1)) not in numbered):
+            numbered[int(match.group(1))] = path
+    files = [numbered[n] for n in sorted(numbered)]
+    return files + ([log_dir / live] if (log_dir / live).exists() else [])
+
+
+def raw_scan(files: list[Path]) -> tuple[list[dict[str, Any]], list[str], int]:
+    """(records, "file:line" of lines that are not JSON objects, line count), with stdlib json."""
+    records: list[dict[str, Any]] = []
+    bad: list[str] = []
+    count = 0
+    for path in files:
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        lines = data.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        for number, line in enumerate(lines, 1):
+            count += 1
+            try:
+                value = json.loads(line)
+            except ValueError:
+                value = None
+            if isinstance(value, dict):
+                records.append(value)
+            else:
+                bad.append(f"{path}:{number}")
+    return records, bad, count
+
+
+def build_rotated_log(log_dir: Path) -> None:
+    """Three runs with steps (the last fails), a stdlib record, a torn line, a foreign record
+    and a record that breaks the contract, across many rotated files, most of them gzipped."""
+    settings: dict[str, Any] = {"max_bytes": 1500, "backup_count": 100, "compress": True}
+    ll.configure(log_dir, **settings)
+    log = ll.get_logger("agent")
+    for attempt in range(3):
+        try:
+            with ll.run("agent", attempt=attempt) as run:
+                for i in range(6):
+                    with ll.step("call_llm", i=i):
+                        log.info("sample", kind="sample", i=i, ok=i % 3 != 0)
+                if attempt == 2:
+                    raise RuntimeError("model timeout")
+                run.set(ok_rate=0.5)
+        except RuntimeError:
+            pass
+    logging.getLogger("httpx").warning("retrying %s", "POST")
+    ll.reset()
+    with open(log_dir / "events.jsonl", "ab") as live:
+        live.write(TORN)  # a writer killed mid-line
+    ll.configure(log_dir, **settings)  # the next writer starts on a new line
+    log.info("after torn")
+    with open(log_dir / "events.jsonl", "ab") as live:
+        live.write(json.dumps(FOREIGN).encode() + b"\n")
+        live.write(json.dumps(INVALID).encode() + b"\n")
+    log.warning("last one", detail="x")
+    ll.reset()
+
+
+# -- the command line, run in a fresh interpreter -------------------------------------------
+
+ROOT = Path(__file__).parents[1]
+ENV = {k: v for k, v in os.environ.items() if k not in ("LLMOPS_LOG_DIR", "NO_COLOR")}
+CLI_MAIN = "import sys; from llmops_logging.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def cli(*args: Any, cwd: Path | None = None, env: dict[str, str] | None = None,
+        status: int | None = 0) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """Run `llmops-logs` in a fresh interpreter; check its exit status unless `status=None`."""
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_MAIN, *map(str, args)],
+        capture_output=True, text=True, cwd=cwd or ROOT, env=env or ENV, timeout=300,
+    )  # fmt: skip
+    if status is not None:
+        assert done.returncode == status, (args, done.stdout, done.stderr)
+    return done
+
+
+def table(stdout: str) -> list[list[str]]:
+    """The rows of a plain-text table (header first), split on runs of 2+ spaces."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    return [re.split(r"\s{2,}", line.strip()) for line in lines[:-1]]  # last: the footer
+
+
+# -- sampling decisions, computed apart from the library ---------------------------------------
+
+
+def hash_unit(*parts: object) -> float:
+    """The number in [0, 1) that decides sampling, computed here so that tests do not check
+    the library's hash against itself: BLAKE2b (8-byte digest) of the parts joined by NUL,
+    read as a big-endian integer, over 2**64. A record is kept when it is below the rate."""
+    text = "\0".join(str(part) for part in parts).encode("utf-8")
+    number = int(hashlib.blake2b(text, digest_size=8).hexdigest(), 16)
+    return number / 18_446_744_073_709_551_616

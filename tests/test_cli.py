@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import statistics
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -22,36 +21,17 @@ import pytest
 
 import llmops_logging as ll
 
-from .test_reader import FOREIGN, INVALID, build_rotated_log, raw_files, raw_scan
-
-ROOT = Path(__file__).parents[1]
-ENV = {k: v for k, v in os.environ.items() if k not in ("LLMOPS_LOG_DIR", "NO_COLOR")}
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Iterator[None]:
-    yield
-    ll.reset()
-
-
-def cli(*args: Any, cwd: Path | None = None, env: dict[str, str] | None = None,
-        status: int | None = 0) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    """Run `llmops-logs` in a fresh interpreter; check its exit status unless `status=None`."""
-    done = subprocess.run(
-        [sys.executable, "-m", "llmops_logging.cli", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd or ROOT, env=env or ENV, timeout=60,
-    )  # fmt: skip
-    if status is not None:
-        assert done.returncode == status, (args, done.stdout, done.stderr)
-    return done
-
-
-def table(stdout: str) -> list[list[str]]:
-    """The rows of a plain-text table (header first), split on runs of 2+ spaces."""
-    import re
-
-    lines = [line for line in stdout.splitlines() if line.strip()]
-    return [re.split(r"\s{2,}", line.strip()) for line in lines[:-1]]  # last: the footer
+from .conftest import (
+    ENV,
+    FOREIGN,
+    INVALID,
+    ROOT,
+    build_rotated_log,
+    cli,
+    raw_files,
+    raw_scan,
+    table,
+)
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +230,8 @@ def test_export_csv_of_the_rotated_log_with_out(rotated: Path, tmp_path: Path) -
 
 
 def test_export_parquet(rotated: Path, tmp_path: Path) -> None:
-    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow.parquet as pq
+
     records = raw_scan(raw_files(rotated))[0]
     out = tmp_path / "events.parquet"
     cli("export", "--format", "parquet", "--out", out, rotated)
@@ -330,15 +311,19 @@ def test_several_paths_are_read_one_after_the_other(smoke: dict[str, Any]) -> No
 
 
 def test_console_script_is_installed() -> None:
-    script = shutil.which("llmops-logs")
-    if script is None:
-        pytest.skip("llmops-logs is not on PATH (package not installed as a script)")
-    done = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
+    """The installed `llmops-logs` script, beside the interpreter (a venv's or the system's
+    `bin`) or else on PATH; running it with the test's PYTHONPATH imports this checkout."""
+    (entry,) = metadata.entry_points(group="console_scripts", name="llmops-logs")
+    assert entry.value == "llmops_logging.cli:main"
+    beside = Path(sys.executable).parent / "llmops-logs"
+    script = str(beside) if beside.exists() else shutil.which("llmops-logs")
+    assert script, f"llmops-logs is neither in {beside.parent} nor on PATH: pip install -e ."
+    done = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("llmops-logs ")
 
 
 def test_rich_tables_on_request_and_plain_ones_without_rich(smoke: dict[str, Any]) -> None:
-    pytest.importorskip("rich")
     fancy = cli("runs", "--color", "always", smoke["raw"]).stdout
     assert "\x1b[" in fancy and "━" in fancy and smoke["run_id"][:8] in fancy
     code = ("import sys; sys.modules['rich'] = None; from llmops_logging.cli import main; "

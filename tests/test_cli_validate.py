@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,12 +21,6 @@ RECORD = {
     "duration_s": 0.1, "counts": {"sample": 10},
     "error": {"type": "ValueError", "message": "boom", "traceback": "Traceback ..."},
 }  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Iterator[None]:
-    yield
-    ll.reset()
 
 
 def jsonschema_ok(record: Any) -> bool:

@@ -109,3 +109,12 @@ def test_records_are_on_disk_at_interpreter_exit(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert done.returncode == 3, done.stderr
     assert [r["event"] for r in read_records(tmp_path)] == ["last words", "stdlib last words"]
+
+
+def test_capture_sees_code_that_configures_logging_itself(tmp_path: Path) -> None:
+    from llmops_logging.testing import capture_events
+
+    with capture_events() as records:
+        ll.configure(tmp_path)
+        ll.get_logger("x").info("after reconfigure")
+    assert [r["event"] for r in records] == ["after reconfigure"]

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
 import textwrap
 import tracemalloc
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -26,82 +23,7 @@ import pytest
 import llmops_logging as ll
 from llmops_logging.reader import EventStream, log_files
 
-TORN = b'{"ts":"2026-11-26T13:00:00.000000+00:00","run_id":"tor'
-FOREIGN = {"note": "from another writer", "value": 3}
-INVALID = {"kind": "log", "event": "clock says yesterday", "ts": "yesterday"}
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Iterator[None]:
-    yield
-    ll.reset()
-
-
-# -- an independent view of a log ---------------------------------------------------------
-
-
-def raw_files(log_dir: Path, live: str = "events.jsonl") -> list[Path]:
-    """The log's files by the naming contract: numbered oldest first (.gz over plain), live."""
-    numbered: dict[int, Path] = {}
-    for path in log_dir.iterdir():
-        match = re.fullmatch(re.escape(live) + r"\.(\d+)(\.gz)?", path.name)
-        if match and (match.group(2) or int(match.group(1)) not in numbered):
-            numbered[int(match.group(1))] = path
-    files = [numbered[n] for n in sorted(numbered)]
-    return files + ([log_dir / live] if (log_dir / live).exists() else [])
-
-
-def raw_scan(files: list[Path]) -> tuple[list[dict[str, Any]], list[str], int]:
-    """(records, "file:line" of lines that are not JSON objects, line count), with stdlib json."""
-    records: list[dict[str, Any]] = []
-    bad: list[str] = []
-    count = 0
-    for path in files:
-        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-        lines = data.split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()
-        for number, line in enumerate(lines, 1):
-            count += 1
-            try:
-                value = json.loads(line)
-            except ValueError:
-                value = None
-            if isinstance(value, dict):
-                records.append(value)
-            else:
-                bad.append(f"{path}:{number}")
-    return records, bad, count
-
-
-def build_rotated_log(log_dir: Path) -> None:
-    """Three runs with steps (the last fails), a stdlib record, a torn line, a foreign record
-    and a record that breaks the contract, across many rotated files, most of them gzipped."""
-    settings: dict[str, Any] = {"max_bytes": 1500, "backup_count": 100, "compress": True}
-    ll.configure(log_dir, **settings)
-    log = ll.get_logger("agent")
-    for attempt in range(3):
-        try:
-            with ll.run("agent", attempt=attempt) as run:
-                for i in range(6):
-                    with ll.step("call_llm", i=i):
-                        log.info("sample", kind="sample", i=i, ok=i % 3 != 0)
-                if attempt == 2:
-                    raise RuntimeError("model timeout")
-                run.set(ok_rate=0.5)
-        except RuntimeError:
-            pass
-    logging.getLogger("httpx").warning("retrying %s", "POST")
-    ll.reset()
-    with open(log_dir / "events.jsonl", "ab") as live:
-        live.write(TORN)  # a writer killed mid-line
-    ll.configure(log_dir, **settings)  # the next writer starts on a new line
-    log.info("after torn")
-    with open(log_dir / "events.jsonl", "ab") as live:
-        live.write(json.dumps(FOREIGN).encode() + b"\n")
-        live.write(json.dumps(INVALID).encode() + b"\n")
-    log.warning("last one", detail="x")
-    ll.reset()
+from .conftest import FOREIGN, INVALID, build_rotated_log, raw_files, raw_scan
 
 
 @pytest.fixture(scope="module")

@@ -186,3 +186,33 @@ def test_ts_is_the_iso_form_of_the_instant(ns: int) -> None:
     assert format_ts(ns) == instant.isoformat(timespec="microseconds")
     later = instant + timedelta(microseconds=1)
     assert format_ts(ns + 1000) == later.isoformat(timespec="microseconds")
+
+
+def test_field_names_that_shadow_parameters_do_not_raise(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    log = ll.get_logger("x")
+    log.info("e", self="s", level="l")
+    log.info(event="named")
+    log.log("warning", "logged", level=3)
+    with ll.run("r", self="s"):
+        pass
+    records = read_records(tmp_path)
+    assert [r["event"] for r in records[:3]] == ["e", "named", "logged"]
+    assert records[0]["self"] == "s" and records[2]["level"] == "warning"
+
+
+def test_odd_events_levels_and_kinds_keep_the_contract(tmp_path: Path) -> None:
+    ll.configure(tmp_path, level=1)
+    log = ll.get_logger("x")
+    log.info()
+    log.info(42)
+    log.log(25, "between info and warning")
+    log.info("empty kind", kind="")
+    logging.getLogger("lib").log(5, "below debug")
+    logging.getLogger("lib").log(45, "between error and critical")
+    records = read_records(tmp_path)
+    for record in records:
+        assert_contract(record)
+    assert [r["event"] for r in records[:2]] == ["", "42"]
+    assert [r["level"] for r in records[2:]] == ["info", "info", "debug", "error"]
+    assert records[3]["kind"] == "log"

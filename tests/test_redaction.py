@@ -29,14 +29,10 @@ import llmops_logging as ll
 from llmops_logging import _redaction_rules as rules
 from llmops_logging.redaction import MARKER, Redactor
 
+from .conftest import read_records
+
 ALNUM = string.ascii_letters + string.digits
 UPPER_DIGITS = string.ascii_uppercase + string.digits
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Iterator[None]:
-    yield
-    ll.reset()
 
 
 def log_bytes(log_dir: Path) -> bytes:
@@ -45,10 +41,6 @@ def log_bytes(log_dir: Path) -> bytes:
     assert files
     return b"".join(gzip.decompress(f.read_bytes()) if f.suffix == ".gz" else f.read_bytes()
                     for f in files)  # fmt: skip
-
-
-def read_records(log_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in log_bytes(log_dir).splitlines()]
 
 
 def assert_absent(data: bytes, secrets: Mapping[str, str]) -> None:

@@ -129,7 +129,28 @@ def test_a_signal_handler_that_logs_during_rotation_loses_nothing(tmp_path: Path
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0, 0)
         signal.signal(signal.SIGALRM, previous)
+    assert alarms[0] >= 200, f"the timer fired {alarms[0]} times in {count} records"
     records = read_records(tmp_path)
     assert sorted(r["i"] for r in records if r["event"] == "rec") == list(range(count))
     assert sorted(r["n"] for r in records if r["event"] == "alarm") == list(range(1, alarms[0] + 1))
     assert len(log_files(tmp_path)) > 20
+
+
+def test_a_recreated_lock_file_never_costs_a_rotated_file(tmp_path: Path) -> None:
+    first = ll.RotatingJsonlHandler(tmp_path / "events.jsonl", max_bytes=200, backup_count=99)
+    first.check_interval = 0
+    try:
+        for i in range(10):
+            first.write_line(b'{"i":%d,"pad":"%s"}\n' % (i, b"a" * 60))
+        (tmp_path / ".events.jsonl.lock").unlink()
+        second = ll.RotatingJsonlHandler(tmp_path / "events.jsonl", max_bytes=200, backup_count=99)
+        try:
+            for i in range(10, 30):
+                writer = first if i % 2 else second
+                writer.write_line(b'{"i":%d,"pad":"%s"}\n' % (i, b"a" * 60))
+        finally:
+            second.close()
+    finally:
+        first.close()
+    assert sorted(r["i"] for r in read_records(tmp_path)) == list(range(30))
+    assert len(log_files(tmp_path)) > 5

@@ -223,3 +223,119 @@ def test_runs_ended_out_of_order_leave_no_finished_run_current(tmp_path: Path) -
     assert by_event["after both"]["run_id"] not in starts.values()
     sibling_start = next(r for r in _by_kind(records, "step_start") if r["name"] == "sibling")
     assert sibling_start["parent_id"] == outer.step_id
+
+
+def test_decorated_generators_consumed_together_keep_their_own_runs(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    log = ll.get_logger("x")
+
+    @ll.run("producer")
+    def produce(name: str) -> Any:
+        for i in range(5):
+            log.info("produced", by=name, i=i)
+            yield i
+            log.info("resumed", by=name, i=i)
+
+    @ll.step("stage")
+    def stage(name: str) -> Any:
+        for i in range(3):
+            log.info("staged", by=name, i=i)
+            yield i
+
+    with ll.run("consumer") as consumer:
+        for i, _ in enumerate(zip(produce("a"), produce("b"), strict=True)):
+            log.info("consumed", i=i)
+        for _ in zip(stage("s1"), stage("s2"), strict=True):
+            log.info("consumed in steps")
+    records = read_records(tmp_path)
+    runs = {r["run_id"]: r["name"] for r in _by_kind(records, "run_start")}
+    steps = {r["step_id"]: r for r in _by_kind(records, "step_start")}
+    assert sorted(runs.values()) == ["consumer", "producer", "producer"]
+    for record in records:
+        assert_contract(record)
+        if record.get("by") in ("a", "b"):
+            assert runs[record["run_id"]] == "producer" and "step_id" not in record
+        elif record.get("by") in ("s1", "s2"):
+            assert record["run_id"] == consumer.run_id
+            assert steps[record["step_id"]]["name"] == "stage"
+        elif record["event"].startswith("consumed"):
+            assert record["run_id"] == consumer.run_id and "step_id" not in record
+    by_a = {r["run_id"] for r in records if r.get("by") == "a"}
+    by_b = {r["run_id"] for r in records if r.get("by") == "b"}
+    assert len(by_a) == len(by_b) == 1 and by_a != by_b
+    by_s1 = {r["step_id"] for r in records if r.get("by") == "s1"}
+    by_s2 = {r["step_id"] for r in records if r.get("by") == "s2"}
+    assert len(by_s1) == len(by_s2) == 1 and by_s1 != by_s2
+    producer_starts = [r for r in _by_kind(records, "run_start") if r["name"] == "producer"]
+    assert all(r["parent_run_id"] == consumer.run_id for r in producer_starts)
+    oks = {r["run_id"]: r for r in _by_kind(records, "run_ok")}
+    assert oks[by_a.pop()]["counts"]["log"] == oks[by_b.pop()]["counts"]["log"] == 10
+    assert oks[consumer.run_id]["counts"]["log"] == 5 + 3 + 6  # consumed, in steps, staged
+
+
+def test_decorated_async_generators_interleaved_keep_their_own_runs(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    log = ll.get_logger("x")
+
+    @ll.run("stream")
+    async def stream(name: str) -> Any:
+        for i in range(4):
+            log.info("chunk", by=name, i=i)
+            await asyncio.sleep(0)
+            yield i
+            log.info("resumed", by=name, i=i)
+
+    async def main() -> str:
+        async with ll.run("consumer") as consumer:
+            first, second = stream("a"), stream("b")
+            for _ in range(4):
+                await first.__anext__()
+                log.info("between")
+                await second.__anext__()
+                log.info("consumed")
+            for agen in (first, second):
+                with pytest.raises(StopAsyncIteration):
+                    await agen.__anext__()
+            return str(consumer.run_id)
+
+    consumer_id = asyncio.run(main())
+    records = read_records(tmp_path)
+    starts = {r["run_id"]: r for r in _by_kind(records, "run_start")}
+    for name in ("a", "b"):
+        mine = [r for r in records if r.get("by") == name]
+        assert len(mine) == 8
+        (run_id,) = {r["run_id"] for r in mine}
+        assert starts[run_id]["name"] == "stream"
+        assert starts[run_id]["parent_run_id"] == consumer_id
+    ours = [r for r in records if r["event"] in ("between", "consumed")]
+    assert len(ours) == 8 and {r["run_id"] for r in ours} == {consumer_id}
+    assert len(_by_kind(records, "run_ok")) == 3
+
+
+def test_decorated_generators_run_inside_their_scope(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    log = ll.get_logger("x")
+
+    @ll.run("gen")
+    def numbers() -> object:
+        for i in range(2):
+            log.info("item", i=i)
+            yield i
+
+    @ll.step("agen")
+    async def letters() -> object:
+        for c in "ab":
+            log.info("letter", c=c)
+            yield c
+
+    async def consume() -> list[str]:
+        return [c async for c in letters()]  # type: ignore[attr-defined]
+
+    assert list(numbers()) == [0, 1]  # type: ignore[call-overload]
+    assert asyncio.run(consume()) == ["a", "b"]
+    records = read_records(tmp_path)
+    run_id = records[0]["run_id"]
+    assert [r["kind"] for r in records[:4]] == ["run_start", "log", "log", "run_ok"]
+    assert all(r["run_id"] == run_id for r in records[:4])
+    step_id = records[4]["step_id"]
+    assert [r.get("step_id") for r in records[4:8]] == [step_id] * 4

@@ -21,22 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import llmops_logging as ll
-from llmops_logging.sampling import unit_hash
+
+from .conftest import hash_unit, read_records
 
 BOUNDARIES = {"run_start", "run_ok", "run_error", "step_start", "step_ok", "step_error"}
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Any:
-    yield
-    ll.reset()
-
-
-def read_records(log_dir: Path) -> list[dict[str, Any]]:
-    """Every record of the log, parsed from the bytes on disk (one file: nothing rotated)."""
-    files = sorted(log_dir.glob("events.jsonl*"))
-    assert [f.name for f in files] == ["events.jsonl"]
-    return [json.loads(line) for line in files[0].read_bytes().splitlines()]
 
 
 def within_binomial(kept: int, n: int, p: float, sigmas: float = 5.0) -> bool:
@@ -81,7 +69,7 @@ def test_decision_is_the_hash_of_run_id_kind_and_position(tmp_path: Path) -> Non
 
     kept = {r["i"] for r in read_records(tmp_path) if r["kind"] == "sample"}
     # Position is 1-based among the run's events of that kind.
-    expected = {i for i in range(n) if unit_hash(run.run_id, "sample", i + 1) < rate}
+    expected = {i for i in range(n) if hash_unit(run.run_id, "sample", i + 1) < rate}
     assert kept == expected
 
 
@@ -194,7 +182,7 @@ def test_head_sampling_keeps_whole_runs(tmp_path: Path) -> None:
     assert within_binomial(len(sampled), runs_n, rate)
     for start in starts:
         run_id = start["run_id"]
-        assert start["run_sampled"] == (unit_hash(run_id, "run") < rate)
+        assert start["run_sampled"] == (hash_unit(run_id, "run") < rate)
         own = [r for r in records if r["run_id"] == run_id]
         ticks = [r for r in own if r["event"] == "tick"]
         end = closing(records, run_id)

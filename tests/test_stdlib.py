@@ -108,3 +108,41 @@ def test_handler_and_formatter_from_dictconfig(tmp_path: Path) -> None:
     for record in records:
         assert_contract(record)
         assert record["logger"] == "dc"
+
+
+def test_stack_info_on_both_routes(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    ll.get_logger("x").info("structlog", stack_info=True)
+    logging.getLogger("lib").info("stdlib", stack_info=True)
+    a, b = read_records(tmp_path)
+    assert "test_stack_info_on_both_routes" in a["stack"] and "stack_info" not in a
+    assert "test_stack_info_on_both_routes" in b["stack"]
+
+
+def test_standalone_formatter_redacts_and_keeps_one_message(tmp_path: Path) -> None:
+    path = tmp_path / "app.jsonl"
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"jsonl": {"class": "llmops_logging.JsonlFormatter"}},
+            "handlers": {
+                "file": {
+                    "class": "llmops_logging.RotatingJsonlHandler",
+                    "filename": str(path),
+                    "formatter": "jsonl",
+                }
+            },
+            "loggers": {"standalone": {"handlers": ["file"], "level": "INFO"}},
+        }
+    )
+    logger = logging.getLogger("standalone")
+    try:
+        logger.info("calling with api_key=sk-abcdefghijklmnopqrstuvwx", extra={"event": "x"})
+    finally:
+        for handler in logger.handlers:
+            handler.close()
+        logger.handlers.clear()
+    (record,) = read_records(tmp_path, live="app.jsonl")
+    assert b"sk-abcdefghijklmnopqrstuvwx" not in path.read_bytes()
+    assert record["event"].startswith("calling with api_key=") and "message" not in record

@@ -1,0 +1,187 @@
+"""Wrap an SDK method on its class (every client) or on one client's resource object.
+
+A wrapper is marked, so instrumenting twice wraps once; a client whose class is already
+wrapped is left alone, and a class wrapped after a client keeps that client's wrapper
+calling the original method, so no call is ever recorded twice. The wrapper itself only
+delegates: what it records is decided by `Hooks`, whose failures are swallowed and counted.
+
+Attempts: the SDKs retry inside `create`, so the wrapper counts the requests its call sends
+with a request hook on the SDK client's HTTP client (added once per HTTP client, counting
+into a context variable that only a wrapped call sets). Where no hook could be added, the
+SDKs' own `x-stainless-retry-count` header on the last request of an error or a stream says it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any, Protocol
+
+from ._call import LlmCall, note_internal_error
+
+WRAPPED = "__llmops_logging_wrapped__"
+
+
+class Hooks(Protocol):
+    """What an SDK module provides per method: start a call, and end it with the result."""
+
+    def begin(self, resource: Any, kwargs: dict[str, Any]) -> LlmCall | None: ...
+
+    def end(self, call: LlmCall, result: Any) -> None: ...
+
+
+_requests: ContextVar[list[int] | None] = ContextVar("llmops_llm_requests", default=None)
+
+
+def _count_request(request: Any) -> None:
+    box = _requests.get()
+    if box is not None:
+        box[0] += 1
+
+
+async def _count_request_async(request: Any) -> None:
+    _count_request(request)
+
+
+def count_requests(resource: Any) -> None:
+    """Give the HTTP client behind an SDK resource our request hook, once."""
+    http = getattr(getattr(resource, "_client", None), "_client", None)
+    event_hooks = getattr(http, "event_hooks", None)
+    if not isinstance(event_hooks, dict):
+        return
+    hooks = event_hooks.get("request")
+    if not isinstance(hooks, list) or _count_request in hooks or _count_request_async in hooks:
+        return
+    is_async = inspect.iscoroutinefunction(getattr(http, "send", None))
+    hooks.append(_count_request_async if is_async else _count_request)
+
+
+def _begin(hooks: Hooks, resource: Any, kwargs: dict[str, Any]) -> LlmCall | None:
+    try:
+        call = hooks.begin(resource, kwargs)
+        count_requests(resource)
+        return call
+    except Exception:
+        note_internal_error()
+        return None
+
+
+class Attempts:
+    """Counts the requests of one call while it is being sent: `with Attempts(call):`."""
+
+    def __init__(self, call: LlmCall) -> None:
+        self.call = call
+        self.box = [0]
+
+    def __enter__(self) -> Attempts:
+        self.token = _requests.set(self.box)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _requests.reset(self.token)
+        if self.box[0]:
+            self.call.attempts = self.box[0]
+
+
+def _end(hooks: Hooks, call: LlmCall, result: Any) -> None:
+    try:
+        hooks.end(call, result)
+    except Exception:
+        note_internal_error()
+        call.finish()  # what was known before the failure
+
+
+def record_failure(call: LlmCall, exc: BaseException) -> None:
+    try:
+        if call.attempts is None:
+            call.attempts = attempts_of(exc)
+    except Exception:
+        note_internal_error()
+    call.finish(exc)
+
+
+def attempts_of(source: Any) -> int | None:
+    """Requests the SDK sent for one call, from its last request's retry-count header.
+
+    Both SDKs number their retries in `x-stainless-retry-count`; an error or a stream carries
+    the last request (`.response.request`, or `.request` for a connection error).
+    """
+    request = getattr(source, "request", None)
+    response = getattr(source, "response", None)
+    if response is not None:
+        request = getattr(response, "request", request)
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        return None
+    retries = headers.get("x-stainless-retry-count")
+    if retries is None or not str(retries).isdigit():
+        return None
+    return int(retries) + 1
+
+
+def _is_async(function: Callable[..., Any]) -> bool:
+    """Whether `function` is a coroutine function under its decorators (the SDKs decorate
+    `create` with argument checks that hide it from `inspect.iscoroutinefunction`)."""
+    return inspect.iscoroutinefunction(inspect.unwrap(function))
+
+
+def _wrap(original: Callable[..., Any], hooks: Hooks) -> Callable[..., Any]:
+    if _is_async(original):
+
+        @functools.wraps(original)
+        async def async_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            call = _begin(hooks, self, kwargs)
+            if call is None:
+                return await original(self, *args, **kwargs)
+            try:
+                with Attempts(call):
+                    result = await original(self, *args, **kwargs)
+            except BaseException as exc:
+                record_failure(call, exc)
+                raise
+            _end(hooks, call, result)
+            return result
+
+        setattr(async_wrapper, WRAPPED, original)
+        return async_wrapper
+
+    @functools.wraps(original)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = _begin(hooks, self, kwargs)
+        if call is None:
+            return original(self, *args, **kwargs)
+        try:
+            with Attempts(call):
+                result = original(self, *args, **kwargs)
+        except BaseException as exc:
+            record_failure(call, exc)
+            raise
+        _end(hooks, call, result)
+        return result
+
+    setattr(wrapper, WRAPPED, original)
+    return wrapper
+
+
+def wrap_class(cls: type, name: str, hooks: Hooks) -> None:
+    """Wrap `cls.name` for every instance; once."""
+    original = cls.__dict__.get(name)
+    if original is None or hasattr(original, WRAPPED):
+        return
+    setattr(cls, name, _wrap(original, hooks))
+
+
+def wrap_instance(resource: Any, name: str, hooks: Hooks) -> None:
+    """Wrap `name` on one resource object, unless its class or itself is wrapped already."""
+    if name in vars(resource) or hasattr(getattr(type(resource), name, None), WRAPPED):
+        return
+    original = getattr(type(resource), name)
+    wrapper = _wrap(original, hooks)
+    setattr(resource, name, functools.partial(wrapper, resource))
+
+
+def unwrapped(function: Any) -> Any:
+    """The SDK's own function behind a wrapper (for tests and benchmarks)."""
+    return getattr(function, WRAPPED, function)

@@ -1,0 +1,325 @@
+"""instrument_anthropic(): an `llm_call` record for every Anthropic `messages.create` and
+`messages.stream`, sync and async.
+
+`create` (also with `stream=True`) is wrapped like the OpenAI methods. `messages.stream()`
+sends its request only when its manager is entered, so the wrapper replaces the manager's
+request with one that starts the call when it is sent and watches the raw event stream the
+SDK's `MessageStream` reads. Anthropic reports input tokens without the cached ones; the
+record's `gen_ai.usage.input_tokens` adds them back, as OpenTelemetry defines it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from ._call import LlmCall, note_internal_error
+from ._content import as_mapping, text_part, tool_call_part, tool_response_part
+from ._cost import preload_table
+from ._patch import (
+    WRAPPED,
+    Attempts,
+    attempts_of,
+    count_requests,
+    record_failure,
+    wrap_class,
+    wrap_instance,
+)
+from ._streams import watch_async_stream, watch_stream
+
+if TYPE_CHECKING:
+    from anthropic import Anthropic, AsyncAnthropic
+
+_MISSING_SDK = "ll.instrument_anthropic() needs the anthropic package: pip install anthropic"
+_MANAGER_REQUEST = "_MessageStreamManager__api_request"
+_ASYNC_MANAGER_REQUEST = "_AsyncMessageStreamManager__api_request"
+
+
+def instrument_anthropic(client: Anthropic | AsyncAnthropic | None = None) -> None:
+    """Record every call through `client`, or through every Anthropic / AsyncAnthropic client.
+
+    Idempotent; a client made later by `client.with_options()` is covered only class-wide.
+    """
+    try:
+        import anthropic  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(_MISSING_SDK) from exc
+    from anthropic.resources.messages import AsyncMessages, Messages
+
+    preload_table()
+    if client is None:
+        for cls in (Messages, AsyncMessages):
+            wrap_class(cls, "create", _CREATE)
+            _wrap_stream_class(cls)
+        return
+    wrap_instance(client.messages, "create", _CREATE)
+    _wrap_stream_instance(client.messages)
+
+
+# -- the record from the SDK's types --------------------------------------------------------
+
+
+def _begin(kwargs: dict[str, Any]) -> LlmCall:
+    model = kwargs.get("model")
+    call = LlmCall(model if isinstance(model, str) else "unknown", provider="anthropic")
+    max_tokens = kwargs.get("max_tokens")  # the only sampling parameter of this API
+    if isinstance(max_tokens, int) and not isinstance(max_tokens, bool):
+        call.request["max_tokens"] = max_tokens
+    stop = kwargs.get("stop_sequences")
+    if isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
+        call.request["stop_sequences"] = list(stop)
+    call.start()
+    if call.capture_content:
+        call.input_messages = _input_messages(kwargs.get("messages"))
+        system = kwargs.get("system")
+        if isinstance(system, str):
+            call.system_instructions = [text_part(system)]
+        elif isinstance(system, (list, tuple)):
+            call.system_instructions = [_part(block) for block in system]
+    return call
+
+
+def _part(block: Any) -> dict[str, Any]:
+    """An Anthropic content block (a request dict or a response model) as a message part."""
+    fields = as_mapping(block)
+    kind = fields.get("type")
+    if kind == "text":
+        return text_part(fields.get("text"))
+    if kind == "tool_use":
+        return tool_call_part(fields.get("id"), fields.get("name"), fields.get("input"))
+    if kind == "tool_result":
+        return tool_response_part(fields.get("tool_use_id"), fields.get("content"))
+    if kind == "thinking":
+        return {"type": "reasoning", "content": fields.get("thinking")}
+    return dict(fields)
+
+
+def _input_messages(messages: Any) -> list[dict[str, Any]] | None:
+    if not isinstance(messages, (list, tuple)):
+        return None  # an iterable the SDK must read itself
+    converted = []
+    for message in messages:
+        fields = as_mapping(message)
+        content = fields.get("content")
+        if isinstance(content, str):
+            parts = [text_part(content)]
+        else:
+            parts = [_part(block) for block in content or ()]
+        converted.append({"role": fields.get("role"), "parts": parts})
+    return converted
+
+
+def _usage(call: LlmCall, usage: Any) -> None:
+    """Anthropic's counts; input as OpenTelemetry counts it, cache reads and writes included."""
+    cache_read = getattr(usage, "cache_read_input_tokens", None)
+    cache_write = getattr(usage, "cache_creation_input_tokens", None)
+    uncached = getattr(usage, "input_tokens", None)
+    details = getattr(usage, "output_tokens_details", None)
+    call.set_usage(
+        None if uncached is None else uncached + (cache_read or 0) + (cache_write or 0),
+        getattr(usage, "output_tokens", None),
+        cache_read_input_tokens=cache_read or None,  # as for OpenAI: parts above 0 only
+        cache_creation_input_tokens=cache_write or None,
+        reasoning_output_tokens=getattr(details, "thinking_tokens", None) or None,
+    )
+
+
+def _fill_message(call: LlmCall, message: Any) -> None:
+    call.response_id = message.id
+    call.response_model = message.model
+    if message.stop_reason:
+        call.finish_reasons = [message.stop_reason]
+    _usage(call, message.usage)
+    if call.capture_content:
+        call.output_messages = [
+            {
+                "role": "assistant",
+                "parts": [_part(block) for block in message.content],
+                "finish_reason": message.stop_reason,
+            }
+        ]
+
+
+class _Counts:
+    """The usage of a `message_delta` (cumulative; input counts only on some APIs) over the
+    counts `message_start` reported."""
+
+    def __init__(self, start: Any, delta: Any) -> None:
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_input_tokens",
+            "cache_creation_input_tokens",
+            "output_tokens_details",
+        ):
+            value = getattr(delta, name, None)
+            setattr(self, name, getattr(start, name, None) if value is None else value)
+
+
+class _EventStream:
+    """Follows raw message stream events: ids, first content, text and tools, usage."""
+
+    def __init__(self, call: LlmCall) -> None:
+        self.call = call
+        self.parts: dict[int, dict[str, Any]] = {}
+        self.texts: dict[int, list[str]] = {}
+        self.usage: Any = None
+        self.stop_reason: str | None = None
+
+    def __call__(self, event: Any) -> None:
+        kind = event.type
+        call = self.call
+        if kind == "content_block_delta":
+            call.first_chunk()
+            text = getattr(event.delta, "text", None)
+            if text and call.capture_content:
+                self.texts.setdefault(event.index, []).append(text)
+        elif kind == "content_block_start":
+            if call.capture_content:
+                self.parts[event.index] = _part(event.content_block)
+        elif kind == "message_start":
+            call.response_id = event.message.id
+            call.response_model = event.message.model
+            self.usage = event.message.usage
+            _usage(call, self.usage)
+        elif kind == "message_delta":
+            if event.delta.stop_reason:
+                self.stop_reason = event.delta.stop_reason
+            _usage(call, _Counts(self.usage, event.usage))
+
+    def finish(self, call: LlmCall) -> None:
+        if self.stop_reason:
+            call.finish_reasons = [self.stop_reason]
+        if call.capture_content and (self.parts or self.texts):
+            parts = []
+            for index in sorted(set(self.parts) | set(self.texts)):
+                part = self.parts.get(index, text_part(""))
+                if index in self.texts:
+                    part = text_part("".join(self.texts[index]))
+                parts.append(part)
+            call.output_messages = [
+                {"role": "assistant", "parts": parts, "finish_reason": self.stop_reason}
+            ]
+
+
+def _watch(call: LlmCall, stream: Any) -> None:
+    """Watch a raw event stream (sync or async), or finish at once if it is not one."""
+    from anthropic import AsyncStream, Stream
+
+    observer = _EventStream(call)
+    if call.attempts is None:
+        call.attempts = attempts_of(stream)
+    call.on_finish = observer.finish
+    if isinstance(stream, Stream):
+        watched = watch_stream(stream, call, observer)
+    elif isinstance(stream, AsyncStream):
+        watched = watch_async_stream(stream, call, observer)
+    else:
+        watched = False
+    if not watched:
+        call.finish()
+
+
+class _CreateHooks:
+    def begin(self, resource: Any, kwargs: dict[str, Any]) -> LlmCall:
+        return _begin(kwargs)
+
+    def end(self, call: LlmCall, result: Any) -> None:
+        from anthropic.types import Message
+
+        if isinstance(result, Message):
+            _fill_message(call, result)
+            call.finish()
+        else:
+            _watch(call, result)
+
+
+_CREATE = _CreateHooks()
+
+
+# -- messages.stream(): the request is sent when the manager is entered ----------------------
+
+
+def _started(kwargs: dict[str, Any]) -> LlmCall | None:
+    try:
+        return _begin(kwargs)
+    except Exception:
+        note_internal_error()
+        return None
+
+
+def _watched(call: LlmCall, stream: Any) -> None:
+    try:
+        _watch(call, stream)
+    except Exception:
+        note_internal_error()
+        call.finish()
+
+
+def _sync_request(request: Callable[[], Any], kwargs: dict[str, Any]) -> Callable[[], Any]:
+    def send() -> Any:
+        call = _started(kwargs)
+        if call is None:
+            return request()
+        try:
+            with Attempts(call):
+                stream = request()
+        except BaseException as exc:
+            record_failure(call, exc)
+            raise
+        _watched(call, stream)
+        return stream
+
+    return send
+
+
+async def _async_request(request: Awaitable[Any], kwargs: dict[str, Any]) -> Any:
+    call = _started(kwargs)
+    if call is None:
+        return await request
+    try:
+        with Attempts(call):
+            stream = await request
+    except BaseException as exc:
+        record_failure(call, exc)
+        raise
+    _watched(call, stream)
+    return stream
+
+
+def _instrument_manager(manager: Any, resource: Any, kwargs: dict[str, Any]) -> None:
+    try:
+        count_requests(resource)
+        if hasattr(manager, _MANAGER_REQUEST):
+            request = getattr(manager, _MANAGER_REQUEST)
+            setattr(manager, _MANAGER_REQUEST, _sync_request(request, kwargs))
+        elif hasattr(manager, _ASYNC_MANAGER_REQUEST):
+            request = getattr(manager, _ASYNC_MANAGER_REQUEST)
+            setattr(manager, _ASYNC_MANAGER_REQUEST, _async_request(request, kwargs))
+    except Exception:
+        note_internal_error()
+
+
+def _stream_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def stream(self: Any, *args: Any, **kwargs: Any) -> Any:
+        manager = original(self, *args, **kwargs)
+        _instrument_manager(manager, self, kwargs)
+        return manager
+
+    setattr(stream, WRAPPED, original)
+    return stream
+
+
+def _wrap_stream_class(cls: type) -> None:
+    original = cls.__dict__.get("stream")
+    if original is not None and not hasattr(original, WRAPPED):
+        cls.stream = _stream_wrapper(original)  # type: ignore[attr-defined]
+
+
+def _wrap_stream_instance(resource: Any) -> None:
+    if "stream" in vars(resource) or hasattr(getattr(type(resource), "stream", None), WRAPPED):
+        return
+    wrapper = _stream_wrapper(type(resource).stream)
+    resource.stream = functools.partial(wrapper, resource)

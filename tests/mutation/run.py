@@ -1,0 +1,223 @@
+"""Named mutations: plant known bugs in a copy of the project and check that the tests fail.
+
+Run before a large change (a move of modules, a new write path) to see that the suite still
+catches what it should:
+
+    python tests/mutation/run.py              # every mutation, a few minutes
+    python tests/mutation/run.py --list       # the names, what each breaks, the tests it runs
+    python tests/mutation/run.py seq-constant since-sign-flipped
+
+Each mutation replaces one snippet of the package's source with a broken version, in a fresh
+copy of the project in a temporary directory (the working tree is never touched), then runs
+the tests named for it there with `PYTHONPATH` pointing at the copy. A mutation is *killed*
+when those tests fail and *survives* when they pass. A snippet is looked up by its text in the
+whole package, so a mutation keeps working when its code moves to another module; when the
+text itself changed, the mutation is reported as *stale* and needs updating here. The exit
+status is 0 only when every mutation was killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = "llmops_logging"
+IGNORED = shutil.ignore_patterns(
+    ".git", "data", "__pycache__", "*.egg-info", ".mypy_cache", ".ruff_cache", ".pytest_cache",
+    ".hypothesis", "mutation",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    breaks: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    where: str = ""  # a part of the file's path, when `old` occurs in several files
+
+
+MUTATIONS = (
+    Mutation(
+        "event-id-reused-after-fork",
+        "a forked child keeps its parent's event_id prefix (and counts seq from 1 again)",
+        '    _seq = itertools.count(1)\n    _event_id_prefix = os.urandom(8).hex() + "-"\n',
+        "    _seq = itertools.count(1)\n",
+        ("tests/test_identity.py",),
+    ),
+    Mutation(
+        "stdlib-ts-now",
+        "a stdlib record's ts is the time it is formatted, not the LogRecord's creation",
+        "event_dict[CREATED_NS_KEY] = int(record.created * 1e9)",
+        "event_dict.pop(CREATED_NS_KEY, None)",
+        ("tests/test_stdlib_time.py",),
+    ),
+    Mutation(
+        "since-sign-flipped",
+        "an age given to --since/--until points into the future",
+        "return datetime.now(timezone.utc) - age",
+        "return datetime.now(timezone.utc) + age",
+        ("tests/test_cli_since.py",),
+    ),
+    Mutation(
+        "percentile-0.37x",
+        "stats percentiles past the exact range are 0.37 times the true value",
+        "middle = 2 * _GAMMA**key / (_GAMMA + 1)",
+        "middle = 0.37 * 2 * _GAMMA**key / (_GAMMA + 1)",
+        ("tests/test_stats_percentiles.py",),
+    ),
+    Mutation(
+        "percentile-bucket-off",
+        "stats percentiles past the exact range take the next bucket (about 1% high)",
+        "middle = 2 * _GAMMA**key / (_GAMMA + 1)",
+        "middle = 2 * _GAMMA ** (key + 1) / (_GAMMA + 1)",
+        ("tests/test_stats_percentiles.py",),
+    ),
+    Mutation(
+        "sampling-random",
+        "a sampled kind is kept at random instead of by the hash",
+        "unit_hash(run_id, kind, position) < rate",
+        '__import__("random").random() < rate',
+        ("tests/test_sampling.py", "tests/test_sampling_hash.py"),
+    ),
+    Mutation(
+        "sampling-random-outside-runs",
+        "outside a run, the hash takes a new random id per event (a random decision)",
+        'position, run_id = self._outside_runs[kind], event_dict["run_id"]',
+        'position, run_id = self._outside_runs[kind], __import__("uuid").uuid4().hex',
+        ("tests/test_sampling.py", "tests/test_sampling_hash.py"),
+    ),
+    Mutation(
+        "sampling-hash-ignores-position",
+        "the sampling hash leaves out the event's position: a run keeps all or none of a kind",
+        '"\\0".join(map(str, parts))',
+        '"\\0".join(map(str, parts[:2]))',
+        ("tests/test_sampling.py::test_decision_is_the_hash_of_run_id_kind_and_position",),
+    ),
+    Mutation(
+        "event-not-text",
+        "an event that is not a string is written as it is (a number stays a number)",
+        "        if type(event) is not str:\n            event = _event_text(event)\n",
+        "",
+        ("tests/test_values.py",),
+    ),
+    Mutation(
+        "seq-constant",
+        "every record gets seq 1",
+        "seq = next(_seq)",
+        "seq = 1",
+        ("tests/test_record.py",),
+    ),
+    Mutation(
+        "redactor-returns-input",
+        "the redactor returns the event untouched",
+        "method_name: str, event_dict: EventDict) -> EventDict:\n",
+        "method_name: str, event_dict: EventDict) -> EventDict:\n        return event_dict\n",
+        ("tests/test_redaction.py",),
+        where="redaction",
+    ),
+    Mutation(
+        "no-rotation",
+        "the handler never rotates",
+        "return self._max_bytes > 0 and self._backup_count > 0",
+        "return False",
+        ("tests/test_rotation.py",),
+    ),
+    Mutation(
+        "gz-skipped",
+        "the reader leaves out gzipped rotated files",
+        "if match and (match.group(2) or int(match.group(1)) not in found):",
+        "if match and not match.group(2) and int(match.group(1)) not in found:",
+        ("tests/test_reader.py",),
+    ),
+)
+
+
+def apply(copy: Path, mutation: Mutation) -> Path | None:
+    """Plant the mutation in the copy; the file changed, or None if its snippet is not there
+    exactly once."""
+    hits = [
+        path
+        for path in sorted((copy / PACKAGE).rglob("*.py"))
+        if mutation.where in str(path.relative_to(copy))
+        for _ in range(path.read_text(encoding="utf-8").count(mutation.old))
+    ]
+    if len(hits) != 1:
+        return None
+    text = hits[0].read_text(encoding="utf-8")
+    hits[0].write_text(text.replace(mutation.old, mutation.new), encoding="utf-8")
+    return hits[0]
+
+
+def run_tests(copy: Path, tests: tuple[str, ...], timeout: float) -> tuple[int, str]:
+    env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    try:
+        done = subprocess.run(
+            command, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return -1, "timed out"
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    return done.returncode, lines[-1] if lines else done.stderr.strip()[-200:]
+
+
+def fresh_copy(into: Path) -> Path:
+    copy = into / "project"
+    shutil.copytree(ROOT, copy, ignore=IGNORED, symlinks=True)
+    return copy
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="mutations to run (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the mutations and exit")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per test run")
+    args = parser.parse_args(argv)
+    known = {m.name: m for m in MUTATIONS}
+    if args.list:
+        for m in MUTATIONS:
+            print(f"{m.name:30} {m.breaks}\n{'':30} tests: {' '.join(m.tests)}")
+        return 0
+    unknown = [name for name in args.names if name not in known]
+    if unknown:
+        parser.error(f"unknown mutation(s): {', '.join(unknown)}; see --list")
+    chosen = [known[name] for name in args.names] or list(MUTATIONS)
+
+    tests = tuple(sorted({t for m in chosen for t in m.tests}))
+    with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
+        status, summary = run_tests(fresh_copy(Path(tmp)), tests, args.timeout)
+    print(f"{'baseline':30} {'pass' if status == 0 else 'FAIL':9} {summary}", flush=True)
+    if status != 0:
+        print("the tests fail without any mutation: fix them first", file=sys.stderr)
+        return 2
+
+    survivors = 0
+    for mutation in chosen:
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
+            copy = fresh_copy(Path(tmp))
+            changed = apply(copy, mutation)
+            if changed is None:
+                verdict, summary = "stale", "snippet not found exactly once: update it here"
+            else:
+                status, summary = run_tests(copy, mutation.tests, args.timeout)
+                verdict = {0: "SURVIVED", 1: "killed"}.get(status, f"error {status}")
+        survivors += verdict != "killed"
+        seconds = time.monotonic() - started
+        print(f"{mutation.name:30} {verdict:9} {summary} ({seconds:.0f}s)", flush=True)
+    print(f"{len(chosen) - survivors} of {len(chosen)} mutations killed")
+    return 0 if survivors == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""llmops-logs on LLM calls: tokens and cost in `runs`, `stats --by` any field, `tail` lines.
+
+The logs are written with the library; expected values come from the records read back raw.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+import llmops_logging as ll
+
+from .conftest import cli, read_records, table
+
+MODELS = ("gpt-4o-mini", "claude-haiku-4-5", "local-llama")  # the last has no known price
+
+
+def _call(model: str, tokens_in: int, tokens_out: int, *, failed: bool = False) -> None:
+    provider = "anthropic" if model.startswith("claude") else "openai"
+    call = ll.llm_call(model, provider=provider).start()
+    call.response_model = model
+    call.finish_reasons = ["stop"]
+    call.input_messages = [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]
+    call.set_usage(tokens_in, tokens_out)
+    call.finish(RuntimeError("model timeout") if failed else None)
+
+
+@pytest.fixture(scope="module")
+def agent_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    log_dir = tmp_path_factory.mktemp("llm") / "logs"
+    ll.configure(log_dir)
+    for n in range(3):
+        with ll.run("agent", attempt=n):
+            with ll.step("plan", tool="search"):
+                _call(MODELS[0], 100 + n, 20)
+            _call(MODELS[1], 50, 5 + n)
+            _call(MODELS[2], 7, 3, failed=n == 2)
+    # a run still going when the log is read: its totals are its calls so far
+    with ll.run("unfinished") as run:
+        run_id = run.run_id
+        _call(MODELS[0], 11, 2)
+    ll.reset()
+    live = log_dir / "events.jsonl"
+    lines = live.read_bytes().splitlines(keepends=True)
+    assert json.loads(lines[-1])["run_id"] == run_id
+    live.write_bytes(b"".join(lines[:-1]))  # as if the process were still in the run
+    return log_dir
+
+
+def test_runs_show_llm_calls_tokens_and_cost(agent_log: Path) -> None:
+    records = read_records(agent_log)
+    ends = [r for r in records if r["kind"] == "run_ok"]
+    rows = json.loads(cli("runs", "--json", agent_log).stdout)["runs"]
+    assert len(rows) == 4
+    for row, end in zip(rows[:3], ends, strict=True):
+        assert row["run_id"] == end["run_id"]
+        assert row["llm_calls"] == end["usage"]["llm_calls"] == 3
+        assert row["input_tokens"] == end["usage"]["input_tokens"]
+        assert row["output_tokens"] == end["usage"]["output_tokens"]
+        assert row["cost_usd"] == pytest.approx(end["usage"]["cost_usd"])
+        assert row["priced_calls"] == 2  # local-llama has no price
+    unfinished = rows[3]
+    assert unfinished["status"] == "running"
+    assert (unfinished["llm_calls"], unfinished["input_tokens"], unfinished["priced_calls"]) == (
+        1,
+        11,
+        1,
+    )
+    text = table(cli("runs", agent_log).stdout)
+    assert text[0][-4:] == ["llm_calls", "tokens_in", "tokens_out", "cost"]
+    usage = ends[0]["usage"]
+    assert text[1][-4:-1] == ["3", str(usage["input_tokens"]), str(usage["output_tokens"])]
+    assert text[1][-1] == f">=${usage['cost_usd']:.6f}"
+
+
+def test_stats_by_model_sums_tokens_and_cost_per_model(agent_log: Path) -> None:
+    calls = [r for r in read_records(agent_log) if r["kind"] == "llm_call"]
+    got = json.loads(cli("stats", "--by", "gen_ai.request.model", "--json", agent_log).stdout)
+    groups = {g["key"]: g for g in got["groups"]}
+    assert set(groups) == set(MODELS)  # records without the field are left out
+    for model in MODELS:
+        mine = [c for c in calls if c["gen_ai"]["request"]["model"] == model]
+        group = groups[model]
+        assert group["records"] == group["llm_calls"] == len(mine)
+        assert group["errors"] == sum(c["level"] == "error" for c in mine)
+        durations = [c["duration_s"] for c in mine]
+        assert group["p50_s"] == pytest.approx(statistics.median(durations))
+        assert group["input_tokens"] == sum(c["gen_ai"]["usage"]["input_tokens"] for c in mine)
+        assert group["output_tokens"] == sum(c["gen_ai"]["usage"]["output_tokens"] for c in mine)
+        priced = [c["cost_usd"] for c in mine if "cost_usd" in c]
+        if priced:
+            assert group["cost_usd"] == pytest.approx(sum(priced))
+        else:
+            assert group["cost_usd"] is None  # an unknown price is no cost, not $0
+            assert group["priced_calls"] == 0
+    rows = {r[0]: r for r in table(cli("stats", "--by", "gen_ai.request.model", agent_log).stdout)}
+    assert rows["gen_ai.request.model"][1:4] == ["count", "errors", "error_rate"]
+    assert rows["gen_ai.request.model"][-4:] == ["llm_calls", "tokens_in", "tokens_out", "cost"]
+    assert rows["local-llama"][1:4] == ["3", "1", "33.3%"] and rows["local-llama"][-1] == "-"
+    assert rows["claude-haiku-4-5"][-3:-1] == ["150", "18"]
+    assert rows["claude-haiku-4-5"][-1] == f"${groups['claude-haiku-4-5']['cost_usd']:.6f}"
+
+
+def test_stats_by_any_field_and_by_name(agent_log: Path) -> None:
+    tooled = [r for r in read_records(agent_log) if "tool" in r]
+    by_tool = json.loads(cli("stats", "--by", "tool", "--json", agent_log).stdout)["groups"]
+    assert [(g["key"], g["records"]) for g in by_tool] == [("search", len(tooled))]
+    assert len(tooled) == 6  # step_start and step_ok of three steps
+    by_name = json.loads(cli("stats", "--json", agent_log).stdout)["groups"]
+    named = {g["key"]: g for g in by_name}
+    assert named["run agent"]["llm_calls"] == 9  # from the runs' usage totals
+    assert named["run agent"]["input_tokens"] == 157 + 158 + 159
+    assert named["run agent"]["priced_calls"] == 6
+    assert named["step plan"]["llm_calls"] == 3 and named["step plan"]["input_tokens"] == 303
+    by_kind = json.loads(cli("stats", "--by", "kind", "--json", agent_log).stdout)["groups"]
+    starts = next(g for g in by_kind if g["key"] == "run_start")
+    assert "llm_calls" not in starts and "cost_usd" not in starts  # no calls: no usage
+    assert named["llm_call chat gpt-4o-mini"]["records"] == 4
+    by_run = json.loads(cli("stats", "--by", "run", "--json", agent_log).stdout)["groups"]
+    for group in by_run:  # a run's calls and its closing totals are not counted twice
+        assert group["llm_calls"] in (1, 3), group
+    finish = cli("stats", "--by", "gen_ai.response.finish_reasons", "--json", agent_log)
+    assert [g["key"] for g in json.loads(finish.stdout)["groups"]] == ['["stop"]']
+    partial = table(cli("stats", "--by", "kind", "--kind", "llm_call", agent_log).stdout)
+    assert partial[1][0] == "llm_call" and partial[1][-1].startswith(">=$")
+
+
+def test_tail_shows_an_llm_call_as_one_readable_line(agent_log: Path) -> None:
+    lines = cli("tail", "-n", "12", "--kind", "llm_call", agent_log).stdout.splitlines()
+    assert len(lines) == 10
+    first = lines[0]
+    record = next(r for r in read_records(agent_log) if r["kind"] == "llm_call")
+    assert " INFO " in first and " llmops_logging.llm chat gpt-4o-mini  " in first
+    for part in ("provider=openai", "model=gpt-4o-mini", "tokens=100+20",
+                 f"cost=${record['cost_usd']:.6f}", "duration=", 'finish=["stop"]'):  # fmt: skip
+        assert part in first, (part, first)
+    assert "content" not in first and "messages" not in first
+    failed = [line for line in lines if " ERROR " in line]
+    assert len(failed) == 1 and "model=local-llama" in failed[0] and "cost=" not in failed[0]
+    assert 'error="RuntimeError: model timeout"' in failed[0]

@@ -1,0 +1,68 @@
+"""examples/agent.py: a short agent against the local fake LLM server, run as a new user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import assert_contract, cli, read_records
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_agent_example_logs_its_steps_calls_and_totals(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.pop("LLMOPS_LOG_DIR", None)
+    done = subprocess.run(
+        [sys.executable, "examples/agent.py", "--data-dir", str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    raw = tmp_path / "raw_events"
+    assert f"log: {raw / 'events.jsonl'}" in done.stdout
+    assert f"llmops-logs stats --by gen_ai.request.model {raw}" in done.stdout
+
+    records = read_records(raw)
+    for record in records:
+        assert_contract(record)
+    (start,) = [r for r in records if r["kind"] == "run_start"]
+    (end,) = [r for r in records if r["kind"] == "run_ok"]
+    mine = [r for r in records if r["run_id"] == start["run_id"]]
+    steps = {r["name"]: r for r in mine if r["kind"] in ("step_ok", "step_error")}
+    assert list(steps) == ["plan", "tool", "answer", "review", "translate"]
+    assert steps["translate"]["kind"] == "step_error"
+    assert steps["tool"]["tool"] == "get_order_status"
+
+    calls = [r for r in mine if r["kind"] == "llm_call"]
+    providers = [(c["gen_ai"]["provider"]["name"], c["parent_id"]) for c in calls]
+    assert providers == [
+        ("openai", steps["plan"]["step_id"]),
+        ("anthropic", steps["answer"]["step_id"]),
+        ("anthropic", steps["review"]["step_id"]),
+        ("openai", steps["translate"]["step_id"]),
+    ]
+    plan, streamed, plain, failed = calls
+    assert plan["gen_ai"]["response"]["finish_reasons"] == ["tool_calls"]
+    assert "ttft_s" in streamed and "ttft_s" not in plain
+    assert streamed["gen_ai"]["usage"]["output_tokens"] > 0
+    assert failed["level"] == "error" and failed["error"]["status_code"] == 404
+    assert end["usage"]["llm_calls"] == 4
+    assert end["usage"]["input_tokens"] == sum(
+        c["gen_ai"].get("usage", {}).get("input_tokens", 0) for c in calls
+    )
+    priced = [c["cost_usd"] for c in calls if "cost_usd" in c]
+    assert len(priced) == 3 and abs(end["usage"]["cost_usd"] - sum(priced)) < 1e-12
+    assert not any(r["logger"].startswith("httpx") for r in records)  # levels= quiets them
+
+    by_model = cli("stats", "--by", "gen_ai.request.model", "--json", raw).stdout
+    groups = {g["key"]: g for g in json.loads(by_model)["groups"]}
+    assert set(groups) == {"gpt-4o-mini", "claude-haiku-4-5", "no-such-model"}
+    assert groups["claude-haiku-4-5"]["output_tokens"] == sum(
+        c["gen_ai"]["usage"]["output_tokens"] for c in (streamed, plain)
+    )
+    failed_group = groups["no-such-model"]  # no tokens reported: none shown, not 0
+    assert failed_group["errors"] == 1 and failed_group["input_tokens"] is None
+    assert failed_group["cost_usd"] is None

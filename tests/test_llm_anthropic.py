@@ -1,0 +1,235 @@
+"""instrument_anthropic: messages.create (plain, stream=True) and messages.stream, sync and
+async, with the real SDK against a local fake server."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import pytest
+from anthropic.resources.messages import AsyncMessages, Messages
+
+import llmops_logging as ll
+
+from .conftest import assert_contract, read_records
+from .fake_llm_server import CLAUDE_MODEL, FakeLlmServer, Reply, fake_llm_server
+
+MODEL = "claude-sonnet-4-6"
+MESSAGES = [{"role": "user", "content": "Say hello"}]
+
+
+@pytest.fixture
+def server() -> Iterator[FakeLlmServer]:
+    with fake_llm_server() as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def _restore_sdk_classes() -> Iterator[None]:
+    saved = {
+        (cls, name): cls.__dict__[name]
+        for cls in (Messages, AsyncMessages)
+        for name in ("create", "stream")
+    }
+    yield
+    for (cls, name), function in saved.items():
+        setattr(cls, name, function)
+
+
+def _client(server: FakeLlmServer, **options: Any) -> anthropic.Anthropic:
+    options.setdefault("max_retries", 0)
+    client = anthropic.Anthropic(base_url=server.root_url, api_key="sk-ant-test", **options)
+    ll.instrument_anthropic(client)
+    return client
+
+
+def _calls(log_dir: Path) -> list[dict[str, Any]]:
+    return [r for r in read_records(log_dir) if r["kind"] == "llm_call"]
+
+
+EXPECTED_PLAIN_USAGE = {
+    "input_tokens": 130,
+    "output_tokens": 5,
+    "cache_read": {"input_tokens": 100},
+    "cache_creation": {"input_tokens": 10},
+}
+
+
+def test_messages_create(tmp_path: Path, server: FakeLlmServer) -> None:
+    ll.configure(tmp_path)
+    client = _client(server)
+    with ll.run("agent") as run:
+        message = client.messages.create(
+            model=MODEL, max_tokens=100, messages=MESSAGES, system="be brief",
+            stop_sequences=["END"],
+        )  # fmt: skip
+    assert message.content[0].text == "Hello from Claude"  # type: ignore[union-attr]
+    (record,) = _calls(tmp_path)
+    assert_contract(record)
+    assert record["run_id"] == run.run_id
+    assert record["event"] == f"chat {MODEL}"
+    gen_ai = record["gen_ai"]
+    assert gen_ai["provider"] == {"name": "anthropic"}
+    assert gen_ai["request"] == {
+        "model": MODEL, "max_tokens": 100, "stop_sequences": ["END"],
+    }  # fmt: skip
+    assert gen_ai["response"] == {
+        "id": "msg_01",
+        "model": CLAUDE_MODEL,
+        "finish_reasons": ["end_turn"],
+    }
+    assert gen_ai["usage"] == EXPECTED_PLAIN_USAGE
+    assert gen_ai["system_instructions"] == [{"type": "text", "content": "be brief"}]
+    assert gen_ai["input"]["messages"] == [
+        {"role": "user", "parts": [{"type": "text", "content": "Say hello"}]}
+    ]
+    assert gen_ai["output"]["messages"] == [
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": "Hello from Claude"}],
+            "finish_reason": "end_turn",
+        }
+    ]
+    assert record["cost_usd"] > 0 and record["cost_source"].startswith("genai-prices")
+
+
+def _check_stream_record(record: dict[str, Any]) -> None:
+    assert 0 <= record["ttft_s"] <= record["duration_s"]
+    gen_ai = record["gen_ai"]
+    assert gen_ai["response"] == {
+        "id": "msg_02",
+        "model": CLAUDE_MODEL,
+        "finish_reasons": ["end_turn"],
+    }
+    assert gen_ai["usage"] == {
+        "input_tokens": 120, "output_tokens": 7, "cache_read": {"input_tokens": 100},
+    }  # fmt: skip
+    assert gen_ai["output"]["messages"][0]["parts"] == [{"type": "text", "content": "Hello"}]
+    assert record["cost_usd"] > 0 and record["attempts"] == 1
+    assert "stream_incomplete" not in record
+
+
+def test_create_with_stream_true(tmp_path: Path, server: FakeLlmServer) -> None:
+    ll.configure(tmp_path)
+    client = _client(server)
+    stream = client.messages.create(model=MODEL, max_tokens=100, messages=MESSAGES, stream=True)
+    assert isinstance(stream, anthropic.Stream)
+    kinds = [event.type for event in stream]
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+    (record,) = _calls(tmp_path)
+    _check_stream_record(record)
+
+
+def test_messages_stream_helper(tmp_path: Path, server: FakeLlmServer) -> None:
+    ll.configure(tmp_path)
+    client = _client(server)
+    with ll.step("ask") as step:
+        manager = client.messages.stream(model=MODEL, max_tokens=100, messages=MESSAGES)
+        assert _calls(tmp_path) == []  # no request before the manager is entered
+        with manager as stream:
+            text = "".join(stream.text_stream)
+            final = stream.get_final_message()
+    assert text == "Hello" and final.usage.output_tokens == 7
+    (record,) = _calls(tmp_path)
+    _check_stream_record(record)
+    assert record["parent_id"] == step.step_id
+
+
+def test_messages_stream_left_early_is_recorded(tmp_path: Path, server: FakeLlmServer) -> None:
+    ll.configure(tmp_path)
+    client = _client(server)
+    server.plan("/v1/messages", Reply(chunks=50))
+    with client.messages.stream(model=MODEL, max_tokens=100, messages=MESSAGES) as stream:
+        for _ in stream:
+            break
+    (record,) = _calls(tmp_path)
+    assert record["stream_incomplete"] is True
+
+
+def test_an_abandoned_stream_is_recorded_when_collected(
+    tmp_path: Path, server: FakeLlmServer
+) -> None:
+    ll.configure(tmp_path)
+    client = _client(server)
+    server.plan("/v1/messages", Reply(chunks=50))
+    stream = client.messages.create(model=MODEL, max_tokens=100, messages=MESSAGES, stream=True)
+    next(iter(stream))
+    del stream
+    gc.collect()
+    deadline = time.monotonic() + 30
+    while not _calls(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (record,) = _calls(tmp_path)
+    assert record["stream_incomplete"] is True
+
+
+def test_overloaded_with_retries_then_failure(tmp_path: Path, server: FakeLlmServer) -> None:
+    ll.configure(tmp_path)
+    client = _client(server, max_retries=2)
+    busy = Reply(
+        status=529,
+        headers={"retry-after-ms": "1"},
+        body={"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+    )
+    server.plan("/v1/messages", busy, busy, busy)
+    with pytest.raises(anthropic.APIStatusError) as raised:
+        client.messages.create(model=MODEL, max_tokens=100, messages=MESSAGES)
+    assert raised.value.status_code == 529
+    assert len(server.requests("/v1/messages")) == 3
+    (record,) = _calls(tmp_path)
+    assert record["level"] == "error" and record["attempts"] == 3
+    assert record["error"]["status_code"] == 529
+
+
+def test_async_create_stream_and_helper(tmp_path: Path, server: FakeLlmServer) -> None:
+    ll.configure(tmp_path)
+
+    async def main() -> str:
+        client = anthropic.AsyncAnthropic(base_url=server.root_url, api_key="k", max_retries=0)
+        ll.instrument_anthropic(client)
+        async with ll.run("async"):
+            message = await client.messages.create(model=MODEL, max_tokens=10, messages=MESSAGES)
+            stream = await client.messages.create(
+                model=MODEL, max_tokens=10, messages=MESSAGES, stream=True
+            )
+            async for _ in stream:
+                pass
+            async with client.messages.stream(
+                model=MODEL, max_tokens=10, messages=MESSAGES
+            ) as helper:
+                text = "".join([t async for t in helper.text_stream])
+        await client.close()
+        return message.content[0].text + text  # type: ignore[union-attr]
+
+    assert asyncio.run(main()) == "Hello from ClaudeHello"
+    records = read_records(tmp_path)
+    plain, streamed, helper = (r for r in records if r["kind"] == "llm_call")
+    assert plain["gen_ai"]["usage"] == EXPECTED_PLAIN_USAGE and plain["attempts"] == 1
+    _check_stream_record(streamed)
+    _check_stream_record(helper)
+    ok = next(r for r in records if r["kind"] == "run_ok")
+    assert ok["usage"]["llm_calls"] == 3 and ok["usage"]["input_tokens"] == 370
+
+
+def test_class_wide_instrumentation_is_idempotent(tmp_path: Path, server: FakeLlmServer) -> None:
+    ll.configure(tmp_path)
+    ll.instrument_anthropic()
+    ll.instrument_anthropic()
+    client = _client(server)  # also instrumented on its own: still one record per call
+    client.messages.create(model=MODEL, max_tokens=10, messages=MESSAGES)
+    with client.messages.stream(model=MODEL, max_tokens=10, messages=MESSAGES) as stream:
+        stream.until_done()
+    assert len(_calls(tmp_path)) == 2
+
+
+def test_missing_sdk_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "anthropic", None)
+    with pytest.raises(ImportError, match="pip install anthropic"):
+        ll.instrument_anthropic()

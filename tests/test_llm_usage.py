@@ -1,0 +1,131 @@
+"""Totals on closing records: every llm_call inside a run or step, threads and tasks included."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import llmops_logging as ll
+
+from .conftest import read_records
+
+
+def _one(records: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    (record,) = [r for r in records if r["kind"] == kind and r.get("name") == name]
+    return record
+
+
+def _call(input_tokens: int, output_tokens: int, model: str = "private-model") -> None:
+    with ll.llm_call(model, provider="local") as call:
+        call.set_usage(input_tokens, output_tokens)
+
+
+def test_runs_and_steps_sum_their_calls_nested_steps_included(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    with ll.run("agent"):
+        _call(10, 1)
+        with ll.step("plan"):
+            _call(100, 10)
+            with ll.step("tool"):
+                _call(1000, 100)
+        with ll.step("quiet"):
+            pass
+    records = read_records(tmp_path)
+    expected_tool = {"llm_calls": 1, "input_tokens": 1000, "output_tokens": 100}
+    assert _one(records, "step_ok", "tool")["usage"] == {**expected_tool, "calls_without_cost": 1}
+    assert _one(records, "step_ok", "plan")["usage"] == {
+        "llm_calls": 2, "input_tokens": 1100, "output_tokens": 110, "calls_without_cost": 2,
+    }  # fmt: skip
+    assert _one(records, "run_ok", "agent")["usage"] == {
+        "llm_calls": 3, "input_tokens": 1110, "output_tokens": 111, "calls_without_cost": 3,
+    }  # fmt: skip
+    assert "usage" not in _one(records, "step_ok", "quiet")
+    assert all("usage" not in r for r in records if r["kind"].endswith("_start"))
+
+
+def test_a_run_without_calls_has_no_usage(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    with ll.run("plain"), ll.step("s"):
+        ll.get_logger("x").info("nothing to do with models")
+    assert all("usage" not in r for r in read_records(tmp_path))
+
+
+def test_error_closings_carry_usage_and_failed_calls_count(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    with pytest.raises(RuntimeError), ll.run("agent"), ll.step("s"):
+        _call(3, 4)
+        with ll.llm_call("private-model", provider="local"):
+            raise RuntimeError("model down")
+    records = read_records(tmp_path)
+    expected = {"llm_calls": 2, "input_tokens": 3, "output_tokens": 4, "calls_without_cost": 2}
+    assert _one(records, "step_error", "s")["usage"] == expected
+    assert _one(records, "run_error", "agent")["usage"] == expected
+
+
+def test_cost_is_summed_when_known(tmp_path: Path) -> None:
+    ll.configure(tmp_path, prices={"mine": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}})
+    with ll.run("agent"):
+        _call(1_000_000, 0, model="mine")
+        _call(0, 500_000, model="mine")
+    usage = _one(read_records(tmp_path), "run_ok", "agent")["usage"]
+    assert usage == {
+        "llm_calls": 2, "input_tokens": 1_000_000, "output_tokens": 500_000, "cost_usd": 2.0,
+    }  # fmt: skip
+
+
+def test_calls_in_threads_with_the_run_context_count_in_the_run(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    with ll.run("fanout"), ll.step("parallel"):
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = [pool.submit(contextvars.copy_context().run, _call, 1, 2) for _ in range(40)]
+            for future in futures:
+                future.result(timeout=60)
+        context = contextvars.copy_context()
+        threads = [threading.Thread(target=context.copy().run, args=(_call, 5, 5))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    records = read_records(tmp_path)
+    for kind, name in (("step_ok", "parallel"), ("run_ok", "fanout")):
+        usage = _one(records, kind, name)["usage"]
+        assert (usage["llm_calls"], usage["input_tokens"], usage["output_tokens"]) == (41, 45, 85)
+
+
+def test_calls_in_asyncio_tasks_count_in_the_run(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+
+    async def one(n: int) -> None:
+        async with ll.llm_call("private-model", provider="local") as call:
+            await asyncio.sleep(0)
+            call.set_usage(n, 1)
+
+    async def main() -> None:
+        async with ll.run("tasks"):
+            async with ll.step("gather"):
+                await asyncio.gather(*(one(n) for n in range(10)))
+            await asyncio.create_task(one(100))
+
+    asyncio.run(main())
+    records = read_records(tmp_path)
+    step = _one(records, "step_ok", "gather")["usage"]
+    assert (step["llm_calls"], step["input_tokens"], step["output_tokens"]) == (10, 45, 10)
+    run = _one(records, "run_ok", "tasks")["usage"]
+    assert (run["llm_calls"], run["input_tokens"], run["output_tokens"]) == (11, 145, 11)
+
+
+def test_a_nested_run_keeps_its_calls_as_it_keeps_its_counts(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    with ll.run("outer"):
+        _call(1, 1)
+        with ll.run("inner"):
+            _call(10, 10)
+    records = read_records(tmp_path)
+    assert _one(records, "run_ok", "inner")["usage"]["input_tokens"] == 10
+    assert _one(records, "run_ok", "outer")["usage"]["input_tokens"] == 1
