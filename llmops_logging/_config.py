@@ -31,6 +31,7 @@ from .handlers import (
     DEFAULT_CHECK_INTERVAL,
     DEFAULT_FILE_MODE,
     DEFAULT_MAX_BYTES,
+    DIRECTORY_MODE,
     RotatingJsonlHandler,
 )
 from .llm._settings import LlmSettings, install, settings_from
@@ -98,7 +99,7 @@ def configure(
     logger_levels = {str(name): level_number(value) for name, value in (levels or {}).items()}
     if log_dir is None:
         log_dir = os.environ.get(LOG_DIR_ENV) or DEFAULT_LOG_DIR
-    os.makedirs(log_dir, exist_ok=True)
+    os.makedirs(log_dir, mode=DIRECTORY_MODE, exist_ok=True)
     chain = build_processors(
         fields=fields,
         sampler=Sampler.from_settings(sample, sample_runs),

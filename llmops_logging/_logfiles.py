@@ -4,15 +4,23 @@ Rotated files are `events.jsonl.NNNNNN`: a number that only grows, so a name nev
 again except to gain `.gz`. A writer holds a shared `flock` on the file its descriptor points
 to, for as long as it holds the descriptor; compression and deletion take an exclusive lock
 without waiting, and leave a file that someone may still append to for the next rotation.
+
+A log directory may be shared with other users (a sticky `/tmp`), so no file of the log is
+opened through a symbolic link, a new file is only ever created with `O_EXCL`, temporaries get
+unpredictable names, and a file is only written, compressed or deleted when it is a regular
+file of this user's that no one else can write (`open_private`, `unsafe_reason`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import os
 import re
 import shutil
+import stat
+import tempfile
 from collections.abc import Iterator
 
 try:
@@ -21,6 +29,64 @@ except ImportError:  # pragma: no cover - non-POSIX platforms get no cross-proce
     fcntl = None  # type: ignore[assignment]
 
 ROTATED_DIGITS = 6
+
+O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # absent on Windows, where links need privileges
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO planted at a log file's name must not block
+_OPEN_ATTEMPTS = 100
+_geteuid = getattr(os, "geteuid", None)
+
+
+class UnsafeFileError(OSError):
+    """A file of the log that this process refuses to open: a link, another user's, ..."""
+
+
+def unsafe_reason(st: os.stat_result) -> str | None:
+    """Why a file (from `fstat` or `lstat`) is not one this process may write, or None."""
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    if _geteuid is not None and st.st_uid != _geteuid():
+        return f"owned by uid {st.st_uid}, not by this process's user"
+    if st.st_mode & 0o022:
+        return "writable by group or others"
+    if st.st_nlink > 1:
+        return "hard-linked elsewhere"
+    return None
+
+
+def open_private(path: str, flags: int, mode: int) -> tuple[int, os.stat_result]:
+    """Open `path`, creating it (`O_EXCL`) when missing, never through a symbolic link, and
+    check with `fstat` that it is a regular file of this user's that no one else can write.
+
+    Raises `UnsafeFileError` for a file planted by someone else, `OSError` as `os.open` does.
+    """
+    base = flags | O_NOFOLLOW | O_CLOEXEC | _NONBLOCK
+    for _ in range(_OPEN_ATTEMPTS):  # each retry means another process created or removed it
+        try:
+            fd = os.open(path, base)
+        except FileNotFoundError:
+            try:
+                fd = os.open(path, base | os.O_CREAT | os.O_EXCL, mode)
+            except FileExistsError:  # created meanwhile, or a dangling link: look again
+                continue
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UnsafeFileError(
+                    errno.ELOOP, f"refusing {path}: it is a symbolic link"
+                ) from None
+            raise
+        try:
+            st = os.fstat(fd)
+            problem = unsafe_reason(st)
+            if problem is not None:
+                raise UnsafeFileError(errno.EPERM, f"refusing {path}: {problem}")
+            if _NONBLOCK:
+                os.set_blocking(fd, True)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, st
+    raise OSError(errno.EAGAIN, f"{path} keeps being created and removed")
 
 
 def rotated_name(live_name: str, number: int, compressed: bool = False) -> str:
@@ -41,20 +107,28 @@ def lock_shared(fd: int) -> None:
 
 @contextlib.contextmanager
 def _idle(path: str) -> Iterator[int | None]:
-    """An fd of `path` held exclusively, or None when a writer still holds it (or it is gone)."""
+    """An fd of `path` held exclusively, or None when a writer still holds it, it is gone, or
+    it is not a file of this log's (a link or another user's file is left alone)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC | _NONBLOCK)
+    except OSError:
         yield None
         return
     try:
+        if unsafe_reason(os.fstat(fd)) is not None:
+            yield None
+            return
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 yield None
                 return
-        yield fd
+        try:
+            yield fd
+        finally:
+            if fcntl is not None:  # now: a forked child's copy of fd must not keep the lock
+                fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
 
@@ -102,19 +176,31 @@ class RotatedFiles:
         with _idle(plain) as fd:
             if fd is None:
                 return
-            if not os.path.exists(final):  # else a crash came between rename and unlink
-                temp = os.path.join(self.directory, f".{os.path.basename(final)}.tmp")
-                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+            if not self._is_own(final):  # else a crash came between rename and unlink
+                # mkstemp: a random name, created with O_EXCL (and O_NOFOLLOW), mode 0600
+                temp_fd, temp = tempfile.mkstemp(
+                    prefix=f".{os.path.basename(final)}.", suffix=".tmp", dir=self.directory
+                )
                 try:
                     with (
                         open(fd, "rb", closefd=False) as src,
-                        open(os.open(temp, flags, self.file_mode), "wb") as raw,
+                        open(temp_fd, "wb") as raw,
                         gzip.GzipFile(fileobj=raw, mode="wb") as dst,
                     ):
+                        if self.file_mode != 0o600 and hasattr(os, "fchmod"):
+                            os.fchmod(temp_fd, self.file_mode)
                         shutil.copyfileobj(src, dst, 1 << 20)
-                    os.replace(temp, final)
+                    os.replace(temp, final)  # replaces a planted link itself, never its target
                 except BaseException:
                     with contextlib.suppress(OSError):
                         os.unlink(temp)
                     raise
             os.unlink(plain)
+
+    @staticmethod
+    def _is_own(path: str) -> bool:
+        """Whether `path` is a regular file of this user's (not a link someone planted)."""
+        try:
+            return unsafe_reason(os.lstat(path)) is None
+        except FileNotFoundError:
+            return False

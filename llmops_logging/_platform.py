@@ -29,6 +29,15 @@ pread: Callable[[int, int, int], bytes] = getattr(os, "pread", _seek_and_read)
 """`os.pread` where it exists; elsewhere a seek and a read (which moves the fd's offset)."""
 
 
+def _seek_and_write(fd: int, data: bytes, offset: int) -> int:
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.write(fd, data)
+
+
+pwrite: Callable[[int, bytes, int], int] = getattr(os, "pwrite", _seek_and_write)
+"""`os.pwrite` where it exists; elsewhere a seek and a write (which moves the fd's offset)."""
+
+
 def at_fork_in_child(func: Callable[[], object]) -> None:
     """Run `func` in every forked child, where the platform can fork at all."""
     register = getattr(os, "register_at_fork", None)

@@ -1,27 +1,28 @@
 """The hidden lock file every process of one log shares: a mutex for rotation and a counter.
 
-The first 8 bytes hold the number of the latest rotated file; the next 8 the token of the
-writer that appended last. Each writer maps them into memory, so noticing that another process
-rotated costs one memory read per record instead of a `stat` of the live path, and a writer
-that finds its own token there knows the file grew by its own appends only, so it needs no
-`lseek` to learn the size.
+The first 8 bytes hold the number of the latest rotated file (little-endian; a missing or
+short file reads as 0). The counter is read with `pread` and written with `pwrite`, never
+through `mmap`: a mapped file that someone truncates, or whose blocks a full disk cannot
+supply, raises SIGBUS in the process that touches it, and no state of the file system may
+kill the application. A writer reads it on its careful path only, so the per-record path
+makes no call here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import mmap
 import os
 from collections.abc import Iterator
+
+from ._logfiles import open_private
+from ._platform import pread, pwrite
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - non-POSIX platforms get no cross-process lock
     fcntl = None  # type: ignore[assignment]
 
-_MARK_SIZE = TOKEN_SIZE = 8
-MAP_SIZE = _MARK_SIZE + TOKEN_SIZE
-"""The counter, then the last writer's token."""
+_MARK_SIZE = 8
 
 
 class RotationLock:
@@ -29,17 +30,8 @@ class RotationLock:
 
     def __init__(self, path: str, file_mode: int) -> None:
         self.path = path
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-        self._fd = os.open(path, flags, file_mode)
-        try:
-            if os.fstat(self._fd).st_size < MAP_SIZE:
-                with self.held():
-                    if os.fstat(self._fd).st_size < MAP_SIZE:
-                        os.ftruncate(self._fd, MAP_SIZE)
-            self.map = mmap.mmap(self._fd, MAP_SIZE)
-        except BaseException:
-            os.close(self._fd)
-            raise
+        self._fd, st = open_private(path, os.O_RDWR, file_mode)
+        self._inode = st.st_ino
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
@@ -56,22 +48,24 @@ class RotationLock:
     def is_current(self) -> bool:
         """Whether the lock path still names the file this lock holds open."""
         try:
-            return os.stat(self.path).st_ino == os.fstat(self._fd).st_ino
+            return os.lstat(self.path).st_ino == self._inode
         except OSError:
             return False
 
     def mark(self) -> bytes:
         """The counter's raw bytes: cheap to compare with an earlier reading."""
-        return self.map[:_MARK_SIZE]
+        return pread(self._fd, _MARK_SIZE, 0).ljust(_MARK_SIZE, b"\0")
 
     def latest_number(self) -> int:
         return int.from_bytes(self.mark(), "little")
 
     def set_latest_number(self, number: int) -> None:
-        self.map[:_MARK_SIZE] = number.to_bytes(_MARK_SIZE, "little")
+        """Best effort: on a full disk the counter stays behind, and the rotated files in the
+        directory still tell the number; other writers then notice the rotation by the size
+        of their file or at their next periodic check."""
+        with contextlib.suppress(OSError):
+            pwrite(self._fd, number.to_bytes(_MARK_SIZE, "little"), 0)
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.map.close()
         with contextlib.suppress(OSError):
             os.close(self._fd)

@@ -1,19 +1,27 @@
 """RotatingJsonlHandler: an append-only JSONL file that several processes can write and rotate.
 
 Every record is one `os.write` of a whole line on an `O_APPEND` descriptor, so writers in any
-number of processes never interleave inside a line. Rotation renames the live file to
-`events.jsonl.NNNNNN` under an `flock` on the hidden `.events.jsonl.lock`, and bumps a counter
-in that file that every writer reads before each write (a memory read, not a syscall), so
-the others reopen the live path before their next record. Beside the counter sits the token of
-the writer that appended last: a writer that finds its own token there adds its lines to the
-size it knows; otherwise it claims the slot and reads the size with `lseek(SEEK_END)`, so a
-file passes `max_bytes` by at most one line per other writer appending at that moment. A
-writer holds a shared `flock` on the file it appends to, and
-compression and retention (in `_logfiles`) pass over files still held, so no record lands in a
-file being gzipped or deleted. Renames or deletions by anyone else are noticed by a `stat` of
-the live path (and of the lock file) every `check_interval` seconds (0: before every record).
-Write errors never reach the application: they are counted in `dropped` and reported once per
-episode on stderr.
+number of processes never interleave inside a line. Before each write the writer reads the
+file's size with `lseek(SEEK_END)`, so a file passes `max_bytes` by at most one line per other
+writer appending at that moment, and a file that shrank (a copy-truncate by another program)
+is noticed at the next record. Rotation renames the live file to `events.jsonl.NNNNNN` under
+an `flock` on the hidden `.events.jsonl.lock` and bumps a counter in that file. A file is only
+rotated when nearly full, and near the end (`CAREFUL_MARGIN`) every write reads that counter
+first, so a writer reopens the live path instead of appending to a file another process has
+just rotated (unless a line longer than the margin left more room than that). No shared
+memory: a mapped file that someone truncates, or a full disk, would raise SIGBUS. A writer
+holds a shared `flock` on the file it appends to, and compression and retention (in
+`_logfiles`) pass over files still held, so no record lands in a file being gzipped or
+deleted. Renames or removals by anyone else are noticed by an `lstat` of the live
+path (and of the lock file) every `check_interval` seconds (0: before every record).
+
+Nothing in the directory is trusted: files are opened without following links and only when
+they are this user's and no one else can write them (`_logfiles.open_private`); a FIFO or a
+device at the path (or a system link to one, such as `/dev/stdout`) is written straight
+through, without rotation or lock file. Write errors and refusals never reach the
+application: they are counted in `dropped` and reported once per episode on stderr. After a
+fork, the child starts with closed files and a clean state, whatever another thread of the
+parent was doing.
 """
 
 from __future__ import annotations
@@ -22,16 +30,24 @@ import contextlib
 import errno
 import logging
 import math
-import mmap
 import os
+import stat
 import sys
 import time
 import weakref
 from collections.abc import Callable
 
-from ._logfiles import RotatedFiles, lock_shared, rotated_name, rotated_pattern
+from ._logfiles import (
+    O_CLOEXEC,
+    RotatedFiles,
+    UnsafeFileError,
+    lock_shared,
+    open_private,
+    rotated_name,
+    rotated_pattern,
+)
 from ._platform import at_fork_in_child, pread
-from ._rotation_lock import MAP_SIZE, TOKEN_SIZE, RotationLock
+from ._rotation_lock import RotationLock
 
 __all__ = ["RotatingJsonlHandler", "rotated_name", "rotated_pattern"]
 
@@ -39,6 +55,10 @@ DEFAULT_MAX_BYTES = 10 * 2**20
 DEFAULT_BACKUP_COUNT = 5
 DEFAULT_FILE_MODE = 0o600
 DEFAULT_CHECK_INTERVAL = 1.0
+CAREFUL_MARGIN = 64 * 1024
+"""The last `max_bytes // 8` of a file, up to this many bytes, are written on the careful path."""
+DIRECTORY_MODE = 0o700
+"""A log directory this library creates is private: log files may hold what users typed."""
 
 _fork_generation = 0
 
@@ -47,12 +67,13 @@ _handlers: weakref.WeakSet[RotatingJsonlHandler] = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
-    """A child must not hold its parent's descriptors: their shared locks would keep
-    compression and retention off those files for as long as the child lives."""
+    """A child must not hold its parent's descriptors (their shared locks would keep
+    compression and retention off those files for as long as the child lives), nor inherit
+    the state of a write another thread of the parent was in the middle of."""
     global _fork_generation
     _fork_generation += 1
     for handler in list(_handlers):
-        handler._close_files()
+        handler._reset_after_fork()
 
 
 at_fork_in_child(_after_fork_in_child)
@@ -81,6 +102,33 @@ def _ends_in_partial_line(fd: int) -> bool:
     return True
 
 
+def _count_lines(fd: int, start: int, end: int) -> int:
+    """Newlines in bytes [start, end) of the file, read a MiB at a time."""
+    count = 0
+    while start < end:
+        chunk = pread(fd, min(end - start, 1 << 20), start)
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        start += len(chunk)
+    return count
+
+
+def _owned_by_us_or_root(st: os.stat_result) -> bool:
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is None or st.st_uid in (0, geteuid())
+
+
+def _is_trusted_link(path: str, st: os.stat_result) -> bool:
+    """A link no one else could have planted: this user's or root's, in a directory that
+    only this user or root can write (`/dev/stdout`, not a link in a shared `/tmp`)."""
+    try:
+        parent = os.stat(os.path.dirname(path))
+    except OSError:
+        return False
+    return _owned_by_us_or_root(st) and _owned_by_us_or_root(parent) and not parent.st_mode & 0o022
+
+
 class RotatingJsonlHandler(logging.Handler):
     """A `logging.Handler` writing a JSON line per record, rotating by size, shared by processes.
 
@@ -90,6 +138,7 @@ class RotatingJsonlHandler(logging.Handler):
     """
 
     _rotate_at: int | float = math.inf
+    _fast_until: int | float = math.inf
     _max_bytes = _backup_count = 0  # until __init__ sets them through the properties
 
     def __init__(
@@ -107,6 +156,8 @@ class RotatingJsonlHandler(logging.Handler):
         super().__init__(level)
         if max_bytes < 0 or backup_count < 0 or check_interval < 0:
             raise ValueError("max_bytes, backup_count and check_interval must be >= 0")
+        if file_mode & 0o022:
+            raise ValueError("file_mode must not let group or others write: such a file is refused")
         self.path = os.path.abspath(os.fspath(filename))
         self.directory, self.live_name = os.path.split(self.path)
         self.lock_path = os.path.join(self.directory, f".{self.live_name}.lock")
@@ -116,18 +167,19 @@ class RotatingJsonlHandler(logging.Handler):
         self.file_mode = file_mode
         self.check_interval = check_interval
         self.dropped = 0
-        """Records that could not be written (I/O errors); torn partial writes count too."""
+        """Records that could not be written (I/O errors, refused files); torn partial writes
+        count too."""
         self.mirror: Callable[[bytes], None] | None = None
         """Called with every line written, e.g. to echo it on a console."""
         self.rotated = RotatedFiles(self.directory, self.live_name, file_mode)
         self._fd: int | None = None
+        self._stream: int | None = None  # a FIFO or device: written straight through
         self._lock: RotationLock | None = None
         self._inode = -1
-        self._size = 0
+        self._size = 0  # the file's size after this writer's last write; it never shrinks
+        self._checked_size = 0  # its size at the last check that found it at the live path
+        self._checked_at = 0.0
         self._seen_mark = b""
-        self._mark_map: mmap.mmap | None = None
-        self._token = b""
-        self._own_mark = b""  # the map's bytes when the fast path may write; b"": never
         self._next_check = 0.0
         self._generation = _fork_generation
         self._needs_newline = False
@@ -164,8 +216,12 @@ class RotatingJsonlHandler(logging.Handler):
         return self._max_bytes > 0 and self._backup_count > 0
 
     def _set_rotate_at(self) -> None:
-        """Past this size the write path takes its slow branch (which rotates if it should)."""
+        """Past `_fast_until` the write path takes its careful branch, which reads the rotation
+        counter (so it never appends to a file another process has just rotated, which is
+        always this full) and rotates at `_rotate_at`."""
         self._rotate_at = self._max_bytes if self.rotates else math.inf
+        margin = min(self._max_bytes // 8, CAREFUL_MARGIN)
+        self._fast_until = self._max_bytes - margin if self.rotates else math.inf
 
     # -- the write path -------------------------------------------------------------------
 
@@ -198,23 +254,26 @@ class RotatingJsonlHandler(logging.Handler):
         size = len(line)
         with self.lock:  # type: ignore[union-attr]  # createLock() always sets it
             fd = self._fd
-            if (
-                fd is not None
-                and self._size + size <= self._rotate_at
-                and time.monotonic() < self._next_check
-            ):
-                shared = self._mark_map[:MAP_SIZE]  # type: ignore[index]
-                if shared == self._own_mark:  # nobody rotated; the last append was this writer's
-                    try:  # _write_whole, inline on the hot path
-                        written = os.write(fd, line)
+            if fd is not None and not self._checking and time.monotonic() < self._next_check:
+                # _checking: a signal handler that logs between the lseek and the write must
+                # append on its own, not reopen or rotate (closing fd) under this write
+                try:
+                    self._checking = True
+                    end = os.lseek(fd, 0, os.SEEK_END)
+                    if self._size <= end and end + size <= self._fast_until:
+                        written = os.write(fd, line)  # _write_whole, inline on the hot path
                         if written != size:
                             self._needs_newline = True
                             raise OSError(errno.EIO, f"short write ({written} of {size} bytes)")
-                    except OSError as exc:
-                        self._drop(exc)
-                        return False
-                    self._size += size  # no one else appended since this writer's last look
-                elif not self._append_after_another(fd, line, shared):
+                        self._size = end + size
+                        fd = None
+                except OSError as exc:
+                    self._drop(exc)
+                    return False
+                finally:
+                    self._checking = False
+                # fd is not None: nearly full (or rotated by another), or the file shrank
+                if fd is not None and not self._write_with_checks(line):
                     return False
             elif not self._write_with_checks(line):
                 return False
@@ -224,28 +283,15 @@ class RotatingJsonlHandler(logging.Handler):
                 mirror(line)
         return True
 
-    def _append_after_another(self, fd: int, line: bytes, shared: bytes) -> bool:
-        """Another writer appended last (the common case when several share the file): claim
-        the slot, read the size, and append, unless the line needs the careful path."""
-        if shared[: len(self._seen_mark)] != self._seen_mark or self._needs_newline:
-            return self._write_with_checks(line)  # rotated by another process, or a torn tail
-        try:
-            self._measure()
-            if self._size + len(line) <= self._rotate_at:
-                self._size += self._write_whole(fd, line)
-                return True
-        except OSError as exc:
-            self._drop(exc)
-            return False
-        return self._write_with_checks(line)  # time to rotate
-
     def _write_with_checks(self, line: bytes) -> bool:
         """The write path after any change: (re)open, rotate, mend a torn tail, and read the
         size afresh, since another writer may have appended."""
+        if self._stream is not None:
+            return self._write_stream(self._stream, line)
         if self._checking:  # re-entered by a signal handler that logs, in the middle of it
             return self._append_while_reentered(line)
-        self._checking = True
         try:
+            self._checking = True
             fd = self._prepare(len(line))
             if self._needs_newline:
                 line = b"\n" + line
@@ -258,6 +304,20 @@ class RotatingJsonlHandler(logging.Handler):
         finally:
             self._checking = False
             if self._closed:  # a late record (at exit, or a stale logger): keep no files
+                self._close_files()
+        if self._failing is not None:
+            self._recovered()
+        return True
+
+    def _write_stream(self, fd: int, line: bytes) -> bool:
+        """A FIFO or device takes the line as it is: no size, no rotation, no lock."""
+        try:
+            self._write_whole(fd, line)
+        except OSError as exc:
+            self._drop(exc)
+            return False
+        finally:
+            if self._closed:
                 self._close_files()
         if self._failing is not None:
             self._recovered()
@@ -276,9 +336,8 @@ class RotatingJsonlHandler(logging.Handler):
         """Append to the live path on a descriptor of its own, leaving the interrupted
         opening or rotation (and its files and locks) alone; the file may pass `max_bytes`
         by this line."""
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         try:
-            fd = os.open(self.path, flags, self.file_mode)
+            fd, _ = open_private(self.path, os.O_WRONLY | os.O_APPEND, self.file_mode)
             try:
                 written = os.write(fd, line)
             finally:
@@ -291,15 +350,17 @@ class RotatingJsonlHandler(logging.Handler):
         return True
 
     def _measure(self) -> None:
-        """Put this writer's token in the shared slot, then read the file's size. Until another
-        writer appends (and puts its token there), the fast path counts the size itself, with
-        no `lseek`. Claiming before reading leaves one blind spot per other writer: a line
-        appended but not yet claimed, so the size is short by at most one line of each."""
-        mark_map, fd = self._mark_map, self._fd
-        assert mark_map is not None and fd is not None
-        mark_map[MAP_SIZE - TOKEN_SIZE : MAP_SIZE] = self._token
-        self._own_mark = b"" if self._needs_newline else self._seen_mark + self._token
-        self._size = os.lseek(fd, 0, os.SEEK_END)
+        """Read the file's size. Smaller than this writer left it means that another program
+        truncated it in place (a copy-truncate rotation): what was appended between its copy
+        and its truncation is gone, and nobody can count it, so it is reported."""
+        assert self._fd is not None
+        end = os.lseek(self._fd, 0, os.SEEK_END)
+        if end < self._size:
+            self._report(
+                f"truncated by another program (from {self._size} to {end} bytes); records "
+                "appended between its copy and the truncation are lost: rotate by renaming"
+            )
+        self._size = end
 
     def _prepare(self, incoming: int) -> int:
         """The descriptor of the live file, measured, with room for `incoming` bytes."""
@@ -313,68 +374,148 @@ class RotatingJsonlHandler(logging.Handler):
             self._open()
         elif time.monotonic() >= self._next_check:
             self._check_live_path()
-        self._measure()
-        if self.rotates and self._size > 0 and self._size + incoming > self.max_bytes:
-            self._rotate(incoming)
+        if self._stream is None:
             self._measure()
-        assert self._fd is not None
-        return self._fd
+            if self.rotates and self._size > 0 and self._size + incoming > self.max_bytes:
+                self._rotate(incoming)
+                if self._stream is None:
+                    self._measure()
+        fd = self._fd if self._stream is None else self._stream
+        assert fd is not None
+        return fd
 
     def _check_live_path(self) -> None:
-        self._next_check = time.monotonic() + self.check_interval
+        """Notice what others did to the log since the last check: a rename (logrotate, or
+        another writer's rotation), a removal, a replaced lock file."""
+        now = time.monotonic()
+        self._next_check = now + self.check_interval
+        try:
+            st: os.stat_result | None = os.lstat(self.path)
+        except FileNotFoundError:  # deleted or renamed away, perhaps with the directory
+            st = None
+        if st is not None and st.st_ino == self._inode:
+            self._checked_size, self._checked_at = st.st_size, now
+            lock = self._lock
+            if lock is None or lock.is_current():
+                return
+        else:
+            self._note_removal(now)
         if self._lock is not None and not self._lock.is_current():
             self._lock.close()  # deleted or replaced: share the one the others use now
             self._lock = None
-            self._open()
+        self._open()
+
+    def _note_removal(self, now: float) -> None:
+        """The live path no longer names this writer's file. Renamed (rotated), every line is
+        still on disk; removed (its link count is 0), the lines appended since the last check
+        may have been written after the removal, so they are counted and reported as lost."""
+        fd = self._fd
+        if fd is None:
             return
         try:
-            st = os.stat(self.path)
-        except FileNotFoundError:  # deleted or renamed away, perhaps with the directory
-            self._open()
+            st = os.fstat(fd)
+            if st.st_nlink > 0:
+                return
+            lines = _count_lines(fd, self._checked_size, st.st_size)
+        except OSError:
             return
-        if st.st_ino != self._inode:
-            self._open()
+        self._report(
+            f"removed by another program; up to {lines} record(s) appended to it in the "
+            f"{now - self._checked_at:.1f} s before this writer noticed may be lost"
+        )
 
     def _open(self) -> None:
         """(Re)open the live file, holding a shared lock on it; mend a torn tail."""
         if self._generation != _fork_generation:  # the locks are shared with the parent
             self._close_files()
             self._generation = _fork_generation
-        elif self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = None
-        os.makedirs(self.directory, exist_ok=True)
+        else:
+            if self._fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._fd)
+                self._fd = None
+            if self._stream is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._stream)
+                self._stream = None
+        os.makedirs(self.directory, mode=DIRECTORY_MODE, exist_ok=True)
+        if self._open_stream():
+            return
         if self._lock is None:
             self._lock = RotationLock(self.lock_path, self.file_mode)
-        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         while True:
             mark = self._lock.mark()  # read first: a rotation after it makes us look again
-            fd = os.open(self.path, flags, self.file_mode)
+            fd, _ = open_private(self.path, os.O_RDWR | os.O_APPEND, self.file_mode)
             try:
                 lock_shared(fd)
                 st = os.fstat(fd)
                 with contextlib.suppress(FileNotFoundError):
-                    if st.st_nlink > 0 and os.stat(self.path).st_ino == st.st_ino:
+                    if st.st_nlink > 0 and os.lstat(self.path).st_ino == st.st_ino:
                         break
             except BaseException:
                 os.close(fd)
                 raise
             os.close(fd)  # rotated (and perhaps compressed) between open and lock: again
         self._fd, self._inode, self._seen_mark = fd, st.st_ino, mark
-        self._mark_map = self._lock.map
-        self._token = os.urandom(TOKEN_SIZE)
-        self._next_check = time.monotonic() + self.check_interval
+        self._size = 0  # a new file: its size is measured next, and may be anything
+        self._checked_at = time.monotonic()
+        self._checked_size = st.st_size
+        self._next_check = self._checked_at + self.check_interval
         self._needs_newline = _ends_in_partial_line(fd)
-        self._own_mark = b""  # the fast path waits for _prepare to measure this file
+
+    def _open_stream(self) -> bool:
+        """Open the path as a stream when it is a FIFO or a device, or a system link such as
+        `/dev/stdout`; False when it is a regular file (or missing), to open as a log file.
+
+        A link is followed only where no one else could have planted it: owned by this user
+        or root, in a directory that only they can write. A FIFO must be theirs too.
+        """
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            return False
+        if stat.S_ISREG(st.st_mode):
+            return False
+        if stat.S_ISLNK(st.st_mode) and not _is_trusted_link(self.path, st):
+            raise UnsafeFileError(
+                errno.ELOOP,
+                f"refusing {self.path}: it is a symbolic link in a directory others can write",
+            )
+        flags = os.O_WRONLY | os.O_APPEND | O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
+        nonblock = getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(self.path, flags | nonblock)  # a FIFO without a reader: ENXIO, no wait
+        try:
+            target = os.fstat(fd)
+            if not stat.S_ISCHR(target.st_mode) and (  # only root makes device nodes
+                not _owned_by_us_or_root(target) or target.st_mode & 0o002
+            ):
+                raise UnsafeFileError(
+                    errno.EPERM, f"refusing {self.path}: another user's file or FIFO"
+                )
+            if nonblock:
+                os.set_blocking(fd, True)  # a slow reader slows the writer, as print() does
+        except BaseException:
+            os.close(fd)
+            raise
+        self._stream = fd
+        return True
+
+    def _reset_after_fork(self) -> None:
+        """In a child: forget a write in progress in another thread of the parent."""
+        self._checking = False
+        self._needs_newline = False
+        self._close_files()
 
     def _close_files(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
+        if self._stream is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._stream)
         if self._lock is not None:
             self._lock.close()
-        self._fd = self._lock = None
+        self._fd = self._stream = self._lock = None
 
     # -- rotation ---------------------------------------------------------------------------
 
@@ -382,7 +523,7 @@ class RotatingJsonlHandler(logging.Handler):
         assert self._lock is not None
         with self._lock.held():
             try:
-                st = os.stat(self.path)
+                st = os.lstat(self.path)
             except FileNotFoundError:
                 st = None
             if st is None or st.st_ino != self._inode:
