@@ -8,7 +8,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
 
-from .reader import LEVELS, parse_ts
+from ._contract import LEVELS
+from .reader import parse_ts
 
 PROG = "llmops-logs"
 LOG_DIR_ENV = "LLMOPS_LOG_DIR"

@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 
 from ._console import ConsoleEcho
+from ._contract import LIVE_NAME, default_log_dir
 from ._library_logs import NamedLevels
 from ._library_logs import capture_warnings as capture_warnings_
 from ._logger import CHAIN, BoundLogger, Sink, level_number, set_min_level, sink_factory
@@ -38,9 +39,6 @@ from .llm._settings import LlmSettings, install, settings_from
 from .processors import SHARED_SEQ, build_processors, file_seq
 from .redaction import RedactionSettings, Redactor
 from .sampling import Sampler, SampleRates
-
-LOG_DIR_ENV = "LLMOPS_LOG_DIR"
-DEFAULT_LOG_DIR = os.path.join("data", "raw_events")
 
 _processors = CHAIN  # the one list object loggers hold; configure() swaps its contents
 _taps: list[Callable[[bytes], object]] = []
@@ -62,9 +60,20 @@ _MARK = "_llmops_logging_installed"
 _said_single_process = False  # the platform warning is written once per process
 
 
+def _log_target(log_dir: str | os.PathLike[str] | None, filename: str) -> tuple[str, str]:
+    """(directory, live file name) of what `configure()` was given."""
+    if log_dir is None:
+        return default_log_dir(), filename
+    text = os.path.expanduser(os.fspath(log_dir))
+    if filename == LIVE_NAME and text.endswith(".jsonl") and not os.path.isdir(text):
+        return os.path.dirname(text) or os.curdir, os.path.basename(text)
+    return text, filename
+
+
 def configure(
     log_dir: str | os.PathLike[str] | None = None,
-    filename: str = "events.jsonl",
+    *,
+    filename: str = LIVE_NAME,
     max_bytes: int = DEFAULT_MAX_BYTES,
     backup_count: int = DEFAULT_BACKUP_COUNT,
     compress: bool = False,
@@ -72,7 +81,6 @@ def configure(
     capture_stdlib: bool = True,
     console: bool = False,
     fields: Mapping[str, Any] | None = None,
-    *,
     redact: RedactionSettings = True,
     sample: SampleRates | None = None,
     sample_runs: float | None = None,
@@ -86,7 +94,8 @@ def configure(
 ) -> RotatingJsonlHandler:
     """Send structlog events and (with `capture_stdlib`) stdlib records to one JSONL log.
 
-    `log_dir` defaults to `$LLMOPS_LOG_DIR`, else `./data/raw_events`, and is created.
+    `log_dir` defaults to `$LLMOPS_LOG_DIR`, else `./data/raw_events`, and is created; a
+    path ending in `.jsonl` that is not a directory (`logs/agent.jsonl`) names the live file.
     Calling it again replaces the earlier setup. Returns the handler.
     `capture_content=False` keeps prompts and completions out of `llm_call` records;
     `prices={"my-model": {"input_per_mtok": 0.5, "output_per_mtok": 1.5}}` prices models
@@ -97,8 +106,7 @@ def configure(
     min_level = level_number(level)
     llm = settings_from(capture_content, prices)
     logger_levels = {str(name): level_number(value) for name, value in (levels or {}).items()}
-    if log_dir is None:
-        log_dir = os.environ.get(LOG_DIR_ENV) or DEFAULT_LOG_DIR
+    log_dir, filename = _log_target(log_dir, filename)
     os.makedirs(log_dir, mode=DIRECTORY_MODE, exist_ok=True)
     chain = build_processors(
         fields=fields,

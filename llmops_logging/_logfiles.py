@@ -17,18 +17,17 @@ import contextlib
 import errno
 import gzip
 import os
-import re
 import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
 
+from ._contract import rotated_name, rotated_pattern
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - non-POSIX platforms get no cross-process locks
     fcntl = None  # type: ignore[assignment]
-
-ROTATED_DIGITS = 6
 
 O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # absent on Windows, where links need privileges
@@ -87,16 +86,6 @@ def open_private(path: str, flags: int, mode: int) -> tuple[int, os.stat_result]
             raise
         return fd, st
     raise OSError(errno.EAGAIN, f"{path} keeps being created and removed")
-
-
-def rotated_name(live_name: str, number: int, compressed: bool = False) -> str:
-    """The name of the `number`-th rotated file of the log whose live file is `live_name`."""
-    return f"{live_name}.{number:0{ROTATED_DIGITS}d}" + (".gz" if compressed else "")
-
-
-def rotated_pattern(live_name: str) -> re.Pattern[str]:
-    """Matches rotated file names of that log; group 1 is the number, group 2 the `.gz`."""
-    return re.compile(re.escape(live_name) + r"\.(\d+)(\.gz)?$")
 
 
 def lock_shared(fd: int) -> None:

@@ -37,19 +37,18 @@ import time
 import weakref
 from collections.abc import Callable
 
+from ._contract import lock_name
 from ._logfiles import (
     O_CLOEXEC,
     RotatedFiles,
     UnsafeFileError,
     lock_shared,
     open_private,
-    rotated_name,
-    rotated_pattern,
 )
 from ._platform import at_fork_in_child, pread
 from ._rotation_lock import RotationLock
 
-__all__ = ["RotatingJsonlHandler", "rotated_name", "rotated_pattern"]
+__all__ = ["RotatingJsonlHandler"]
 
 DEFAULT_MAX_BYTES = 10 * 2**20
 DEFAULT_BACKUP_COUNT = 5
@@ -160,7 +159,7 @@ class RotatingJsonlHandler(logging.Handler):
             raise ValueError("file_mode must not let group or others write: such a file is refused")
         self.path = os.path.abspath(os.fspath(filename))
         self.directory, self.live_name = os.path.split(self.path)
-        self.lock_path = os.path.join(self.directory, f".{self.live_name}.lock")
+        self.lock_path = os.path.join(self.directory, lock_name(self.live_name))
         self.max_bytes = max_bytes
         self.backup_count = backup_count
         self.compress = compress

@@ -35,14 +35,10 @@ from typing import IO, Any, cast
 
 import orjson
 
-from .handlers import rotated_name, rotated_pattern
+from ._contract import LEVELS, LIVE_NAME, Record, StrPath, rotated_name, rotated_pattern
 
-StrPath = str | os.PathLike[str]
-Record = dict[str, Any]
 Accept = Callable[[Record, bytes], bool]
 
-LIVE_NAME = "events.jsonl"
-LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 MAX_BAD_KEPT = 10_000
 """`report.bad` keeps the first this many places; `report.bad_count` counts them all."""
 RECORD_START = b'{"ts":"'
