@@ -16,6 +16,7 @@ from structlog import BoundLoggerBase, DropEvent
 
 from ._render import format_failure, render_line
 from .processors import failure_line, level_method_name
+from .redaction import message_args
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -56,9 +57,12 @@ def sink_factory(*args: Any) -> Sink:
     return Sink(str(args[0]) if args and args[0] is not None else "root")
 
 
-def _interpolate(event: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+def _interpolate(
+    event: Any, args: tuple[Any, ...], kw: dict[str, Any], processors: Sequence[Any]
+) -> Any:
     try:
         if len(args) == 1 and isinstance(args[0], dict) and args[0]:
+            args = (message_args(processors, args[0]),)  # "%(password)s": redacted first
             return event % args[0]
         return event % args
     except Exception as exc:
@@ -124,7 +128,7 @@ def _writer(method_name: str) -> Callable[..., None]:
         processors: Sequence[Any] = self._processors  # type: ignore[assignment]
         try:
             if args:
-                event = _interpolate(event, args, kw)
+                event = _interpolate(event, args, kw, processors)
             event_dict = {**self._context, **kw} if self._context else kw
             if event is not None:
                 event_dict["event"] = event

@@ -9,7 +9,7 @@ implementation of every field.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,15 +25,22 @@ from .processors import (
     level_method_name,
     run_processors,
 )
-from .redaction import Redactor
+from .redaction import Redactor, message_args
 
 
-def _message_of(record: logging.LogRecord) -> tuple[str, dict[str, Any]]:
-    """The formatted message; when its arguments do not fit, the raw parts instead of an error."""
+def _message_of(
+    record: logging.LogRecord, processors: Sequence[Processor]
+) -> tuple[str, dict[str, Any]]:
+    """The formatted message; when its arguments do not fit, the raw parts instead of an error.
+    A `"%(name)s"` message takes its mapping's values through the redactor first."""
+    args: Any = record.args
     try:
+        if isinstance(args, Mapping) and args:
+            args = message_args(processors, args)
+            return safe_str(str(record.msg) % args), {}
         return safe_str(record.getMessage()), {}
     except Exception as exc:
-        args = record.args if isinstance(record.args, tuple) else (record.args,)
+        args = args if isinstance(args, tuple) else (args,)
         return safe_str(record.msg), format_failure(exc, args)
 
 
@@ -66,7 +73,7 @@ class JsonlFormatter(BaseJsonFormatter):
             message_dict = dict(record.msg)
             message, problem = safe_str(message_dict.pop("event", "")), dict[str, Any]()
         else:
-            message, problem = _message_of(record)
+            message, problem = _message_of(record, self.processors)
         record.message = message
         try:
             fields: dict[str, Any] = {}
