@@ -425,8 +425,8 @@ class Redactor:
                 event_dict[_unique(name, event_dict)] = new
             elif new is not value:
                 event_dict[key] = new
-        if walk.paths:
-            event_dict["redacted"] = walk.paths
+        if walk.paths:  # a key and its value replaced: one path
+            event_dict["redacted"] = list(dict.fromkeys(walk.paths))
         if walk.cut:
             event_dict["truncated"] = True
 
