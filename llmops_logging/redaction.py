@@ -193,37 +193,43 @@ class Redactor:
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         try:
-            kind = event_dict.get("kind")  # the closing record of a run has its own table
-            table = self._end_flags if type(kind) is str and kind in _RUN_ENDS else self._top_flags
-            plain = table.get
-            min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
-            texts: list[str] = []
-            rest: list[tuple[Any, Any]] = []  # what the loop below does not settle
-            slow = False
-            for key in event_dict.keys() - _GENERATED:  # the library's own stamps: not walked
-                value = event_dict[key]
-                shape = type(value)
-                if plain(key) != 0 or (shape is not str and shape not in _SCALARS):
-                    rest.append((key, value))
-                elif shape is str:  # under a plain key: the rule of _collect for text
-                    size = len(value)
-                    if size >= min_shape or (
-                        size >= min_pair
-                        and (":" in value or "=" in value or "%" in value or "," in value)
-                    ):
-                        if size > self.max_text:
-                            slow = True
-                        elif value not in clean:
-                            texts.append(value)
-            if (
-                slow
-                or (rest and self._collect(rest, 0, texts, table))
-                or (texts and self._texts_hold_secret(texts))
-            ):
+            try:
+                slow = self._may_hold_secret(event_dict)
+            except Exception:  # a key that cannot hash, a value that lies about its type
+                slow = True
+            if slow:
                 self._redact_record(event_dict)
             return event_dict
         except Exception as exc:  # never raise into the caller, never write what was unscanned
             return self._failure_record(event_dict, exc)
+
+    def _may_hold_secret(self, event_dict: EventDict) -> bool:
+        """The fast check: False when the record surely holds nothing to replace or convert."""
+        kind = event_dict.get("kind")  # the closing record of a run has its own table
+        table = self._end_flags if type(kind) is str and kind in _RUN_ENDS else self._top_flags
+        plain = table.get
+        min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
+        texts: list[str] = []
+        rest: list[tuple[Any, Any]] = []  # what the loop below does not settle
+        for key in event_dict.keys() - _GENERATED:  # the library's own stamps: not walked
+            value = event_dict[key]
+            shape = type(value)
+            if plain(key) != 0 or (shape is not str and shape not in _SCALARS):
+                rest.append((key, value))
+            elif shape is str:  # under a plain key: the rule of _collect for text
+                size = len(value)
+                if size >= min_shape or (
+                    size >= min_pair
+                    and (":" in value or "=" in value or "%" in value or "," in value)
+                ):
+                    if size > self.max_text:
+                        return True
+                    if value not in clean:
+                        texts.append(value)
+        return bool(
+            (rest and self._collect(rest, 0, texts, table))
+            or (texts and self._texts_hold_secret(texts))
+        )
 
     def scrub(self, text: str) -> str:
         """`text` with every secret in it replaced; the same object when it holds none."""
