@@ -180,15 +180,18 @@ def _usage_name(name: str) -> bool:
     return "tokens" in parts or ("token" in parts and not _USAGE_WORDS.isdisjoint(parts))
 
 
-def _pair_regex(keys: frozenset[str]) -> re.Pattern[str]:
+def _pair_regex(keys: frozenset[str], encoded: bool) -> re.Pattern[str]:
     """Key-value pairs whose key holds a stem (or one of `keys`), in reversed, lower-cased
-    text: the separator (`=`, `:`, URL-encoded `%3D`, or the `,` of a quoted `('name',
-    'value')` pair), then the key read backwards. `https://` is no pair."""
+    text: the separator (`=`, `:`, the `,` of a quoted `('name', 'value')` pair and, when
+    `encoded`, a URL-encoded `%3D`), then the key read backwards. `https://` is no pair.
+    Each separator starts with a literal character, so the engine skips to them."""
     stems = [re.escape(stem[::-1]) for stem in _KEY_STEMS]
     stems += ["[_-]?".join(re.escape(p[::-1]) for p in reversed(k.split("_"))) for k in keys]
+    separators = r"=(?<!//=)[ \t]*[\"']?|:(?<!//:)[ \t]*[\"']?|,[ \t]*[\"']"
+    if encoded:
+        separators += "|d3%"
     return re.compile(
-        r"(?:=(?<!//=)[ \t]*[\"']?|:(?<!//:)[ \t]*[\"']?|d3%|,[ \t]*[\"'])\\?"
-        r"(?=[a-z0-9_-]{0,63}?(?:" + "|".join(stems) + r"))([a-z0-9_-]{1,64})"
+        rf"(?:{separators})\\?(?=[a-z0-9_-]{{0,63}}?(?:" + "|".join(stems) + r"))([a-z0-9_-]{1,64})"
     )
 
 

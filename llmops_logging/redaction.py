@@ -166,7 +166,8 @@ class Redactor:
         # With extra patterns, any string may hold a secret.
         self._min_pair_len = 1 if self.patterns else _MIN_PAIR_LEN
         self._min_shape_len = 1 if self.patterns else _MIN_SHAPE_LEN
-        self._pairs = _pair_regex(self.keys)
+        self._pairs = _pair_regex(self.keys, encoded=False)
+        self._encoded_pairs = _pair_regex(self.keys, encoded=True)  # `%3D` separators too
         self._glued = tuple(sorted(set(_GLUED_NAMES) | self.keys))
         self._clean: set[str] = set()  # strings recently found to hold no secret
         self._flag_cache: dict[Any, int] = {None: 0}  # None: the "key" of a list item
@@ -193,8 +194,35 @@ class Redactor:
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         try:
-            try:
-                slow = self._may_hold_secret(event_dict)
+            try:  # the fast check: does the record surely hold nothing to replace or convert?
+                kind = event_dict.get("kind")  # the closing record of a run has its own table
+                table = (
+                    self._end_flags if type(kind) is str and kind in _RUN_ENDS else self._top_flags
+                )
+                plain = table.get
+                min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
+                texts: list[str] = []
+                rest: list[tuple[Any, Any]] = []  # what the loop below does not settle
+                slow = False
+                for key in event_dict.keys() - _GENERATED:  # the library's own stamps: skipped
+                    value = event_dict[key]
+                    shape = type(value)
+                    if plain(key) != 0 or (shape is not str and shape not in _SCALARS):
+                        rest.append((key, value))
+                    elif shape is str:  # under a plain key: the rule of _collect for text
+                        size = len(value)
+                        if size >= min_shape or (
+                            size >= min_pair and (":" in value or "=" in value or "%" in value)
+                        ):
+                            if size > self.max_text:
+                                slow = True
+                            elif value not in clean:
+                                texts.append(value)
+                slow = (
+                    slow
+                    or bool(rest and self._collect(rest, 0, texts, table))
+                    or bool(texts and self._texts_hold_secret(texts))
+                )
             except Exception:  # a key that cannot hash, a value that lies about its type
                 slow = True
             if slow:
@@ -203,38 +231,10 @@ class Redactor:
         except Exception as exc:  # never raise into the caller, never write what was unscanned
             return self._failure_record(event_dict, exc)
 
-    def _may_hold_secret(self, event_dict: EventDict) -> bool:
-        """The fast check: False when the record surely holds nothing to replace or convert."""
-        kind = event_dict.get("kind")  # the closing record of a run has its own table
-        table = self._end_flags if type(kind) is str and kind in _RUN_ENDS else self._top_flags
-        plain = table.get
-        min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
-        texts: list[str] = []
-        rest: list[tuple[Any, Any]] = []  # what the loop below does not settle
-        for key in event_dict.keys() - _GENERATED:  # the library's own stamps: not walked
-            value = event_dict[key]
-            shape = type(value)
-            if plain(key) != 0 or (shape is not str and shape not in _SCALARS):
-                rest.append((key, value))
-            elif shape is str:  # under a plain key: the rule of _collect for text
-                size = len(value)
-                if size >= min_shape or (
-                    size >= min_pair
-                    and (":" in value or "=" in value or "%" in value or "," in value)
-                ):
-                    if size > self.max_text:
-                        return True
-                    if value not in clean:
-                        texts.append(value)
-        return bool(
-            (rest and self._collect(rest, 0, texts, table))
-            or (texts and self._texts_hold_secret(texts))
-        )
-
     def scrub(self, text: str) -> str:
         """`text` with every secret in it replaced; the same object when it holds none."""
         spans = self._shape_spans(text)
-        if ":" in text or "=" in text or "%" in text or "," in text:
+        if ":" in text or "=" in text or "%3" in text or "'," in text or '",' in text:
             spans += self._pair_spans(text)
         for pattern in self.patterns:
             spans += [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
@@ -308,15 +308,20 @@ class Redactor:
     # -- the fast check: could this record hold a secret? ---------------------------------
 
     def _holds_secret(self, text: str) -> bool:
-        urls = None
-        for match in _SHAPES.finditer(text):
-            if match.lastgroup != "url_user":
+        first = _SHAPES.search(text)
+        if first is not None:
+            if first.lastgroup != "url_user":
                 return True
-            urls = urls or UrlPasswords(text)
-            if urls.span(match.end()) is not None:
-                return True
+            urls = UrlPasswords(text)  # a URL's user: a secret only if a password follows
+            for match in _SHAPES.finditer(text, first.start()):
+                if match.lastgroup != "url_user" or urls.span(match.end()) is not None:
+                    return True
         pairs_possible = (
-            "=" in text or text.count(":") > text.count("://") or "%" in text or "," in text
+            "=" in text
+            or text.count(":") > text.count("://")
+            or "%3" in text
+            or "'," in text
+            or '",' in text
         )
         if pairs_possible and next(self._sensitive_pairs(text), None) is not None:
             return True
@@ -361,8 +366,7 @@ class Redactor:
             if kind is str:
                 size = len(value)
                 if size >= min_shape or (
-                    size >= min_pair
-                    and (":" in value or "=" in value or "%" in value or "," in value)
+                    size >= min_pair and (":" in value or "=" in value or "%" in value)
                 ):
                     if size > self.max_text:
                         return True
@@ -395,7 +399,8 @@ class Redactor:
         """(where the value starts, key flags) of each pair in `text` with a sensitive key,
         from the last to the first."""
         size = len(text)
-        for match in self._pairs.finditer(_lower(text)[::-1]):
+        pairs = self._encoded_pairs if "%3" in text else self._pairs
+        for match in pairs.finditer(_lower(text)[::-1]):
             start, end = match.span(1)
             flags = self._text_key_flags(text[size - end : size - start])
             if flags & _SENSITIVE and not flags & _SKIP:
@@ -422,7 +427,11 @@ class Redactor:
         for key, value in list(event_dict.items()):
             if key in _GENERATED:
                 continue
-            name, flags = self._key(key, top_flags, walk.paths, "")
+            flags = top_flags.get(key) if type(key) is str else None
+            if flags is None or flags & _LEAK:
+                name, flags = self._key(key, top_flags, walk.paths, "")
+            else:
+                name = key
             if flags & _SKIP or (flags & _TALLY and _is_tally(value)):
                 continue
             new = self._redact_value(name, flags, value, "", 0, walk)
@@ -465,6 +474,10 @@ class Redactor:
             if _hides(value, flags):
                 walk.paths.append(_path(parent, name))
                 return MARKER
+        if kind is str:
+            return self._redact_text(value, parent, name, walk)
+        if kind in _SCALARS:
+            return safe_int(value) if kind is int else value
         for _ in range(MAX_DEPTH):  # each round converts one step (an Enum of a set, ...)
             if kind is str or kind in _SCALARS or kind is dict or kind is list or kind is tuple:
                 break
@@ -476,10 +489,8 @@ class Redactor:
             return "[max depth]"
         if kind is str:
             return self._redact_text(value, parent, name, walk)
-        if kind is int:
-            return safe_int(value)
         if kind in _SCALARS:
-            return value
+            return safe_int(value) if kind is int else value
         if depth >= MAX_DEPTH:
             return "[max depth]"
         if id(value) in walk.active:
@@ -497,8 +508,13 @@ class Redactor:
         items = list(islice(dict.items(value), MAX_ITEMS))
         out: dict[str, Any] = {}
         changed = len(value) > MAX_ITEMS
+        cached = self._flag_cache.get
         for key, item in items:
-            name, flags = self._key(key, self._flag_cache, walk.paths, here)
+            flags = cached(key) if type(key) is str else None
+            if flags is None or flags & _LEAK:
+                name, flags = self._key(key, self._flag_cache, walk.paths, here)
+            else:
+                name = key
             new = self._redact_value(name, flags, item, here, depth + 1, walk)
             if name is not key or new is not item:
                 changed = True
@@ -545,7 +561,6 @@ class Redactor:
                 and ":" not in text
                 and "=" not in text
                 and "%" not in text
-                and "," not in text
             )
         ):
             return text
