@@ -42,11 +42,22 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _TO_UNDERSCORE = str.maketrans({"-": "_", " ": "_", ".": "_"})
 
 _BEARER = r"(?=[A-Za-z._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{8,}|[A-Za-z0-9._~+/=-]{16,}"
+
+
+def _by_first_character(alternatives: tuple[str, ...]) -> str:
+    """One pattern of alternatives that each start with a literal character, grouped by it:
+    at each position the engine tries one branch per character, not one per rule."""
+    groups: dict[str, list[str]] = {}
+    for alternative in alternatives:
+        groups.setdefault(alternative[0], []).append(alternative[1:])
+    return "|".join(f"{re.escape(c)}(?:{'|'.join(rests)})" for c, rests in groups.items())
+
+
 # Every alternative starts with a literal character, so the engine tries a match only where
 # that character occurs, and names one group: the part to replace (`_BACK`: how many
 # characters before the group belong to the secret too).
 _SHAPES = re.compile(
-    "|".join(
+    _by_first_character(
         (
             r"-(?<=sk-)(?<![A-Za-z0-9]sk-)(?P<openai>[A-Za-z0-9_-]{20,})",
             r"-(?<=xox[abposr]-)(?<![A-Za-z0-9]xox[abposr]-)(?P<slack>[A-Za-z0-9-]{10,})",
@@ -72,9 +83,10 @@ _SHAPES = re.compile(
             r"B(?<![A-Za-z0-9]B)asic[ \t]+"
             r"(?P<basic>(?=[A-Za-z0-9+/]*(?:[0-9+/=]|[a-z][A-Z]))[A-Za-z0-9+/]{8,}={0,2})",
             # An Azure storage account key: 64 random bytes in base64, read back from its end.
-            r"=(?<=[A-Za-z0-9+/]{86}==)(?<![A-Za-z0-9+/]{87}==)(?P<azure_key>)",
-            # The start of a URL's user:password@ (`url_password_spans` finds its end).
-            r"://[^/\s:@\"'<>]{0,256}:(?![0-9]{1,5}(?:[/?#\s\"'<>]|\Z))(?P<url_user>)",
+            r"=(?<===)(?<=[A-Za-z0-9+/]{86}==)(?<![A-Za-z0-9+/]{87}==)(?P<azure_key>)",
+            # The start of a URL's user:password@ (`UrlPasswords` finds its end).
+            r"://[^/\s:@\"'<>]{0,256}+:(?![0-9]{1,5}+(?:[/?#\s\"'<>]|\Z))"
+            r"(?=[^\s\"'<>@]{0,128}+@)(?P<url_user>)",
         )
     )
 )
@@ -184,10 +196,10 @@ def _pair_regex(keys: frozenset[str], encoded: bool) -> re.Pattern[str]:
     """Key-value pairs whose key holds a stem (or one of `keys`), in reversed, lower-cased
     text: the separator (`=`, `:`, the `,` of a quoted `('name', 'value')` pair and, when
     `encoded`, a URL-encoded `%3D`), then the key read backwards. `https://` is no pair.
-    Each separator starts with a literal character, so the engine skips to them."""
+    The separators start with one character class, so the engine skips to them."""
     stems = [re.escape(stem[::-1]) for stem in _KEY_STEMS]
     stems += ["[_-]?".join(re.escape(p[::-1]) for p in reversed(k.split("_"))) for k in keys]
-    separators = r"=(?<!//=)[ \t]*[\"']?|:(?<!//:)[ \t]*[\"']?|,[ \t]*[\"']"
+    separators = r"[:=,](?:(?<=,)[ \t]*[\"']|(?<=[:=])(?<!//[:=])[ \t]*[\"']?)"
     if encoded:
         separators += "|d3%"
     return re.compile(
