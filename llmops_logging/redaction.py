@@ -201,6 +201,7 @@ class Redactor:
                 )
                 plain = table.get
                 min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
+                max_text = self.max_text
                 texts: list[str] = []
                 rest: list[tuple[Any, Any]] = []  # what the loop below does not settle
                 slow = False
@@ -214,7 +215,7 @@ class Redactor:
                         if size >= min_shape or (
                             size >= min_pair and (":" in value or "=" in value or "%" in value)
                         ):
-                            if size > self.max_text:
+                            if size > max_text:
                                 slow = True
                             elif value not in clean:
                                 texts.append(value)
@@ -348,7 +349,7 @@ class Redactor:
         a key alone, a value to convert, a long string or container, deep nesting. Hot, so
         flat and without cycle tracking: a cycle runs into the depth limit."""
         min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
-        cached = table.get
+        max_text, cached = self.max_text, table.get
         for key, value in pairs:
             flags = cached(key)
             if flags is None:
@@ -368,7 +369,7 @@ class Redactor:
                 if size >= min_shape or (
                     size >= min_pair and (":" in value or "=" in value or "%" in value)
                 ):
-                    if size > self.max_text:
+                    if size > max_text:
                         return True
                     if value not in clean:
                         texts.append(value)
