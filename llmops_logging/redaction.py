@@ -170,6 +170,7 @@ class Redactor:
         self._encoded_pairs = _pair_regex(self.keys, encoded=True)  # `%3D` separators too
         self._glued = tuple(sorted(set(_GLUED_NAMES) | self.keys))
         self._clean: set[str] = set()  # strings recently found to hold no secret
+        self._clean_stamps: set[Any] = {None}  # the same for kind, logger and run_id
         self._flag_cache: dict[Any, int] = {None: 0}  # None: the "key" of a list item
         self._text_flags: dict[str, int] = {}  # keys as read from text
         # The stamps the caller may set are scanned, but never replaced for their name.
@@ -205,7 +206,7 @@ class Redactor:
                 texts: list[str] = []
                 rest: list[tuple[Any, Any]] = []  # what the loop below does not settle
                 slow = False
-                for key in event_dict.keys() - _GENERATED:  # the library's own stamps: skipped
+                for key in event_dict.keys() - CONTRACT_FIELDS:  # the stamps: below
                     value = event_dict[key]
                     shape = type(value)
                     if plain(key) != 0 or (shape is not str and shape not in _SCALARS):
@@ -219,11 +220,15 @@ class Redactor:
                                 slow = True
                             elif value not in clean:
                                 texts.append(value)
-                slow = (
-                    slow
-                    or bool(rest and self._collect(rest, 0, texts, table))
-                    or bool(texts and self._texts_hold_secret(texts))
-                )
+                # The stamps a caller can set recur from record to record: one look each.
+                stamps = self._clean_stamps
+                logger_name, run_id = event_dict.get("logger"), event_dict.get("run_id")
+                if kind not in stamps or logger_name not in stamps or run_id not in stamps:
+                    slow = slow or self._stamps_hold_secret((kind, logger_name, run_id))
+                if not slow and rest:
+                    slow = self._collect(rest, 0, texts, table)
+                if not slow and texts:
+                    slow = self._texts_hold_secret(texts)
             except Exception:  # a key that cannot hash, a value that lies about its type
                 slow = True
             if slow:
@@ -231,6 +236,18 @@ class Redactor:
             return event_dict
         except Exception as exc:  # never raise into the caller, never write what was unscanned
             return self._failure_record(event_dict, exc)
+
+    def _stamps_hold_secret(self, stamps: tuple[Any, ...]) -> bool:
+        """Whether `kind`, `logger` or `run_id` needs the slow path; clean ones are remembered."""
+        for stamp in stamps:
+            if stamp is None or stamp in self._clean_stamps:
+                continue
+            if type(stamp) is not str or len(stamp) > _CLEAN_MAX_LEN or self._holds_secret(stamp):
+                return True
+            if len(self._clean_stamps) >= _CACHE_SIZE:
+                self._clean_stamps.clear()
+            self._clean_stamps.add(stamp)
+        return False
 
     def scrub(self, text: str) -> str:
         """`text` with every secret in it replaced; the same object when it holds none."""
