@@ -83,7 +83,7 @@ _LEAVES = frozenset(NATIVE_LEAVES)
 _RUN_ENDS = frozenset({"run_ok", "run_error"})
 # Key classes, bit flags cached per key. _SKIP: an allowed key. _TALLY: `counts` or `dropped`
 # of a run's closing record, which hold kind names (`auth` is no secret) and numbers. _LEAK:
-# the key's own text holds a secret. _STAMP: a contract field, scanned but never replaced.
+# the key's own text holds a secret.
 _SENSITIVE, _USAGE, _LINE, _SKIP, _TALLY, _LEAK = 1, 2, 4, 8, 16, 32
 _CACHE_SIZE = 4096
 _CLEAN_MAX_LEN = 256
