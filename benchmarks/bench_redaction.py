@@ -8,7 +8,13 @@ For context it also times the whole processor chain (stamps to rendered bytes, n
 and without redaction, and a full `log.info` into a real file. Plain `time.perf_counter`
 loops; each figure is the median of several rounds, in nanoseconds per event.
 
-    python benchmarks/bench_redaction.py [--events 20000] [--rounds 7]
+Then the worst cases: one string of `--kib` KiB made of benign prose, or of one hostile unit
+repeated (many `password=` or `token:` separators, unclosed quotes, URL and token prefixes),
+redacted whole, in microseconds per KiB (best of the rounds). Redaction is linear, so these
+figures do not grow with `--kib`; before it was, the first ones grew with it.
+
+    python benchmarks/bench_redaction.py [--events 20000] [--rounds 7] [--kib 256]
+    python benchmarks/bench_redaction.py --hostile-only --kib 32
 """
 
 from __future__ import annotations
@@ -38,6 +44,11 @@ STAMPS: dict[str, Any] = {
     "pid": 4242,
 }
 SECRET = "calling with Authorization: Bearer sk-proj-4f9aQ2xL7mN3pR8sT1vW6yZ0bC5dE"
+BENIGN = "The model answered in 812 ms; the weather in Paris is mild today, 14 degrees. "
+HOSTILE = ["password=", "token:", "password=x ", "token: x ", "cookie: ", "cookie:'x ",
+           'pwd="x ', "api_key=;", "Authorization: Bearer ", "://a:", "://:p@", "eyJ",
+           "-----BEGIN RSA PRIVATE KEY-----", "('set-cookie', '", "token%3D", "a=",
+           "AKIAABCDEFGHIJKLMNOP "]  # fmt: skip
 LOGGER = SimpleNamespace(name="agent")
 
 
@@ -122,12 +133,37 @@ def file_loop(redact: bool, log_dir: str) -> Callable[[int], Callable[[], None]]
     return make
 
 
+def us_per_kib(unit: str, kib: int, rounds: int) -> float:
+    """Best time over `rounds` to redact one record whose value is `unit` repeated to `kib`."""
+    size = kib * 1024
+    text = (unit * (size // len(unit) + 1))[:size]
+    redactor = Redactor()
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        redactor(LOGGER, "info", {**STAMPS, "value": text})
+        best = min(best, time.perf_counter() - started)
+    return best * 1e6 / kib
+
+
+def worst_cases(kib: int, rounds: int) -> None:
+    print(f"\none {kib} KiB string, redacted whole (best of {rounds}):")
+    print(f"{'benign prose':<44}{us_per_kib(BENIGN, kib, rounds):10.1f} us/KiB")
+    for unit in HOSTILE:
+        print(f"{'hostile ' + repr(unit):<44}{us_per_kib(unit, kib, rounds):10.1f} us/KiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--kib", type=int, default=256, help="size of the worst-case strings")
+    parser.add_argument("--hostile-only", action="store_true", help="only the worst cases")
     args = parser.parse_args()
     n, rounds = args.events, args.rounds
+    if args.hostile_only:
+        worst_cases(args.kib, min(rounds, 3))
+        return
 
     def show(label: str, ns: float, base: float | None = None) -> None:
         extra = "" if base is None else f"  (+{ns - base:.0f} ns, +{100 * (ns - base) / base:.0f}%)"
@@ -154,6 +190,7 @@ def main() -> None:
             )
         finally:
             ll.reset()
+    worst_cases(args.kib, min(rounds, 3))
 
 
 if __name__ == "__main__":

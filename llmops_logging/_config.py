@@ -20,10 +20,10 @@ from typing import Any
 import structlog
 
 from ._console import ConsoleEcho
-from ._contract import LIVE_NAME, default_log_dir
+from ._contract import LIVE_NAME, default_log_dir, level_number
 from ._library_logs import NamedLevels
 from ._library_logs import capture_warnings as capture_warnings_
-from ._logger import CHAIN, BoundLogger, Sink, level_number, set_min_level, sink_factory
+from ._logger import CHAIN, BoundLogger, Sink, set_min_level, sink_factory
 from ._platform import FILE_LOCKS
 from ._render import DEFAULT_MAX_RECORD_BYTES
 from .formatters import JsonlFormatter

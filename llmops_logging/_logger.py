@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from structlog import BoundLoggerBase, DropEvent
 
-from ._contract import EventDict, level_name
+from ._contract import EVENT, LEVEL_ALIASES, LEVELS, EventDict, level_name, level_number
 from ._render import format_failure, render_line, safe_str
 from .processors import (
     SHARED_SEQ,
@@ -30,29 +30,13 @@ from .processors import (
     failure_line,
     keep_user_value,
 )
+from .redaction import message_args
 
-LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-    "critical": logging.CRITICAL,
-}
-_ALIASES = {"warn": "warning", "fatal": "critical", "msg": "info"}
+_ALIASES = {alias: LEVEL_ALIASES[alias] for alias in ("warn", "fatal", "msg")}
+"""Extra level methods loggers offer (`exception` and `log` are methods of their own)."""
 
 CHAIN: list[Processor] = []
 """The chain of the current `configure()`: one list object, its contents swapped in place."""
-
-
-def level_number(level: int | str) -> int:
-    """`logging` level number of a name (any case) or a number; ValueError when unknown."""
-    if isinstance(level, int) and not isinstance(level, bool):
-        return level
-    if isinstance(level, str):
-        number = logging.getLevelName(level.upper())
-        if isinstance(number, int):
-            return number
-    raise ValueError(f"unknown log level {level!r}; use one of {', '.join(LEVELS)}")
 
 
 class Sink:
@@ -81,10 +65,10 @@ class Sink:
         if kw or not args:
             event_dict = dict(kw)
             if args:
-                event_dict.setdefault("event", args[0])
+                event_dict.setdefault(EVENT, args[0])
         else:
             event_dict = _read_back(args[0]) if len(args) == 1 else {}
-            event_dict.setdefault("event", " ".join(safe_str(a) for a in args))
+            event_dict.setdefault(EVENT, " ".join(safe_str(a) for a in args))
         BoundLogger(self, CHAIN, {})._write_event(level, None, event_dict)
 
 
@@ -134,9 +118,12 @@ def sink_factory(*args: Any) -> Sink:
     return Sink(str(args[0]) if args and args[0] is not None else "root")
 
 
-def _interpolate(event: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+def _interpolate(
+    event: Any, args: tuple[Any, ...], kw: dict[str, Any], processors: Sequence[Any]
+) -> Any:
     try:
         if len(args) == 1 and isinstance(args[0], dict) and args[0]:
+            args = (message_args(processors, args[0]),)  # "%(password)s": redacted first
             return event % args[0]
         return event % args
     except Exception as exc:
@@ -203,12 +190,12 @@ def _writer(method_name: str) -> Callable[..., None]:
         logger = self._logger
         try:
             if args:
-                event = _interpolate(event, args, kw)
+                event = _interpolate(event, args, kw, processors)
             event_dict: EventDict = {**self._context, **kw} if self._context else kw
             if event is not None:
-                if "event" in event_dict:  # a field named like the event: kept as user_event
-                    keep_user_value(event_dict, "event", event_dict.pop("event"))
-                event_dict["event"] = event
+                if EVENT in event_dict:  # a field named like the event: kept as user_event
+                    keep_user_value(event_dict, EVENT, event_dict.pop(EVENT))
+                event_dict[EVENT] = event
             if processors is not CHAIN or type(logger) is not Sink:  # a foreign configure()
                 foreign, processors = processors, CHAIN
                 if type(logger) is not Sink:

@@ -9,14 +9,14 @@ implementation of every field.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
 from pythonjsonlogger.core import BaseJsonFormatter
 from structlog import DropEvent
 
-from ._contract import level_name
+from ._contract import EVENT, level_name
 from ._render import format_failure, render_line, safe_str
 from .processors import (
     SHARED_SEQ,
@@ -27,15 +27,22 @@ from .processors import (
     keep_user_value,
     run_processors,
 )
-from .redaction import Redactor
+from .redaction import Redactor, message_args
 
 
-def _message_of(record: logging.LogRecord) -> tuple[str, dict[str, Any]]:
-    """The formatted message; when its arguments do not fit, the raw parts instead of an error."""
+def _message_of(
+    record: logging.LogRecord, processors: Sequence[Processor]
+) -> tuple[str, dict[str, Any]]:
+    """The formatted message; when its arguments do not fit, the raw parts instead of an error.
+    A `"%(name)s"` message takes its mapping's values through the redactor first."""
+    args: Any = record.args
     try:
+        if isinstance(args, Mapping) and args:
+            args = message_args(processors, args)
+            return safe_str(str(record.msg) % args), {}
         return safe_str(record.getMessage()), {}
     except Exception as exc:
-        args = record.args if isinstance(record.args, tuple) else (record.args,)
+        args = args if isinstance(args, tuple) else (args,)
         return safe_str(record.msg), format_failure(exc, args)
 
 
@@ -82,16 +89,16 @@ class JsonlFormatter(BaseJsonFormatter):
         message_dict: dict[str, Any] = {}
         if isinstance(record.msg, dict):
             message_dict = dict(record.msg)
-            message, problem = safe_str(message_dict.pop("event", "")), dict[str, Any]()
+            message, problem = safe_str(message_dict.pop(EVENT, "")), dict[str, Any]()
         else:
-            message, problem = _message_of(record)
+            message, problem = _message_of(record, self.processors)
         record.message = message
         try:
             fields: dict[str, Any] = {}
             self.add_fields(fields, record, message_dict)
-            if "event" in fields:  # an `extra` named like the message: the user's, kept
-                keep_user_value(fields, "event", fields.pop("event"))
-            event_dict: dict[str, Any] = {**problem, **fields, "event": message}
+            if EVENT in fields:  # an `extra` named like the message: the user's, kept
+                keep_user_value(fields, EVENT, fields.pop(EVENT))
+            event_dict: dict[str, Any] = {**problem, **fields, EVENT: message}
             if record.exc_info:
                 event_dict["exc_info"] = record.exc_info
             elif record.exc_text:

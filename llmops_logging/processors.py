@@ -26,6 +26,7 @@ from structlog.processors import StackInfoRenderer
 
 from ._context import current_run, current_step, default_run_id
 from ._contract import (
+    CORE_FIELDS,
     DEFAULT_KIND,
     EVENT,
     EVENT_ID,
@@ -41,7 +42,6 @@ from ._contract import (
 )
 from ._platform import at_fork_in_child
 from ._render import (
-    CORE_FIELDS,
     DEFAULT_MAX_RECORD_BYTES,
     LINE_OPTIONS,
     describe_exception,

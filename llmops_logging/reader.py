@@ -35,7 +35,18 @@ from typing import IO, Any, cast
 
 import orjson
 
-from ._contract import LEVELS, LIVE_NAME, Record, StrPath, rotated_name, rotated_pattern
+from ._contract import (
+    KIND,
+    LEVEL,
+    LEVELS,
+    LIVE_NAME,
+    RUN_ID,
+    TS,
+    Record,
+    StrPath,
+    rotated_name,
+    rotated_pattern,
+)
 
 Accept = Callable[[Record, bytes], bool]
 
@@ -360,7 +371,7 @@ def ts_key(value: datetime | str) -> str:
 
 
 def _record_ts(record: Record) -> str | None:
-    ts = record.get("ts")
+    ts = record.get(TS)
     if not isinstance(ts, str):
         return None
     if len(ts) == 32 and ts.endswith("+00:00"):
@@ -392,14 +403,14 @@ def make_filter(
     """One predicate `(record, raw line) -> bool` for all the filters given, None for none."""
     tests: list[Accept] = []
     if run_id is not None:
-        tests.append(_field_in("run_id", {run_id} if isinstance(run_id, str) else set(run_id)))
+        tests.append(_field_in(RUN_ID, {run_id} if isinstance(run_id, str) else set(run_id)))
     if kind is not None:
-        tests.append(_field_in("kind", {kind} if isinstance(kind, str) else set(kind)))
+        tests.append(_field_in(KIND, {kind} if isinstance(kind, str) else set(kind)))
     if level is not None:
         floor = LEVELS.get(level.lower())
         if floor is None:
             raise ValueError(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
-        tests.append(_field_in("level", {n for n, v in LEVELS.items() if v >= floor}))
+        tests.append(_field_in(LEVEL, {n for n, v in LEVELS.items() if v >= floor}))
     if since is not None or until is not None:
         low = ts_key(since) if since is not None else ""
         high = ts_key(until) if until is not None else "\uffff"

@@ -1,66 +1,105 @@
 """Redaction: secrets never reach the log file.
 
-Two rules run over every field of a record except the contract's stamps (the message, `event`,
-is scanned): the value of a sensitive key is replaced whole, and a secret-shaped piece of any
-string (API keys, bearer tokens, JWTs, AWS key ids, GitHub tokens, PEM private keys,
-`password=...` pairs, passwords in URLs) is replaced where it stands. Either way the secret
-becomes `[REDACTED]` and the record's `redacted` field lists where, as dotted paths.
+The invariant: what is written is exactly what the redactor saw. Two rules run over every
+key and value of a record except the stamps the library makes itself (`ts`, `event_id`,
+`seq`, `pid`, `level`; the message, `kind`, `logger` and `run_id` are scanned): the value of a
+sensitive key is replaced whole (a header list's `("Authorization", value)` pair too), and a
+secret-shaped piece of any string or key (API keys, bearer tokens, JWTs, cloud keys and
+signatures, vendor tokens, PEM private keys, `password=...` pairs, passwords in URLs) is
+replaced where it stands. Either way the secret becomes `[REDACTED]` and the record's
+`redacted` field lists where, as dotted paths built from the redacted keys.
+
+A value JSON cannot hold (an Enum, a dataclass, a namedtuple, bytes, a numpy scalar, any
+object) is converted by `_render.to_json_form` inside the walk, once, and the record keeps the
+converted form, so the renderer never converts (or calls `repr`) on its own. Work per record is
+bounded and linear: strings are cut at `max_text` characters before they are scanned (the scan
+reads a margin past the cut, so no secret is cut in half unseen), containers at `MAX_ITEMS`.
 
 Most records hold no secret, so that case is kept cheap: one walk over the fields gathers the
 strings long enough to hold a secret (strings seen clean recently are skipped) and two
 precompiled searches run over them, joined. Each search starts at a character that is rare in
-ordinary text (`-`, `_`, `:`, a capital `A`, `J` or `B`; `=` or `:` for key-value pairs), so
-the regex engine skips most text; the key-value search runs over the reversed text, so that it
-can start at the separator and read the key backwards. Nothing is copied unless something is
-replaced, and containers that belong to the caller are copied, never changed.
+ordinary text, so the regex engine skips most text; the key-value search runs over the
+reversed text, so that it can start at the separator and read the key backwards. Anything
+else (a key holding a secret, a value to convert, a very long string or container) takes the
+slow path. Nothing is copied unless something changes, and containers that belong to the
+caller are copied, never changed.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime, time
-from itertools import repeat
+from itertools import islice, repeat
 from typing import Any
-from uuid import UUID
 
-from ._contract import EventDict
+from ._contract import (
+    CORE_FIELDS,
+    EVENT_ID,
+    KIND,
+    LEVEL,
+    LOGGER,
+    PID,
+    RUN_ID,
+    SEQ,
+    STAMPS,
+    TS,
+    EventDict,
+)
 from ._redaction_rules import (
     _BACK,
-    _LINE_VALUE,
+    _GLUED_NAMES,
     _MIN_PAIR_LEN,
     _MIN_SHAPE_LEN,
     _SHAPES,
-    _VALUE,
+    AWS_SECRET,
+    AWS_SECRET_REACH,
+    Closers,
+    UrlPasswords,
     _compile,
     _key_names,
     _pair_regex,
     _sensitive_name,
     _sequence,
     _usage_name,
+    glued_name,
     normalize_key,
+    value_span,
 )
-from ._render import CORE_FIELDS, MAX_DEPTH, json_default, safe_str
+from ._render import (
+    DEFAULT_MAX_RECORD_BYTES,
+    ITEMS_KEY,
+    ITEMS_MARKER,
+    MAX_DEPTH,
+    MAX_ITEMS,
+    NATIVE_LEAVES,
+    TRUNCATED_MARKER,
+    _json_key,
+    safe_int,
+    to_json_form,
+)
 
 RedactionSettings = bool | Mapping[str, Any] | None
 """`True` (the built-in rules), `False` / `None` (off), or a mapping of extra rules."""
 
 MARKER = "[REDACTED]"
-CONTRACT_FIELDS = frozenset({"ts", "run_id", "event_id", "seq", "pid", "level", "logger", "kind"})
-"""Stamps the contract guarantees, never redacted (`event` is not among them)."""
+CONTRACT_FIELDS = STAMPS
+"""Stamps the contract guarantees: never replaced because of their key's name."""
+_GENERATED = frozenset({TS, EVENT_ID, SEQ, PID, LEVEL})
+"""Stamps the library makes itself from nothing the caller gave: never walked."""
 
 _OPTIONS = frozenset({"keys", "patterns", "allow"})
 _USE = "keys, patterns, allow"
-_NATIVE_LEAVES = (int, float, datetime, date, time, UUID, enum.Enum)
 _SCALARS = frozenset({int, float, bool, type(None)})
+_LEAVES = frozenset(NATIVE_LEAVES)
 _RUN_ENDS = frozenset({"run_ok", "run_error"})
-# Key classes, bit flags cached per key. _SKIP: an allowed key or a stamp. _TALLY: `counts` or
-# `dropped` of a run's closing record, which hold kind names (`auth` is no secret) and numbers.
-_SENSITIVE, _USAGE, _LINE, _SKIP, _TALLY = 1, 2, 4, 8, 16
+# Key classes, bit flags cached per key. _SKIP: an allowed key. _TALLY: `counts` or `dropped`
+# of a run's closing record, which hold kind names (`auth` is no secret) and numbers. _LEAK:
+# the key's own text holds a secret.
+_SENSITIVE, _USAGE, _LINE, _SKIP, _TALLY, _LEAK = 1, 2, 4, 8, 16, 32
 _CACHE_SIZE = 4096
 _CLEAN_MAX_LEN = 256
+_CUT_MARGIN = 4096
+"""Characters scanned past the cut of a long string: more than any secret shape needs."""
 
 
 def _hides(value: Any, flags: int) -> bool:
@@ -68,7 +107,7 @@ def _hides(value: Any, flags: int) -> bool:
     (None, a bool, ""), nor when it is the number of a usage-count key."""
     if value is None or value is True or value is False or (type(value) is str and not value):
         return False
-    return not (flags & _USAGE and isinstance(value, (int, float)))
+    return not (flags & _USAGE and type(value) in (int, float))
 
 
 def _is_tally(value: Any) -> bool:
@@ -76,31 +115,8 @@ def _is_tally(value: Any) -> bool:
 
 
 def _path(parent: str, key: Any) -> str:
-    name = key if isinstance(key, str) else safe_str(key)
+    name = key if type(key) is str else str(key)
     return f"{parent}.{name}" if parent else name
-
-
-def _expand(value: Any) -> tuple[str, Any]:
-    """What the renderer makes of a value that is not a str, number, dict, list or tuple:
-    ("text", str), ("map", pairs), ("seq", pairs) or ("leaf", None)."""
-    if isinstance(value, str):
-        return "text", str.__str__(value)
-    if isinstance(value, _NATIVE_LEAVES) or value is None:
-        return "leaf", None
-    if isinstance(value, dict):
-        return "map", list(dict.items(value))
-    if isinstance(value, (list, tuple)):
-        return "seq", list(enumerate(value))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return "map", [(f.name, getattr(value, f.name, None)) for f in dataclasses.fields(value)]
-    converted = json_default(value)  # bytes, sets, exceptions, mappings, models, repr()
-    if isinstance(converted, str):
-        return "text", converted
-    if isinstance(converted, dict):
-        return "map", list(converted.items())
-    if isinstance(converted, list):
-        return "seq", list(enumerate(converted))
-    return "leaf", None
 
 
 def _lower(text: str) -> str:
@@ -109,12 +125,42 @@ def _lower(text: str) -> str:
     return lowered if len(lowered) == len(text) else "".join([c.lower()[0] for c in text])
 
 
+def _header_name(item: Any) -> str | None:
+    """The name of a `(name, value)` header pair, as str, or None when `item` is no pair."""
+    name = item[0]
+    if type(name) is str:
+        return name
+    if type(name) in (bytes, bytearray):
+        return bytes(name).decode("utf-8", "replace")
+    return None
+
+
+class _Walk:
+    """The state of one slow-path walk: the paths replaced, the containers being walked (for
+    cycles) and each converted object's form, so that its own code runs only once."""
+
+    __slots__ = ("active", "converted", "cut", "paths")
+
+    def __init__(self) -> None:
+        self.cut = False  # a string or a container was cut: the record says `truncated`
+        self.paths: list[str] = []
+        self.active: set[int] = set()
+        self.converted: dict[int, tuple[Any, Any]] = {}
+
+    def convert(self, value: Any) -> Any:
+        hit = self.converted.get(id(value))
+        if hit is None:
+            hit = self.converted[id(value)] = (value, to_json_form(value))
+        return hit[1]
+
+
 class Redactor:
     """Processor that replaces secrets by `[REDACTED]` and lists their paths in `redacted`.
 
     `keys` adds sensitive key names (whole names; case, `-`, `_` and camelCase do not
     matter); `patterns` adds regexes whose matches are replaced in any string; `allow` names
-    keys that are never redacted, neither by name nor inside their value.
+    keys that are never redacted, neither by name nor inside their value. Strings longer than
+    `max_text` characters are cut there, before they are scanned.
     """
 
     def __init__(
@@ -122,17 +168,24 @@ class Redactor:
         keys: Iterable[str] = (),
         patterns: Iterable[str | re.Pattern[str]] = (),
         allow: Iterable[str] = (),
+        max_text: int = DEFAULT_MAX_RECORD_BYTES,
     ) -> None:
         self.keys = _key_names("keys", keys)
         self.allow = _key_names("allow", allow)
         self.patterns = tuple(_compile(p) for p in _sequence("patterns", patterns))
+        self.max_text = max_text
         # With extra patterns, any string may hold a secret.
         self._min_pair_len = 1 if self.patterns else _MIN_PAIR_LEN
         self._min_shape_len = 1 if self.patterns else _MIN_SHAPE_LEN
-        self._pairs = _pair_regex(self.keys)
+        self._pairs = _pair_regex(self.keys, encoded=False)
+        self._encoded_pairs = _pair_regex(self.keys, encoded=True)  # `%3D` separators too
+        self._glued = tuple(sorted(set(_GLUED_NAMES) | self.keys))
         self._clean: set[str] = set()  # strings recently found to hold no secret
+        self._clean_stamps: set[Any] = {None}  # the same for kind, logger and run_id
         self._flag_cache: dict[Any, int] = {None: 0}  # None: the "key" of a list item
-        self._top_flags = {**self._flag_cache, **dict.fromkeys(CONTRACT_FIELDS, _SKIP)}
+        self._text_flags: dict[str, int] = {}  # keys as read from text
+        # The stamps the caller may set are scanned, but never replaced for their name.
+        self._top_flags = {**self._flag_cache, **dict.fromkeys(CONTRACT_FIELDS - _GENERATED, 0)}
         self._end_flags = {**self._top_flags, "counts": _TALLY, "dropped": _TALLY}
 
     @classmethod
@@ -153,38 +206,64 @@ class Redactor:
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         try:
-            kind = event_dict.get("kind")  # the closing record of a run has its own table
-            table = self._end_flags if type(kind) is str and kind in _RUN_ENDS else self._top_flags
-            plain = table.get
-            min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
-            texts: list[str] = []
-            rest: list[tuple[Any, Any]] = []  # what the loop below does not settle
-            for key in event_dict.keys() - CONTRACT_FIELDS:  # the stamps are never walked
-                value = event_dict[key]
-                shape = type(value)
-                if plain(key) != 0 or (shape is not str and shape not in _SCALARS):
-                    rest.append((key, value))
-                elif shape is str:  # under a plain key: the rule of _collect for text
-                    size = len(value)
-                    if (
-                        size >= min_shape or (size >= min_pair and (":" in value or "=" in value))
-                    ) and value not in clean:
-                        texts.append(value)
-            if (rest and self._collect(rest, 0, texts, table)) or (
-                texts and self._texts_hold_secret(texts)
-            ):
+            try:  # the fast check: does the record surely hold nothing to replace or convert?
+                kind = event_dict.get(KIND)  # the closing record of a run has its own table
+                table = (
+                    self._end_flags if type(kind) is str and kind in _RUN_ENDS else self._top_flags
+                )
+                plain = table.get
+                min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
+                max_text = self.max_text
+                texts: list[str] = []
+                rest: list[tuple[Any, Any]] = []  # what the loop below does not settle
+                slow = False
+                for key in event_dict.keys() - CONTRACT_FIELDS:  # the stamps: below
+                    value = event_dict[key]
+                    shape = type(value)
+                    if plain(key) != 0 or (shape is not str and shape not in _SCALARS):
+                        rest.append((key, value))
+                    elif shape is str:  # under a plain key: the rule of _collect for text
+                        size = len(value)
+                        if size >= min_shape or (
+                            size >= min_pair and (":" in value or "=" in value or "%" in value)
+                        ):
+                            if size > max_text:
+                                slow = True
+                            elif value not in clean:
+                                texts.append(value)
+                # The stamps a caller can set recur from record to record: one look each.
+                stamps = self._clean_stamps
+                logger_name, run_id = event_dict.get(LOGGER), event_dict.get(RUN_ID)
+                if kind not in stamps or logger_name not in stamps or run_id not in stamps:
+                    slow = slow or self._stamps_hold_secret((kind, logger_name, run_id))
+                if not slow and rest:
+                    slow = self._collect(rest, 0, texts, table)
+                if not slow and texts:
+                    slow = self._texts_hold_secret(texts)
+            except Exception:  # a key that cannot hash, a value that lies about its type
+                slow = True
+            if slow:
                 self._redact_record(event_dict)
             return event_dict
         except Exception as exc:  # never raise into the caller, never write what was unscanned
-            record = {k: event_dict[k] for k in CORE_FIELDS if k in event_dict}
-            record.update(event=MARKER, redacted=["*"], redaction_error=type(exc).__name__)
-            return record
+            return self._failure_record(event_dict, exc)
+
+    def _stamps_hold_secret(self, stamps: tuple[Any, ...]) -> bool:
+        """Whether `kind`, `logger` or `run_id` needs the slow path; clean ones are remembered."""
+        for stamp in stamps:
+            if stamp is None or stamp in self._clean_stamps:
+                continue
+            if type(stamp) is not str or len(stamp) > _CLEAN_MAX_LEN or self._holds_secret(stamp):
+                return True
+            if len(self._clean_stamps) >= _CACHE_SIZE:
+                self._clean_stamps.clear()
+            self._clean_stamps.add(stamp)
+        return False
 
     def scrub(self, text: str) -> str:
         """`text` with every secret in it replaced; the same object when it holds none."""
-        spans = [(m.start(n) - _BACK.get(n, 0), m.end(n))
-                 for m in _SHAPES.finditer(text) for n in (m.lastgroup or "",)]  # fmt: skip
-        if ":" in text or "=" in text:
+        spans = self._shape_spans(text)
+        if ":" in text or "=" in text or "%3" in text or "'," in text or '",' in text:
             spans += self._pair_spans(text)
         for pattern in self.patterns:
             spans += [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
@@ -201,21 +280,28 @@ class Redactor:
         out.append(text[last:])
         return "".join(out)
 
+    def message_args(self, args: Mapping[Any, Any]) -> dict[Any, Any]:
+        """The mapping of a `"%(name)s"` message with the values of sensitive keys replaced,
+        so that formatting the message cannot put them in it."""
+        out = {}
+        for key, value in args.items():
+            flags = self._flags(key) if type(key) is str else 0
+            hide = flags & _SENSITIVE and not flags & _SKIP and _hides(value, flags)
+            out[key] = MARKER if hide else value
+        return out
+
     # -- keys -----------------------------------------------------------------------------
 
-    def _flags(self, key: Any) -> int:
-        """The class of a key (0 for keys that are not strings), cached for str and int keys."""
+    def _flags(self, key: str) -> int:
+        """The class of a str key, cached for keys of ordinary length."""
         flags = self._flag_cache.get(key)
         if flags is None:
-            flags = self._classify(key) if isinstance(key, str) else 0
-            if isinstance(key, (str, int)) and len(self._flag_cache) < _CACHE_SIZE:
+            flags = self._classify(key)
+            if len(self._flag_cache) < _CACHE_SIZE and len(key) <= _CLEAN_MAX_LEN:
                 self._flag_cache[key] = flags
         return flags
 
-    def _classify(self, key: str) -> int:
-        name = normalize_key(key)
-        if name in self.allow:
-            return _SKIP
+    def _name_flags(self, name: str) -> int:
         flags = _SENSITIVE if name in self.keys or _sensitive_name(name) else 0
         if _usage_name(name):
             flags |= _USAGE
@@ -223,22 +309,57 @@ class Redactor:
             flags |= _LINE
         return flags
 
+    def _classify(self, key: str) -> int:
+        name = normalize_key(key)
+        if name in self.allow:
+            return _SKIP
+        flags = self._name_flags(name)
+        if len(key) >= self._min_pair_len and self._holds_secret(key):
+            flags |= _LEAK
+        return flags
+
+    def _text_key_flags(self, key: str) -> int:
+        """The class of a key read from text, where it may be glued to what precedes it."""
+        flags = self._text_flags.get(key)
+        if flags is None:
+            name = normalize_key(key)
+            flags = _SKIP if name in self.allow else self._name_flags(name)
+            if not flags and glued_name(name, self._glued):
+                flags = _SENSITIVE
+            if len(self._text_flags) < _CACHE_SIZE:
+                self._text_flags[key] = flags
+        return flags
+
     def _top_level_flags(self, event_dict: EventDict) -> dict[Any, int]:
-        kind = event_dict.get("kind")
+        kind = event_dict.get(KIND)
         return self._end_flags if type(kind) is str and kind in _RUN_ENDS else self._top_flags
 
     # -- the fast check: could this record hold a secret? ---------------------------------
 
+    def _holds_secret(self, text: str) -> bool:
+        first = _SHAPES.search(text)
+        if first is not None:
+            if first.lastgroup != "url_user":
+                return True
+            urls = UrlPasswords(text)  # a URL's user: a secret only if a password follows
+            for match in _SHAPES.finditer(text, first.start()):
+                if match.lastgroup != "url_user" or urls.span(match.end()) is not None:
+                    return True
+        pairs_possible = (
+            "=" in text
+            or text.count(":") > text.count("://")
+            or "%3" in text
+            or "'," in text
+            or '",' in text
+        )
+        if pairs_possible and next(self._sensitive_pairs(text), None) is not None:
+            return True
+        return any(p.search(text) is not None for p in self.patterns)
+
     def _texts_hold_secret(self, texts: list[str]) -> bool:
         """Whether any of the strings `_collect` gathered holds a secret; clean ones are
         remembered, so recurring values are not searched again."""
-        text = texts[0] if len(texts) == 1 else "\x00".join(texts)
-        if _SHAPES.search(text) is not None:
-            return True
-        pairs_possible = "=" in text or text.count(":") > text.count("://")
-        if pairs_possible and next(self._sensitive_pairs(text), None) is not None:
-            return True
-        if any(p.search(text) is not None for p in self.patterns):
+        if self._holds_secret(texts[0] if len(texts) == 1 else "\x00".join(texts)):
             return True
         if len(self._clean) >= _CACHE_SIZE:
             self._clean.clear()
@@ -252,141 +373,284 @@ class Redactor:
         texts: list[str],
         table: dict[Any, int],
     ) -> bool:
-        """Gather the strings worth scanning into `texts`; True when a key alone (or nesting
-        too deep to scan) calls for the slow path. Hot, so flat and without cycle tracking: a
-        cycle runs into the depth limit, and the slow path copes with it."""
+        """Gather the strings worth scanning into `texts`; True when the slow path is needed:
+        a key alone, a value to convert, a long string or container, deep nesting. Hot, so
+        flat and without cycle tracking: a cycle runs into the depth limit."""
         min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
-        cached = table.get
+        max_text, cached = self.max_text, table.get
         for key, value in pairs:
             flags = cached(key)
             if flags is None:
+                if type(key) is not str:  # converted to text, and scanned, on the slow path
+                    return True
                 flags = self._flags(key)
-                if isinstance(key, (str, int)) and len(table) < _CACHE_SIZE:
+                if len(table) < _CACHE_SIZE and len(key) <= _CLEAN_MAX_LEN:
                     table[key] = flags
             if flags:
                 if flags & _SKIP or (flags & _TALLY and _is_tally(value)):
                     continue
-                if flags & _SENSITIVE and _hides(value, flags):
+                if flags & _LEAK or (flags & _SENSITIVE and _hides(value, flags)):
                     return True
             kind = type(value)
             if kind is str:
                 size = len(value)
-                if (
-                    size >= min_shape or (size >= min_pair and (":" in value or "=" in value))
-                ) and (value not in clean):
-                    texts.append(value)
+                if size >= min_shape or (
+                    size >= min_pair and (":" in value or "=" in value or "%" in value)
+                ):
+                    if size > max_text:
+                        return True
+                    if value not in clean:
+                        texts.append(value)
                 continue
             if kind in _SCALARS:
-                continue
+                continue  # an int beyond 64 bits: the renderer writes its digits
             if kind is dict:
+                if len(value) > MAX_ITEMS:
+                    return True
                 inner: Iterable[tuple[Any, Any]] = value.items()
             elif kind is list or kind is tuple:
+                if len(value) > MAX_ITEMS:
+                    return True
+                if len(value) == 2 and type(value[0]) is str:  # a ("Cookie", value) pair?
+                    pair_flags = self._flags(value[0])
+                    if pair_flags & _SENSITIVE and _hides(value[1], pair_flags):
+                        return True
                 inner = zip(repeat(None), value)
+            elif kind in _LEAVES:
+                continue
             else:
-                shape, expanded = _expand(value)
-                if shape == "text":
-                    texts.append(expanded)
-                if shape in ("text", "leaf"):
-                    continue
-                inner = expanded
+                return True  # converted once, on the slow path
             if depth >= MAX_DEPTH or self._collect(inner, depth + 1, texts, self._flag_cache):
                 return True
         return False
 
     def _sensitive_pairs(self, text: str) -> Iterator[tuple[int, int]]:
-        """(index of the separator, key flags) of each pair in `text` with a sensitive key."""
+        """(where the value starts, key flags) of each pair in `text` with a sensitive key,
+        from the last to the first."""
         size = len(text)
-        for match in self._pairs.finditer(_lower(text)[::-1]):
+        pairs = self._encoded_pairs if "%3" in text else self._pairs
+        for match in pairs.finditer(_lower(text)[::-1]):
             start, end = match.span(1)
-            flags = self._flags(text[size - end : size - start])
+            flags = self._text_key_flags(text[size - end : size - start])
             if flags & _SENSITIVE and not flags & _SKIP:
-                yield size - 1 - match.start(), flags
+                yield size - match.start(), flags
 
-    # -- the slow path: replace --------------------------------------------------------------
+    # -- the slow path: convert and replace ----------------------------------------------------
+
+    def _failure_record(self, event_dict: EventDict, exc: Exception) -> EventDict:
+        """The stamps alone, for a record whose redaction failed: the caller's ones scrubbed."""
+        record = {k: event_dict[k] for k in CORE_FIELDS if k in event_dict}
+        for key in CONTRACT_FIELDS - _GENERATED:
+            if key in record:
+                try:
+                    value = record[key]
+                    record[key] = self.scrub(value) if type(value) is str else MARKER
+                except Exception:
+                    record[key] = MARKER
+        record.update(event=MARKER, redacted=["*"], redaction_error=type(exc).__name__)
+        return record
 
     def _redact_record(self, event_dict: EventDict) -> None:
-        paths: list[str] = []
-        active: set[int] = set()
-        top_flags = self._top_level_flags(event_dict).get
+        walk = _Walk()
+        top_flags = self._top_level_flags(event_dict)
         for key, value in list(event_dict.items()):
-            flags = top_flags(key)
-            if flags is None:
-                flags = self._flags(key)
+            if key in _GENERATED:
+                continue
+            flags = top_flags.get(key) if type(key) is str else None
+            if flags is None or flags & _LEAK:
+                name, flags = self._key(key, top_flags, walk.paths, "")
+            else:
+                name = key
             if flags & _SKIP or (flags & _TALLY and _is_tally(value)):
                 continue
-            new = self._redact_field(key, value, "", 0, paths, active)
-            if new is not value:
+            new = self._redact_value(name, flags, value, "", 0, walk)
+            if name is not key:
+                del event_dict[key]
+                event_dict[_unique(name, event_dict)] = new
+            elif new is not value:
                 event_dict[key] = new
-        if paths:
-            event_dict["redacted"] = paths
+        if walk.paths:  # a key and its value replaced: one path
+            event_dict["redacted"] = list(dict.fromkeys(walk.paths))
+        if walk.cut:
+            event_dict["truncated"] = True
 
-    def _redact_field(
-        self, key: Any, value: Any, parent: str, depth: int, paths: list[str], active: set[int]
+    def _key(
+        self, key: Any, table: dict[Any, int], paths: list[str], parent: str
+    ) -> tuple[str, int]:
+        """A key as it will be written (text, its secrets replaced) and its flags."""
+        name = key if type(key) is str else _json_key(key)  # no hashing of foreign keys
+        flags = table.get(name)
+        if flags is None:
+            flags = self._flags(name)
+        if flags & _LEAK:
+            name = self.scrub(name)
+            paths.append(_path(parent, name))
+        return name, flags
+
+    def _redact_value(
+        self, name: str | None, flags: int, value: Any, parent: str, depth: int, walk: _Walk
     ) -> Any:
-        """`value` (under `key` in the container at path `parent`) with its secrets replaced:
-        the same object when it holds none, else a copy (a dict for mappings, a list or tuple
-        for sequences, a str for text forms). Paths are built only when needed."""
-        if isinstance(key, str):
-            flags = self._flags(key)
-            if flags & _SKIP:
-                return value
-            if flags & _SENSITIVE and _hides(value, flags):
-                paths.append(_path(parent, key))
-                return MARKER
+        """`value` (under the key `name`, of class `flags`, in the container at `parent`) as it
+        will be written: the same object when nothing changes, else a converted or redacted
+        copy. Paths are built only when needed."""
+        if flags & _SKIP:
+            return value
         kind = type(value)
+        if flags & _SENSITIVE:
+            if kind not in _SCALARS and kind is not str and flags & _USAGE:
+                value = walk.convert(value)  # a usage count from numpy is still a count
+                kind = type(value)
+            if _hides(value, flags):
+                walk.paths.append(_path(parent, name))
+                return MARKER
+        if kind is str:
+            return self._redact_text(value, parent, name, walk)
         if kind in _SCALARS:
-            return value
-        pairs: Any
-        if kind is dict:
-            shape, pairs = "map", list(value.items())
-        elif kind is list or kind is tuple:
-            shape, pairs = "seq", list(enumerate(value))
+            return safe_int(value) if kind is int else value
+        for _ in range(MAX_DEPTH):  # each round converts one step (an Enum of a set, ...)
+            if kind is str or kind in _SCALARS or kind is dict or kind is list or kind is tuple:
+                break
+            if kind in _LEAVES or isinstance(value, NATIVE_LEAVES):
+                return value
+            value = walk.convert(value)
+            kind = type(value)
         else:
-            shape, pairs = ("text", value) if kind is str else _expand(value)
-        if shape == "text":
-            size = len(pairs)
-            if (
-                pairs in self._clean
-                or size < self._min_pair_len
-                or (size < self._min_shape_len and ":" not in pairs and "=" not in pairs)
-            ):
-                return value
-            text = self.scrub(pairs)
-            if text is pairs:
-                if size <= _CLEAN_MAX_LEN and len(self._clean) < _CACHE_SIZE:
-                    self._clean.add(text)
-                return value
-            paths.append(_path(parent, key))
-            return text
-        if shape == "leaf":
-            return value
+            return "[max depth]"
+        if kind is str:
+            return self._redact_text(value, parent, name, walk)
+        if kind in _SCALARS:
+            return safe_int(value) if kind is int else value
         if depth >= MAX_DEPTH:
             return "[max depth]"
-        if id(value) in active:
+        if id(value) in walk.active:
             return "[circular]"
-        active.add(id(value))
-        here, changes = _path(parent, key), {}
+        walk.active.add(id(value))
         try:
-            for inner_key, item in pairs:
-                new = self._redact_field(inner_key, item, here, depth + 1, paths, active)
-                if new is not item:
-                    changes[inner_key] = new
+            here = _path(parent, name) if name is not None else parent
+            if kind is dict:
+                return self._redact_dict(value, here, depth, walk)
+            return self._redact_list(value, here, depth, walk)
         finally:
-            active.discard(id(value))
-        if not changes:
+            walk.active.discard(id(value))
+
+    def _redact_dict(self, value: dict[Any, Any], here: str, depth: int, walk: _Walk) -> Any:
+        items = list(islice(dict.items(value), MAX_ITEMS))
+        out: dict[str, Any] = {}
+        changed = len(value) > MAX_ITEMS
+        cached = self._flag_cache.get
+        for key, item in items:
+            flags = cached(key) if type(key) is str else None
+            if flags is None or flags & _LEAK:
+                name, flags = self._key(key, self._flag_cache, walk.paths, here)
+            else:
+                name = key
+            new = self._redact_value(name, flags, item, here, depth + 1, walk)
+            if name is not key or new is not item:
+                changed = True
+            out[name if name not in out else _unique(name, out)] = new
+        if len(value) > MAX_ITEMS:
+            out[_unique(ITEMS_KEY, out)] = ITEMS_MARKER.format(len(value) - MAX_ITEMS)
+            walk.cut = True
+        return out if changed or len(out) != len(items) else value
+
+    def _redact_list(self, value: Any, here: str, depth: int, walk: _Walk) -> Any:
+        items = list(islice(value, MAX_ITEMS))
+        pair_flags = 0
+        if len(items) == 2:  # a ("Authorization", value) header pair, str or bytes
+            header = _header_name(items)
+            pair_flags = self._flags(header) & ~_LEAK if header is not None else 0
+        out = []
+        changed = len(value) > MAX_ITEMS
+        for index, item in enumerate(items):
+            flags = pair_flags if index == 1 else 0
+            new = self._redact_value(str(index), flags, item, here, depth + 1, walk)
+            changed = changed or new is not item
+            out.append(new)
+        if len(value) > MAX_ITEMS:
+            out.append(ITEMS_MARKER.format(len(value) - MAX_ITEMS))
+            walk.cut = True
+        if not changed:
             return value
-        if shape == "map":
-            return {k: changes.get(k, item) for k, item in pairs}
-        items = [changes.get(index, item) for index, item in pairs]
-        return tuple(items) if kind is tuple else items
+        return tuple(out) if type(value) is tuple else out
+
+    def _redact_text(self, text: str, parent: str, name: str | None, walk: _Walk) -> str:
+        size = len(text)
+        if size > self.max_text:  # cut, but scan past the cut: no secret is cut in half
+            window = text[: self.max_text + _CUT_MARGIN]
+            scrubbed = self.scrub(window)
+            if scrubbed is not window:
+                walk.paths.append(_path(parent, name))
+            walk.cut = True
+            return scrubbed[: self.max_text] + TRUNCATED_MARKER.format(size - self.max_text)
+        if (
+            text in self._clean
+            or size < self._min_pair_len
+            or (
+                size < self._min_shape_len
+                and ":" not in text
+                and "=" not in text
+                and "%" not in text
+            )
+        ):
+            return text
+        scrubbed = self.scrub(text)
+        if scrubbed is text:
+            if size <= _CLEAN_MAX_LEN and len(self._clean) < _CACHE_SIZE:
+                self._clean.add(text)
+            return text
+        walk.paths.append(_path(parent, name))
+        return scrubbed
+
+    def _shape_spans(self, text: str) -> list[tuple[int, int]]:
+        spans = []
+        reach = 0  # an AWS key id's neighbourhood is searched once
+        urls = None
+        for match in _SHAPES.finditer(text):
+            group = match.lastgroup or ""
+            if group == "url_user":
+                urls = urls or UrlPasswords(text)
+                password = urls.span(match.end())
+                if password is not None:
+                    spans.append(password)
+                continue
+            start, end = match.start(group) - _BACK.get(group, 0), match.end(group)
+            spans.append((start, end))
+            if group == "aws":
+                low, high = max(start - AWS_SECRET_REACH, reach), end + AWS_SECRET_REACH
+                spans += [m.span() for m in AWS_SECRET.finditer(text, low, high)]
+                reach = high
+        return spans
 
     def _pair_spans(self, text: str) -> list[tuple[int, int]]:
-        spans = []
-        for separator, flags in self._sensitive_pairs(text):
-            value = (_LINE_VALUE if flags & _LINE else _VALUE).match(text, separator + 1)
-            if value is None:
+        """The values of sensitive pairs; a pair inside a value already found is part of it,
+        so no stretch of text is read twice."""
+        spans: list[tuple[int, int]] = []
+        covered = 0
+        closers = Closers(text)
+        for start, flags in reversed(list(self._sensitive_pairs(text))):
+            if start < covered:
                 continue
-            start, end = value.span("quoted") if value.start("quoted") >= 0 else value.span("bare")
-            if end > start and not text.startswith(MARKER, start):
-                spans.append((start, end))
+            begin, end = value_span(text, start, bool(flags & _LINE), closers)
+            if end > begin and not text.startswith(MARKER, begin):
+                spans.append((begin, end))
+                covered = end
         return spans
+
+
+def _unique(name: str, taken: Mapping[str, Any]) -> str:
+    """`name`, or `name#2`, `name#3`, ... when two keys are written the same way."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}#{n}"
+    return candidate
+
+
+def message_args(processors: Iterable[Any], args: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    """The mapping for a `"%(name)s"` message, its sensitive values replaced by the redactor
+    of the chain `processors` (a chain without one formats as it is)."""
+    for processor in tuple(processors):
+        redactor = getattr(processor, "__self__", None)
+        if isinstance(redactor, Redactor):
+            return redactor.message_args(args)
+    return args

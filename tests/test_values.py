@@ -204,3 +204,134 @@ def test_generated_values_give_exactly_one_strict_line(value: Any, event: str) -
     record = _strict(written)
     assert_contract(record) if isinstance(record["event"], str) else None
     assert "value" in record
+
+
+class CountingRepr:
+    """Counts how often its `repr` runs (a model's repr may be slow, or have effects)."""
+
+    calls = 0
+
+    def __repr__(self) -> str:
+        CountingRepr.calls += 1
+        return "CountingRepr(token=abc123def)"  # a secret in it: the slow path
+
+
+def test_repr_runs_once_per_value(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    for log in (
+        lambda v: ll.get_logger("x").info("obj", value=v, nested={"list": [v]}),
+        lambda v: __import__("logging").getLogger("lib").warning("obj", extra={"value": v}),
+    ):
+        value, CountingRepr.calls = CountingRepr(), 0
+        log(value)
+        assert CountingRepr.calls == 1
+    records = read_records(tmp_path)
+    assert [r["value"] for r in records] == ["CountingRepr(token=[REDACTED])"] * 2
+
+
+def test_a_huge_integer_costs_only_itself(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    ll.get_logger("x").info("big", big=10**10000, other="kept", n=5, small_big=2**70)
+    __import__("logging").getLogger("lib").warning("big", extra={"big": -(10**10000), "n": 5})
+    structlog_record, stdlib_record = read_records(tmp_path)
+    assert structlog_record["other"] == "kept" and structlog_record["n"] == 5
+    assert structlog_record["small_big"] == str(2**70)
+    assert structlog_record["big"] == f"<int of {(10**10000).bit_length()} bits>"
+    assert stdlib_record["n"] == 5 and stdlib_record["big"].startswith("<int of")
+
+
+class Touchy:
+    """A key that hashes while it is put in a dict, then refuses to hash or print."""
+
+    broken = False
+
+    def __hash__(self) -> int:
+        if Touchy.broken:
+            raise RuntimeError("no hash")
+        return 1
+
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    __repr__ = __str__
+
+
+def test_a_key_that_cannot_hash_or_print_loses_only_itself(tmp_path: Path) -> None:
+    payload = {Touchy(): "value kept", "ok": 2}
+    Touchy.broken = True
+    try:
+        ll.configure(tmp_path)
+        ll.get_logger("x").info("keys", payload=payload, other="kept")
+        __import__("logging").getLogger("lib").warning("keys", extra={"payload": payload})
+    finally:
+        Touchy.broken = False
+    for record in read_records(tmp_path):
+        assert_contract(record)
+        assert record["payload"] == {"<unrepresentable Touchy>": "value kept", "ok": 2}
+    assert read_records(tmp_path)[0]["other"] == "kept"
+
+
+def test_numbers_of_other_libraries_stay_numbers(tmp_path: Path) -> None:
+    np = __import__("pytest").importorskip("numpy")
+    ll.configure(tmp_path)
+    values = {"f": np.float64(0.75), "f32": np.float32(0.5), "i": np.int64(3),
+              "u": np.uint8(7), "b": np.bool_(True), "zero_d": np.array(2.5)}  # fmt: skip
+    ll.get_logger("x").info("np", **values, usage={"input_tokens": np.int64(12)})
+    __import__("logging").getLogger("lib").warning("np", extra=values)
+    with ll.run("scores") as run:
+        run.set(ok_rate=np.float64(0.75))
+    structlog_record, stdlib_record, _, run_ok = read_records(tmp_path)
+    expected = {"f": 0.75, "f32": 0.5, "i": 3, "u": 7, "b": True, "zero_d": 2.5}
+    for record in (structlog_record, stdlib_record):
+        got = {k: record[k] for k in expected}
+        assert got == expected and [type(v) for v in got.values()] == [
+            type(v) for v in expected.values()
+        ]
+    assert structlog_record["usage"] == {"input_tokens": 12}
+    assert run_ok["ok_rate"] == 0.75
+
+
+def test_numbers_are_recognised_without_importing_numpy(tmp_path: Path) -> None:
+    code = (
+        "import sys, llmops_logging as ll\n"
+        "class Scalar:\n"
+        "    shape = ()\n"
+        "    def item(self): return 0.25\n"
+        f"ll.configure({str(tmp_path)!r})\n"
+        "ll.get_logger('x').info('duck', value=Scalar())\n"
+        "assert 'numpy' not in sys.modules, 'numpy was imported'\n"
+    )
+    __import__("subprocess").run([__import__("sys").executable, "-c", code], check=True,
+                                 timeout=120)  # fmt: skip
+    (record,) = read_records(tmp_path)
+    assert record["value"] == 0.25
+
+
+def test_a_million_keys_cost_bounded_time_and_memory(tmp_path: Path) -> None:
+    import time
+    import tracemalloc
+
+    from llmops_logging._render import ITEMS_KEY, MAX_ITEMS
+
+    ll.configure(tmp_path, max_record_bytes=1 << 30)
+    log = ll.get_logger("x")
+    small = {f"k{i}": i for i in range(MAX_ITEMS)}
+    huge = {f"k{i}": i for i in range(1_000_000)}
+    started = time.process_time()
+    log.info("small", data=small, other="kept")
+    small_cpu = max(time.process_time() - started, 1e-3)
+    tracemalloc.start()
+    try:
+        started = time.process_time()
+        log.info("huge", data=huge, other="kept")
+        huge_cpu = time.process_time() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+    assert huge_cpu < 20 * small_cpu, (huge_cpu, small_cpu)
+    _, record = read_records(tmp_path)
+    assert record["other"] == "kept" and record["truncated"] is True
+    assert len(record["data"]) == MAX_ITEMS + 1
+    assert record["data"][ITEMS_KEY] == f"...[truncated {1_000_000 - MAX_ITEMS} items]"
+    assert record["data"]["k0"] == 0
