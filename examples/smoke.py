@@ -9,6 +9,7 @@ and appends one summary line to data/raw_events/00_smoke.jsonl.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,15 +23,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=10, help="number of samples")
     parser.add_argument("--p", type=float, default=0.7, help="probability of ok")
     parser.add_argument("--sleep", type=float, default=0.01, help="seconds per sample")
-    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="folder of raw_events/ and derived/ (default: data, or the parent of "
+        "$LLMOPS_LOG_DIR when that is set, as configure() reads it)",
+    )
     args = parser.parse_args(argv)
     if args.n < 0 or not 0.0 <= args.p <= 1.0 or args.sleep < 0:
         parser.error("--n and --sleep must be >= 0 and --p between 0 and 1")
     return args
 
 
-def make_dirs(data_dir: Path) -> tuple[Path, Path]:
-    raw, derived = data_dir / "raw_events", data_dir / "derived"
+def make_dirs(data_dir: Path, raw: Path | None = None) -> tuple[Path, Path]:
+    raw, derived = raw or data_dir / "raw_events", data_dir / "derived"
     for folder in (data_dir, raw, derived):
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -41,12 +47,16 @@ def make_dirs(data_dir: Path) -> tuple[Path, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    raw, derived = make_dirs(args.data_dir)
-    summary_path = raw / "00_smoke.jsonl"
-    try:
-        handler = ll.configure(raw)
+    if args.data_dir is not None:
+        raw, derived = make_dirs(args.data_dir)
+    try:  # without --data-dir, configure() picks the folder: $LLMOPS_LOG_DIR or data/raw_events
+        handler = ll.configure(None if args.data_dir is None else raw)
     except OSError as exc:
-        raise SystemExit(f"smoke: cannot write {raw}: {exc.strerror or exc}") from None
+        raise SystemExit(f"smoke: cannot write the log: {exc.strerror or exc}") from None
+    if args.data_dir is None:
+        raw = Path(os.path.relpath(handler.path)).parent
+        raw, derived = make_dirs(raw.parent, raw=raw)
+    summary_path = raw / "00_smoke.jsonl"
     log = ll.get_logger("smoke")
 
     ll.random_seed(args.seed)

@@ -16,6 +16,8 @@ from .reader import EventStream, ReadReport, read_events
 from .runs import run, step
 from .utils import Timer, jitter, new_run_id, now_iso, random_seed, write_jsonl
 
+__version__ = "0.2.0"  # pyproject.toml reads the version from here
+
 __all__ = [
     "EventStream",
     "JsonlFormatter",
@@ -23,6 +25,7 @@ __all__ = [
     "ReadReport",
     "RotatingJsonlHandler",
     "Timer",
+    "__version__",
     "configure",
     "current_handler",
     "get_logger",

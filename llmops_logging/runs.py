@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Generator
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from ._config import get_logger
 from ._context import RunState, StepState, current_run, current_step, nearest_open
@@ -65,7 +65,10 @@ def _emit(method: str, kind: str, scope: Scope, extra: dict[str, Any]) -> None:
     getattr(log, method)(kind, kind=kind, name=scope.name, **fields)
 
 
-class _ScopeManager:
+S = TypeVar("S", bound="Scope")
+
+
+class _ScopeManager(Generic[S]):
     """Shared machinery of run and step: enter, exit, decorate."""
 
     prefix = ""
@@ -74,10 +77,10 @@ class _ScopeManager:
         self.name = name
         self.fields = fields
         self._started = 0.0
-        self._scope: Scope | None = None
+        self._scope: S | None = None
 
     # subclasses: open the scope's context and return it; close it again
-    def _open(self) -> Scope:
+    def _open(self) -> S:
         raise NotImplementedError
 
     def _close(self) -> None:
@@ -86,7 +89,7 @@ class _ScopeManager:
     def _closing_extra(self, scope: Scope) -> dict[str, Any]:
         return {}
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> S:
         if self._scope is not None:
             raise RuntimeError(f"{self.prefix}({self.name!r}) is already entered; use a new one")
         scope = self._scope = self._open()
@@ -116,7 +119,7 @@ class _ScopeManager:
             self._close()
             self._scope = None
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> S:
         return self.__enter__()
 
     async def __aexit__(
@@ -228,7 +231,9 @@ class _InContext:
         return (yield from _in_context(self.ctx, self.awaitable.__await__()))
 
 
-class _RunManager(_ScopeManager):
+class RunManager(_ScopeManager[Run]):
+    """`ll.run(...)`: a context manager (sync and async) and a decorator; yields a `Run`."""
+
     prefix = "run"
 
     def _open(self) -> Run:
@@ -267,7 +272,9 @@ class _RunManager(_ScopeManager):
             current_step.set(nearest_open(self._step_before))
 
 
-class _StepManager(_ScopeManager):
+class StepManager(_ScopeManager[Step]):
+    """`ll.step(...)`: a context manager (sync and async) and a decorator; yields a `Step`."""
+
     prefix = "step"
 
     def _open(self) -> Step:
@@ -295,17 +302,26 @@ class _StepManager(_ScopeManager):
         current_step.set(nearest_open(current_step.get()))
 
 
-def _scope_factory(manager: type[_ScopeManager], name: Any, fields: dict[str, Any]) -> Any:
-    if callable(name) and not isinstance(name, str):  # bare decorator: @ll.run
-        return manager(name.__qualname__, fields)(name)
-    return manager(str(name), fields)
-
-
+@overload
+def run(name: str, /, **fields: Any) -> RunManager: ...
+@overload
+def run(name: F, /) -> F: ...
 def run(name: Any, /, **fields: Any) -> Any:
-    """A run: a new `run_id` for its scope, `run_start`, then `run_ok` or `run_error`."""
-    return _scope_factory(_RunManager, name, fields)
+    """A run: a new `run_id` for its scope, `run_start`, then `run_ok` or `run_error`.
+
+    `@ll.run` bare decorates a function under its own name.
+    """
+    if callable(name) and not isinstance(name, str):
+        return RunManager(name.__qualname__, fields)(name)
+    return RunManager(str(name), fields)
 
 
+@overload
+def step(name: str, /, **fields: Any) -> StepManager: ...
+@overload
+def step(name: F, /) -> F: ...
 def step(name: Any, /, **fields: Any) -> Any:
     """A step inside a run: `step_start`, then `step_ok` or `step_error`, with `step_id`."""
-    return _scope_factory(_StepManager, name, fields)
+    if callable(name) and not isinstance(name, str):
+        return StepManager(name.__qualname__, fields)(name)
+    return StepManager(str(name), fields)

@@ -118,3 +118,37 @@ def test_capture_sees_code_that_configures_logging_itself(tmp_path: Path) -> Non
         ll.configure(tmp_path)
         ll.get_logger("x").info("after reconfigure")
     assert [r["event"] for r in records] == ["after reconfigure"]
+
+
+def test_a_jsonl_path_names_the_live_file_and_the_rest_are_keywords(tmp_path: Path) -> None:
+    handler = ll.configure(tmp_path / "logs" / "agent.jsonl", max_bytes=10_000)
+    ll.get_logger("x").info("hello")
+    ll.reset()
+    assert handler.path == str(tmp_path / "logs" / "agent.jsonl")
+    assert not (tmp_path / "logs" / "agent.jsonl").is_dir()
+    assert [r["event"] for r in read_records(tmp_path / "logs", "agent.jsonl")] == ["hello"]
+    with pytest.raises(TypeError):
+        ll.configure(tmp_path, "events.jsonl")  # type: ignore[misc]
+
+
+def test_llmops_log_dir_with_a_tilde_is_the_home_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("LLMOPS_LOG_DIR", "~/agent-logs")
+    handler = ll.configure()
+    ll.get_logger("x").info("at home")
+    ll.reset()
+    assert handler.path == str(tmp_path / "agent-logs" / "events.jsonl")
+    assert [r["event"] for r in read_records(tmp_path / "agent-logs")] == ["at home"]
+
+
+def test_level_names_accept_aliases_and_any_case(tmp_path: Path) -> None:
+    for name in ("warn", "WARN", "Warning", "warning"):
+        ll.configure(tmp_path, level=name)
+        log = ll.get_logger("x")
+        log.info(f"dropped {name}")
+        log.warning(f"kept {name}")
+        ll.reset()
+    events = [r["event"] for r in read_records(tmp_path)]
+    assert events == ["kept warn", "kept WARN", "kept Warning", "kept warning"]

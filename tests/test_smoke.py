@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +69,22 @@ def test_unwritable_data_dir_is_a_one_line_error(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and str(blocker) in done.stderr
+
+
+def test_smoke_logs_where_llmops_log_dir_points_like_configure(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere" / "raw"
+    done = subprocess.run(
+        [sys.executable, str(SMOKE), "--n", "3"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "LLMOPS_LOG_DIR": str(target)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "data").exists()
+    kinds = [r["kind"] for r in read_records(target)]
+    assert kinds == ["run_start"] + ["sample"] * 3 + ["run_ok"]
+    summary = json.loads((target / "00_smoke.jsonl").read_text())
+    assert [s["i"] for s in summary["samples"]] == [0, 1, 2]
+    assert (tmp_path / "elsewhere" / "derived").is_dir()
