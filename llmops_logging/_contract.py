@@ -45,8 +45,8 @@ ERROR = "error"
 STACK = "stack"
 
 DEFAULT_KIND = "log"
-RUN_KINDS = ("run_start", "run_ok", "run_error")
-STEP_KINDS = ("step_start", "step_ok", "step_error")
+RUN_START, RUN_OK, RUN_ERROR = RUN_KINDS = ("run_start", "run_ok", "run_error")
+STEP_START, STEP_OK, STEP_ERROR = STEP_KINDS = ("step_start", "step_ok", "step_error")
 
 # -- levels ----------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 from pythonjsonlogger.core import BaseJsonFormatter
 from structlog import DropEvent
 
-from ._contract import EVENT, level_name
+from ._contract import EVENT, STACK, level_name
 from ._render import format_failure, render_line, safe_str
 from .processors import (
     SHARED_SEQ,
@@ -104,7 +104,7 @@ class JsonlFormatter(BaseJsonFormatter):
             elif record.exc_text:
                 event_dict["exc_text"] = record.exc_text
             if record.stack_info:
-                event_dict["stack"] = record.stack_info
+                event_dict[STACK] = record.stack_info
             return run_processors(self.processors, logger, method_name, event_dict)
         except DropEvent:
             return None

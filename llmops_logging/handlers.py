@@ -136,7 +136,6 @@ class RotatingJsonlHandler(logging.Handler):
     `max_bytes=0` or `backup_count=0` turns rotation off, as the stdlib's handler does.
     """
 
-    _rotate_at: int | float = math.inf
     _fast_until: int | float = math.inf
     _max_bytes = _backup_count = 0  # until __init__ sets them through the properties
 
@@ -217,8 +216,7 @@ class RotatingJsonlHandler(logging.Handler):
     def _set_rotate_at(self) -> None:
         """Past `_fast_until` the write path takes its careful branch, which reads the rotation
         counter (so it never appends to a file another process has just rotated, which is
-        always this full) and rotates at `_rotate_at`."""
-        self._rotate_at = self._max_bytes if self.rotates else math.inf
+        always this full) and rotates once a line would pass `max_bytes`."""
         margin = min(self._max_bytes // 8, CAREFUL_MARGIN)
         self._fast_until = self._max_bytes - margin if self.rotates else math.inf
 

@@ -28,6 +28,7 @@ from ._context import current_run, current_step, default_run_id
 from ._contract import (
     CORE_FIELDS,
     DEFAULT_KIND,
+    ERROR,
     EVENT,
     EVENT_ID,
     KIND,
@@ -37,6 +38,7 @@ from ._contract import (
     PID,
     RUN_ID,
     SEQ,
+    STEP_ID,
     TS,
     EventDict,
 )
@@ -163,7 +165,7 @@ def add_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDi
         run.counts[kind] += 1
     step = current_step.get()
     if step is not None:
-        event_dict.setdefault("step_id", step.step_id)
+        event_dict.setdefault(STEP_ID, step.step_id)
     if OTEL_TRACE_MODULE in modules:
         add_trace_ids(event_dict)
     return event_dict
@@ -263,7 +265,7 @@ def add_error_info(logger: Any, method_name: str, event_dict: EventDict) -> Even
     if "exc_info" in event_dict:
         exc = _exception_of(event_dict.pop("exc_info"))
         if exc is not None:
-            event_dict["error"] = error_fields(exc)
+            event_dict[ERROR] = error_fields(exc)
     if "stack_info" in event_dict:
         _render_stack(logger, method_name, event_dict)
     return event_dict

@@ -39,7 +39,9 @@ from ._contract import (
     LEVEL,
     LOGGER,
     PID,
+    RUN_ERROR,
     RUN_ID,
+    RUN_OK,
     SEQ,
     STAMPS,
     TS,
@@ -91,7 +93,7 @@ _OPTIONS = frozenset({"keys", "patterns", "allow"})
 _USE = "keys, patterns, allow"
 _SCALARS = frozenset({int, float, bool, type(None)})
 _LEAVES = frozenset(NATIVE_LEAVES)
-_RUN_ENDS = frozenset({"run_ok", "run_error"})
+_RUN_ENDS = frozenset({RUN_OK, RUN_ERROR})
 # Key classes, bit flags cached per key. _SKIP: an allowed key. _TALLY: `counts` or `dropped`
 # of a run's closing record, which hold kind names (`auth` is no secret) and numbers. _LEAK:
 # the key's own text holds a secret.

@@ -21,12 +21,12 @@ from typing import Any, Generic, TypeVar, overload
 
 from ._config import get_logger
 from ._context import RunState, StepState, current_run, current_step, nearest_open
-from ._contract import EVENT, KIND
+from ._contract import DURATION_S, EVENT, KIND, NAME, PARENT_ID, STEP_ID
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _LOGGER_NAME = "llmops_logging"
-_RESERVED = frozenset({EVENT, KIND, "name", "duration_s"})
+_RESERVED = frozenset({EVENT, KIND, NAME, DURATION_S})
 
 
 class Scope:
@@ -110,7 +110,7 @@ class _ScopeManager(Generic[S]):
         scope = self._scope
         assert scope is not None
         try:
-            extra = {**self._closing_extra(scope), "duration_s": duration}
+            extra = {**self._closing_extra(scope), DURATION_S: duration}
             if exc is None:
                 _emit("info", f"{self.prefix}_ok", scope, extra)
             else:
@@ -288,8 +288,8 @@ class StepManager(_ScopeManager[Step]):
         # A top-level step has no parent_id rather than `null`: schema inference (polars,
         # DuckDB) would otherwise type the column Null from the first rows.
         if scope.parent_id is None:
-            return {"step_id": scope.step_id}
-        return {"step_id": scope.step_id, "parent_id": scope.parent_id}
+            return {STEP_ID: scope.step_id}
+        return {STEP_ID: scope.step_id, PARENT_ID: scope.parent_id}
 
     def _closing_extra(self, scope: Scope) -> dict[str, Any]:
         extra = self._start_extra(scope)

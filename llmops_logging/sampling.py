@@ -17,7 +17,7 @@ from typing import Any
 from structlog import DropEvent
 
 from ._context import RunState, current_run
-from ._contract import EVENT, KIND, RUN_ID, EventDict
+from ._contract import EVENT, KIND, RUN_ID, RUN_START, EventDict
 
 SampleRates = Mapping[str, float]
 
@@ -59,7 +59,7 @@ class Sampler:
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         kind = event_dict[KIND]
         run = current_run.get()
-        if kind == "run_start" and run is not None and self.run_rate is not None:
+        if kind == RUN_START and run is not None and self.run_rate is not None:
             if run.parent_run_id is None:  # a nested run follows the decision of its root
                 run.sampled = unit_hash(run.run_id, "run") < self.run_rate
             event_dict["run_sampled"] = run.sampled
