@@ -50,15 +50,15 @@ MUTATIONS = (
     Mutation(
         "event-id-reused-after-fork",
         "a forked child keeps its parent's event_id prefix (and counts seq from 1 again)",
-        '    _seq = itertools.count(1)\n    _event_id_prefix = os.urandom(8).hex() + "-"\n',
-        "    _seq = itertools.count(1)\n",
+        '        self.prefix = os.urandom(8).hex() + "-"\n',
+        '        self.prefix = getattr(self, "prefix", None) or os.urandom(8).hex() + "-"\n',
         ("tests/test_identity.py",),
     ),
     Mutation(
         "stdlib-ts-now",
         "a stdlib record's ts is the time it is formatted, not the LogRecord's creation",
-        "event_dict[CREATED_NS_KEY] = int(record.created * 1e9)",
-        "event_dict.pop(CREATED_NS_KEY, None)",
+        "created_ns=round(record.created * 1e6) * 1000,",
+        "created_ns=None,",
         ("tests/test_stdlib_time.py",),
     ),
     Mutation(
@@ -92,7 +92,7 @@ MUTATIONS = (
     Mutation(
         "sampling-random-outside-runs",
         "outside a run, the hash takes a new random id per event (a random decision)",
-        'position, run_id = self._outside_runs[kind], event_dict["run_id"]',
+        "position, run_id = self._outside_runs[kind], event_dict[RUN_ID]",
         'position, run_id = self._outside_runs[kind], __import__("uuid").uuid4().hex',
         ("tests/test_sampling.py", "tests/test_sampling_hash.py"),
     ),
@@ -113,7 +113,7 @@ MUTATIONS = (
     Mutation(
         "seq-constant",
         "every record gets seq 1",
-        "seq = next(_seq)",
+        "seq = counter.next()",
         "seq = 1",
         ("tests/test_record.py",),
     ),
@@ -135,9 +135,38 @@ MUTATIONS = (
     Mutation(
         "gz-skipped",
         "the reader leaves out gzipped rotated files",
-        "if match and (match.group(2) or int(match.group(1)) not in found):",
-        "if match and not match.group(2) and int(match.group(1)) not in found:",
+        "elif match.group(2) or number not in found:",
+        "elif not match.group(2) and number not in found:",
         ("tests/test_reader.py",),
+    ),
+    Mutation(
+        "links-followed",
+        "log files are opened following symbolic links (a planted link redirects the writes)",
+        "    base = flags | O_NOFOLLOW | O_CLOEXEC | _NONBLOCK",
+        "    base = flags | O_CLOEXEC | _NONBLOCK",
+        ("tests/test_hostile_files.py",),
+    ),
+    Mutation(
+        "run-id-forgeable",
+        "a user field named run_id replaces the run's id",
+        "    if RUN_ID in event_dict:  # a user's field: the run is the context's\n"
+        "        keep_user_value(event_dict, RUN_ID, event_dict.pop(RUN_ID))\n",
+        "",
+        ("tests/test_stamps.py",),
+    ),
+    Mutation(
+        "generator-context-leaks",
+        "a decorated generator runs in its consumer's context (interleaved runs swap ids)",
+        "item = ctx.run(it.send, sent) if thrown is None else ctx.run(it.throw, thrown)",
+        "item = it.send(sent) if thrown is None else it.throw(thrown)",
+        ("tests/test_runs.py",),
+    ),
+    Mutation(
+        "fork-keeps-write-state",
+        "a forked child keeps the parent's in-progress write state",
+        "        self._checking = False\n        self._needs_newline = False\n",
+        "",
+        ("tests/test_fork_safety.py",),
     ),
 )
 
