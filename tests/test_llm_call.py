@@ -183,3 +183,36 @@ def test_importing_the_package_imports_no_sdk_or_price_table() -> None:
         env=env,
     )
     assert done.stdout.strip() == "[]"
+
+
+_FORK_SCRIPT = """
+import atexit, os, sys
+import llmops_logging as ll
+from llmops_logging.llm import _call
+ll.configure(sys.argv[1])
+dropped = ll.llm_call("dropped", provider="p").start()
+_call.abandon(dropped)  # pending: no worker was started to finish it
+held = ll.llm_call("held", provider="p").start()
+pid = os.fork()
+if pid == 0:  # the child closes what it inherited, then exits
+    held.finish()
+    _call.abandon(held)
+    atexit._run_exitfuncs()
+    os._exit(0)
+os.waitpid(pid, 0)
+held.finish()
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_writes_no_record_of_its_parents_calls(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    subprocess.run(
+        [sys.executable, "-c", _FORK_SCRIPT, str(tmp_path)],
+        timeout=120,
+        check=True,
+        env=env,
+    )
+    records = _calls(tmp_path)
+    assert sorted(r["event"] for r in records) == ["chat dropped", "chat held"]
+    assert len({r["pid"] for r in records}) == 1

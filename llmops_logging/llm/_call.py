@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import contextvars
+import os
 import queue
 import sys
 import threading
@@ -106,6 +107,7 @@ class LlmCall:
         self._scopes: list[RunState | StepState] = []
         self._context: contextvars.Context | None = None
         self._started = 0.0
+        self._pid = 0  # the process that started the call: only it may write the record
         self._ttft: float | None = None
         self._done = False
         self._done_lock = threading.Lock()
@@ -163,6 +165,7 @@ class LlmCall:
             step = step.parent
         self._scopes = scopes
         self._context = contextvars.copy_context()
+        self._pid = os.getpid()
         self._started = time.perf_counter()
         return self
 
@@ -171,9 +174,11 @@ class LlmCall:
         return self._done
 
     def finish(self, error: BaseException | None = None) -> None:
-        """Write the record (level `error` with `error` when `error` is given); only once."""
+        """Write the record (level `error` with `error` when `error` is given); only once, and
+        only in the process that started the call: a forked child that inherited a stream
+        (and closes, collects or abandons it at exit) must not write its parent's record."""
         with self._done_lock:
-            if self._done or not self._started:
+            if self._done or not self._started or self._pid != os.getpid():
                 return
             self._done = True
         duration = time.perf_counter() - self._started
@@ -321,7 +326,7 @@ _worker: threading.Thread | None = None
 
 def abandon(call: LlmCall) -> None:
     """Finish `call` soon, off the current thread: for `weakref.finalize` callbacks."""
-    if not call.finished:
+    if not call.finished and call._pid == os.getpid():
         call.stream_incomplete = True
         _abandoned.put(call)
 
@@ -355,8 +360,10 @@ def ensure_worker() -> None:
 
 
 def _after_fork() -> None:
-    global _worker
+    """In a forked child: no worker yet, and the parent's pending calls are the parent's."""
+    global _worker, _abandoned
     _worker = None
+    _abandoned = queue.SimpleQueue()
 
 
 at_fork_in_child(_after_fork)
