@@ -23,6 +23,7 @@ from ._console import ConsoleEcho
 from ._library_logs import NamedLevels
 from ._library_logs import capture_warnings as capture_warnings_
 from ._logger import CHAIN, BoundLogger, Sink, level_number, set_min_level, sink_factory
+from . import _price_table
 from ._platform import FILE_LOCKS
 from ._render import DEFAULT_MAX_RECORD_BYTES
 from .formatters import JsonlFormatter
@@ -156,6 +157,8 @@ def configure(
             _detach(previous, restore_level=not capture_stdlib)
         _named_levels.apply(logger_levels)
         capture_warnings_(capture_warnings)
+    if _price_table.installed():  # loads in the background: the first priced call won't wait
+        _price_table.preload()
     if not FILE_LOCKS:
         _say_single_process()
     return handler

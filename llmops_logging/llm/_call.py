@@ -31,6 +31,7 @@ from typing import Any
 import structlog
 
 from .._context import RunState, StepState, add_usage, current_run, current_step, nearest_open
+from .. import _price_table
 from .._platform import at_fork_in_child
 from ..processors import error_fields
 from ._cost import price_call
@@ -39,6 +40,7 @@ from ._settings import llm_settings
 _LOGGER_NAME = "llmops_logging.llm"
 _RESERVED = frozenset(
     {"event", "kind", "gen_ai", "duration_s", "ttft_s", "step_id", "parent_id", "error"}
+    | {"cost_usd", "cost_source", "cost_note"}
 )
 
 internal_errors = 0
@@ -156,6 +158,7 @@ class LlmCall:
         if self._started:
             raise RuntimeError(f"llm_call({self.model!r}) is already started; use a new one")
         self.capture_content = llm_settings().capture_content
+        _price_table.preload()  # so that the table is there by the time the call ends
         run = current_run.get()
         step = nearest_open(current_step.get())
         self.parent_id = step.step_id if step is not None else None
@@ -205,6 +208,7 @@ class LlmCall:
     def _count_and_log(self, duration: float, error: BaseException | None) -> None:
         settings = llm_settings()
         cost = None
+        cost_note = None
         try:
             cost = price_call(
                 (self.response_model, self.model),
@@ -215,6 +219,8 @@ class LlmCall:
                 self.cache_read_input_tokens,
                 self.cache_creation_input_tokens,
             )
+        except _price_table.StillLoading as exc:  # no wait at the caller's expense
+            cost_note = str(exc)
         except Exception:
             note_internal_error()
         add_usage(self._scopes, self.input_tokens, self.output_tokens, cost.usd if cost else None)
@@ -231,6 +237,8 @@ class LlmCall:
         if cost is not None:
             record["cost_usd"] = cost.usd
             record["cost_source"] = cost.source
+        elif cost_note is not None:
+            record["cost_note"] = cost_note
         if self.attempts is not None:
             record["attempts"] = self.attempts
         if self.stream_incomplete:

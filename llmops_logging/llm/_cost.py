@@ -1,19 +1,19 @@
 """The price of a call in USD: the user's own prices first, then genai-prices' bundled table.
 
-genai-prices (the `llm` extra) is imported on the first priced call, never at package import,
-and only its bundled snapshot is read: no network at run time. A model neither table knows
-gets no cost at all, never a wrong 0. This module imports nothing from the package, so that
-`configure()` can validate user prices with it.
+genai-prices (the `llm` extra) is loaded in the background (`_price_table`), never at package
+import, and only its bundled snapshot is read: no network at run time. A model neither table knows
+gets no cost at all, never a wrong 0.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from .. import _price_table
 
 USER_PRICES_SOURCE = "user prices"
 
@@ -95,33 +95,6 @@ class Cost:
     source: str
 
 
-_table_lock = threading.Lock()
-_table: Any = None  # the genai_prices module once imported, False when it is not installed
-_table_source = ""
-
-
-def _genai_prices() -> Any:
-    global _table, _table_source
-    if _table is None:
-        with _table_lock:
-            if _table is None:
-                try:
-                    import genai_prices
-                except ImportError:
-                    _table = False
-                else:
-                    _table_source = f"genai-prices {genai_prices.__version__}"
-                    _table = genai_prices
-    return _table
-
-
-def preload_table() -> None:
-    """Import the price table in the background (it takes a second): the first call's record
-    should not wait for it."""
-    if _table is None:
-        threading.Thread(target=_genai_prices, name="llmops-prices", daemon=True).start()
-
-
 def price_call(
     models: tuple[str | None, ...],
     provider: str,
@@ -141,8 +114,8 @@ def price_call(
     for model in models:
         if model and model in user_prices:
             return Cost(user_prices[model].cost(*tokens), USER_PRICES_SOURCE)
-    table = _genai_prices()
-    if not table:
+    table = _price_table.table()  # StillLoading when it did not come in time
+    if table is None:
         return None
     provider_id = _PROVIDER_IDS.get(provider, provider)
     day = int(time.time() // 86400)  # prices change by date: rates are kept for a day
@@ -159,8 +132,8 @@ def price_call(
         if rates is None:
             continue
         if isinstance(rates, _LinearRates):
-            return Cost(rates.cost(*tokens), _table_source)
-        return Cost(_exact(table, provider_id, model, tokens), _table_source)
+            return Cost(rates.cost(*tokens), _price_table.source)
+        return Cost(_exact(table, provider_id, model, tokens), _price_table.source)
     return None
 
 

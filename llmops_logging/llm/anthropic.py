@@ -14,9 +14,9 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import _price_table
 from ._call import LlmCall, note_internal_error
 from ._content import as_mapping, text_part, tool_call_part, tool_response_part
-from ._cost import preload_table
 from ._patch import (
     WRAPPED,
     Attempts,
@@ -47,7 +47,7 @@ def instrument_anthropic(client: Anthropic | AsyncAnthropic | None = None) -> No
         raise ImportError(_MISSING_SDK) from exc
     from anthropic.resources.messages import AsyncMessages, Messages
 
-    preload_table()
+    _price_table.preload()
     if client is None:
         for cls in (Messages, AsyncMessages):
             wrap_class(cls, "create", _CREATE)

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .. import _price_table
 from ._call import LlmCall
 from ._content import as_mapping, text_part, tool_call_part, tool_response_part
-from ._cost import preload_table
 from ._patch import attempts_of, wrap_class, wrap_instance
 from ._streams import watch_async_stream, watch_stream
 
@@ -38,7 +38,7 @@ def instrument_openai(client: OpenAI | AsyncOpenAI | None = None) -> None:
     from openai.resources.embeddings import AsyncEmbeddings, Embeddings
     from openai.resources.responses import AsyncResponses, Responses
 
-    preload_table()
+    _price_table.preload()
     if client is None:
         for cls, hooks in (
             (Completions, _CHAT),
