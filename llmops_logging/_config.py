@@ -19,11 +19,12 @@ from typing import Any
 
 import structlog
 
+from . import _price_table
 from ._console import ConsoleEcho
 from ._library_logs import NamedLevels
 from ._library_logs import capture_warnings as capture_warnings_
+from ._llm_settings import LlmSettings, install, settings_from
 from ._logger import CHAIN, BoundLogger, Sink, level_number, set_min_level, sink_factory
-from . import _price_table
 from ._platform import FILE_LOCKS
 from ._render import DEFAULT_MAX_RECORD_BYTES
 from .formatters import JsonlFormatter
@@ -34,7 +35,6 @@ from .handlers import (
     DEFAULT_MAX_BYTES,
     RotatingJsonlHandler,
 )
-from .llm._settings import LlmSettings, install, settings_from
 from .processors import SHARED_SEQ, build_processors, file_seq
 from .redaction import RedactionSettings, Redactor
 from .sampling import Sampler, SampleRates

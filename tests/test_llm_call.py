@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -216,3 +218,21 @@ def test_a_forked_child_writes_no_record_of_its_parents_calls(tmp_path: Path) ->
     records = _calls(tmp_path)
     assert sorted(r["event"] for r in records) == ["chat dropped", "chat held"]
     assert len({r["pid"] for r in records}) == 1
+
+
+def test_no_core_module_imports_the_llm_package() -> None:
+    """`llm` -> `runs` -> context: the core holds the LLM settings, never the reverse."""
+    package = Path(ll.__file__).parent
+    for path in package.glob("*.py"):
+        if path.name == "__init__.py":  # the public face re-exports llm's names
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [f"{'.' * node.level}{node.module or ''}"]
+                names += [f"{names[0]}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                assert not re.match(r"(llmops_logging|)\.llm(\.|$)", name), (path.name, name)

@@ -28,14 +28,13 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-import structlog
-
-from .._context import RunState, StepState, add_usage, current_run, current_step, nearest_open
 from .. import _price_table
+from .._config import get_logger
+from .._context import RunState, StepState, add_usage, current_run, current_step, nearest_open
+from .._llm_settings import llm_settings
 from .._platform import at_fork_in_child
 from ..processors import error_fields
 from ._cost import price_call
-from ._settings import llm_settings
 
 _LOGGER_NAME = "llmops_logging.llm"
 _RESERVED = frozenset(
@@ -59,7 +58,7 @@ def note_internal_error() -> None:
         return
     _reported.add(name)
     with contextlib.suppress(Exception):
-        structlog.get_logger(_LOGGER_NAME).warning(
+        get_logger(_LOGGER_NAME).warning(
             "llm instrumentation failed; the call went on",
             kind="llm_instrumentation_error",
             exc_info=exc,
@@ -245,7 +244,7 @@ class LlmCall:
             record["stream_incomplete"] = True
         if error is not None:
             record["error"] = _error_field(error)
-        log = structlog.get_logger(_LOGGER_NAME)  # per record: whatever is configured now
+        log = get_logger(_LOGGER_NAME)  # per record: configure()'s chain, not structlog's
         method = log.info if error is None else log.error
         method(f"{self.operation} {self.model}", kind="llm_call", **record)
 
