@@ -21,7 +21,7 @@ import structlog
 
 from . import _price_table
 from ._console import ConsoleEcho
-from ._library_logs import NamedLevels
+from ._library_logs import NamedLevels, keep_request_content_out
 from ._library_logs import capture_warnings as capture_warnings_
 from ._llm_settings import LlmSettings, install, settings_from
 from ._logger import CHAIN, BoundLogger, Sink, level_number, set_min_level, sink_factory
@@ -156,6 +156,7 @@ def configure(
         if previous is not None:
             _detach(previous, restore_level=not capture_stdlib)
         _named_levels.apply(logger_levels)
+        keep_request_content_out()
         capture_warnings_(capture_warnings)
     if _price_table.installed():  # loads in the background: the first priced call won't wait
         _price_table.preload()

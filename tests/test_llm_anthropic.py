@@ -233,3 +233,27 @@ def test_missing_sdk_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "anthropic", None)
     with pytest.raises(ImportError, match="pip install anthropic"):
         ll.instrument_anthropic()
+
+
+def test_capture_content_off_keeps_the_prompt_out_of_the_sdks_debug_lines(
+    tmp_path: Path, server: FakeLlmServer
+) -> None:
+    ll.configure(tmp_path, level="DEBUG", capture_content=False)
+    client = _client(server)
+    client.messages.create(model=MODEL, max_tokens=10, messages=MESSAGES, system="be brief")
+    with client.messages.stream(model=MODEL, max_tokens=10, messages=MESSAGES) as stream:
+        stream.until_done()
+    records = read_records(tmp_path)
+    options = [r for r in records if str(r["event"]).startswith("Request options")]
+    assert options, "the SDK's request debug line is still logged, without the body"
+    text = (tmp_path / "events.jsonl").read_text()
+    assert "Say hello" not in text and "be brief" not in text
+
+
+def test_capture_content_on_keeps_the_sdks_debug_lines_whole(
+    tmp_path: Path, server: FakeLlmServer
+) -> None:
+    ll.configure(tmp_path, level="DEBUG")
+    _client(server).messages.create(model=MODEL, max_tokens=10, messages=MESSAGES)
+    options = [r for r in read_records(tmp_path) if str(r["event"]).startswith("Request options")]
+    assert any("Say hello" in r["event"] for r in options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -343,6 +344,20 @@ def test_capture_content_off(tmp_path: Path, server: FakeLlmServer) -> None:
         assert set(record["gen_ai"]) <= {"provider", "operation", "request", "response", "usage"}
     text = (tmp_path / "events.jsonl").read_text()
     assert "Say hello" not in text and "Hello there" not in text
+
+
+def test_capture_content_off_keeps_the_prompt_out_of_the_sdks_debug_lines(
+    tmp_path: Path, server: FakeLlmServer
+) -> None:
+    ll.configure(tmp_path, level="DEBUG", capture_content=False)
+    _client(server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    # openai 3 logs no request body; its 1.x releases did, in this very shape and logger
+    body = {"messages": MESSAGES, "model": "gpt-4o-mini"}
+    options = {"method": "post", "url": "/chat/completions", "json_data": body}
+    logging.getLogger("openai._base_client").debug("Request options: %s", options)
+    text = (tmp_path / "events.jsonl").read_text()
+    assert "Request options" in text and "Say hello" not in text
+    assert options["json_data"] is body  # the SDK's own object is left alone
 
 
 def test_a_failure_inside_the_instrumentation_does_not_reach_the_caller(
