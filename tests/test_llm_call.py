@@ -88,6 +88,26 @@ def test_absent_values_are_left_out_not_null(tmp_path: Path) -> None:
     assert not nulls(record)
 
 
+def test_none_inside_content_is_left_out_not_null(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    with ll.llm_call("m", provider="local") as call:
+        call.input_messages = [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]
+        call.output_messages = [
+            {"role": None, "parts": [{"type": "text", "content": "par", "id": None}],
+             "finish_reason": None}
+        ]  # fmt: skip
+        call.finish_reasons = [None]
+    (line,) = [
+        ln for ln in (tmp_path / "events.jsonl").read_text().splitlines() if "llm_call" in ln
+    ]
+    assert "null" not in line
+    (record,) = _calls(tmp_path)
+    assert record["gen_ai"]["output"] == {
+        "messages": [{"parts": [{"type": "text", "content": "par"}]}]
+    }
+    assert "response" not in record["gen_ai"]
+
+
 def test_a_failed_call_is_an_error_record_and_the_exception_passes(tmp_path: Path) -> None:
     ll.configure(tmp_path)
     with pytest.raises(HTTPError, match="overloaded"), ll.llm_call("m", provider="p"):

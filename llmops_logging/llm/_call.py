@@ -255,9 +255,8 @@ class LlmCall:
             "operation": {"name": self.operation},
             "request": {"model": self.model, **self.request},
         }
-        response = _present(
-            id=self.response_id, model=self.response_model, finish_reasons=self.finish_reasons
-        )
+        reasons = [r for r in self.finish_reasons or () if r is not None] or None
+        response = _present(id=self.response_id, model=self.response_model, finish_reasons=reasons)
         if response:
             gen_ai["response"] = response
         usage = _present(input_tokens=self.input_tokens, output_tokens=self.output_tokens)
@@ -271,11 +270,11 @@ class LlmCall:
             gen_ai["usage"] = usage
         if with_content:
             if self.input_messages is not None:
-                gen_ai["input"] = {"messages": self.input_messages}
+                gen_ai["input"] = {"messages": _without_none(self.input_messages)}
             if self.output_messages is not None:
-                gen_ai["output"] = {"messages": self.output_messages}
+                gen_ai["output"] = {"messages": _without_none(self.output_messages)}
             if self.system_instructions is not None:
-                gen_ai["system_instructions"] = self.system_instructions
+                gen_ai["system_instructions"] = _without_none(self.system_instructions)
         return gen_ai
 
     # -- the context manager --------------------------------------------------------------
@@ -305,6 +304,16 @@ class LlmCall:
 
 def _present(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _without_none(value: Any) -> Any:
+    """Content with its None-valued keys left out, at any depth (a stream abandoned before its
+    end has no `finish_reason`, a part may lack an `id`): `null` would type a column Null."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_without_none(v) for v in value]
+    return value
 
 
 def _error_field(error: BaseException) -> dict[str, Any]:
