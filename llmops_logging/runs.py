@@ -236,6 +236,7 @@ class _RunManager(_ScopeManager):
             run_id=str(uuid.uuid4()),
             name=self.name,
             parent=parent,
+            parent_step=nearest_open(current_step.get()) if parent is not None else None,
             sampled=parent.sampled if parent is not None else True,
         )
         self._state = state

@@ -30,7 +30,15 @@ from typing import Any
 
 from .. import _price_table
 from .._config import get_logger
-from .._context import RunState, StepState, add_usage, current_run, current_step, nearest_open
+from .._context import (
+    RunState,
+    StepState,
+    add_usage,
+    current_run,
+    current_step,
+    enclosing_scopes,
+    nearest_open,
+)
 from .._llm_settings import llm_settings
 from .._platform import at_fork_in_child
 from ..processors import error_fields
@@ -158,14 +166,9 @@ class LlmCall:
             raise RuntimeError(f"llm_call({self.model!r}) is already started; use a new one")
         self.capture_content = llm_settings().capture_content
         _price_table.preload()  # so that the table is there by the time the call ends
-        run = current_run.get()
         step = nearest_open(current_step.get())
         self.parent_id = step.step_id if step is not None else None
-        scopes: list[RunState | StepState] = [] if run is None else [run]
-        while step is not None:
-            scopes.append(step)
-            step = step.parent
-        self._scopes = scopes
+        self._scopes = enclosing_scopes(current_run.get(), step)
         self._context = contextvars.copy_context()
         self._pid = os.getpid()
         self._started = time.perf_counter()
