@@ -25,7 +25,7 @@ from ._context import RunState, StepState, current_run, current_step, nearest_op
 F = TypeVar("F", bound=Callable[..., Any])
 
 _LOGGER_NAME = "llmops_logging"
-_RESERVED = frozenset({"event", "kind", "name", "duration_s"})
+_RESERVED = frozenset({"event", "kind", "name", "duration_s", "usage"})  # usage: the totals
 
 
 class Scope:

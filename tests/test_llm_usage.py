@@ -141,3 +141,19 @@ def test_a_call_in_a_nested_run_counts_in_every_enclosing_run_and_step(tmp_path:
         usage = _one(records, kind, name)["usage"]
         assert usage["input_tokens"] == tokens, (kind, name)
     assert _one(records, "run_ok", "outer")["usage"]["llm_calls"] == 3
+
+
+def test_set_cannot_forge_the_usage_totals(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    forged = {"llm_calls": 99, "input_tokens": 99, "output_tokens": 99, "cost_usd": 99.0}
+    with ll.run("priced") as run, ll.step("s") as step:
+        _call(1, 2)
+        run.set(usage=forged)
+        step.set(usage=forged)
+    with ll.run("no calls", usage=forged) as quiet:
+        quiet.set(usage=forged)
+    records = read_records(tmp_path)
+    for kind, name in (("run_ok", "priced"), ("step_ok", "s")):
+        usage = _one(records, kind, name)["usage"]
+        assert (usage["llm_calls"], usage["input_tokens"], usage["output_tokens"]) == (1, 1, 2)
+    assert all("usage" not in r for r in records if r.get("name") == "no calls")
