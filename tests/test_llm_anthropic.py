@@ -257,3 +257,21 @@ def test_capture_content_on_keeps_the_sdks_debug_lines_whole(
     _client(server).messages.create(model=MODEL, max_tokens=10, messages=MESSAGES)
     options = [r for r in read_records(tmp_path) if str(r["event"]).startswith("Request options")]
     assert any("Say hello" in r["event"] for r in options)
+
+
+def test_a_stream_manager_without_the_known_hook_is_reported(
+    tmp_path: Path, server: FakeLlmServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmops_logging.llm import _call
+    from llmops_logging.llm import anthropic as instrumentation
+
+    monkeypatch.setattr(instrumentation, "_MANAGER_REQUEST", "_gone")
+    monkeypatch.setattr(instrumentation, "_ASYNC_MANAGER_REQUEST", "_gone_too")
+    monkeypatch.setattr(_call, "_reported", set())
+    ll.configure(tmp_path)
+    before = _call.internal_errors
+    with _client(server).messages.stream(model=MODEL, max_tokens=10, messages=MESSAGES) as stream:
+        assert stream.get_final_text() == "Hello"
+    assert _call.internal_errors == before + 1
+    (warning,) = [r for r in read_records(tmp_path) if r["kind"] == "llm_instrumentation_error"]
+    assert "messages.stream() calls are not recorded" in warning["error"]["message"]

@@ -180,8 +180,3 @@ def wrap_instance(resource: Any, name: str, hooks: Hooks) -> None:
     original = getattr(type(resource), name)
     wrapper = _wrap(original, hooks)
     setattr(resource, name, functools.partial(wrapper, resource))
-
-
-def unwrapped(function: Any) -> Any:
-    """The SDK's own function behind a wrapper (for tests and benchmarks)."""
-    return getattr(function, WRAPPED, function)

@@ -36,6 +36,10 @@ _MANAGER_REQUEST = "_MessageStreamManager__api_request"
 _ASYNC_MANAGER_REQUEST = "_AsyncMessageStreamManager__api_request"
 
 
+class SdkShapeChanged(Exception):
+    """The SDK no longer has the private attribute a hook relies on."""
+
+
 def instrument_anthropic(client: Anthropic | AsyncAnthropic | None = None) -> None:
     """Record every call through `client`, or through every Anthropic / AsyncAnthropic client.
 
@@ -297,6 +301,11 @@ def _instrument_manager(manager: Any, resource: Any, kwargs: dict[str, Any]) -> 
         elif hasattr(manager, _ASYNC_MANAGER_REQUEST):
             request = getattr(manager, _ASYNC_MANAGER_REQUEST)
             setattr(manager, _ASYNC_MANAGER_REQUEST, _async_request(request, kwargs))
+        else:  # the SDK's private hook moved: say so rather than silently record nothing
+            raise SdkShapeChanged(
+                f"{type(manager).__name__} has no {_MANAGER_REQUEST} nor"
+                f" {_ASYNC_MANAGER_REQUEST}: messages.stream() calls are not recorded"
+            )
     except Exception:
         note_internal_error()
 
