@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,18 +20,30 @@ from openai.resources.responses import AsyncResponses, Responses
 import llmops_logging as ll
 
 from .conftest import assert_contract, read_records
-from .fake_llm_server import CHAT_MODEL, EMBEDDING_MODEL, FakeLlmServer, Reply, fake_llm_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))  # one fake server
+import fake_llm
+from fake_llm import FakeLLM, Reply
 
 MESSAGES = [
     {"role": "system", "content": "be brief"},
     {"role": "user", "content": "Say hello"},
 ]
+CHAT_MODEL = fake_llm.SNAPSHOTS["gpt-4o-mini"]
+EMBEDDING_MODEL = "text-embedding-3-small"
+PROMPT = fake_llm.tokens(MESSAGES)  # the fake's usage for MESSAGES
+CHAT_USAGE = {
+    "input_tokens": PROMPT,
+    "output_tokens": len(fake_llm.words_of()),
+    "cache_read": {"input_tokens": fake_llm.CACHED_TOKENS},
+    "reasoning": {"output_tokens": fake_llm.REASONING_TOKENS},
+}
 CLASSES = (Completions, AsyncCompletions, Responses, AsyncResponses, Embeddings, AsyncEmbeddings)
 
 
 @pytest.fixture
-def server() -> Iterator[FakeLlmServer]:
-    with fake_llm_server() as fake:
+def server() -> Iterator[FakeLLM]:
+    with FakeLLM.start() as fake:
         yield fake
 
 
@@ -43,16 +56,16 @@ def _restore_sdk_classes() -> Iterator[None]:
         cls.create = create  # type: ignore[method-assign]
 
 
-def _client(server: FakeLlmServer, **options: Any) -> openai.OpenAI:
+def _client(server: FakeLLM, **options: Any) -> openai.OpenAI:
     options.setdefault("max_retries", 0)
-    client = openai.OpenAI(base_url=server.base_url, api_key="sk-test", **options)
+    client = openai.OpenAI(base_url=server.openai_url, api_key="sk-test", **options)
     ll.instrument_openai(client)
     return client
 
 
-def _async_client(server: FakeLlmServer, **options: Any) -> openai.AsyncOpenAI:
+def _async_client(server: FakeLLM, **options: Any) -> openai.AsyncOpenAI:
     options.setdefault("max_retries", 0)
-    client = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test", **options)
+    client = openai.AsyncOpenAI(base_url=server.openai_url, api_key="sk-test", **options)
     ll.instrument_openai(client)
     return client
 
@@ -69,7 +82,7 @@ def _wait_for_calls(log_dir: Path, count: int) -> list[dict[str, Any]]:
     return calls
 
 
-def test_chat_completion_record(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_chat_completion_record(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     client = _client(server)
     with ll.run("agent") as run, ll.step("ask") as step:
@@ -77,7 +90,7 @@ def test_chat_completion_record(tmp_path: Path, server: FakeLlmServer) -> None:
             model="gpt-4o-mini", messages=MESSAGES, temperature=0.3, max_tokens=50, seed=7,
             stop=["\n\n"],
         )  # fmt: skip
-    assert completion.choices[0].message.content == "Hello there"
+    assert completion.choices[0].message.content == fake_llm.REPLY
     assert type(completion).__name__ == "ChatCompletion"
     (record,) = _calls(tmp_path)
     assert_contract(record)
@@ -91,16 +104,11 @@ def test_chat_completion_record(tmp_path: Path, server: FakeLlmServer) -> None:
         "stop_sequences": ["\n\n"],
     }  # fmt: skip
     assert gen_ai["response"] == {
-        "id": "chatcmpl-1",
+        "id": fake_llm.CHAT_ID,
         "model": CHAT_MODEL,
         "finish_reasons": ["stop"],
     }
-    assert gen_ai["usage"] == {
-        "input_tokens": 12,
-        "output_tokens": 3,
-        "cache_read": {"input_tokens": 4},
-        "reasoning": {"output_tokens": 1},
-    }
+    assert gen_ai["usage"] == CHAT_USAGE
     assert gen_ai["input"]["messages"] == [
         {"role": "system", "parts": [{"type": "text", "content": "be brief"}]},
         {"role": "user", "parts": [{"type": "text", "content": "Say hello"}]},
@@ -108,32 +116,32 @@ def test_chat_completion_record(tmp_path: Path, server: FakeLlmServer) -> None:
     assert gen_ai["output"]["messages"] == [
         {
             "role": "assistant",
-            "parts": [{"type": "text", "content": "Hello there"}],
+            "parts": [{"type": "text", "content": fake_llm.REPLY}],
             "finish_reason": "stop",
         }
     ]
     assert record["cost_usd"] > 0 and record["cost_source"].startswith("genai-prices ")
     ok = next(r for r in read_records(tmp_path) if r["kind"] == "run_ok")
-    assert ok["usage"]["llm_calls"] == 1 and ok["usage"]["input_tokens"] == 12
+    assert ok["usage"]["llm_calls"] == 1 and ok["usage"]["input_tokens"] == PROMPT
     assert ok["usage"]["cost_usd"] == pytest.approx(record["cost_usd"])
 
 
-def test_an_uninstrumented_client_writes_no_llm_call(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_an_uninstrumented_client_writes_no_llm_call(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
-    client = openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0)
+    client = openai.OpenAI(base_url=server.openai_url, api_key="sk-test", max_retries=0)
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert _calls(tmp_path) == []
 
 
 def test_instrumenting_twice_and_class_wide_records_each_call_once(
-    tmp_path: Path, server: FakeLlmServer
+    tmp_path: Path, server: FakeLLM
 ) -> None:
     ll.configure(tmp_path)
     client = _client(server)
     ll.instrument_openai(client)
     ll.instrument_openai()
     ll.instrument_openai()
-    other = openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0)
+    other = openai.OpenAI(base_url=server.openai_url, api_key="sk-test", max_retries=0)
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     other.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     other.embeddings.create(model=EMBEDDING_MODEL, input="hello")
@@ -146,7 +154,7 @@ def test_instrumenting_twice_and_class_wide_records_each_call_once(
 
 @pytest.mark.parametrize("include_usage", [True, False])
 def test_a_stream_is_recorded_when_its_last_chunk_is_read(
-    tmp_path: Path, server: FakeLlmServer, include_usage: bool
+    tmp_path: Path, server: FakeLLM, include_usage: bool
 ) -> None:
     ll.configure(tmp_path)
     client = _client(server)
@@ -157,26 +165,26 @@ def test_a_stream_is_recorded_when_its_last_chunk_is_read(
     assert isinstance(stream, openai.Stream)  # the SDK's own object, not a proxy
     assert _calls(tmp_path) == []  # nothing until the stream ends
     text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
-    assert text == "Hello"
+    assert text == fake_llm.REPLY
     (record,) = _calls(tmp_path)
     assert 0 <= record["ttft_s"] <= record["duration_s"]
     assert record["attempts"] == 1
     gen_ai = record["gen_ai"]
     assert gen_ai["response"] == {
-        "id": "chatcmpl-2",
+        "id": fake_llm.CHAT_ID,
         "model": CHAT_MODEL,
         "finish_reasons": ["stop"],
     }
-    assert gen_ai["output"]["messages"][0]["parts"] == [{"type": "text", "content": "Hello"}]
+    assert gen_ai["output"]["messages"][0]["parts"] == [{"type": "text", "content": fake_llm.REPLY}]
     if include_usage:
-        assert gen_ai["usage"] == {"input_tokens": 8, "output_tokens": 2}
+        assert gen_ai["usage"] == CHAT_USAGE
         assert record["cost_usd"] > 0
     else:
         assert "usage" not in gen_ai and "cost_usd" not in record
     assert "stream_incomplete" not in record
 
 
-def test_a_stream_closed_early_is_recorded_once(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_a_stream_closed_early_is_recorded_once(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     client = _client(server)
     server.plan("/v1/chat/completions", Reply(chunks=50))
@@ -191,9 +199,7 @@ def test_a_stream_closed_early_is_recorded_once(tmp_path: Path, server: FakeLlmS
     assert "ttft_s" in record
 
 
-def test_an_abandoned_stream_is_recorded_when_collected(
-    tmp_path: Path, server: FakeLlmServer
-) -> None:
+def test_an_abandoned_stream_is_recorded_when_collected(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     client = _client(server)
     server.plan("/v1/chat/completions", Reply(chunks=50))
@@ -208,7 +214,7 @@ def test_an_abandoned_stream_is_recorded_when_collected(
 
 
 def test_a_429_retried_twice_then_failing_is_one_error_record(
-    tmp_path: Path, server: FakeLlmServer
+    tmp_path: Path, server: FakeLLM
 ) -> None:
     ll.configure(tmp_path)
     client = _client(server, max_retries=2)
@@ -231,7 +237,7 @@ def test_a_429_retried_twice_then_failing_is_one_error_record(
 
 
 def test_a_500_is_an_error_record_and_the_sdk_error_is_unchanged(
-    tmp_path: Path, server: FakeLlmServer
+    tmp_path: Path, server: FakeLLM
 ) -> None:
     ll.configure(tmp_path)
     client = _client(server)
@@ -243,7 +249,7 @@ def test_a_500_is_an_error_record_and_the_sdk_error_is_unchanged(
     assert record["error"]["status_code"] == 500 and record["attempts"] == 1
 
 
-def test_embeddings(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_embeddings(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     client = _client(server)
     result = client.embeddings.create(model=EMBEDDING_MODEL, input="hello", encoding_format="float")
@@ -252,32 +258,34 @@ def test_embeddings(tmp_path: Path, server: FakeLlmServer) -> None:
     assert record["event"] == f"embeddings {EMBEDDING_MODEL}"
     assert record["gen_ai"]["operation"] == {"name": "embeddings"}
     assert record["gen_ai"]["request"]["encoding_formats"] == ["float"]
-    assert record["gen_ai"]["usage"] == {"input_tokens": 5}
+    assert record["gen_ai"]["usage"] == {"input_tokens": fake_llm.tokens("hello")}
     assert record["cost_usd"] > 0
 
 
-def test_responses_plain_and_streamed(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_responses_plain_and_streamed(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     client = _client(server)
     response = client.responses.create(
         model="gpt-4o-mini", input="Say hi", instructions="be brief", max_output_tokens=20
     )
-    assert response.output_text == "Hi from responses"
+    assert response.output_text == fake_llm.REPLY
     events = list(client.responses.create(model="gpt-4o-mini", input="Say hi", stream=True))
     assert events[-1].type == "response.completed"
     plain, streamed = _calls(tmp_path)
-    for record in (plain, streamed):
+    for record, instructions in ((plain, "be brief"), (streamed, None)):
         gen_ai = record["gen_ai"]
         assert gen_ai["response"] == {
-            "id": "resp_1",
+            "id": fake_llm.RESPONSE_ID,
             "model": CHAT_MODEL,
             "finish_reasons": ["stop"],
         }
         assert gen_ai["usage"] == {
-            "input_tokens": 10, "output_tokens": 4, "reasoning": {"output_tokens": 2},
-        }  # fmt: skip
+            "input_tokens": fake_llm.tokens([instructions, "Say hi"]),
+            "output_tokens": len(fake_llm.words_of()),
+            "reasoning": {"output_tokens": fake_llm.REASONING_TOKENS},
+        }
         assert gen_ai["output"]["messages"][0]["parts"] == [
-            {"type": "text", "content": "Hi from responses"}
+            {"type": "text", "content": fake_llm.REPLY}
         ]
         assert gen_ai["input"]["messages"] == [
             {"role": "user", "parts": [{"type": "text", "content": "Say hi"}]}
@@ -287,7 +295,7 @@ def test_responses_plain_and_streamed(tmp_path: Path, server: FakeLlmServer) -> 
     assert "ttft_s" not in plain and streamed["ttft_s"] >= 0
 
 
-def test_async_plain_and_streamed(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_async_plain_and_streamed(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
 
     async def main() -> str:
@@ -306,18 +314,20 @@ def test_async_plain_and_streamed(tmp_path: Path, server: FakeLlmServer) -> None
             await client.close()
         return str(completion.choices[0].message.content) + "".join(parts)
 
-    assert asyncio.run(main()) == "Hello thereHello"
+    assert asyncio.run(main()) == fake_llm.REPLY * 2
     records = read_records(tmp_path)
     plain, streamed, embedded = (r for r in records if r["kind"] == "llm_call")
-    assert plain["gen_ai"]["usage"]["input_tokens"] == 12 and plain["attempts"] == 1
-    assert streamed["gen_ai"]["usage"] == {"input_tokens": 8, "output_tokens": 2}
+    assert plain["gen_ai"]["usage"]["input_tokens"] == PROMPT and plain["attempts"] == 1
+    assert streamed["gen_ai"]["usage"] == CHAT_USAGE
     assert streamed["ttft_s"] >= 0
     assert embedded["gen_ai"]["operation"]["name"] == "embeddings"
     ok = next(r for r in records if r["kind"] == "run_ok")
-    assert ok["usage"]["llm_calls"] == 3 and ok["usage"]["input_tokens"] == 25
+    assert ok["usage"]["llm_calls"] == 3 and ok["usage"][
+        "input_tokens"
+    ] == 2 * PROMPT + fake_llm.tokens("x")
 
 
-def test_async_stream_closed_early(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_async_stream_closed_early(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     server.plan("/v1/chat/completions", Reply(chunks=50))
 
@@ -335,7 +345,7 @@ def test_async_stream_closed_early(tmp_path: Path, server: FakeLlmServer) -> Non
     assert record["stream_incomplete"] is True
 
 
-def test_capture_content_off(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_capture_content_off(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path, capture_content=False)
     client = _client(server)
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -343,11 +353,11 @@ def test_capture_content_off(tmp_path: Path, server: FakeLlmServer) -> None:
     for record in _calls(tmp_path):
         assert set(record["gen_ai"]) <= {"provider", "operation", "request", "response", "usage"}
     text = (tmp_path / "events.jsonl").read_text()
-    assert "Say hello" not in text and "Hello there" not in text
+    assert "Say hello" not in text and fake_llm.REPLY not in text
 
 
 def test_capture_content_off_keeps_the_prompt_out_of_the_sdks_debug_lines(
-    tmp_path: Path, server: FakeLlmServer
+    tmp_path: Path, server: FakeLLM
 ) -> None:
     ll.configure(tmp_path, level="DEBUG", capture_content=False)
     _client(server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -361,7 +371,7 @@ def test_capture_content_off_keeps_the_prompt_out_of_the_sdks_debug_lines(
 
 
 def test_a_failure_inside_the_instrumentation_does_not_reach_the_caller(
-    tmp_path: Path, server: FakeLlmServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, server: FakeLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ll.configure(tmp_path)
     client = _client(server)
@@ -375,10 +385,10 @@ def test_a_failure_inside_the_instrumentation_does_not_reach_the_caller(
     monkeypatch.setattr(_call, "_reported", set())
     monkeypatch.setattr(instrumented, "_usage_counts", broken)
     completion = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-    assert completion.choices[0].message.content == "Hello there"
+    assert completion.choices[0].message.content == fake_llm.REPLY
     assert _call.internal_errors == before + 1
     (record,) = _calls(tmp_path)  # still written, without what failed
-    assert record["gen_ai"]["response"]["id"] == "chatcmpl-1"
+    assert record["gen_ai"]["response"]["id"] == fake_llm.CHAT_ID
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert _call.internal_errors == before + 2
     (warning,) = [r for r in read_records(tmp_path) if r["kind"] == "llm_instrumentation_error"]
@@ -393,7 +403,7 @@ def test_missing_sdk_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> Non
         ll.instrument_openai()
 
 
-def test_a_stream_failing_midway_is_an_error_record(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_a_stream_failing_midway_is_an_error_record(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     client = _client(server)
     server.plan("/v1/chat/completions", Reply(fail_mid_stream=True))
@@ -411,8 +421,8 @@ def test_a_stream_failing_midway_is_an_error_record(tmp_path: Path, server: Fake
 
 def test_a_connection_error_is_an_error_record_without_status(tmp_path: Path) -> None:
     ll.configure(tmp_path)
-    with fake_llm_server() as gone:
-        base_url = gone.base_url  # a port nothing listens on once the server is shut
+    with FakeLLM.start() as gone:
+        base_url = gone.openai_url  # a port nothing listens on once the server is shut
     client = openai.OpenAI(base_url=base_url, api_key="sk-test", max_retries=0)
     ll.instrument_openai(client)
     with pytest.raises(openai.APIConnectionError):
@@ -423,7 +433,7 @@ def test_a_connection_error_is_an_error_record_without_status(tmp_path: Path) ->
 
 
 def test_an_abandoned_async_stream_is_recorded_when_collected(
-    tmp_path: Path, server: FakeLlmServer
+    tmp_path: Path, server: FakeLLM
 ) -> None:
     ll.configure(tmp_path)
     server.plan("/v1/chat/completions", Reply(chunks=50))
@@ -443,15 +453,13 @@ def test_an_abandoned_async_stream_is_recorded_when_collected(
     assert record["stream_incomplete"] is True and record["level"] == "info"
 
 
-def test_a_success_after_a_retry_records_its_attempts(
-    tmp_path: Path, server: FakeLlmServer
-) -> None:
+def test_a_success_after_a_retry_records_its_attempts(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     client = _client(server, max_retries=2)
     server.plan("/v1/chat/completions", Reply(status=429, headers={"retry-after-ms": "1"}))
     completion = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-    assert completion.choices[0].message.content == "Hello there"
+    assert completion.choices[0].message.content == fake_llm.REPLY
     retried, plain = _calls(tmp_path)
     assert retried["level"] == "info" and retried["attempts"] == 2
     assert plain["attempts"] == 1
