@@ -463,3 +463,21 @@ def test_a_success_after_a_retry_records_its_attempts(tmp_path: Path, server: Fa
     retried, plain = _calls(tmp_path)
     assert retried["level"] == "info" and retried["attempts"] == 2
     assert plain["attempts"] == 1
+
+
+def test_with_raw_response_records_usage_and_parses_to_the_same_object(
+    tmp_path: Path, server: FakeLLM
+) -> None:
+    ll.configure(tmp_path)
+    client = _client(server)
+    raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert raw.headers["content-type"] == "application/json"
+    completion = raw.parse()
+    assert completion is raw.parse() and completion.choices[0].message.content == fake_llm.REPLY
+    raw_stream = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in raw_stream.parse() if c.choices)
+    plain, streamed = _calls(tmp_path)
+    assert plain["gen_ai"]["usage"] == CHAT_USAGE and plain["gen_ai"]["response"]["id"]
+    assert streamed["gen_ai"]["usage"] == CHAT_USAGE and "stream_incomplete" not in streamed

@@ -85,9 +85,18 @@ class Attempts:
             self.call.attempts = self.box[0]
 
 
+def _parsed(result: Any) -> Any:
+    """What a `with_raw_response` call returns (a `LegacyAPIResponse`) holds the SDK's typed
+    result: parse it, as the caller's own `parse()` will (the SDK caches it per type, so the
+    caller gets the very object read here, a stream included)."""
+    if type(result).__name__ == "LegacyAPIResponse" and callable(getattr(result, "parse", None)):
+        return result.parse()
+    return result
+
+
 def _end(hooks: Hooks, call: LlmCall, result: Any) -> None:
     try:
-        hooks.end(call, result)
+        hooks.end(call, _parsed(result))
     except Exception:
         note_internal_error()
         call.finish()  # what was known before the failure
