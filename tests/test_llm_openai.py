@@ -50,10 +50,15 @@ def server() -> Iterator[FakeLLM]:
 @pytest.fixture(autouse=True)
 def _restore_sdk_classes() -> Iterator[None]:
     """Class-wide instrumentation is process-wide: undo it after each test."""
-    saved = {cls: cls.__dict__["create"] for cls in CLASSES}
+    saved = {
+        (cls, n): cls.__dict__[n]
+        for cls in CLASSES
+        for n in ("create", "parse")
+        if n in cls.__dict__
+    }
     yield
-    for cls, create in saved.items():
-        cls.create = create  # type: ignore[method-assign]
+    for (cls, name), function in saved.items():
+        setattr(cls, name, function)
 
 
 def _client(server: FakeLLM, **options: Any) -> openai.OpenAI:
@@ -481,3 +486,24 @@ def test_with_raw_response_records_usage_and_parses_to_the_same_object(
     plain, streamed = _calls(tmp_path)
     assert plain["gen_ai"]["usage"] == CHAT_USAGE and plain["gen_ai"]["response"]["id"]
     assert streamed["gen_ai"]["usage"] == CHAT_USAGE and "stream_incomplete" not in streamed
+
+
+@pytest.mark.parametrize("class_wide", [False, True])
+def test_structured_output_parse_is_recorded_once(
+    tmp_path: Path, server: FakeLLM, class_wide: bool
+) -> None:
+    ll.configure(tmp_path)
+    client = openai.OpenAI(base_url=server.openai_url, api_key="sk-test", max_retries=0)
+    if class_wide:
+        ll.instrument_openai()
+    else:
+        ll.instrument_openai(client)
+    completion = client.chat.completions.parse(
+        model="gpt-4o-mini", messages=MESSAGES, response_format={"type": "json_object"}
+    )
+    assert completion.choices[0].message.content == fake_llm.REPLY
+    response = client.responses.parse(model="gpt-4o-mini", input="Say hi")
+    assert response.output_text == fake_llm.REPLY
+    chat, responses = _calls(tmp_path)
+    assert chat["gen_ai"]["usage"] == CHAT_USAGE and chat["event"] == "chat gpt-4o-mini"
+    assert responses["gen_ai"]["response"]["id"] == fake_llm.RESPONSE_ID

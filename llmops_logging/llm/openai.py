@@ -48,11 +48,16 @@ def instrument_openai(client: OpenAI | AsyncOpenAI | None = None) -> None:
             (Embeddings, _EMBEDDINGS),
             (AsyncEmbeddings, _EMBEDDINGS),
         ):
-            wrap_class(cls, "create", hooks)
+            for name in _METHODS[hooks]:
+                wrap_class(cls, name, hooks)
         return
-    wrap_instance(client.chat.completions, "create", _CHAT)
-    wrap_instance(client.responses, "create", _RESPONSES)
-    wrap_instance(client.embeddings, "create", _EMBEDDINGS)
+    for resource, hooks in (
+        (client.chat.completions, _CHAT),
+        (client.responses, _RESPONSES),
+        (client.embeddings, _EMBEDDINGS),
+    ):
+        for name in _METHODS[hooks]:
+            wrap_instance(resource, name, hooks)
 
 
 # -- shared -------------------------------------------------------------------------------
@@ -395,3 +400,10 @@ class _EmbeddingsHooks:
 _CHAT = _ChatHooks()
 _RESPONSES = _ResponsesHooks()
 _EMBEDDINGS = _EmbeddingsHooks()
+# `parse()` (structured outputs) posts on its own, not through `create()`; its parsed result
+# is a subclass of the plain one, so the same hooks record it.
+_METHODS: dict[object, tuple[str, ...]] = {
+    _CHAT: ("create", "parse"),
+    _RESPONSES: ("create", "parse"),
+    _EMBEDDINGS: ("create",),
+}
