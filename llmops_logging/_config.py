@@ -19,10 +19,12 @@ from typing import Any
 
 import structlog
 
+from . import _price_table
 from ._console import ConsoleEcho
 from ._contract import LIVE_NAME, default_log_dir, level_number
-from ._library_logs import NamedLevels
+from ._library_logs import NamedLevels, keep_request_content_out
 from ._library_logs import capture_warnings as capture_warnings_
+from ._llm_settings import LlmSettings, install, settings_from
 from ._logger import CHAIN, BoundLogger, Sink, set_min_level, sink_factory
 from ._platform import FILE_LOCKS
 from ._render import DEFAULT_MAX_RECORD_BYTES
@@ -35,7 +37,6 @@ from .handlers import (
     DIRECTORY_MODE,
     RotatingJsonlHandler,
 )
-from .llm._settings import LlmSettings, install, settings_from
 from .processors import SHARED_SEQ, build_processors, file_seq
 from .redaction import RedactionSettings, Redactor
 from .sampling import Sampler, SampleRates
@@ -164,7 +165,10 @@ def configure(
         if previous is not None:
             _detach(previous, restore_level=not capture_stdlib)
         _named_levels.apply(logger_levels)
+        keep_request_content_out()
         capture_warnings_(capture_warnings)
+    if _price_table.installed():  # loads in the background: the first priced call won't wait
+        _price_table.preload()
     if not FILE_LOCKS:
         _say_single_process()
     return handler

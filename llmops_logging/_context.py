@@ -79,6 +79,7 @@ class RunState:
     run_id: str
     name: str
     parent: RunState | None = None
+    parent_step: StepState | None = None  # the step of `parent` this run was entered in
     sampled: bool = True
     closed: bool = False
     counts: Counter[str] = field(default_factory=Counter)
@@ -117,6 +118,21 @@ def nearest_open(state: State | None) -> State | None:
     while state is not None and state.closed:
         state = state.parent
     return state
+
+
+def enclosing_scopes(run: RunState | None, step: StepState | None) -> list[RunState | StepState]:
+    """Every scope around a point, innermost first: its steps and run, then the steps and run
+    the run was entered in, and so on out: each counts an `llm_call` made there."""
+    scopes: list[RunState | StepState] = []
+    while True:
+        while step is not None:
+            scopes.append(step)
+            step = step.parent
+        if run is None:
+            return scopes
+        scopes.append(run)
+        step = run.parent_step
+        run = run.parent
 
 
 current_run: ContextVar[RunState | None] = ContextVar("llmops_current_run", default=None)

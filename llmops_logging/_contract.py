@@ -43,6 +43,8 @@ PARENT_ID = "parent_id"
 DURATION_S = "duration_s"
 ERROR = "error"
 STACK = "stack"
+USAGE = "usage"
+"""Totals of the LLM calls inside a run or step, on its closing record."""
 
 DEFAULT_KIND = "log"
 RUN_START, RUN_OK, RUN_ERROR = RUN_KINDS = ("run_start", "run_ok", "run_error")

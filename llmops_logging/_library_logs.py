@@ -6,6 +6,11 @@ send their HTTP lines through `httpx2` and `httpcore2`, older ones through `http
 levels they had before. Warnings become `warning`-level records of the `py.warnings` logger
 with `kind="warning"`, like `logging.captureWarnings(True)`, but as fields a query can use
 rather than one preformatted line.
+
+With `capture_content=False`, the SDKs' own DEBUG lines must not carry what `llm_call`
+records leave out: the Anthropic SDK logs "Request options: {...}" with the whole request body
+(`json_data`: messages, system prompt) and a filter on its request logger, and on OpenAI's,
+blanks those parts while content capture is off.
 """
 
 from __future__ import annotations
@@ -16,9 +21,40 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from ._contract import KIND
+from ._llm_settings import llm_settings
 from ._render import safe_str
 
 WARNINGS_LOGGER = "py.warnings"
+SDK_REQUEST_LOGGERS = ("anthropic._base_client", "openai._base_client")
+CONTENT_KEYS = frozenset({"json_data", "extra_json", "content", "files", "params"})
+NOT_CAPTURED = "[not captured: capture_content=False]"
+
+
+class RequestContentFilter(logging.Filter):
+    """Blank the request body in an SDK's "Request options: {...}" line while
+    `capture_content` is off; other records, and all records while it is on, pass as they are.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (
+            isinstance(args, Mapping)
+            and not llm_settings().capture_content
+            and any(key in args for key in CONTENT_KEYS)
+        ):
+            record.args = {k: NOT_CAPTURED if k in CONTENT_KEYS else v for k, v in args.items()}
+        return True
+
+
+_request_filter = RequestContentFilter()
+
+
+def keep_request_content_out() -> None:
+    """Put the filter on the SDKs' request loggers (once; it reads the setting per record)."""
+    for name in SDK_REQUEST_LOGGERS:
+        logger = logging.getLogger(name)
+        if _request_filter not in logger.filters:
+            logger.addFilter(_request_filter)
 
 
 class NamedLevels:

@@ -49,8 +49,13 @@ def _resolve() -> bool:
     return _public_span is not None
 
 
-def add_trace_ids(event_dict: MutableMapping[str, Any]) -> None:
-    """Add the current span's ids, unless the event already names its own; never raises."""
+def add_trace_ids(
+    event_dict: MutableMapping[str, Any],
+    displace: Callable[[MutableMapping[str, Any], str, Any], None],
+) -> None:
+    """Add the current span's ids; never raises. Inside a span they are stamps like `run_id`:
+    a caller's own `trace_id` / `span_id` is handed to `displace` (which keeps it as
+    `user_<name>`) rather than forging the span's. Outside any span the caller's stay."""
     global _last
     try:
         reader = _span_of_context
@@ -67,7 +72,11 @@ def add_trace_ids(event_dict: MutableMapping[str, Any]) -> None:
             if not context.is_valid:
                 return
             last = _last = (context, f"{context.trace_id:032x}", f"{context.span_id:016x}")
-        event_dict.setdefault("trace_id", last[1])
-        event_dict.setdefault("span_id", last[2])
+        if "trace_id" in event_dict or "span_id" in event_dict:
+            for name in ("trace_id", "span_id"):
+                if name in event_dict:
+                    displace(event_dict, name, event_dict.pop(name))
+        event_dict["trace_id"] = last[1]
+        event_dict["span_id"] = last[2]
     except Exception:  # a foreign span or context implementation
         pass

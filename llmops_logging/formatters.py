@@ -24,6 +24,7 @@ from .processors import (
     SeqCounter,
     build_processors,
     failure_line,
+    file_seq,
     keep_user_value,
     run_processors,
 )
@@ -54,8 +55,9 @@ class JsonlFormatter(BaseJsonFormatter):
     python-json-logger's options (`fmt`, `static_fields`, `rename_fields`, ...).
 
     `seq` counts the lines of the log file: `format_bytes` (what `RotatingJsonlHandler`
-    calls) takes it from `seq_counter` (`configure()` passes the file's), while `format`
-    (what any other handler sharing this formatter calls) counts on a counter of its own.
+    calls, naming its `file`) takes it from `seq_counter` when one was given, else from that
+    file's own counter, so two handlers sharing no `configure()` number their files apart;
+    `format` (what any other handler sharing this formatter calls) counts on its own.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class JsonlFormatter(BaseJsonFormatter):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.seq_counter = seq_counter if seq_counter is not None else SHARED_SEQ
+        self._given_seq = seq_counter is not None
         self._elsewhere_seq = SeqCounter()
         if (args[0] if args else kwargs.get("fmt")) is None:  # the event is the message
             self._required_fields = []
@@ -77,13 +80,20 @@ class JsonlFormatter(BaseJsonFormatter):
         )
 
     def format_bytes(
-        self, record: logging.LogRecord, seq_counter: SeqCounter | None = None
+        self,
+        record: logging.LogRecord,
+        seq_counter: SeqCounter | None = None,
+        *,
+        file: str | None = None,
     ) -> bytes | None:
         """The record's line (newline included), or None when the chain dropped it."""
+        if seq_counter is None:
+            own = self._given_seq or file is None
+            seq_counter = self.seq_counter if own or file is None else file_seq(file)
         logger = SimpleNamespace(
             name=record.name,
             created_ns=round(record.created * 1e6) * 1000,  # the nearest µs, not truncated
-            seq_counter=self.seq_counter if seq_counter is None else seq_counter,
+            seq_counter=seq_counter,
         )
         method_name = level_name(record.levelno)
         message_dict: dict[str, Any] = {}

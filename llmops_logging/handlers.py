@@ -236,7 +236,7 @@ class RotatingJsonlHandler(logging.Handler):
         try:
             format_bytes = getattr(self.formatter, "format_bytes", None)
             if format_bytes is not None:
-                line = format_bytes(record)
+                line = format_bytes(record, file=self.path)  # numbered by this file
                 if line is None:  # dropped on purpose (sampling)
                     return
             else:

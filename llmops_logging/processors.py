@@ -167,7 +167,7 @@ def add_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDi
     if step is not None:
         event_dict.setdefault(STEP_ID, step.step_id)
     if OTEL_TRACE_MODULE in modules:
-        add_trace_ids(event_dict)
+        add_trace_ids(event_dict, keep_user_value)
     return event_dict
 
 

@@ -21,12 +21,12 @@ from typing import Any, Generic, TypeVar, overload
 
 from ._config import get_logger
 from ._context import RunState, StepState, current_run, current_step, nearest_open
-from ._contract import DURATION_S, EVENT, KIND, NAME, PARENT_ID, STEP_ID
+from ._contract import DURATION_S, EVENT, KIND, NAME, PARENT_ID, STEP_ID, USAGE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _LOGGER_NAME = "llmops_logging"
-_RESERVED = frozenset({EVENT, KIND, NAME, DURATION_S})
+_RESERVED = frozenset({EVENT, KIND, NAME, DURATION_S, USAGE})  # usage: the totals
 
 
 class Scope:
@@ -242,6 +242,7 @@ class RunManager(_ScopeManager[Run]):
             run_id=str(uuid.uuid4()),
             name=self.name,
             parent=parent,
+            parent_step=nearest_open(current_step.get()) if parent is not None else None,
             sampled=parent.sampled if parent is not None else True,
         )
         self._state = state
@@ -261,7 +262,7 @@ class RunManager(_ScopeManager[Run]):
         if scope.state.dropped:
             extra["dropped"] = dict(scope.state.dropped)
         if scope.state.usage is not None:
-            extra["usage"] = scope.state.usage.fields()
+            extra[USAGE] = scope.state.usage.fields()
         return extra
 
     def _close(self) -> None:
@@ -294,7 +295,7 @@ class StepManager(_ScopeManager[Step]):
     def _closing_extra(self, scope: Scope) -> dict[str, Any]:
         extra = self._start_extra(scope)
         if self._state.usage is not None:
-            extra["usage"] = self._state.usage.fields()
+            extra[USAGE] = self._state.usage.fields()
         return extra
 
     def _close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,15 +18,18 @@ from anthropic.resources.messages import AsyncMessages, Messages
 import llmops_logging as ll
 
 from .conftest import assert_contract, read_records
-from .fake_llm_server import CLAUDE_MODEL, FakeLlmServer, Reply, fake_llm_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))  # one fake server
+import fake_llm
+from fake_llm import FakeLLM, Reply
 
 MODEL = "claude-sonnet-4-6"
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 
 
 @pytest.fixture
-def server() -> Iterator[FakeLlmServer]:
-    with fake_llm_server() as fake:
+def server() -> Iterator[FakeLLM]:
+    with FakeLLM.start() as fake:
         yield fake
 
 
@@ -41,9 +45,9 @@ def _restore_sdk_classes() -> Iterator[None]:
         setattr(cls, name, function)
 
 
-def _client(server: FakeLlmServer, **options: Any) -> anthropic.Anthropic:
+def _client(server: FakeLLM, **options: Any) -> anthropic.Anthropic:
     options.setdefault("max_retries", 0)
-    client = anthropic.Anthropic(base_url=server.root_url, api_key="sk-ant-test", **options)
+    client = anthropic.Anthropic(base_url=server.anthropic_url, api_key="sk-ant-test", **options)
     ll.instrument_anthropic(client)
     return client
 
@@ -52,15 +56,21 @@ def _calls(log_dir: Path) -> list[dict[str, Any]]:
     return [r for r in read_records(log_dir) if r["kind"] == "llm_call"]
 
 
-EXPECTED_PLAIN_USAGE = {
-    "input_tokens": 130,
-    "output_tokens": 5,
-    "cache_read": {"input_tokens": 100},
-    "cache_creation": {"input_tokens": 10},
-}
+CLAUDE_MODEL = fake_llm.SNAPSHOTS[MODEL]
 
 
-def test_messages_create(tmp_path: Path, server: FakeLlmServer) -> None:
+def _usage(system: str | None = None) -> dict[str, Any]:
+    """The fake's usage for MESSAGES: input counts the cached parts too."""
+    read, written = fake_llm.CACHE_READ_TOKENS, fake_llm.CACHE_WRITE_TOKENS
+    return {
+        "input_tokens": fake_llm.tokens([system, MESSAGES]) + read + written,
+        "output_tokens": len(fake_llm.words_of()),
+        "cache_read": {"input_tokens": read},
+        "cache_creation": {"input_tokens": written},
+    }
+
+
+def test_messages_create(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     client = _client(server)
     with ll.run("agent") as run:
@@ -68,7 +78,7 @@ def test_messages_create(tmp_path: Path, server: FakeLlmServer) -> None:
             model=MODEL, max_tokens=100, messages=MESSAGES, system="be brief",
             stop_sequences=["END"],
         )  # fmt: skip
-    assert message.content[0].text == "Hello from Claude"  # type: ignore[union-attr]
+    assert message.content[0].text == fake_llm.REPLY  # type: ignore[union-attr]
     (record,) = _calls(tmp_path)
     assert_contract(record)
     assert record["run_id"] == run.run_id
@@ -79,11 +89,11 @@ def test_messages_create(tmp_path: Path, server: FakeLlmServer) -> None:
         "model": MODEL, "max_tokens": 100, "stop_sequences": ["END"],
     }  # fmt: skip
     assert gen_ai["response"] == {
-        "id": "msg_01",
+        "id": fake_llm.MESSAGE_ID,
         "model": CLAUDE_MODEL,
         "finish_reasons": ["end_turn"],
     }
-    assert gen_ai["usage"] == EXPECTED_PLAIN_USAGE
+    assert gen_ai["usage"] == _usage("be brief")
     assert gen_ai["system_instructions"] == [{"type": "text", "content": "be brief"}]
     assert gen_ai["input"]["messages"] == [
         {"role": "user", "parts": [{"type": "text", "content": "Say hello"}]}
@@ -91,7 +101,7 @@ def test_messages_create(tmp_path: Path, server: FakeLlmServer) -> None:
     assert gen_ai["output"]["messages"] == [
         {
             "role": "assistant",
-            "parts": [{"type": "text", "content": "Hello from Claude"}],
+            "parts": [{"type": "text", "content": fake_llm.REPLY}],
             "finish_reason": "end_turn",
         }
     ]
@@ -102,19 +112,17 @@ def _check_stream_record(record: dict[str, Any]) -> None:
     assert 0 <= record["ttft_s"] <= record["duration_s"]
     gen_ai = record["gen_ai"]
     assert gen_ai["response"] == {
-        "id": "msg_02",
+        "id": fake_llm.MESSAGE_ID,
         "model": CLAUDE_MODEL,
         "finish_reasons": ["end_turn"],
     }
-    assert gen_ai["usage"] == {
-        "input_tokens": 120, "output_tokens": 7, "cache_read": {"input_tokens": 100},
-    }  # fmt: skip
-    assert gen_ai["output"]["messages"][0]["parts"] == [{"type": "text", "content": "Hello"}]
+    assert gen_ai["usage"] == _usage()
+    assert gen_ai["output"]["messages"][0]["parts"] == [{"type": "text", "content": fake_llm.REPLY}]
     assert record["cost_usd"] > 0 and record["attempts"] == 1
     assert "stream_incomplete" not in record
 
 
-def test_create_with_stream_true(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_create_with_stream_true(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     client = _client(server)
     stream = client.messages.create(model=MODEL, max_tokens=100, messages=MESSAGES, stream=True)
@@ -125,7 +133,7 @@ def test_create_with_stream_true(tmp_path: Path, server: FakeLlmServer) -> None:
     _check_stream_record(record)
 
 
-def test_messages_stream_helper(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_messages_stream_helper(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     client = _client(server)
     with ll.step("ask") as step:
@@ -134,13 +142,13 @@ def test_messages_stream_helper(tmp_path: Path, server: FakeLlmServer) -> None:
         with manager as stream:
             text = "".join(stream.text_stream)
             final = stream.get_final_message()
-    assert text == "Hello" and final.usage.output_tokens == 7
+    assert text == fake_llm.REPLY and final.usage.output_tokens == len(fake_llm.words_of())
     (record,) = _calls(tmp_path)
     _check_stream_record(record)
     assert record["parent_id"] == step.step_id
 
 
-def test_messages_stream_left_early_is_recorded(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_messages_stream_left_early_is_recorded(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     client = _client(server)
     server.plan("/v1/messages", Reply(chunks=50))
@@ -151,9 +159,7 @@ def test_messages_stream_left_early_is_recorded(tmp_path: Path, server: FakeLlmS
     assert record["stream_incomplete"] is True
 
 
-def test_an_abandoned_stream_is_recorded_when_collected(
-    tmp_path: Path, server: FakeLlmServer
-) -> None:
+def test_an_abandoned_stream_is_recorded_when_collected(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     client = _client(server)
     server.plan("/v1/messages", Reply(chunks=50))
@@ -168,7 +174,7 @@ def test_an_abandoned_stream_is_recorded_when_collected(
     assert record["stream_incomplete"] is True
 
 
-def test_overloaded_with_retries_then_failure(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_overloaded_with_retries_then_failure(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     client = _client(server, max_retries=2)
     busy = Reply(
@@ -186,11 +192,11 @@ def test_overloaded_with_retries_then_failure(tmp_path: Path, server: FakeLlmSer
     assert record["error"]["status_code"] == 529
 
 
-def test_async_create_stream_and_helper(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_async_create_stream_and_helper(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
 
     async def main() -> str:
-        client = anthropic.AsyncAnthropic(base_url=server.root_url, api_key="k", max_retries=0)
+        client = anthropic.AsyncAnthropic(base_url=server.anthropic_url, api_key="k", max_retries=0)
         ll.instrument_anthropic(client)
         async with ll.run("async"):
             message = await client.messages.create(model=MODEL, max_tokens=10, messages=MESSAGES)
@@ -206,17 +212,20 @@ def test_async_create_stream_and_helper(tmp_path: Path, server: FakeLlmServer) -
         await client.close()
         return message.content[0].text + text  # type: ignore[union-attr]
 
-    assert asyncio.run(main()) == "Hello from ClaudeHello"
+    assert asyncio.run(main()) == fake_llm.REPLY * 2
     records = read_records(tmp_path)
     plain, streamed, helper = (r for r in records if r["kind"] == "llm_call")
-    assert plain["gen_ai"]["usage"] == EXPECTED_PLAIN_USAGE and plain["attempts"] == 1
+    assert plain["gen_ai"]["usage"] == _usage() and plain["attempts"] == 1
     _check_stream_record(streamed)
     _check_stream_record(helper)
     ok = next(r for r in records if r["kind"] == "run_ok")
-    assert ok["usage"]["llm_calls"] == 3 and ok["usage"]["input_tokens"] == 370
+    assert (
+        ok["usage"]["llm_calls"] == 3
+        and ok["usage"]["input_tokens"] == 3 * _usage()["input_tokens"]
+    )
 
 
-def test_class_wide_instrumentation_is_idempotent(tmp_path: Path, server: FakeLlmServer) -> None:
+def test_class_wide_instrumentation_is_idempotent(tmp_path: Path, server: FakeLLM) -> None:
     ll.configure(tmp_path)
     ll.instrument_anthropic()
     ll.instrument_anthropic()
@@ -233,3 +242,45 @@ def test_missing_sdk_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "anthropic", None)
     with pytest.raises(ImportError, match="pip install anthropic"):
         ll.instrument_anthropic()
+
+
+def test_capture_content_off_keeps_the_prompt_out_of_the_sdks_debug_lines(
+    tmp_path: Path, server: FakeLLM
+) -> None:
+    ll.configure(tmp_path, level="DEBUG", capture_content=False)
+    client = _client(server)
+    client.messages.create(model=MODEL, max_tokens=10, messages=MESSAGES, system="be brief")
+    with client.messages.stream(model=MODEL, max_tokens=10, messages=MESSAGES) as stream:
+        stream.until_done()
+    records = read_records(tmp_path)
+    options = [r for r in records if str(r["event"]).startswith("Request options")]
+    assert options, "the SDK's request debug line is still logged, without the body"
+    text = (tmp_path / "events.jsonl").read_text()
+    assert "Say hello" not in text and "be brief" not in text
+
+
+def test_capture_content_on_keeps_the_sdks_debug_lines_whole(
+    tmp_path: Path, server: FakeLLM
+) -> None:
+    ll.configure(tmp_path, level="DEBUG")
+    _client(server).messages.create(model=MODEL, max_tokens=10, messages=MESSAGES)
+    options = [r for r in read_records(tmp_path) if str(r["event"]).startswith("Request options")]
+    assert any("Say hello" in r["event"] for r in options)
+
+
+def test_a_stream_manager_without_the_known_hook_is_reported(
+    tmp_path: Path, server: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmops_logging.llm import _call
+    from llmops_logging.llm import anthropic as instrumentation
+
+    monkeypatch.setattr(instrumentation, "_MANAGER_REQUEST", "_gone")
+    monkeypatch.setattr(instrumentation, "_ASYNC_MANAGER_REQUEST", "_gone_too")
+    monkeypatch.setattr(_call, "_reported", set())
+    ll.configure(tmp_path)
+    before = _call.internal_errors
+    with _client(server).messages.stream(model=MODEL, max_tokens=10, messages=MESSAGES) as stream:
+        assert stream.get_final_text() == fake_llm.REPLY
+    assert _call.internal_errors == before + 1
+    (warning,) = [r for r in read_records(tmp_path) if r["kind"] == "llm_instrumentation_error"]
+    assert "messages.stream() calls are not recorded" in warning["error"]["message"]

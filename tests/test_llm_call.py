@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,6 +86,26 @@ def test_absent_values_are_left_out_not_null(tmp_path: Path) -> None:
         return False
 
     assert not nulls(record)
+
+
+def test_none_inside_content_is_left_out_not_null(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    with ll.llm_call("m", provider="local") as call:
+        call.input_messages = [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]
+        call.output_messages = [
+            {"role": None, "parts": [{"type": "text", "content": "par", "id": None}],
+             "finish_reason": None}
+        ]  # fmt: skip
+        call.finish_reasons = [None]
+    (line,) = [
+        ln for ln in (tmp_path / "events.jsonl").read_text().splitlines() if "llm_call" in ln
+    ]
+    assert "null" not in line
+    (record,) = _calls(tmp_path)
+    assert record["gen_ai"]["output"] == {
+        "messages": [{"parts": [{"type": "text", "content": "par"}]}]
+    }
+    assert "response" not in record["gen_ai"]
 
 
 def test_a_failed_call_is_an_error_record_and_the_exception_passes(tmp_path: Path) -> None:
@@ -183,3 +205,54 @@ def test_importing_the_package_imports_no_sdk_or_price_table() -> None:
         env=env,
     )
     assert done.stdout.strip() == "[]"
+
+
+_FORK_SCRIPT = """
+import atexit, os, sys
+import llmops_logging as ll
+from llmops_logging.llm import _call
+ll.configure(sys.argv[1])
+dropped = ll.llm_call("dropped", provider="p").start()
+_call.abandon(dropped)  # pending: no worker was started to finish it
+held = ll.llm_call("held", provider="p").start()
+pid = os.fork()
+if pid == 0:  # the child closes what it inherited, then exits
+    held.finish()
+    _call.abandon(held)
+    atexit._run_exitfuncs()
+    os._exit(0)
+os.waitpid(pid, 0)
+held.finish()
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_writes_no_record_of_its_parents_calls(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    subprocess.run(
+        [sys.executable, "-c", _FORK_SCRIPT, str(tmp_path)],
+        timeout=120,
+        check=True,
+        env=env,
+    )
+    records = _calls(tmp_path)
+    assert sorted(r["event"] for r in records) == ["chat dropped", "chat held"]
+    assert len({r["pid"] for r in records}) == 1
+
+
+def test_no_core_module_imports_the_llm_package() -> None:
+    """`llm` -> `runs` -> context: the core holds the LLM settings, never the reverse."""
+    package = Path(ll.__file__).parent
+    for path in package.glob("*.py"):
+        if path.name == "__init__.py":  # the public face re-exports llm's names
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [f"{'.' * node.level}{node.module or ''}"]
+                names += [f"{names[0]}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                assert not re.match(r"(llmops_logging|)\.llm(\.|$)", name), (path.name, name)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +13,17 @@ import genai_prices
 import pytest
 
 import llmops_logging as ll
+from llmops_logging import _price_table
 
 from .conftest import read_records
+
+
+@pytest.fixture(autouse=True)
+def _table_loaded() -> Iterator[None]:
+    """These tests price from the table: let its background load end first."""
+    _price_table.preload()
+    assert _price_table.loaded.wait(120)
+    yield
 
 
 def _record(log_dir: Path, model: str, provider: str, **usage: int) -> dict[str, Any]:
@@ -112,3 +125,39 @@ def test_costs_match_genai_prices_for_every_call_of_a_model(
         )  # fmt: skip
         expected = genai_prices.calc_price(usage, model, provider_id=provider_id).total_price
         assert record["cost_usd"] == pytest.approx(float(expected), rel=1e-9)
+
+
+_SLOW_TABLE = """
+import importlib.abc, sys, threading
+import llmops_logging as ll
+from llmops_logging import _price_table
+release = threading.Event()
+
+class SlowTable(importlib.abc.MetaPathFinder):  # genai_prices takes as long as the test says
+    def find_spec(self, name, path=None, target=None):
+        if name == "genai_prices":
+            release.wait(20)
+        return None
+
+sys.meta_path.insert(0, SlowTable())
+ll.configure(sys.argv[1])
+with ll.llm_call("gpt-4o-mini", provider="openai", n=1) as call:
+    call.set_usage(100, 10)
+print("returned before the table", not release.is_set())
+release.set()
+assert _price_table.loaded.wait(60)
+with ll.llm_call("gpt-4o-mini", provider="openai", n=2) as call:
+    call.set_usage(100, 10)
+"""
+
+
+def test_a_call_never_waits_for_the_price_table_to_load(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-c", _SLOW_TABLE, str(tmp_path)],
+        capture_output=True, text=True, timeout=120, check=True, env=env,
+    )  # fmt: skip
+    assert done.stdout.strip() == "returned before the table True"
+    first, second = [r for r in read_records(tmp_path) if r["kind"] == "llm_call"]
+    assert "cost_usd" not in first and first["cost_note"] == _price_table.LOADING_NOTE
+    assert second["cost_usd"] > 0 and "cost_note" not in second

@@ -120,12 +120,40 @@ def test_calls_in_asyncio_tasks_count_in_the_run(tmp_path: Path) -> None:
     assert (run["llm_calls"], run["input_tokens"], run["output_tokens"]) == (11, 145, 11)
 
 
-def test_a_nested_run_keeps_its_calls_as_it_keeps_its_counts(tmp_path: Path) -> None:
+def test_a_call_in_a_nested_run_counts_in_every_enclosing_run_and_step(tmp_path: Path) -> None:
     ll.configure(tmp_path)
-    with ll.run("outer"):
+    with ll.run("outer"), ll.step("outer step"):
         _call(1, 1)
-        with ll.run("inner"):
+        with ll.step("around inner"), ll.run("inner"), ll.step("inner step"):
             _call(10, 10)
+        with ll.step("after inner"):
+            _call(100, 100)
     records = read_records(tmp_path)
-    assert _one(records, "run_ok", "inner")["usage"]["input_tokens"] == 10
-    assert _one(records, "run_ok", "outer")["usage"]["input_tokens"] == 1
+    expected = {
+        ("run_ok", "inner"): 10,
+        ("step_ok", "inner step"): 10,
+        ("step_ok", "around inner"): 10,
+        ("step_ok", "after inner"): 100,
+        ("step_ok", "outer step"): 111,
+        ("run_ok", "outer"): 111,
+    }
+    for (kind, name), tokens in expected.items():
+        usage = _one(records, kind, name)["usage"]
+        assert usage["input_tokens"] == tokens, (kind, name)
+    assert _one(records, "run_ok", "outer")["usage"]["llm_calls"] == 3
+
+
+def test_set_cannot_forge_the_usage_totals(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    forged = {"llm_calls": 99, "input_tokens": 99, "output_tokens": 99, "cost_usd": 99.0}
+    with ll.run("priced") as run, ll.step("s") as step:
+        _call(1, 2)
+        run.set(usage=forged)
+        step.set(usage=forged)
+    with ll.run("no calls", usage=forged) as quiet:
+        quiet.set(usage=forged)
+    records = read_records(tmp_path)
+    for kind, name in (("run_ok", "priced"), ("step_ok", "s")):
+        usage = _one(records, kind, name)["usage"]
+        assert (usage["llm_calls"], usage["input_tokens"], usage["output_tokens"]) == (1, 1, 2)
+    assert all("usage" not in r for r in records if r.get("name") == "no calls")

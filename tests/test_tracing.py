@@ -76,12 +76,20 @@ def test_the_public_api_serves_a_context_other_than_the_stock_one(
     assert "span_id" not in outside and "trace_id" not in outside
 
 
-def test_a_field_given_by_the_caller_wins(tmp_path: Path) -> None:
+def test_inside_a_span_a_callers_ids_are_kept_aside_like_run_id(tmp_path: Path) -> None:
     ll.configure(tmp_path)
-    with TracerProvider().get_tracer("test").start_as_current_span("s"):
-        ll.get_logger("agent").info("linked", trace_id="upstream")
-    (record,) = read_records(tmp_path)
-    assert record["trace_id"] == "upstream" and len(record["span_id"]) == 16
+    with TracerProvider().get_tracer("test").start_as_current_span("s") as span:
+        ll.get_logger("agent").info("linked", trace_id="upstream", span_id="forged")
+        logging.getLogger("old").warning("linked", extra={"trace_id": "upstream"})
+    ll.get_logger("agent").info("no span", trace_id="upstream")
+    context = span.get_span_context()
+    inside, stdlib, outside = read_records(tmp_path)
+    for record in (inside, stdlib):
+        assert record["trace_id"] == f"{context.trace_id:032x}"
+        assert record["span_id"] == f"{context.span_id:016x}"
+        assert record["user_trace_id"] == "upstream"
+    assert inside["user_span_id"] == "forged"
+    assert outside["trace_id"] == "upstream" and "user_trace_id" not in outside
 
 
 def test_a_process_without_opentelemetry_never_imports_it(tmp_path: Path) -> None:

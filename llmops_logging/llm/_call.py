@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import contextvars
+import os
 import queue
 import sys
 import threading
@@ -27,17 +28,27 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-import structlog
-
-from .._context import RunState, StepState, add_usage, current_run, current_step, nearest_open
+from .. import _price_table
+from .._config import get_logger
+from .._context import (
+    RunState,
+    StepState,
+    add_usage,
+    current_run,
+    current_step,
+    enclosing_scopes,
+    nearest_open,
+)
+from .._contract import EVENT, KIND
+from .._llm_settings import llm_settings
 from .._platform import at_fork_in_child
 from ..processors import error_fields
 from ._cost import price_call
-from ._settings import llm_settings
 
 _LOGGER_NAME = "llmops_logging.llm"
 _RESERVED = frozenset(
-    {"event", "kind", "gen_ai", "duration_s", "ttft_s", "step_id", "parent_id", "error"}
+    {EVENT, KIND, "gen_ai", "duration_s", "ttft_s", "step_id", "parent_id", "error"}
+    | {"cost_usd", "cost_source", "cost_note"}
 )
 
 internal_errors = 0
@@ -56,7 +67,7 @@ def note_internal_error() -> None:
         return
     _reported.add(name)
     with contextlib.suppress(Exception):
-        structlog.get_logger(_LOGGER_NAME).warning(
+        get_logger(_LOGGER_NAME).warning(
             "llm instrumentation failed; the call went on",
             kind="llm_instrumentation_error",
             exc_info=exc,
@@ -106,6 +117,7 @@ class LlmCall:
         self._scopes: list[RunState | StepState] = []
         self._context: contextvars.Context | None = None
         self._started = 0.0
+        self._pid = 0  # the process that started the call: only it may write the record
         self._ttft: float | None = None
         self._done = False
         self._done_lock = threading.Lock()
@@ -154,15 +166,12 @@ class LlmCall:
         if self._started:
             raise RuntimeError(f"llm_call({self.model!r}) is already started; use a new one")
         self.capture_content = llm_settings().capture_content
-        run = current_run.get()
+        _price_table.preload()  # so that the table is there by the time the call ends
         step = nearest_open(current_step.get())
         self.parent_id = step.step_id if step is not None else None
-        scopes: list[RunState | StepState] = [] if run is None else [run]
-        while step is not None:
-            scopes.append(step)
-            step = step.parent
-        self._scopes = scopes
+        self._scopes = enclosing_scopes(current_run.get(), step)
         self._context = contextvars.copy_context()
+        self._pid = os.getpid()
         self._started = time.perf_counter()
         return self
 
@@ -171,9 +180,11 @@ class LlmCall:
         return self._done
 
     def finish(self, error: BaseException | None = None) -> None:
-        """Write the record (level `error` with `error` when `error` is given); only once."""
+        """Write the record (level `error` with `error` when `error` is given); only once, and
+        only in the process that started the call: a forked child that inherited a stream
+        (and closes, collects or abandons it at exit) must not write its parent's record."""
         with self._done_lock:
-            if self._done or not self._started:
+            if self._done or not self._started or self._pid != os.getpid():
                 return
             self._done = True
         duration = time.perf_counter() - self._started
@@ -200,6 +211,7 @@ class LlmCall:
     def _count_and_log(self, duration: float, error: BaseException | None) -> None:
         settings = llm_settings()
         cost = None
+        cost_note = None
         try:
             cost = price_call(
                 (self.response_model, self.model),
@@ -210,6 +222,8 @@ class LlmCall:
                 self.cache_read_input_tokens,
                 self.cache_creation_input_tokens,
             )
+        except _price_table.StillLoading as exc:  # no wait at the caller's expense
+            cost_note = str(exc)
         except Exception:
             note_internal_error()
         add_usage(self._scopes, self.input_tokens, self.output_tokens, cost.usd if cost else None)
@@ -226,13 +240,15 @@ class LlmCall:
         if cost is not None:
             record["cost_usd"] = cost.usd
             record["cost_source"] = cost.source
+        elif cost_note is not None:
+            record["cost_note"] = cost_note
         if self.attempts is not None:
             record["attempts"] = self.attempts
         if self.stream_incomplete:
             record["stream_incomplete"] = True
         if error is not None:
             record["error"] = _error_field(error)
-        log = structlog.get_logger(_LOGGER_NAME)  # per record: whatever is configured now
+        log = get_logger(_LOGGER_NAME)  # per record: configure()'s chain, not structlog's
         method = log.info if error is None else log.error
         method(f"{self.operation} {self.model}", kind="llm_call", **record)
 
@@ -243,9 +259,8 @@ class LlmCall:
             "operation": {"name": self.operation},
             "request": {"model": self.model, **self.request},
         }
-        response = _present(
-            id=self.response_id, model=self.response_model, finish_reasons=self.finish_reasons
-        )
+        reasons = [r for r in self.finish_reasons or () if r is not None] or None
+        response = _present(id=self.response_id, model=self.response_model, finish_reasons=reasons)
         if response:
             gen_ai["response"] = response
         usage = _present(input_tokens=self.input_tokens, output_tokens=self.output_tokens)
@@ -259,11 +274,11 @@ class LlmCall:
             gen_ai["usage"] = usage
         if with_content:
             if self.input_messages is not None:
-                gen_ai["input"] = {"messages": self.input_messages}
+                gen_ai["input"] = {"messages": _without_none(self.input_messages)}
             if self.output_messages is not None:
-                gen_ai["output"] = {"messages": self.output_messages}
+                gen_ai["output"] = {"messages": _without_none(self.output_messages)}
             if self.system_instructions is not None:
-                gen_ai["system_instructions"] = self.system_instructions
+                gen_ai["system_instructions"] = _without_none(self.system_instructions)
         return gen_ai
 
     # -- the context manager --------------------------------------------------------------
@@ -295,6 +310,16 @@ def _present(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def _without_none(value: Any) -> Any:
+    """Content with its None-valued keys left out, at any depth (a stream abandoned before its
+    end has no `finish_reason`, a part may lack an `id`): `null` would type a column Null."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_without_none(v) for v in value]
+    return value
+
+
 def _error_field(error: BaseException) -> dict[str, Any]:
     """`{"type", "message", "traceback"}`, plus `status_code` for an HTTP error."""
     field: dict[str, Any] = error_fields(error)
@@ -321,7 +346,7 @@ _worker: threading.Thread | None = None
 
 def abandon(call: LlmCall) -> None:
     """Finish `call` soon, off the current thread: for `weakref.finalize` callbacks."""
-    if not call.finished:
+    if not call.finished and call._pid == os.getpid():
         call.stream_incomplete = True
         _abandoned.put(call)
 
@@ -355,8 +380,10 @@ def ensure_worker() -> None:
 
 
 def _after_fork() -> None:
-    global _worker
+    """In a forked child: no worker yet, and the parent's pending calls are the parent's."""
+    global _worker, _abandoned
     _worker = None
+    _abandoned = queue.SimpleQueue()
 
 
 at_fork_in_child(_after_fork)

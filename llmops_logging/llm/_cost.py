@@ -1,19 +1,20 @@
 """The price of a call in USD: the user's own prices first, then genai-prices' bundled table.
 
-genai-prices (the `llm` extra) is imported on the first priced call, never at package import,
-and only its bundled snapshot is read: no network at run time. A model neither table knows
-gets no cost at all, never a wrong 0. This module imports nothing from the package, so that
-`configure()` can validate user prices with it.
+genai-prices (the `llm` extra) is loaded in the background (`_price_table`), never at package
+import, and only its bundled snapshot is read: no network at run time. A model neither table knows
+gets no cost at all, never a wrong 0.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from .. import _price_table
+from .._llm_settings import ModelPrice
 
 USER_PRICES_SOURCE = "user prices"
 
@@ -31,95 +32,9 @@ _PROVIDER_IDS = {
 
 
 @dataclass(frozen=True)
-class ModelPrice:
-    """A user's price for one model, in USD per million tokens.
-
-    Cached reads and cache writes cost `input_per_mtok` unless priced on their own.
-    """
-
-    input_per_mtok: float
-    output_per_mtok: float
-    cache_read_per_mtok: float | None = None
-    cache_write_per_mtok: float | None = None
-
-    def cost(
-        self, input_tokens: int, output_tokens: int, cache_read: int, cache_write: int
-    ) -> float:
-        read_rate = self.cache_read_per_mtok
-        write_rate = self.cache_write_per_mtok
-        if read_rate is None:
-            read_rate = self.input_per_mtok
-        if write_rate is None:
-            write_rate = self.input_per_mtok
-        uncached = max(input_tokens - cache_read - cache_write, 0)
-        total = (
-            uncached * self.input_per_mtok
-            + cache_read * read_rate
-            + cache_write * write_rate
-            + output_tokens * self.output_per_mtok
-        )
-        return total / 1_000_000
-
-
-_PRICE_KEYS = frozenset(ModelPrice.__dataclass_fields__)
-
-
-def parse_prices(prices: Mapping[str, Mapping[str, Any]] | None) -> dict[str, ModelPrice]:
-    """Validate `configure(prices=...)` once, loudly: a typo must not silently price at 0."""
-    parsed: dict[str, ModelPrice] = {}
-    for model, spec in (prices or {}).items():
-        if not isinstance(spec, Mapping):
-            raise ValueError(f"prices[{model!r}] must be a mapping, not {spec!r}")
-        unknown = set(spec) - _PRICE_KEYS
-        missing = {"input_per_mtok", "output_per_mtok"} - set(spec)
-        if unknown or missing:
-            raise ValueError(
-                f"prices[{model!r}]: unknown keys {sorted(unknown)}, missing {sorted(missing)};"
-                f" use {sorted(_PRICE_KEYS)}"
-            )
-        for key, value in spec.items():
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ValueError(f"prices[{model!r}][{key!r}] must be a number >= 0")
-        parsed[str(model)] = ModelPrice(**{k: float(v) for k, v in spec.items()})
-    return parsed
-
-
-@dataclass(frozen=True)
 class Cost:
     usd: float
     source: str
-
-
-_table_lock = threading.Lock()
-_table: Any = None  # the genai_prices module once imported, False when it is not installed
-_table_source = ""
-
-
-def _genai_prices() -> Any:
-    global _table, _table_source
-    if _table is None:
-        with _table_lock:
-            if _table is None:
-                try:
-                    import genai_prices
-                except ImportError:
-                    _table = False
-                else:
-                    _table_source = f"genai-prices {genai_prices.__version__}"
-                    _table = genai_prices
-    return _table
-
-
-def preload_table() -> None:
-    """Import the price table in the background (it takes a second): the first call's record
-    should not wait for it."""
-    if _table is None:
-        threading.Thread(target=_genai_prices, name="llmops-prices", daemon=True).start()
 
 
 def price_call(
@@ -141,8 +56,8 @@ def price_call(
     for model in models:
         if model and model in user_prices:
             return Cost(user_prices[model].cost(*tokens), USER_PRICES_SOURCE)
-    table = _genai_prices()
-    if not table:
+    table = _price_table.table()  # StillLoading when it did not come in time
+    if table is None:
         return None
     provider_id = _PROVIDER_IDS.get(provider, provider)
     day = int(time.time() // 86400)  # prices change by date: rates are kept for a day
@@ -159,8 +74,8 @@ def price_call(
         if rates is None:
             continue
         if isinstance(rates, _LinearRates):
-            return Cost(rates.cost(*tokens), _table_source)
-        return Cost(_exact(table, provider_id, model, tokens), _table_source)
+            return Cost(rates.cost(*tokens), _price_table.source)
+        return Cost(_exact(table, provider_id, model, tokens), _price_table.source)
     return None
 
 

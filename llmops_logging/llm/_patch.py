@@ -85,9 +85,18 @@ class Attempts:
             self.call.attempts = self.box[0]
 
 
+def _parsed(result: Any) -> Any:
+    """What a `with_raw_response` call returns (a `LegacyAPIResponse`) holds the SDK's typed
+    result: parse it, as the caller's own `parse()` will (the SDK caches it per type, so the
+    caller gets the very object read here, a stream included)."""
+    if type(result).__name__ == "LegacyAPIResponse" and callable(getattr(result, "parse", None)):
+        return result.parse()
+    return result
+
+
 def _end(hooks: Hooks, call: LlmCall, result: Any) -> None:
     try:
-        hooks.end(call, result)
+        hooks.end(call, _parsed(result))
     except Exception:
         note_internal_error()
         call.finish()  # what was known before the failure
@@ -180,8 +189,3 @@ def wrap_instance(resource: Any, name: str, hooks: Hooks) -> None:
     original = getattr(type(resource), name)
     wrapper = _wrap(original, hooks)
     setattr(resource, name, functools.partial(wrapper, resource))
-
-
-def unwrapped(function: Any) -> Any:
-    """The SDK's own function behind a wrapper (for tests and benchmarks)."""
-    return getattr(function, WRAPPED, function)

@@ -14,9 +14,9 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import _price_table
 from ._call import LlmCall, note_internal_error
 from ._content import as_mapping, text_part, tool_call_part, tool_response_part
-from ._cost import preload_table
 from ._patch import (
     WRAPPED,
     Attempts,
@@ -36,6 +36,10 @@ _MANAGER_REQUEST = "_MessageStreamManager__api_request"
 _ASYNC_MANAGER_REQUEST = "_AsyncMessageStreamManager__api_request"
 
 
+class SdkShapeChanged(Exception):
+    """The SDK no longer has the private attribute a hook relies on."""
+
+
 def instrument_anthropic(client: Anthropic | AsyncAnthropic | None = None) -> None:
     """Record every call through `client`, or through every Anthropic / AsyncAnthropic client.
 
@@ -47,7 +51,7 @@ def instrument_anthropic(client: Anthropic | AsyncAnthropic | None = None) -> No
         raise ImportError(_MISSING_SDK) from exc
     from anthropic.resources.messages import AsyncMessages, Messages
 
-    preload_table()
+    _price_table.preload()
     if client is None:
         for cls in (Messages, AsyncMessages):
             wrap_class(cls, "create", _CREATE)
@@ -297,6 +301,11 @@ def _instrument_manager(manager: Any, resource: Any, kwargs: dict[str, Any]) -> 
         elif hasattr(manager, _ASYNC_MANAGER_REQUEST):
             request = getattr(manager, _ASYNC_MANAGER_REQUEST)
             setattr(manager, _ASYNC_MANAGER_REQUEST, _async_request(request, kwargs))
+        else:  # the SDK's private hook moved: say so rather than silently record nothing
+            raise SdkShapeChanged(
+                f"{type(manager).__name__} has no {_MANAGER_REQUEST} nor"
+                f" {_ASYNC_MANAGER_REQUEST}: messages.stream() calls are not recorded"
+            )
     except Exception:
         note_internal_error()
 

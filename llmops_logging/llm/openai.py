@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .. import _price_table
 from ._call import LlmCall
 from ._content import as_mapping, text_part, tool_call_part, tool_response_part
-from ._cost import preload_table
 from ._patch import attempts_of, wrap_class, wrap_instance
 from ._streams import watch_async_stream, watch_stream
 
@@ -38,7 +38,7 @@ def instrument_openai(client: OpenAI | AsyncOpenAI | None = None) -> None:
     from openai.resources.embeddings import AsyncEmbeddings, Embeddings
     from openai.resources.responses import AsyncResponses, Responses
 
-    preload_table()
+    _price_table.preload()
     if client is None:
         for cls, hooks in (
             (Completions, _CHAT),
@@ -48,11 +48,16 @@ def instrument_openai(client: OpenAI | AsyncOpenAI | None = None) -> None:
             (Embeddings, _EMBEDDINGS),
             (AsyncEmbeddings, _EMBEDDINGS),
         ):
-            wrap_class(cls, "create", hooks)
+            for name in _METHODS[hooks]:
+                wrap_class(cls, name, hooks)
         return
-    wrap_instance(client.chat.completions, "create", _CHAT)
-    wrap_instance(client.responses, "create", _RESPONSES)
-    wrap_instance(client.embeddings, "create", _EMBEDDINGS)
+    for resource, hooks in (
+        (client.chat.completions, _CHAT),
+        (client.responses, _RESPONSES),
+        (client.embeddings, _EMBEDDINGS),
+    ):
+        for name in _METHODS[hooks]:
+            wrap_instance(resource, name, hooks)
 
 
 # -- shared -------------------------------------------------------------------------------
@@ -395,3 +400,10 @@ class _EmbeddingsHooks:
 _CHAT = _ChatHooks()
 _RESPONSES = _ResponsesHooks()
 _EMBEDDINGS = _EmbeddingsHooks()
+# `parse()` (structured outputs) posts on its own, not through `create()`; its parsed result
+# is a subclass of the plain one, so the same hooks record it.
+_METHODS: dict[object, tuple[str, ...]] = {
+    _CHAT: ("create", "parse"),
+    _RESPONSES: ("create", "parse"),
+    _EMBEDDINGS: ("create",),
+}
