@@ -130,3 +130,14 @@ def rotated_pattern(live_name: str) -> re.Pattern[str]:
 def lock_name(live_name: str) -> str:
     """The hidden lock file of a log: outside the log's glob `live_name*`."""
     return f".{live_name}.lock"
+
+
+# -- LLM call records (names the CLI reads) ------------------------------------------------------
+
+LLM_CALL = "llm_call"
+"""The kind of the record of one LLM call."""
+USAGE = "usage"
+"""The totals of LLM calls on run and step ends: llm_calls, input_tokens, output_tokens, cost."""
+COST_USD = "cost_usd"
+TTFT_S = "ttft_s"
+GEN_AI = "gen_ai"
