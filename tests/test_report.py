@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from llmops_logging.cli.report import data as _report_data
 from llmops_logging.cli import main
+from llmops_logging.cli.report import data as _report_data
 
 from ._agent_log import write_agent_log
 from ._chromium import CHROMIUM, Browser
