@@ -104,7 +104,7 @@ def test_runs_on_the_smoke_log(smoke: dict[str, Any]) -> None:
                        "error"]  # fmt: skip
     assert rows[1][:4] == [smoke["run_id"][:8], "smoke", smoke["records"][0]["ts"][:10] + " "
                            + smoke["records"][0]["ts"][11:19], "ok"]  # fmt: skip
-    assert rows[1][4] == f"{run_ok['duration_s'] * 1000:.1f}ms"  # the smoke run: ~0.1 s
+    assert rows[1][4] == f"{run_ok['duration_s'] * 1000:.3f}ms"  # the smoke run: ~0.1 s
     assert rows[1][5:] == ["12", f"{smoke['ok_rate']:.2f}", "-"]
 
 

@@ -100,12 +100,12 @@ def seconds(value: float | None) -> str:
 
 def durations(values: Sequence[float | None]) -> list[str]:
     """Durations of one column in one unit, the one its largest value reads best in, so rows
-    compare at a glance: `812µs`, `102.3ms` or `12.400s` (`-` for none)."""
+    compare at a glance: `812µs`, `102.345ms` or `12.400s` (`-` for none)."""
     largest = max((v for v in values if v is not None), default=0.0)
     if largest < 0.001:
         scale, unit, digits = 1e6, "µs", 0
     elif largest < 1:
-        scale, unit, digits = 1e3, "ms", 1
+        scale, unit, digits = 1e3, "ms", 3
     else:
         scale, unit, digits = 1.0, "s", 3
     return ["-" if v is None else f"{v * scale:,.{digits}f}{unit}" for v in values]
