@@ -32,6 +32,7 @@ from .._contract import (
     EVENT_ID,
     KIND,
     LEVEL,
+    LEVELS,
     LLM_CALL,
     LOGGER,
     PID,
@@ -43,13 +44,10 @@ from .._contract import (
 
 Row = Sequence[Any]
 
-LEVEL_STYLES = {
-    "debug": "dim",
-    "info": "green",
-    "warning": "yellow",
-    "error": "bold red",
-    "critical": "bold white on red",
-}
+LEVEL_STYLES = dict(
+    zip(LEVELS, ("dim", "green", "yellow", "bold red", "bold white on red"), strict=True)
+)
+"""rich's style of each level, lowest first as `LEVELS` lists them."""
 STATUS_STYLES = {"ok": "green", "error": "bold red", "running": "yellow"}
 _SHOWN_APART = (TS, LEVEL, LOGGER, EVENT, KIND, RUN_ID, EVENT_ID, SEQ, PID)
 WIDE = 4096
@@ -186,7 +184,7 @@ def llm_call_parts(record: dict[str, Any]) -> list[str]:
         ("duration", None if record.get(DURATION_S) is None else seconds(record[DURATION_S])),
         ("ttft", None if record.get(TTFT_S) is None else seconds(record[TTFT_S])),
         ("finish", _path(record, "gen_ai", "response", "finish_reasons")),
-        ("error", _error_text(record.get(ERROR))),
+        (ERROR, _error_text(record.get(ERROR))),
         ("status", _path(record, ERROR, "status_code")),
     ]  # fmt: skip
     return [f"{key}={_value(value)}" for key, value in shown if value is not None]

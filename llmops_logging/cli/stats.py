@@ -13,6 +13,7 @@ would count one call once per level. The end totals serve only a run's own row i
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
 from collections.abc import Iterable, Mapping
@@ -21,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from .._contract import EVENT, KIND, LEVEL, LLM_CALL, LOGGER, NAME, RUN_ID
+from .._contract import EVENT, KIND, LEVEL, LEVELS, LLM_CALL, LOGGER, NAME, RUN_ID
 from . import _steps
 from ._output import (
     USAGE_HEADERS,
@@ -39,6 +40,8 @@ EXACT_LIMIT = 4096
 _GAMMA = 1.01  # bucket k holds (GAMMA**(k-1), GAMMA**k]: relative error <= (GAMMA-1)/2
 _LOG_GAMMA = math.log(_GAMMA)
 _NON_POSITIVE = -(10**9)
+ERROR_LEVELS = tuple(name for name, number in LEVELS.items() if number >= logging.ERROR)
+"""`error`, `critical`: a tuple, since a foreign record's level may be unhashable."""
 CORE_BY_FIELDS = ("name", "run", KIND, EVENT, LOGGER, LEVEL)
 """Fields every record of the contract has: a record without one is grouped under `-`."""
 _ENDS = {"run_ok": "run", "run_error": "run", "step_ok": "step", "step_error": "step"}
@@ -98,9 +101,7 @@ class Quantiles:
 
 def is_error(record: Record) -> bool:
     kind = record.get(KIND)
-    return record.get(LEVEL) in ("error", "critical") or (
-        isinstance(kind, str) and kind.endswith("_error")
-    )
+    return record.get(LEVEL) in ERROR_LEVELS or (isinstance(kind, str) and kind.endswith("_error"))
 
 
 def number(value: Any) -> float | None:

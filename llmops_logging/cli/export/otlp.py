@@ -27,7 +27,8 @@ from typing import IO, Any
 
 import orjson
 
-from ..._contract import CORE_FIELDS, EVENT, KIND, LEVEL, RUN_ID, TS
+from ..._contract import CORE_FIELDS, ERROR, EVENT, KIND, LEVEL, RUN_ID, TS
+from ..stats import ERROR_LEVELS
 
 Record = dict[str, Any]
 MAX_OPEN_RUNS = 256
@@ -160,7 +161,7 @@ class _Trace:
                     }
                 )
             return
-        fields = {k: v for k, v in record.items() if k not in _CORE and k != "error"}
+        fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
         span["attributes"].update({a["key"]: a for a in _attributes(fields)})
         if kind in ("run_start", "step_start"):
             span["start"] = at
@@ -169,8 +170,8 @@ class _Trace:
         duration = record.get("duration_s")
         if span["start"] is None and at is not None and isinstance(duration, (int, float)):
             span["start"] = at - int(duration * 1e9)
-        error = record.get("error")
-        if str(kind).endswith("_error") or record.get(LEVEL) == "error" or error is not None:
+        error = record.get(ERROR)
+        if str(kind).endswith("_error") or record.get(LEVEL) in ERROR_LEVELS or error is not None:
             span["status"] = {"code": STATUS_ERROR}
             if isinstance(error, dict):
                 span["status"]["message"] = f"{error.get('type')}: {error.get('message')}"

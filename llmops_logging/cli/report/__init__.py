@@ -24,12 +24,13 @@ from typing import Any
 
 import orjson
 
-from ..._contract import CORE_FIELDS, EVENT, KIND, LEVEL, RUN_ID, TS
+from ..._contract import CORE_FIELDS, ERROR, EVENT, KIND, LEVEL, RUN_ID, TS
 from ...reader import EventStream
 from .. import _steps
 from .._output import Progress
 from .._parser import PROG
 from ..export import MissingDependency, default_path
+from ..stats import ERROR_LEVELS
 from .data import (
     FAILED_RUNS,
     MAX_CHART_RUNS,
@@ -96,7 +97,7 @@ def _span(span_id: str, kind: str, label: str, parent: Any) -> dict[str, Any]:
 
 
 def _user_fields(record: Record) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in _CORE and k not in ("error",)}
+    return {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
 
 
 def timeline(run: Run) -> dict[str, Any]:
@@ -134,7 +135,7 @@ def timeline(run: Run) -> dict[str, Any]:
                     EVENT: record.get(EVENT),
                     KIND: kind,
                     "fields": _json(_user_fields(record)),
-                    "error": record.get("error"),
+                    "error": record.get(ERROR),
                 }
             )
             continue
@@ -154,10 +155,10 @@ def timeline(run: Run) -> dict[str, Any]:
             duration = number(record.get("duration_s"))
             if span["start"] is None and at is not None and duration is not None:
                 span["start"] = at - duration
-            failed = str(kind).endswith("_error") or "error" in record
-            span["status"] = "error" if failed or record.get(LEVEL) == "error" else "ok"
-        if isinstance(record.get("error"), dict):
-            span["error"] = record["error"]
+            failed = str(kind).endswith("_error") or ERROR in record
+            span["status"] = "error" if failed or record.get(LEVEL) in ERROR_LEVELS else "ok"
+        if isinstance(record.get(ERROR), dict):
+            span["error"] = record[ERROR]
         if kind == "llm_call":
             span["prompt"] = {
                 name: value

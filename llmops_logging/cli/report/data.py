@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..._contract import EVENT, KIND, LEVEL, RUN_ID, TS
-from ..stats import Quantiles
+from ..._contract import ERROR, EVENT, KIND, LEVEL, RUN_ID, TS
+from ..stats import ERROR_LEVELS, Quantiles
 
 Record = dict[str, Any]
 
@@ -35,7 +35,6 @@ MAX_CHART_RUNS = 20_000
 MAX_TEXT = 4_000
 MAX_ITEMS = 100
 _ENDS = {"run_ok": "ok", "run_error": "error"}
-_ERROR_LEVELS = ("error", "critical")  # tuples: a foreign record's level may be unhashable
 _ERROR_KINDS = ("run_error", "step_error")
 
 
@@ -212,7 +211,7 @@ class ReportData:
         kind = record.get(KIND)
         if type(kind) is not str:
             kind = ""
-        if record.get(LEVEL) in _ERROR_LEVELS or kind in _ERROR_KINDS:
+        if record.get(LEVEL) in ERROR_LEVELS or kind in _ERROR_KINDS:
             self.errors += 1
         run_id = record.get(RUN_ID)
         run = self.open_runs.get(run_id) if type(run_id) is str else None
@@ -262,7 +261,7 @@ class ReportData:
     def _call(self, record: Record, run: Run | None) -> None:
         group = self.models.setdefault(model_of(record), Group())
         group.count += 1
-        failed = record.get(LEVEL) in ("error", "critical") or "error" in record
+        failed = record.get(LEVEL) in ERROR_LEVELS or ERROR in record
         group.errors += failed
         duration = number(record.get("duration_s"))
         if duration is not None:
@@ -286,7 +285,7 @@ class ReportData:
         run.end = record.get(TS)
         run.duration_s = number(record.get("duration_s"))
         run.usage.take_totals(record.get("usage"))
-        error = record.get("error")
+        error = record.get(ERROR)
         if isinstance(error, dict):
             run.error = f"{error.get('type', 'Error')}: {error.get('message', '')}"
         self._retire(run)
