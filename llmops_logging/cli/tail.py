@@ -13,7 +13,7 @@ poll, after the live file, until no writer holds them: writers keep a shared `fl
 file they append to, so once an exclusive one is granted no line can land there any more. A
 line that a writer added late was written before anything that writer put in the live file,
 so it is read in the same poll or an earlier one, and each poll puts every process's records
-back in `seq` order. Torn lines are recovered as in `read_events` (`recover_glued`).
+back in `seq` order. Lines are decoded, and torn ones recovered, by the reader's `decode_line`.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ from ..reader import (
     Accept,
     LineSplitter,
     ReadReport,
+    decode_line,
     open_live,
     open_rotated,
     read_lines,
-    recover_glued,
     rotated_files,
     split_log_path,
 )
@@ -134,17 +134,10 @@ class Follower:
     def _records(self, lines: Iterable[bytes], sink: Sink) -> None:
         accept = self.accept
         for line in lines:
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                record = None
-            if type(record) is not dict:
-                if not line.strip():
-                    continue
-                self.torn += 1
-                record = recover_glued(line)
-                if record is None:
-                    continue
+            record, torn = decode_line(line)
+            self.torn += torn
+            if record is None:
+                continue
             if accept is None or accept(record, line):
                 sink(record)
 

@@ -19,7 +19,6 @@ from typing import Any
 
 import fastjsonschema
 import jsonschema  # type: ignore[import-untyped]  # ships no type information
-import orjson
 
 from .._contract import EVENT_ID, KIND
 from ..reader import (
@@ -28,9 +27,9 @@ from ..reader import (
     Accept,
     ReadReport,
     capped_lines,
+    decode_line,
     is_cut,
     log_streams,
-    recover_glued,
     skip_rest,
 )
 from . import _steps
@@ -152,13 +151,8 @@ def validate(
                         report.add_oversize(f"{name}:{number}")
                         problem(f"{name}:{number}", f"oversize: over {max_line_bytes:,} bytes")
                         continue
-                    if not line.strip():
-                        continue
-                    try:
-                        record = orjson.loads(line)
-                    except orjson.JSONDecodeError:
-                        record = None
-                    if not isinstance(record, dict):
+                    record, torn = decode_line(line)
+                    if torn:
                         verdict.torn += 1
                         report.add_bad(f"{name}:{number}")
                         complete = line.endswith(b"\n")
@@ -168,9 +162,8 @@ def validate(
                             if complete
                             else "torn: no newline at end of file",
                         )
-                        record = recover_glued(line)
-                        if record is None:
-                            continue
+                    if record is None:
+                        continue
                     report.records += 1
                     if accept is not None and not accept(record, line):
                         continue
