@@ -247,11 +247,6 @@ class LinePrinter:
         ).rstrip()
 
 
-def record_line(record: dict[str, Any], color: bool = False) -> str:
-    """One record as one line (see `LinePrinter`)."""
-    return LinePrinter(color)(record)
-
-
 # -- tables -----------------------------------------------------------------------------------
 
 
