@@ -36,7 +36,7 @@ from itertools import islice
 import orjson
 
 import llmops_logging as ll
-from llmops_logging import _cli_stats
+from llmops_logging.cli import stats as cli_stats
 from llmops_logging.reader import log_files
 
 
@@ -244,7 +244,7 @@ def main() -> int:
 
         tracemalloc.start()
         started = time.perf_counter()
-        _cli_stats.stats(ll.read_events(log_dir))
+        cli_stats.stats(ll.read_events(log_dir))
         traced_s = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.reset_peak()

@@ -43,8 +43,6 @@ PARENT_ID = "parent_id"
 DURATION_S = "duration_s"
 ERROR = "error"
 STACK = "stack"
-USAGE = "usage"
-"""Totals of the LLM calls inside a run or step, on its closing record."""
 
 DEFAULT_KIND = "log"
 RUN_START, RUN_OK, RUN_ERROR = RUN_KINDS = ("run_start", "run_ok", "run_error")
@@ -138,3 +136,13 @@ def rotated_pattern(live_name: str) -> re.Pattern[str]:
 def lock_name(live_name: str) -> str:
     """The hidden lock file of a log: outside the log's glob `live_name*`."""
     return f".{live_name}.lock"
+
+
+# -- LLM call records (names the CLI reads) ------------------------------------------------------
+
+LLM_CALL = "llm_call"
+"""The kind of the record of one LLM call."""
+USAGE = "usage"
+"""The totals of LLM calls on run and step ends: llm_calls, input_tokens, output_tokens, cost."""
+COST_USD = "cost_usd"
+TTFT_S = "ttft_s"

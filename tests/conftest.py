@@ -185,8 +185,9 @@ def cli(*args: Any, cwd: Path | None = None, env: dict[str, str] | None = None,
 
 
 def table(stdout: str) -> list[list[str]]:
-    """The rows of a plain-text table (header first), split on runs of 2+ spaces."""
-    lines = [line for line in stdout.splitlines() if line.strip()]
+    """The rows of a plain-text table (header first), split on runs of 2+ spaces; the rule
+    under the header is left out."""
+    lines = [line for line in stdout.splitlines() if line.strip(" ─")]
     return [re.split(r"\s{2,}", line.strip()) for line in lines[:-1]]  # last: the footer
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import statistics
 import subprocess
@@ -96,13 +97,15 @@ def test_runs_on_the_smoke_log(smoke: dict[str, Any]) -> None:
     assert runs == [{
         "run_id": smoke["run_id"], "name": "smoke", "start": smoke["records"][0]["ts"],
         "status": "ok", "duration_s": run_ok["duration_s"], "events": 12, "samples": 10,
-        "ok_rate": smoke["ok_rate"], "error": None,
+        "ok_rate": smoke["ok_rate"], "error": None, "error_type": None,
     }]  # fmt: skip
     rows = table(cli("runs", smoke["raw"]).stdout)
-    assert rows[0] == ["run_id", "name", "start (UTC)", "status", "duration", "events", "ok_rate"]
+    assert rows[0] == ["run_id", "name", "start (UTC)", "status", "duration", "events", "ok_rate",
+                       "error"]  # fmt: skip
     assert rows[1][:4] == [smoke["run_id"][:8], "smoke", smoke["records"][0]["ts"][:10] + " "
                            + smoke["records"][0]["ts"][11:19], "ok"]  # fmt: skip
-    assert rows[1][5:] == ["12", f"{smoke['ok_rate']:.2f}"]
+    assert rows[1][4] == f"{run_ok['duration_s'] * 1000:.3f}ms"  # the smoke run: ~0.1 s
+    assert rows[1][5:] == ["12", f"{smoke['ok_rate']:.2f}", "-"]
 
 
 def test_runs_on_the_rotated_log(rotated: Path) -> None:
@@ -117,6 +120,11 @@ def test_runs_on_the_rotated_log(rotated: Path) -> None:
     ]
     assert [r["ok_rate"] for r in runs] == [0.5, 0.5, pytest.approx(4 / 6)]
     assert runs[2]["error"] == "RuntimeError: model timeout"
+    assert [r["error_type"] for r in runs] == [None, None, "RuntimeError"]
+    rows = table(cli("runs", rotated).stdout)
+    assert [row[7] for row in rows[1:]] == ["-", "-", "RuntimeError"]
+    units = {re.sub(r"^[\d,.]+", "", row[4]) for row in rows[1:]}
+    assert len(units) == 1 and units < {"µs", "ms", "s"}  # one unit down the column
     assert json.loads(done.stdout)["read"]["bad_count"] == 1
     running = cli("runs", "--json", "--kind", "run_start,sample", rotated)
     assert {r["status"] for r in json.loads(running.stdout)["runs"]} == {"running"}
@@ -289,7 +297,7 @@ def test_files_other_tools_named_are_reported_not_read(tmp_path: Path) -> None:
     other = log_dir / "events.jsonl.2"  # logrotate's name
     other.write_text('{"other": 2}\n')
     note = (
-        "not read: 1 file(s) named like the log but not of its rotation (name one to read it): "
+        "not read: 1 file named like the log but not of its rotation (name one to read it): "
         f"{other}"
     )
     tail = cli("tail", "--json", log_dir)
@@ -346,13 +354,101 @@ def test_console_script_is_installed() -> None:
     assert done.stdout.startswith("llmops-logs ")
 
 
-def test_rich_tables_on_request_and_plain_ones_without_rich(smoke: dict[str, Any]) -> None:
+def test_rich_tables_in_colour_on_request_and_light_ones_on_a_pipe(
+    smoke: dict[str, Any],
+) -> None:
     fancy = cli("runs", "--color", "always", smoke["raw"]).stdout
     assert "\x1b[" in fancy and "━" in fancy and smoke["run_id"][:8] in fancy
-    code = ("import sys; sys.modules['rich'] = None; from llmops_logging.cli import main; "
-            "sys.exit(main(sys.argv[1:]))")  # fmt: skip
-    plain = subprocess.run(
-        [sys.executable, "-c", code, "runs", "--color", "always", str(smoke["raw"])],
-        capture_output=True, text=True, env=ENV, check=True,
-    ).stdout  # fmt: skip
-    assert table(plain)[1][:2] == [smoke["run_id"][:8], "smoke"] and "━" not in plain
+    plain = cli("runs", smoke["raw"]).stdout  # a pipe: rich, no colour, a rule under the header
+    assert "\x1b[" not in plain and "━" not in plain and "─" in plain.splitlines()[1]
+    assert table(plain)[1][:2] == [smoke["run_id"][:8], "smoke"]
+    assert cli("runs", "--color", "never", smoke["raw"]).stdout == plain
+
+
+def test_without_the_cli_extra_one_message_says_how_to_get_it(smoke: dict[str, Any]) -> None:
+    for blocked in ("rich", "fastjsonschema"):
+        code = (f"import sys; sys.modules[{blocked!r}] = None; from llmops_logging.cli import "
+                "main; sys.exit(main(sys.argv[1:]))")  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", code, "runs", str(smoke["raw"])],
+            capture_output=True, text=True, env=ENV,
+        )  # fmt: skip
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr.strip() == (
+            f"llmops-logs: {blocked} is not installed: the commands of llmops-logs need the "
+            "[cli] extra; install it with: pip install 'llmops_logging[cli]'"
+        )
+    helped = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True,
+                            text=True, env=ENV)  # fmt: skip
+    assert helped.returncode == 0 and "COMMAND" in helped.stdout  # help needs no extra
+
+
+# -- what a new user tripped on -----------------------------------------------------------------
+
+
+def test_no_arguments_list_the_commands() -> None:
+    done = cli()
+    for command in ("tail", "runs", "stats", "validate", "export", "report"):
+        assert f"\n    {command} " in done.stdout
+    assert done.stderr == ""
+
+
+def test_a_run_prefix_of_several_runs_is_an_error(tmp_path: Path) -> None:
+    log_dir = tmp_path / "logs"
+    ll.configure(log_dir)
+    run_ids = []
+    for n in range(2):
+        with ll.run("r", n=n) as run:
+            run_ids.append(run.run_id)
+    ll.reset()
+    live = log_dir / "events.jsonl"  # give both runs the same first characters
+    shared = [("aaaa1111-" + r[9:], r) for r in run_ids]
+    text = live.read_text()
+    for new, old in shared:
+        text = text.replace(old, new)
+    live.write_text(text)
+    for command in ("tail", "runs", "stats", "validate", "export"):
+        done = cli(command, "--run", "aaaa", log_dir, status=2)
+        assert "--run aaaa matches several runs: " in done.stderr, done.stderr
+        assert shared[0][0] in done.stderr and shared[1][0] in done.stderr
+        assert "Traceback" not in done.stderr
+    one = json.loads(cli("runs", "--json", "--run", shared[1][0][:12], log_dir).stdout)
+    assert [r["run_id"] for r in one["runs"]] == [shared[1][0]]
+    both = json.loads(cli("runs", "--json", "--run", f"{shared[0][0]},{shared[1][0]}",
+                          log_dir).stdout)  # fmt: skip
+    assert len(both["runs"]) == 2  # whole ids, each matching one run
+
+
+def test_a_directory_with_raw_events_below_is_read_as_that(smoke: dict[str, Any]) -> None:
+    data = smoke["raw"].parent
+    assert cli("runs", "--json", data).stdout == cli("runs", "--json", smoke["raw"]).stdout
+    assert smoke["run_id"][:8] in cli("tail", "-n", 1, data).stdout
+
+
+def test_a_directory_with_no_log_says_so(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a log\n")
+    for command in ("tail", "runs", "stats", "validate", "export", "report"):
+        done = cli(command, tmp_path, status=2)
+        assert done.stderr.strip() == (
+            f"llmops-logs: no log in {tmp_path}: it holds no events.jsonl (nor rotated files "
+            "of it) and no raw_events/ directory"
+        )
+
+
+def test_counts_are_singular_or_plural(smoke: dict[str, Any], tmp_path: Path) -> None:
+    one = smoke["raw"] / "00_smoke.jsonl"  # one record, one file
+    assert cli("runs", one).stdout.splitlines()[-1] == "0 runs from 1 record in 1 file"
+    stats = cli("stats", "--by", "kind", one).stdout.splitlines()[-1]
+    assert stats == "1 group from 1 record in 1 file"
+    runs = cli("runs", smoke["raw"]).stdout.splitlines()[-1]
+    assert runs == "1 run from 12 records in 1 file"
+    exported = cli("export", "--out", tmp_path / "one.csv", one).stdout
+    assert exported.startswith("wrote 1 record, ")
+
+
+def test_export_errors_name_the_users_path(smoke: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "taken"
+    out.mkdir()  # a directory where the file should go
+    for fmt in ("csv", "parquet", "otlp"):
+        done = cli("export", "--format", fmt, "--out", out, smoke["raw"], status=1)
+        assert str(out) in done.stderr and ".tmp" not in done.stderr, done.stderr

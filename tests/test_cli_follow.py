@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from llmops_logging._cli_follow import Follower
+from llmops_logging.cli.tail import Follower
 
 WRITER = textwrap.dedent(
     """

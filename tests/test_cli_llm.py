@@ -111,10 +111,10 @@ def test_stats_by_any_field_and_by_name(agent_log: Path) -> None:
     assert len(tooled) == 6  # step_start and step_ok of three steps
     by_name = json.loads(cli("stats", "--json", agent_log).stdout)["groups"]
     named = {g["key"]: g for g in by_name}
-    assert named["run agent"]["llm_calls"] == 9  # from the runs' usage totals
-    assert named["run agent"]["input_tokens"] == 157 + 158 + 159
-    assert named["run agent"]["priced_calls"] == 6
-    assert named["step plan"]["llm_calls"] == 3 and named["step plan"]["input_tokens"] == 303
+    # groups sum llm_call records only: the usage totals of run and step ends are not added
+    assert "llm_calls" not in named["run agent"] and "llm_calls" not in named["step plan"]
+    assert named["llm_call chat gpt-4o-mini"]["llm_calls"] == 4
+    assert named["llm_call chat gpt-4o-mini"]["input_tokens"] == 100 + 101 + 102 + 11
     by_kind = json.loads(cli("stats", "--by", "kind", "--json", agent_log).stdout)["groups"]
     starts = next(g for g in by_kind if g["key"] == "run_start")
     assert "llm_calls" not in starts and "cost_usd" not in starts  # no calls: no usage
@@ -141,3 +141,24 @@ def test_tail_shows_an_llm_call_as_one_readable_line(agent_log: Path) -> None:
     failed = [line for line in lines if " ERROR " in line]
     assert len(failed) == 1 and "model=local-llama" in failed[0] and "cost=" not in failed[0]
     assert 'error="RuntimeError: model timeout"' in failed[0]
+
+
+def test_stats_count_each_call_once_through_nested_steps(tmp_path: Path) -> None:
+    """One run > step > step > one call: the ends of all three scopes carry that call in
+    their usage totals, but every grouping counts it once."""
+    log_dir = tmp_path / "logs"
+    ll.configure(log_dir)
+    with ll.run("agent"), ll.step("outer"), ll.step("inner"):
+        _call(MODELS[0], 40, 4)
+    ll.reset()
+    records = read_records(log_dir)
+    assert sum(r.get("usage", {}).get("llm_calls", 0) for r in records) == 3  # run, 2 steps
+    for by in ("logger", "kind", "name", "run", "level"):
+        groups = json.loads(cli("stats", "--by", by, "--json", log_dir).stdout)["groups"]
+        assert sum(g.get("llm_calls", 0) for g in groups) == 1, (by, groups)
+        assert sum(g.get("input_tokens") or 0 for g in groups) == 40, (by, groups)
+    by_kind = {g["key"]: g for g in json.loads(cli("stats", "--by", "kind", "--json",
+                                                   log_dir).stdout)["groups"]}  # fmt: skip
+    assert by_kind["llm_call"]["llm_calls"] == 1 and "llm_calls" not in by_kind["step_ok"]
+    runs = json.loads(cli("runs", "--json", log_dir).stdout)["runs"]
+    assert [(r["llm_calls"], r["input_tokens"]) for r in runs] == [(1, 40)]  # the run's totals

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from llmops_logging import _report_data
 from llmops_logging.cli import main
+from llmops_logging.cli.report import data as _report_data
 
 from ._agent_log import write_agent_log
 from ._chromium import CHROMIUM, Browser
@@ -180,7 +180,7 @@ def test_records_of_any_shape_are_taken_without_raising(tmp_path: Path) -> None:
     data = _report_data.gather(odd)
     assert (data.runs_seen, data.runs_failed, data.usage.llm_calls) == (1, 1, 2)
     page = tmp_path / "odd.html"
-    from llmops_logging._cli_report import report
+    from llmops_logging.cli.report import report
 
     report(iter(odd), str(page), ["odd"])
     assert "written by another tool" not in page.read_text(encoding="utf-8")  # not in a run

@@ -199,7 +199,7 @@ def test_parquet_export_turns_fields_of_mixed_types_into_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_bytes: int
 ) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
-    monkeypatch.setattr("llmops_logging._cli_parquet.BATCH_BYTES", batch_bytes)
+    monkeypatch.setattr("llmops_logging.cli.export.parquet.BATCH_BYTES", batch_bytes)
     log = tmp_path / "mixed.jsonl"
     lines = [
         {"ts": "2026-11-30T10:00:00.000000+00:00", "kind": "a", "x": 1, "y": {"z": 1}},

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ._cli_stats import Quantiles
+from ..._contract import ERROR, EVENT, KIND, LEVEL, RUN_ID, TS
+from ..stats import ERROR_LEVELS, Quantiles
 
 Record = dict[str, Any]
 
@@ -34,7 +35,6 @@ MAX_CHART_RUNS = 20_000
 MAX_TEXT = 4_000
 MAX_ITEMS = 100
 _ENDS = {"run_ok": "ok", "run_error": "error"}
-_ERROR_LEVELS = ("error", "critical")  # tuples: a foreign record's level may be unhashable
 _ERROR_KINDS = ("run_error", "step_error")
 
 
@@ -81,7 +81,7 @@ def model_of(record: Record) -> str:
     model = path(record, "gen_ai", "request", "model") or path(
         record, "gen_ai", "response", "model"
     )
-    return str(model) if model else str(record.get("event") or "-")
+    return str(model) if model else str(record.get(EVENT) or "-")
 
 
 @dataclass
@@ -166,7 +166,7 @@ class Run:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "run_id": self.run_id,
+            RUN_ID: self.run_id,
             "name": self.name,
             "start": self.start,
             "status": self.status,
@@ -202,18 +202,18 @@ class ReportData:
     def add(self, record: Record) -> None:
         """Take one record; a dozen dict look-ups for most, more for the few that matter."""
         self.records += 1
-        ts = record.get("ts")
+        ts = record.get(TS)
         if type(ts) is str:
             if self.last_ts is None or ts > self.last_ts:
                 self.last_ts = ts
             if self.first_ts is None or ts < self.first_ts:
                 self.first_ts = ts
-        kind = record.get("kind")
+        kind = record.get(KIND)
         if type(kind) is not str:
             kind = ""
-        if record.get("level") in _ERROR_LEVELS or kind in _ERROR_KINDS:
+        if record.get(LEVEL) in ERROR_LEVELS or kind in _ERROR_KINDS:
             self.errors += 1
-        run_id = record.get("run_id")
+        run_id = record.get(RUN_ID)
         run = self.open_runs.get(run_id) if type(run_id) is str else None
         if kind == "run_start" and type(run_id) is str:
             run = self._open(run_id, record)
@@ -241,7 +241,7 @@ class ReportData:
             self._close(run, record, _ENDS[kind])
 
     def _open(self, run_id: str, record: Record) -> Run:
-        run = Run(run_id, name=str(record.get("name", "-")), start=record.get("ts"))
+        run = Run(run_id, name=str(record.get("name", "-")), start=record.get(TS))
         self.open_runs[run_id] = run
         if len(self.open_runs) > MAX_OPEN_RUNS:  # runs that never end: keep their summary only
             _, oldest = self.open_runs.popitem(last=False)
@@ -261,7 +261,7 @@ class ReportData:
     def _call(self, record: Record, run: Run | None) -> None:
         group = self.models.setdefault(model_of(record), Group())
         group.count += 1
-        failed = record.get("level") in ("error", "critical") or "error" in record
+        failed = record.get(LEVEL) in ERROR_LEVELS or ERROR in record
         group.errors += failed
         duration = number(record.get("duration_s"))
         if duration is not None:
@@ -282,10 +282,10 @@ class ReportData:
         del self.open_runs[run.run_id]
         self.buffered -= len(run.records or ())
         run.status = status
-        run.end = record.get("ts")
+        run.end = record.get(TS)
         run.duration_s = number(record.get("duration_s"))
         run.usage.take_totals(record.get("usage"))
-        error = record.get("error")
+        error = record.get(ERROR)
         if isinstance(error, dict):
             run.error = f"{error.get('type', 'Error')}: {error.get('message', '')}"
         self._retire(run)

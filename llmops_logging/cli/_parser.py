@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
 
-from ._contract import LEVELS
-from .reader import parse_ts
+from .._contract import DEFAULT_LOG_DIR, LEVELS, LOG_DIR_ENV, RUN_ID
+from ..reader import parse_ts
 
 PROG = "llmops-logs"
-LOG_DIR_ENV = "LLMOPS_LOG_DIR"
-DEFAULT_LOG_DIR = os.path.join("data", "raw_events")
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -22,9 +19,11 @@ llmops-logs: read, follow, summarise, check and export llmops_logging JSONL logs
 
 Every command takes PATHs (a log directory, a live file, a single file such as
 00_smoke.jsonl; several are read one after the other), defaulting to $LLMOPS_LOG_DIR, else
-data/raw_events, and the same record filters. Exit status: 0 done, 1 validate found torn or
-invalid lines (or export lacks its optional dependency), 2 usage error or missing path,
-130 interrupted (but Ctrl-C is the normal end of tail -f: 0).
+data/raw_events (a directory with no log but a raw_events/ below it means that one), and
+the same record filters. With no COMMAND, this help. Exit status: 0 done (or this help),
+1 validate found torn or invalid lines (or export lacks its optional dependency), 2 usage
+error, missing path or a --run prefix of several runs, 130 interrupted (but Ctrl-C is the
+normal end of tail -f: 0).
 """
 EPILOG = """\
 examples:
@@ -80,7 +79,12 @@ def _common() -> argparse.ArgumentParser:
         f"{DEFAULT_LOG_DIR})",
     )  # fmt: skip
     f = common.add_argument_group("filters")
-    f.add_argument("--run", metavar="ID", help="run_id, or its first characters (comma list)")
+    f.add_argument(
+        "--run",
+        metavar="ID",
+        help=f"{RUN_ID}, or its first characters (comma list); a prefix of several runs is "
+        "an error",
+    )
     f.add_argument(
         "--kind",
         action="append",
@@ -127,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = [_common()]
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
@@ -158,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--interval", type=float, default=0.1, help=argparse.SUPPRESS)
     command(
         "runs",
-        "one row per run: id, name, start, status, duration, events, ok_rate, tokens, cost",
+        "one row per run: id, name, start, status, duration, events, ok_rate, error, tokens, cost",
     )
     stats = command(
         "stats",

@@ -7,21 +7,31 @@ than a lighter library because it is the one well-kept Python charting package t
 its browser script in the wheel: no CDN, no second download. Each run's waterfall is plain
 HTML (`<details>` rows with CSS-positioned bars), so it expands without any script.
 
-What is gathered, and how memory stays bounded, is `_report_data`'s business.
+What is gathered, and how memory stays bounded, is `data`'s business.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
+import pathlib
+import sys
+import webbrowser
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
-from ._cli_export import MissingDependency
-from ._report_data import (
+from ..._contract import CORE_FIELDS, ERROR, EVENT, KIND, LEVEL, RUN_ID, TS
+from ...reader import EventStream
+from .. import _steps
+from .._output import Progress
+from .._parser import PROG
+from ..export import MissingDependency, default_path
+from ..stats import ERROR_LEVELS
+from .data import (
     FAILED_RUNS,
     MAX_CHART_RUNS,
     MAX_RUN_RECORDS,
@@ -41,7 +51,7 @@ REPORT_MISSING = (
     "report needs jinja2 and plotly, which are not installed; "
     "install them with: pip install 'llmops_logging[report]'"
 )
-_CORE = {"ts", "run_id", "event", "kind", "level", "logger", "event_id", "seq", "pid"}
+_CORE = frozenset(CORE_FIELDS)
 _STATUS_COLORS = {"ok": "#2e7d32", "error": "#c62828", "running": "#f9a825"}
 _CONFIG = {"displaylogo": False, "responsive": True}
 
@@ -72,7 +82,7 @@ def _offset(ts: Any, origin: datetime) -> float | None:
 def _span(span_id: str, kind: str, label: str, parent: Any) -> dict[str, Any]:
     return {
         "id": span_id,
-        "kind": kind,
+        KIND: kind,
         "label": label,
         "parent": parent if isinstance(parent, str) else None,
         "start": None,
@@ -87,20 +97,20 @@ def _span(span_id: str, kind: str, label: str, parent: Any) -> dict[str, Any]:
 
 
 def _user_fields(record: Record) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in _CORE and k not in ("error",)}
+    return {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
 
 
 def timeline(run: Run) -> dict[str, Any]:
     """The run's steps and LLM calls as nested rows with bar positions in percent."""
     records = [trim(record) for record in run.records or ()]
-    origin = parse_time(run.start) or parse_time(records[0].get("ts") if records else None)
+    origin = parse_time(run.start) or parse_time(records[0].get(TS) if records else None)
     if origin is None:
         return {"rows": [], "total_s": 0.0}
     root = _span(run.run_id, "run", f"run {run.name}", None)
     spans: dict[str, dict[str, Any]] = {run.run_id: root}
     for record in records:
-        kind = record.get("kind")
-        at = _offset(record.get("ts"), origin)
+        kind = record.get(KIND)
+        at = _offset(record.get(TS), origin)
         step_id = record.get("step_id")
         if kind in ("run_start", "run_ok", "run_error"):
             span = root
@@ -112,7 +122,7 @@ def timeline(run: Run) -> dict[str, Any]:
                 _span(
                     step_id,
                     "llm" if kind == "llm_call" else "step",
-                    str(record.get("event")) if kind == "llm_call" else f"{record.get('name')}",
+                    str(record.get(EVENT)) if kind == "llm_call" else f"{record.get('name')}",
                     record.get("parent_id"),
                 ),
             )
@@ -121,11 +131,11 @@ def timeline(run: Run) -> dict[str, Any]:
             (owner or root)["events"].append(
                 {
                     "at": at,
-                    "level": record.get("level"),
-                    "event": record.get("event"),
-                    "kind": kind,
+                    LEVEL: record.get(LEVEL),
+                    EVENT: record.get(EVENT),
+                    KIND: kind,
                     "fields": _json(_user_fields(record)),
-                    "error": record.get("error"),
+                    "error": record.get(ERROR),
                 }
             )
             continue
@@ -145,10 +155,10 @@ def timeline(run: Run) -> dict[str, Any]:
             duration = number(record.get("duration_s"))
             if span["start"] is None and at is not None and duration is not None:
                 span["start"] = at - duration
-            failed = str(kind).endswith("_error") or "error" in record
-            span["status"] = "error" if failed or record.get("level") == "error" else "ok"
-        if isinstance(record.get("error"), dict):
-            span["error"] = record["error"]
+            failed = str(kind).endswith("_error") or ERROR in record
+            span["status"] = "error" if failed or record.get(LEVEL) in ERROR_LEVELS else "ok"
+        if isinstance(record.get(ERROR), dict):
+            span["error"] = record[ERROR]
         if kind == "llm_call":
             span["prompt"] = {
                 name: value
@@ -240,8 +250,7 @@ def _runs_chart(go: Any, data: ReportData) -> Any:
             continue
         x = [r["start"] for r in chosen]
         text = [
-            f"{r['name']} {r['run_id'][:8]}<br>{status}"
-            + (f"<br>{r['error']}" if r["error"] else "")
+            f"{r['name']} {r[RUN_ID][:8]}<br>{status}" + (f"<br>{r['error']}" if r["error"] else "")
             for r in chosen
         ]
         common = {"x": x, "text": text, "mode": "markers", "legendgroup": status}
@@ -352,7 +361,7 @@ def render(data: ReportData, sources: list[str]) -> str:
         for run in detailed
     ]
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("llmops_logging", "templates"),
+        loader=jinja2.PackageLoader("llmops_logging.cli.report", "templates"),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -412,3 +421,28 @@ def report(records: Iterable[Record], out: str, sources: list[str]) -> ReportDat
         if os.path.exists(temp):
             os.unlink(temp)
     return data
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+def command(args: argparse.Namespace) -> int:
+    paths = _steps.paths(args)
+    out = args.out or os.path.join(os.path.dirname(default_path(paths[0], "html")), "report.html")
+    stream = EventStream(paths, _steps.accept(args))
+    try:
+        data = report(Progress(stream.progress).wrap(stream), out, [str(p) for p in paths])
+    except MissingDependency as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    _steps.warn(stream.report)
+    if args.json:
+        _steps.dump({"out": out, "runs": data.runs_seen, "read": stream.report.as_dict()})
+    else:
+        print(
+            f"wrote {out}: {_steps.plural(data.runs_seen, 'run')} ({data.runs_failed:,} failed), "
+            f"{len(data.detailed())} in detail, from {_steps.plural(data.records, 'record')}"
+        )
+    if args.open:
+        webbrowser.open(pathlib.Path(out).resolve().as_uri())
+    return 0

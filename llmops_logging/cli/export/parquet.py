@@ -31,9 +31,11 @@ from typing import IO, Any
 
 import orjson
 
+from ..._contract import CORE_FIELDS, TS
+
 Record = dict[str, Any]
 BATCH_BYTES = 4 << 20
-CORE_COLUMNS = ("ts", "run_id", "event", "kind", "level", "logger", "event_id", "seq", "pid")
+CORE_COLUMNS = CORE_FIELDS
 
 
 def _pa() -> Any:
@@ -218,9 +220,9 @@ class Schema:
             if not _writable(kind):
                 self.texts.add(name)
                 self.types[name] = pa.string()
-        if "ts" in self.types:
-            self.texts.discard("ts")
-            self.types["ts"] = pa.timestamp("us", tz="UTC")
+        if TS in self.types:
+            self.texts.discard(TS)
+            self.types[TS] = pa.timestamp("us", tz="UTC")
         names = [c for c in CORE_COLUMNS if c in self.types]
         names += [n for n in self.types if n not in CORE_COLUMNS]
         return pa.schema([(name, self.types[name]) for name in names])
@@ -235,13 +237,13 @@ def _slow_table(data: bytes, schema: Any) -> Any:
     rows = []
     for line in _lines(data):
         record = orjson.loads(line)
-        ts = record.get("ts")
+        ts = record.get(TS)
         try:
-            record["ts"] = datetime.fromisoformat(ts) if isinstance(ts, str) else None
+            record[TS] = datetime.fromisoformat(ts) if isinstance(ts, str) else None
         except ValueError:
-            record["ts"] = None
-        if record["ts"] is not None and record["ts"].tzinfo is None:
-            record["ts"] = None  # a naive time is not a UTC instant
+            record[TS] = None
+        if record[TS] is not None and record[TS].tzinfo is None:
+            record[TS] = None  # a naive time is not a UTC instant
         rows.append(record)
     return pa.Table.from_pylist(rows, schema=schema)
 

@@ -1,4 +1,5 @@
-"""`tail -f`: follow one log's live file across rotations, each record once, in write order.
+"""`tail`: the last records of a log, one line each; `tail -f` follows one log's live file
+across rotations, each record once, in write order.
 
 The follower holds the live file open by descriptor. When the live path names another inode,
 the file it holds was renamed to the next rotated number (`reader.open_live` tells which):
@@ -12,33 +13,42 @@ poll, after the live file, until no writer holds them: writers keep a shared `fl
 file they append to, so once an exclusive one is granted no line can land there any more. A
 line that a writer added late was written before anything that writer put in the live file,
 so it is read in the same poll or an earlier one, and each poll puts every process's records
-back in `seq` order. Torn lines are recovered as in `read_events` (`recover_glued`).
+back in `seq` order. Lines are decoded, and torn ones recovered, by the reader's `decode_line`.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
+import select
+import signal
+import stat
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 import orjson
 
-from .reader import (
+from .._contract import PID, SEQ
+from ..reader import (
     MAX_LINE_BYTES,
     READ_ERRORS,
     Accept,
     LineSplitter,
     ReadReport,
+    decode_line,
     open_live,
     open_rotated,
     read_lines,
-    recover_glued,
     rotated_files,
     split_log_path,
 )
+from . import _steps
+from ._output import LinePrinter, Progress, wants_color
+from ._parser import PROG
 
 Record = dict[str, Any]
 Sink = Callable[[Record], Any]
@@ -124,17 +134,10 @@ class Follower:
     def _records(self, lines: Iterable[bytes], sink: Sink) -> None:
         accept = self.accept
         for line in lines:
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                record = None
-            if type(record) is not dict:
-                if not line.strip():
-                    continue
-                self.torn += 1
-                record = recover_glued(line)
-                if record is None:
-                    continue
+            record, torn = decode_line(line)
+            self.torn += torn
+            if record is None:
+                continue
             if accept is None or accept(record, line):
                 sink(record)
 
@@ -272,13 +275,95 @@ def in_process_order(records: list[Record]) -> list[Record]:
     """
     slots: dict[int, list[int]] = {}
     for index, record in enumerate(records):
-        pid, seq = record.get("pid"), record.get("seq")
+        pid, seq = record.get(PID), record.get(SEQ)
         if type(pid) is int and type(seq) is int:
             slots.setdefault(pid, []).append(index)
     ordered = list(records)
     for indexes in slots.values():
         if len(indexes) > 1:
-            mine = sorted((records[i] for i in indexes), key=lambda record: record["seq"])
+            mine = sorted((records[i] for i in indexes), key=lambda record: record[SEQ])
             for index, record in zip(indexes, mine, strict=True):
                 ordered[index] = record
     return ordered
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+def command(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    line = LinePrinter(wants_color(out, args.color))
+
+    def emit(record: Record) -> None:
+        out.write(orjson.dumps(record).decode() + "\n" if args.json else line(record) + "\n")
+
+    if args.follow:
+        return follow(args, emit, out)
+    stream = _steps.stream(args)
+    for record in deque(Progress(stream.progress).wrap(stream), maxlen=args.lines):
+        emit(record)
+    _steps.warn(stream.report)
+    return 0
+
+
+def follow(args: argparse.Namespace, emit: Sink, out: TextIO) -> int:
+    """`tail -f`: the last records, then new ones until Ctrl-C, SIGTERM or a closed pipe."""
+    paths = _steps.paths(args, empty_ok=True)
+    if len(paths) != 1:
+        raise _steps.UsageError("tail -f follows one log: give one directory or live file")
+    try:
+        follower = Follower(paths[0], _steps.accept(args))
+    except ValueError as exc:
+        raise _steps.UsageError(str(exc)) from None
+    stopped: list[int] = []
+    try:
+        for record in follower.start(args.lines):
+            emit(record)
+        out.flush()
+    except KeyboardInterrupt:
+        follower.close()
+        return 0
+    # From here a signal only sets a flag, so a batch is never cut off half printed.
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: stopped.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        while not stopped and not _reader_gone(out):
+            batch = follower.poll()
+            for record in batch:
+                emit(record)
+            if batch:
+                out.flush()
+            else:
+                time.sleep(args.interval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        follower.close()
+    if follower.torn:
+        print(f"{PROG}: skipped {_steps.plural(follower.torn, 'torn line')}", file=sys.stderr)
+    if follower.oversize:
+        print(
+            f"{PROG}: skipped {_steps.plural(follower.oversize, 'line')} longer than the limit, "
+            "unread",
+            file=sys.stderr,
+        )
+    for missed in follower.missed:
+        print(f"{PROG}: {missed}", file=sys.stderr)
+    return 0
+
+
+def _reader_gone(out: TextIO) -> bool:
+    """Whether the pipe we print to was closed (`tail -f | head` with head done): stop then,
+    rather than wait for the next record to fail on it."""
+    poll = getattr(select, "poll", None)
+    try:
+        fd = out.fileno()
+        if poll is None or not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+    except (OSError, ValueError):
+        return False
+    watcher = poll()
+    watcher.register(fd, 0)  # POLLERR and POLLHUP are always reported
+    return any(event & (select.POLLERR | select.POLLHUP) for _, event in watcher.poll(0))

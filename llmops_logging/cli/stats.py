@@ -5,18 +5,34 @@ few thousand per group and then folds them into a log-bucket histogram, so the p
 a million step durations cost a few kilobytes, within half a percent.
 
 Tokens and cost come from two places that count the same calls: each `llm_call` record
-(`gen_ai.usage.*`, `cost_usd`) and the `usage` totals on run and step ends. A group sums its
-`llm_call` records when it has any, else the totals of its ends, so no call counts twice.
+(`gen_ai.usage.*`, `cost_usd`) and the `usage` totals on run and step ends. A `stats` group
+sums only its `llm_call` records: the totals of nested ends (a run, its step, the step's step)
+would count one call once per level. The end totals serve only a run's own row in `runs`.
 """
 
 from __future__ import annotations
 
+import argparse
+import logging
 import math
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from .._contract import EVENT, KIND, LEVEL, LEVELS, LLM_CALL, LOGGER, NAME, RUN_ID
+from . import _steps
+from ._output import (
+    USAGE_HEADERS,
+    Progress,
+    console,
+    durations,
+    print_table,
+    usage_cells,
+    wants_color,
+)
 
 Record = dict[str, Any]
 
@@ -24,9 +40,10 @@ EXACT_LIMIT = 4096
 _GAMMA = 1.01  # bucket k holds (GAMMA**(k-1), GAMMA**k]: relative error <= (GAMMA-1)/2
 _LOG_GAMMA = math.log(_GAMMA)
 _NON_POSITIVE = -(10**9)
-CORE_BY_FIELDS = ("name", "run", "kind", "event", "logger", "level")
+ERROR_LEVELS = tuple(name for name, number in LEVELS.items() if number >= logging.ERROR)
+"""`error`, `critical`: a tuple, since a foreign record's level may be unhashable."""
+CORE_BY_FIELDS = ("name", "run", KIND, EVENT, LOGGER, LEVEL)
 """Fields every record of the contract has: a record without one is grouped under `-`."""
-LLM_CALL = "llm_call"
 _ENDS = {"run_ok": "run", "run_error": "run", "step_ok": "step", "step_error": "step"}
 
 
@@ -83,20 +100,18 @@ class Quantiles:
 
 
 def is_error(record: Record) -> bool:
-    kind = record.get("kind")
-    return record.get("level") in ("error", "critical") or (
-        isinstance(kind, str) and kind.endswith("_error")
-    )
+    kind = record.get(KIND)
+    return record.get(LEVEL) in ERROR_LEVELS or (isinstance(kind, str) and kind.endswith("_error"))
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return None
 
 
 def _duration(record: Record) -> float | None:
-    return _number(record.get("duration_s"))
+    return number(record.get("duration_s"))
 
 
 _MISSING = object()
@@ -128,27 +143,27 @@ class Usage:
 
     def add(self, calls: Any, input_tokens: Any, output_tokens: Any, cost: Any,
             unpriced: Any = 0) -> None:  # fmt: skip
-        count = int(_number(calls) or 0)
+        count = int(number(calls) or 0)
         self.calls += count
-        tokens_in, tokens_out = _number(input_tokens), _number(output_tokens)
+        tokens_in, tokens_out = number(input_tokens), number(output_tokens)
         self.counted = self.counted or tokens_in is not None or tokens_out is not None
         self.input_tokens += tokens_in or 0
         self.output_tokens += tokens_out or 0
-        price = _number(cost)
+        price = number(cost)
         if price is not None:
             self.cost_usd += price
-            self.priced_calls += max(count - int(_number(unpriced) or 0), 0)
+            self.priced_calls += max(count - int(number(unpriced) or 0), 0)
 
     def add_record(self, record: Record) -> None:
         """Add an `llm_call` record, or the `usage` totals of a run or step end."""
-        if record.get("kind") == LLM_CALL:
+        if record.get(KIND) == LLM_CALL:
             usage = field_value(record, "gen_ai.usage")
             usage = usage if isinstance(usage, Mapping) else {}
             self.add(1, usage.get("input_tokens"), usage.get("output_tokens"),
                      record.get("cost_usd"))  # fmt: skip
             return
         usage = record.get("usage")
-        if isinstance(usage, Mapping) and record.get("kind") in _ENDS:
+        if isinstance(usage, Mapping) and record.get(KIND) in _ENDS:
             self.add(usage.get("llm_calls"), usage.get("input_tokens"),
                      usage.get("output_tokens"), usage.get("cost_usd"),
                      usage.get("calls_without_cost"))  # fmt: skip
@@ -174,15 +189,11 @@ class Group:
     records: int = 0
     errors: int = 0
     durations: Quantiles = field(default_factory=Quantiles)
-    calls: Usage = field(default_factory=Usage)  # from llm_call records
-    ends: Usage = field(default_factory=Usage)  # from the usage of run and step ends
-
-    def add_usage(self, record: Record) -> None:
-        (self.calls if record.get("kind") == LLM_CALL else self.ends).add_record(record)
+    calls: Usage = field(default_factory=Usage)  # from llm_call records only
 
     def row(self, key: str) -> dict[str, Any]:
         d = self.durations
-        usage = (self.calls if self.calls.calls else self.ends).as_dict()
+        usage = self.calls.as_dict()
         return {
             "key": key,
             "records": self.records,
@@ -200,17 +211,17 @@ class Group:
 
 def _key(record: Record, by: str, names: dict[str, str]) -> str | None:
     if by == "name":
-        kind = record.get("kind")
+        kind = record.get(KIND)
         if kind == LLM_CALL:
-            return f"{LLM_CALL} {record.get('event', '-')}"
+            return f"{LLM_CALL} {record.get(EVENT, '-')}"
         scope = _ENDS.get(kind)  # type: ignore[arg-type]
         return None if scope is None else f"{scope} {record.get('name', '-')}"
     if by == "run":
-        run_id = record.get("run_id")
+        run_id = record.get(RUN_ID)
         if run_id is None:
             return "-"
         name = record.get("name")
-        if record.get("kind") == "run_start" and isinstance(name, str):
+        if record.get(KIND) == "run_start" and isinstance(name, str):
             names[str(run_id)] = name
         return str(run_id)
     value = field_value(record, by)
@@ -243,7 +254,8 @@ def stats(records: Iterable[Record], by: str = "name") -> list[dict[str, Any]]:
         duration = _duration(record)
         if duration is not None:
             group.durations.add(duration)
-        group.add_usage(record)
+        if record.get(KIND) == LLM_CALL:
+            group.calls.add_record(record)
     rows = [group.row(key) for key, group in groups.items()]
     if by == "run":
         for row in rows:
@@ -252,89 +264,42 @@ def stats(records: Iterable[Record], by: str = "name") -> list[dict[str, Any]]:
     return rows
 
 
-# -- runs -------------------------------------------------------------------------------------
+# -- the command ------------------------------------------------------------------------------
 
 
-@dataclass
-class RunRow:
-    run_id: str
-    name: str | None = None
-    start: str | None = None
-    first_ts: str | None = None
-    status: str | None = None
-    duration_s: float | None = None
-    events: int = 0
-    samples: int = 0
-    samples_ok: int = 0
-    closing_ok_rate: float | None = None
-    error: str | None = None
-    closing_usage: Usage | None = None
-    calls: Usage = field(default_factory=Usage)  # its llm_call records, for a run still going
-
-    @property
-    def usage(self) -> Usage:
-        """The totals the run recorded when it closed, else the sum of its llm_call records."""
-        return self.closing_usage if self.closing_usage is not None else self.calls
-
-    @property
-    def ok_rate(self) -> float | None:
-        """The rate the run recorded when it closed, else the share of its ok samples."""
-        if self.closing_ok_rate is not None:
-            return self.closing_ok_rate
-        return self.samples_ok / self.samples if self.samples else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "name": self.name,
-            "start": self.start or self.first_ts,
-            "status": self.status,
-            "duration_s": self.duration_s,
-            "events": self.events,
-            "samples": self.samples,
-            "ok_rate": self.ok_rate,
-            "error": self.error,
-            **self.usage.as_dict(),
-        }
-
-
-def runs(records: Iterable[Record]) -> list[dict[str, Any]]:
-    """One row per run (a run_id with a run_start or run end record), oldest start first."""
-    table: dict[str, RunRow] = {}
-    for record in records:
-        run_id = record.get("run_id")
-        if not isinstance(run_id, str):
-            continue
-        row = table.get(run_id)
-        if row is None:
-            row = table[run_id] = RunRow(run_id)
-        row.events += 1
-        ts = record.get("ts")
-        if row.first_ts is None and isinstance(ts, str):
-            row.first_ts = ts
-        kind = record.get("kind")
-        if kind == "sample":
-            row.samples += 1
-            row.samples_ok += record.get("ok") is True
-        elif kind == LLM_CALL:
-            row.calls.add_record(record)
-        elif kind == "run_start":
-            row.start = ts if isinstance(ts, str) else None
-            row.status = row.status or "running"
-            row.name = record.get("name", row.name)
-        elif kind in ("run_ok", "run_error"):
-            row.status = "ok" if kind == "run_ok" else "error"
-            row.duration_s = _duration(record)
-            row.name = record.get("name", row.name)
-            rate = record.get("ok_rate")
-            if isinstance(rate, (int, float)) and not isinstance(rate, bool):
-                row.closing_ok_rate = float(rate)
-            error = record.get("error")
-            if isinstance(error, dict):
-                row.error = f"{error.get('type')}: {error.get('message')}"
-            if isinstance(record.get("usage"), Mapping):
-                row.closing_usage = Usage()
-                row.closing_usage.add_record(record)
-    found = [row for row in table.values() if row.status is not None]
-    found.sort(key=lambda row: row.start or row.first_ts or "")
-    return [row.as_dict() for row in found]
+def command(args: argparse.Namespace) -> int:
+    stream = _steps.stream(args)
+    if not args.by:
+        raise _steps.UsageError("stats --by needs a field name")
+    rows = stats(Progress(stream.progress).wrap(stream), args.by)
+    if args.json:
+        _steps.dump({"by": args.by, "groups": rows, "read": stream.report.as_dict()})
+        return 0
+    by_run = args.by == "run"
+    first = {NAME: "run/step name", "run": RUN_ID}.get(args.by, args.by)
+    llm = any(r.get("llm_calls") for r in rows)
+    headers = [first, *([NAME] if by_run else []), "count", "errors", "error_rate",
+               "p50", "p95", "p99", "max", *(USAGE_HEADERS if llm else ())]  # fmt: skip
+    columns = {}
+    for key in ("p50_s", "p95_s", "p99_s", "max_s"):  # one unit down each column
+        texts = durations([r[key] for r in rows])
+        columns[key] = [
+            text if r["exact"] or r[key] is None or key == "max_s" else f"~{text}"
+            for r, text in zip(rows, texts, strict=True)
+        ]
+    table = [
+        [r["key"][:8] if by_run else r["key"], *([r.get(NAME)] if by_run else []),
+         r["records"], r["errors"], f"{100 * r['error_rate']:.1f}%",
+         *(columns[k][n] for k in ("p50_s", "p95_s", "p99_s", "max_s")),
+         *(usage_cells(r) if llm else ())]
+        for n, r in enumerate(rows)
+    ]  # fmt: skip
+    offset = 1 if by_run else 0
+    print_table(
+        headers,
+        table,
+        console(sys.stdout, wants_color(sys.stdout, args.color)),
+        numeric=tuple(range(1 + offset, len(headers))),
+    )
+    print(_steps.footer(stream.report, _steps.plural(len(rows), "group")))
+    return 0

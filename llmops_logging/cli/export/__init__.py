@@ -1,27 +1,34 @@
 """`export`: flattened records to CSV, nested ones to Parquet (optional pyarrow), runs to OTLP.
 
 Records of one log have different fields, so export reads twice: the first pass finds the
-columns (for Parquet, `_cli_parquet` finds a type per column), the second writes the rows, the
+columns (for Parquet, `parquet` finds a type per column), the second writes the rows, the
 same number of records as the first saw. Neither pass holds the records.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import importlib
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import orjson
 
-from ._cli_otlp import write_otlp
-from ._cli_parquet import write_parquet
+from ..._contract import CORE_FIELDS, DERIVED_DIR_NAME, LIVE_NAME, RAW_DIR_NAME
+from ...reader import EventStream
+from .. import _steps
+from .._output import Progress
+from .._parser import PROG
+from .otlp import write_otlp
+from .parquet import write_parquet
 
 Record = dict[str, Any]
 T = TypeVar("T")
-CORE_COLUMNS = ("ts", "run_id", "event", "kind", "level", "logger", "event_id", "seq", "pid")
+CORE_COLUMNS = CORE_FIELDS
 _INT64 = range(-(2**63), 2**63)
 PARQUET_MISSING = (
     "parquet export needs pyarrow, which is not installed; "
@@ -146,6 +153,10 @@ def _via_temp(out: str, write: Callable[[str], T]) -> T:
     try:
         result = write(temp)
         os.replace(temp, out)
+    except OSError as exc:  # say what failed of the user's file, not of our temporary
+        if temp not in (exc.filename, exc.filename2):
+            raise
+        raise type(exc)(exc.errno, exc.strerror, out) from None
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
@@ -168,3 +179,67 @@ def _write_csv(rows: Iterable[Record], columns: Columns, path: str) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow({k: _csv_value(v) for k, v in row.items()})
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+def default_path(path: str, fmt: str) -> str:
+    """`derived/` beside a `raw_events/` log directory (the smoke layout), else data/derived/."""
+    directory, name = (path, LIVE_NAME) if os.path.isdir(path) else os.path.split(path)
+    directory = os.path.normpath(directory or ".")
+    stem = name.split(".")[0] or "events"
+    if os.path.basename(os.path.abspath(directory)) == RAW_DIR_NAME:
+        derived = os.path.join(os.path.dirname(directory), DERIVED_DIR_NAME)
+    else:
+        derived = os.path.join("data", DERIVED_DIR_NAME)
+    return os.path.join(derived, f"{stem}.{fmt}")
+
+
+def command(args: argparse.Namespace) -> int:
+    paths = _steps.paths(args)
+    suffix = "otlp.jsonl" if args.format == "otlp" else args.format
+    out = args.out or default_path(paths[0], suffix)
+    accept = _steps.accept(args)
+    streams: list[EventStream] = []
+
+    def open_records() -> EventStream:
+        streams.append(EventStream(paths, accept))
+        return streams[-1]
+
+    passes = 1 if args.format == "otlp" else 2  # csv, parquet: columns, then rows
+
+    def measure() -> tuple[int, int]:
+        done = sum(stream.progress()[0] for stream in streams)
+        return done, passes * streams[0].progress()[1] if streams else 0
+
+    progress = Progress(measure, "exporting")
+    try:
+        columns = export(open_records, args.format, out, progress.tick)
+    except MissingDependency as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        progress.done()
+    if args.json:
+        otlp = {"traces": columns.traces, "spans": columns.spans} if suffix != args.format else {}
+        _steps.dump(
+            {
+                "out": out,
+                "format": args.format,
+                "rows": columns.rows,
+                "columns": columns.names,
+                **otlp,
+                "read": streams[0].report.as_dict(),
+            }
+        )
+        return 0
+    _steps.warn(streams[0].report)
+    plural = _steps.plural
+    if args.format == "otlp":
+        print(f"wrote {plural(columns.traces, 'trace')}, {plural(columns.spans, 'span')}, to {out}")
+        return 0
+    print(
+        f"wrote {plural(columns.rows, 'record')}, {plural(len(columns.names), 'column')}, to {out}"
+    )
+    return 0

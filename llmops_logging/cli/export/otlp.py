@@ -27,6 +27,9 @@ from typing import IO, Any
 
 import orjson
 
+from ..._contract import CORE_FIELDS, ERROR, EVENT, KIND, LEVEL, RUN_ID, TS
+from ..stats import ERROR_LEVELS
+
 Record = dict[str, Any]
 MAX_OPEN_RUNS = 256
 MAX_EVENTS = 128
@@ -36,7 +39,7 @@ SPAN_KIND_INTERNAL = 1
 SPAN_KIND_CLIENT = 3
 STATUS_OK = 1
 STATUS_ERROR = 2
-_CORE = {"ts", "run_id", "event", "kind", "level", "logger", "event_id", "seq", "pid"}
+_CORE = frozenset(CORE_FIELDS)
 _SPAN_KINDS = {"step_start", "step_ok", "step_error", "llm_call"}
 _NAME = "llmops_logging"
 
@@ -117,7 +120,7 @@ class _Trace:
                 "traceId": self.trace_id,
                 "spanId": self.root if key == self.root else span_id(key),
                 "name": name,
-                "kind": kind,
+                KIND: kind,
                 "attributes": {},
                 "events": [],
                 "start": None,
@@ -129,8 +132,8 @@ class _Trace:
         return span
 
     def add(self, record: Record) -> None:
-        kind = record.get("kind")
-        at = _nanos(record.get("ts"))
+        kind = record.get(KIND)
+        at = _nanos(record.get(TS))
         if at is not None:
             self.last = at if self.last is None else max(self.last, at)
         step = record.get("step_id")
@@ -140,7 +143,7 @@ class _Trace:
             parent = record.get("parent_id")
             span = self.span(
                 step,
-                str(record.get("event")) if kind == "llm_call" else str(record.get("name", "-")),
+                str(record.get(EVENT)) if kind == "llm_call" else str(record.get("name", "-")),
                 span_id(parent) if isinstance(parent, str) else self.root,
                 SPAN_KIND_CLIENT if kind == "llm_call" else SPAN_KIND_INTERNAL,
             )
@@ -149,16 +152,16 @@ class _Trace:
             owner = owner or self.spans.get(self.root)
             if owner is not None and len(owner["events"]) < MAX_EVENTS and at is not None:
                 fields = {k: v for k, v in record.items() if k not in _CORE and k != "step_id"}
-                fields["level"] = record.get("level")
+                fields[LEVEL] = record.get(LEVEL)
                 owner["events"].append(
                     {
                         "timeUnixNano": str(at),
-                        "name": str(record.get("event")),
+                        "name": str(record.get(EVENT)),
                         "attributes": _attributes(fields),
                     }
                 )
             return
-        fields = {k: v for k, v in record.items() if k not in _CORE and k != "error"}
+        fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
         span["attributes"].update({a["key"]: a for a in _attributes(fields)})
         if kind in ("run_start", "step_start"):
             span["start"] = at
@@ -167,8 +170,8 @@ class _Trace:
         duration = record.get("duration_s")
         if span["start"] is None and at is not None and isinstance(duration, (int, float)):
             span["start"] = at - int(duration * 1e9)
-        error = record.get("error")
-        if str(kind).endswith("_error") or record.get("level") == "error" or error is not None:
+        error = record.get(ERROR)
+        if str(kind).endswith("_error") or record.get(LEVEL) in ERROR_LEVELS or error is not None:
             span["status"] = {"code": STATUS_ERROR}
             if isinstance(error, dict):
                 span["status"]["message"] = f"{error.get('type')}: {error.get('message')}"
@@ -236,7 +239,7 @@ def write_otlp(
     for count, record in enumerate(records, 1):
         if not count % 8192:
             tick(8192)
-        run_id = record.get("run_id")
+        run_id = record.get(RUN_ID)
         if not isinstance(run_id, str):
             continue
         trace = open_traces.get(run_id)
@@ -245,7 +248,7 @@ def write_otlp(
             if len(open_traces) > MAX_OPEN_RUNS:
                 flush(open_traces.popitem(last=False)[1])
         trace.add(record)
-        if record.get("kind") in ("run_ok", "run_error"):
+        if record.get(KIND) in ("run_ok", "run_error"):
             flush(open_traces.pop(run_id))
         elif len(trace.spans) >= MAX_SPANS:
             flush(trace)

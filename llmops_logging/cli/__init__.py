@@ -1,0 +1,75 @@
+"""llmops-logs: read, follow, summarise, check and export llmops_logging JSONL logs.
+
+`main` parses the command line (`_parser`) and hands it to the command's module: `tail`,
+`runs`, `stats`, `validate`, `export`, `report`, each with a `command(args)` returning the
+exit status. `_output` draws (rich), `_steps` holds what every command shares (paths, filters,
+footers). Only the reader is used to read logs: the CLI knows nothing of the writer.
+
+The command modules are imported when a command runs, so `--help`, `--version` and the
+message that names the missing `[cli]` extra work without rich or the schema validator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from ._parser import PROG, build_parser
+from ._steps import UsageError
+
+CLI_EXTRA = frozenset({"rich", "fastjsonschema", "jsonschema"})
+"""The packages of the `[cli]` extra, which the commands import."""
+MISSING_EXTRA = (
+    "{name} is not installed: the commands of llmops-logs need the [cli] extra; "
+    "install it with: pip install 'llmops_logging[cli]'"
+)
+
+__all__ = ["main"]
+
+
+def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
+    from . import export, report, runs, stats, tail, validate
+
+    return {
+        "tail": tail.command,
+        "runs": runs.command,
+        "stats": stats.command,
+        "validate": validate.command,
+        "export": export.command,
+        "report": report.command,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # no command: the list of them, as --help gives it
+        parser.print_help()
+        return 0
+    try:
+        commands = _commands()
+    except ImportError as exc:
+        name = (exc.name or "").partition(".")[0]
+        if name not in CLI_EXTRA:
+            raise
+        print(f"{PROG}: {MISSING_EXTRA.format(name=name)}", file=sys.stderr)
+        return 1
+    try:
+        status = commands[args.command](args)
+        sys.stdout.flush()
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # a file that cannot be read, a full disk for export
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    return status

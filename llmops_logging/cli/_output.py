@@ -1,0 +1,336 @@
+"""Terminal output for llmops-logs: tables, one-line records, a progress bar, durations.
+
+rich draws every table, colour and progress bar. On a terminal tables are rich's heavy ones in
+colour; on a pipe, in a file or with `--color never` the same table comes without colour in a
+light box (a rule under the header, columns two spaces apart or more), on a console wide enough
+that no row wraps, so `grep`, `awk` and `cut` work on it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TextIO
+
+import orjson
+from rich import box
+from rich.color import ColorSystem
+from rich.console import Console
+from rich.progress import BarColumn, TaskProgressColumn, TextColumn
+from rich.progress import Progress as RichProgress
+from rich.style import Style
+from rich.table import Table
+
+from .._contract import (
+    COST_USD,
+    DEFAULT_KIND,
+    DURATION_S,
+    ERROR,
+    EVENT,
+    EVENT_ID,
+    KIND,
+    LEVEL,
+    LEVELS,
+    LLM_CALL,
+    LOGGER,
+    PID,
+    RUN_ID,
+    SEQ,
+    TS,
+    TTFT_S,
+)
+
+Row = Sequence[Any]
+
+LEVEL_STYLES = dict(
+    zip(LEVELS, ("dim", "green", "yellow", "bold red", "bold white on red"), strict=True)
+)
+"""rich's style of each level, lowest first as `LEVELS` lists them."""
+STATUS_STYLES = {"ok": "green", "error": "bold red", "running": "yellow"}
+_SHOWN_APART = (TS, LEVEL, LOGGER, EVENT, KIND, RUN_ID, EVENT_ID, SEQ, PID)
+WIDE = 4096
+"""The console width off a terminal: a table row or a record line never wraps in a pipe."""
+
+
+def wants_color(stream: TextIO, mode: str = "auto") -> bool:
+    """`always`, `never`, or `auto`: a terminal and no `NO_COLOR` in the environment."""
+    if mode != "auto":
+        return mode == "always"
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
+def console(stream: TextIO, color: bool) -> Console:
+    """A rich console on `stream`: colour when asked, else none, and wide off a terminal."""
+    isatty = getattr(stream, "isatty", None)
+    terminal = bool(isatty and isatty())
+    return Console(
+        file=stream,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        highlight=False,
+        width=None if terminal else WIDE,
+    )
+
+
+# -- values -----------------------------------------------------------------------------------
+
+
+def seconds(value: float | None) -> str:
+    """A duration read at a glance: `320ns`, `812µs`, `0.102s`, `12.4s`, `3m07s`, `2h05m`."""
+    if value is None:
+        return "-"
+    if value < 0.000001:
+        return f"{value * 1e9:.0f}ns"
+    if value < 0.001:
+        return f"{value * 1e6:.0f}µs"
+    if value < 10:
+        return f"{value:.3f}s"
+    if value < 60:
+        return f"{value:.1f}s"
+    if value < 3600:
+        return f"{int(value // 60)}m{int(value % 60):02d}s"
+    return f"{int(value // 3600)}h{int(value % 3600 // 60):02d}m"
+
+
+def durations(values: Sequence[float | None]) -> list[str]:
+    """Durations of one column in one unit, the one its largest value reads best in, so rows
+    compare at a glance: `812µs`, `102.345ms` or `12.400s` (`-` for none)."""
+    largest = max((v for v in values if v is not None), default=0.0)
+    if largest < 0.001:
+        scale, unit, digits = 1e6, "µs", 0
+    elif largest < 1:
+        scale, unit, digits = 1e3, "ms", 3
+    else:
+        scale, unit, digits = 1.0, "s", 3
+    return ["-" if v is None else f"{v * scale:,.{digits}f}{unit}" for v in values]
+
+
+def usd(value: float | None) -> str:
+    """A cost in US dollars: `$0.000123` for a call, `$1.23` for a day of them."""
+    if value is None:
+        return "-"
+    if value < 0.01:
+        return f"${value:.6f}"
+    return f"${value:.4f}" if value < 100 else f"${value:,.2f}"
+
+
+USAGE_HEADERS = ("llm_calls", "tokens_in", "tokens_out", "cost")
+
+
+def usage_cells(row: dict[str, Any]) -> list[Any]:
+    """The cells under `USAGE_HEADERS`; the cost is `>=` a sum when some calls had no price."""
+    cost = usd(row.get("cost_usd"))
+    if row.get("cost_usd") is not None and row["priced_calls"] < row["llm_calls"]:
+        cost = f">={cost}"
+    return [row.get("llm_calls", 0), row.get("input_tokens"), row.get("output_tokens"), cost]
+
+
+def short_ts(ts: Any) -> str:
+    """`2026-11-26 13:05:26` from the contract's ISO form (other values as they are)."""
+    if isinstance(ts, str) and len(ts) >= 19 and ts[10] == "T":
+        return f"{ts[:10]} {ts[11:19]}"
+    return "-" if ts is None else str(ts)
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 1e6 else f"{value:.3g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str) and value and " " not in value and "=" not in value:
+        return value
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return orjson.dumps(value, default=str).decode()
+
+
+def _path(record: dict[str, Any], *keys: str) -> Any:
+    node: Any = record
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _error_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return f"{value.get('type')}: {value.get('message')}"
+    return value
+
+
+def llm_call_parts(record: dict[str, Any]) -> list[str]:
+    """An `llm_call` in a few words: provider, model, tokens in+out, cost, duration, the
+    first chunk's delay and finish reasons or the error and HTTP status; never its content."""
+    response_model = _path(record, "gen_ai", "response", "model")
+    model = response_model or _path(record, "gen_ai", "request", "model")
+    usage = _path(record, "gen_ai", "usage")
+    usage = usage if isinstance(usage, dict) else {}
+    tokens_in, tokens_out = usage.get("input_tokens"), usage.get("output_tokens")
+    shown: list[tuple[str, Any]] = [
+        ("provider", _path(record, "gen_ai", "provider", "name")),
+        ("model", model),
+        ("tokens", None if tokens_in is None and tokens_out is None
+         else f"{cell(tokens_in)}+{cell(tokens_out)}"),
+        ("cost", None if record.get(COST_USD) is None else usd(record[COST_USD])),
+        ("duration", None if record.get(DURATION_S) is None else seconds(record[DURATION_S])),
+        ("ttft", None if record.get(TTFT_S) is None else seconds(record[TTFT_S])),
+        ("finish", _path(record, "gen_ai", "response", "finish_reasons")),
+        (ERROR, _error_text(record.get(ERROR))),
+        ("status", _path(record, ERROR, "status_code")),
+    ]  # fmt: skip
+    return [f"{key}={_value(value)}" for key, value in shown if value is not None]
+
+
+# -- one record, one line ---------------------------------------------------------------------
+
+
+def _codes(style: str) -> tuple[str, str]:
+    """The escape sequences that open and close a rich style, worked out once."""
+    opened, _, closed = (
+        Style.parse(style).render("\0", color_system=ColorSystem.STANDARD).partition("\0")
+    )
+    return opened, closed
+
+
+class LinePrinter:
+    """`2026-11-26 13:05:26.123 INFO  logger event  kind=... key=value ...  run=2b6c78b6`.
+
+    Hand-made rather than a rich `Text` per record: measured here, rich's print costs ~180 µs
+    a line and this formatting ~0.5 µs plus the fields; rich would add ~18 s to a `tail -n
+    100000` that takes ~2 s (200k records of ~200 bytes read).
+    The colours are still rich's styles, rendered to escape sequences once, at construction.
+    """
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+        plain = ("", "")
+        self.dim = _codes("dim") if color else plain
+        self.bold = _codes("bold") if color else plain
+        self.cyan = _codes("cyan") if color else plain
+        self.levels = {k: _codes(v) if color else plain for k, v in LEVEL_STYLES.items()}
+
+    def __call__(self, record: dict[str, Any]) -> str:
+        dim, bold, cyan = self.dim, self.bold, self.cyan
+        if EVENT not in record and LEVEL not in record:  # another writer's record: as it is
+            return f"{dim[0]}{orjson.dumps(record, default=str).decode()}{dim[1]}"
+        ts = record.get(TS)
+        when = f"{ts[:10]} {ts[11:23]}" if isinstance(ts, str) and len(ts) >= 23 else str(ts or "-")
+        level = record.get(LEVEL)
+        level_text = f"{str(level).upper() if level is not None else '-':<8}"
+        parts: list[str] = []
+        kind = record.get(KIND)
+        if kind == LLM_CALL:
+            parts = llm_call_parts(record)
+        else:
+            if kind not in (None, DEFAULT_KIND):
+                parts.append(f"{KIND}={_value(kind)}")
+            for key, value in record.items():
+                if key not in _SHOWN_APART:
+                    parts.append(f"{key}={_value(_error_text(value) if key == ERROR else value)}")
+        run_id = record.get(RUN_ID)
+        run = f"run={str(run_id)[:8]}" if run_id is not None else ""
+        logger = str(record.get(LOGGER, "-"))
+        event = str(record.get(EVENT, "-")).replace("\n", "\\n")
+        fields = " ".join(parts).replace("\n", "\\n")
+        style = self.levels.get(str(level), ("", ""))
+        return (
+            f"{dim[0]}{when}{dim[1]} {style[0]}{level_text}{style[1]} {cyan[0]}{logger}{cyan[1]} "
+            f"{bold[0]}{event}{bold[1]}  {fields}  {dim[0]}{run}{dim[1]}"
+        ).rstrip()
+
+
+# -- tables -----------------------------------------------------------------------------------
+
+
+def print_table(
+    headers: Sequence[str],
+    rows: Iterable[Row],
+    out: Console,
+    *,
+    title: str | None = None,
+    numeric: Sequence[int] = (),
+    styles: dict[int, Callable[[Any], str]] | None = None,
+) -> None:
+    """A rich table: heavy and in colour on a colour console, else light and plain."""
+    color = out.color_system is not None
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAVY if color else box.SIMPLE_HEAD,
+        show_edge=color,
+        title_justify="left",
+        header_style="bold" if color else "",
+    )
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="right" if i in numeric else "left", no_wrap=True)
+    styles = styles or {}
+    for row in rows:
+        cells = [cell(v) for v in row]
+        table.add_row(
+            *(
+                f"[{styles[i](v)}]{v}[/]" if color and i in styles and styles[i](v) else v
+                for i, v in enumerate(cells)
+            )
+        )
+    out.print(table, markup=color, crop=False)
+
+
+# -- progress ---------------------------------------------------------------------------------
+
+
+class Progress:
+    """rich's progress bar on stderr, shown only when reading takes more than a moment."""
+
+    DELAY_S = 0.7
+    EVERY = 8192
+
+    def __init__(self, measure: Callable[[], tuple[int, int]], label: str = "reading") -> None:
+        self.measure = measure
+        self.label = label
+        self.enabled = sys.stderr.isatty() and not os.environ.get("LLMOPS_NO_PROGRESS")
+        self.started = time.monotonic()
+        self.count = 0
+        self._bar: RichProgress | None = None
+        self._task: Any = None
+
+    def wrap(self, items: Iterable[Any]) -> Iterator[Any]:
+        """The same items; every few thousand, a look at the clock and maybe the bar."""
+        every = self.EVERY
+        try:
+            for n, item in enumerate(items, 1):
+                if not n % every:
+                    self.tick(every)
+                yield item
+        finally:
+            self.done()
+
+    def tick(self, items: int = 1) -> None:
+        self.count += items
+        if not self.enabled or time.monotonic() - self.started < self.DELAY_S:
+            return
+        done, total = self.measure()
+        if self._bar is None:
+            self._bar = RichProgress(
+                TextColumn(self.label),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[records]} records"),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(self.label, total=total or None, records="0")
+        self._bar.update(self._task, completed=done, total=total or None, records=f"{self.count:,}")
+
+    def done(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None

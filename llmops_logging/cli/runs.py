@@ -1,0 +1,147 @@
+"""`runs`: one row per run, from its start and end records and what happened in between.
+
+A run's tokens and cost are the `usage` totals its end recorded (nested steps, threads and
+tasks included); for a run still going, the sum of its `llm_call` records so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._contract import DURATION_S, ERROR, KIND, LLM_CALL, NAME, RUN_ID, TS
+from . import _steps
+from ._output import (
+    STATUS_STYLES,
+    USAGE_HEADERS,
+    Progress,
+    console,
+    durations,
+    print_table,
+    short_ts,
+    usage_cells,
+    wants_color,
+)
+from .stats import Record, Usage, number
+
+# -- runs -------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunRow:
+    run_id: str
+    name: str | None = None
+    start: str | None = None
+    first_ts: str | None = None
+    status: str | None = None
+    duration_s: float | None = None
+    events: int = 0
+    samples: int = 0
+    samples_ok: int = 0
+    closing_ok_rate: float | None = None
+    error: str | None = None
+    error_type: str | None = None
+    closing_usage: Usage | None = None
+    calls: Usage = field(default_factory=Usage)  # its llm_call records, for a run still going
+
+    @property
+    def usage(self) -> Usage:
+        """The totals the run recorded when it closed, else the sum of its llm_call records."""
+        return self.closing_usage if self.closing_usage is not None else self.calls
+
+    @property
+    def ok_rate(self) -> float | None:
+        """The rate the run recorded when it closed, else the share of its ok samples."""
+        if self.closing_ok_rate is not None:
+            return self.closing_ok_rate
+        return self.samples_ok / self.samples if self.samples else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            RUN_ID: self.run_id,
+            "name": self.name,
+            "start": self.start or self.first_ts,
+            "status": self.status,
+            "duration_s": self.duration_s,
+            "events": self.events,
+            "samples": self.samples,
+            "ok_rate": self.ok_rate,
+            ERROR: self.error,
+            "error_type": self.error_type,
+            **self.usage.as_dict(),
+        }
+
+
+def runs(records: Iterable[Record]) -> list[dict[str, Any]]:
+    """One row per run (a run_id with a run_start or run end record), oldest start first."""
+    table: dict[str, RunRow] = {}
+    for record in records:
+        run_id = record.get(RUN_ID)
+        if not isinstance(run_id, str):
+            continue
+        row = table.get(run_id)
+        if row is None:
+            row = table[run_id] = RunRow(run_id)
+        row.events += 1
+        ts = record.get(TS)
+        if row.first_ts is None and isinstance(ts, str):
+            row.first_ts = ts
+        kind = record.get(KIND)
+        if kind == "sample":
+            row.samples += 1
+            row.samples_ok += record.get("ok") is True
+        elif kind == LLM_CALL:
+            row.calls.add_record(record)
+        elif kind == "run_start":
+            row.start = ts if isinstance(ts, str) else None
+            row.status = row.status or "running"
+            row.name = record.get("name", row.name)
+        elif kind in ("run_ok", "run_error"):
+            row.status = "ok" if kind == "run_ok" else "error"
+            row.duration_s = number(record.get(DURATION_S))
+            row.name = record.get("name", row.name)
+            rate = record.get("ok_rate")
+            if isinstance(rate, (int, float)) and not isinstance(rate, bool):
+                row.closing_ok_rate = float(rate)
+            error = record.get(ERROR)
+            if isinstance(error, dict):
+                row.error = f"{error.get('type')}: {error.get('message')}"
+                row.error_type = str(error.get("type"))
+            if isinstance(record.get("usage"), Mapping):
+                row.closing_usage = Usage()
+                row.closing_usage.add_record(record)
+    found = [row for row in table.values() if row.status is not None]
+    found.sort(key=lambda row: row.start or row.first_ts or "")
+    return [row.as_dict() for row in found]
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+def command(args: argparse.Namespace) -> int:
+    stream = _steps.stream(args)
+    rows = runs(Progress(stream.progress).wrap(stream))
+    if args.json:
+        _steps.dump({"runs": rows, "read": stream.report.as_dict()})
+        return 0
+    llm = any(r.get("llm_calls") for r in rows)  # the LLM columns when there were calls
+    headers = [RUN_ID, NAME, "start (UTC)", "status", "duration", "events", "ok_rate",
+               ERROR, *(USAGE_HEADERS if llm else ())]  # fmt: skip
+    took = durations([r[DURATION_S] for r in rows])  # one unit down the column
+    table = [
+        [r[RUN_ID][:8], r[NAME], short_ts(r["start"]), r["status"], took[n], r["events"],
+         r["ok_rate"], r["error_type"], *(usage_cells(r) if llm else ())]
+        for n, r in enumerate(rows)
+    ]  # fmt: skip
+    print_table(
+        headers,
+        table,
+        console(sys.stdout, wants_color(sys.stdout, args.color)),
+        numeric=(4, 5, 6, *range(8, len(headers))),
+        styles={3: lambda v: STATUS_STYLES.get(v, "")},
+    )
+    print(_steps.footer(stream.report, _steps.plural(len(rows), "run")))
+    return 0

@@ -1,0 +1,120 @@
+"""The house rules, read from the package's source: no import cycle, one home for the contract.
+
+An AST walk, not an import: it sees imports under `TYPE_CHECKING` and inside functions too,
+since a cycle hidden there is still two modules that cannot be read apart.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from llmops_logging import _contract
+
+PACKAGE = Path(_contract.__file__).parent
+CONTRACT_MODULE = "llmops_logging._contract"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """Package modules that `name` imports anywhere in its source."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                source = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                source = node.module or ""
+            # `from . import sub` imports the submodule, not the package's __init__
+            subs = [f"{source}.{alias.name}" for alias in node.names]
+            targets = [sub for sub in subs if sub in known] or [source]
+        else:
+            continue
+        found.update(t for t in targets if t in known and t != name)
+    return found
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    modules = _modules()
+    graph = {name: _imports(name, path, set(modules)) for name, path in modules.items()}
+    # A package's __init__ may re-export its children; a child importing its own package's
+    # __init__ would be a cycle, and so would any other loop.
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for target in sorted(graph[name]):
+            if target.startswith(name + "."):
+                continue  # a package importing its own submodule is how packages work
+            if state.get(target) == 1:
+                cycles.append([*trail[trail.index(target) :], target])
+            elif target not in state:
+                visit(target, [*trail, target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_contract_module_imports_nothing_from_the_package() -> None:
+    modules = _modules()
+    assert _imports(CONTRACT_MODULE, modules[CONTRACT_MODULE], set(modules)) == set()
+
+
+def test_core_field_names_are_spelled_only_in_the_contract_module() -> None:
+    core = set(_contract.CORE_FIELDS)
+    offenders = []
+    for name, path in _modules().items():
+        if name == CONTRACT_MODULE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and node.value in core:
+                offenders.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.value!r}")
+    assert not offenders, "core field names outside _contract.py:\n" + "\n".join(offenders)
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {name: _imports(name, path, set(modules)) for name, path in modules.items()}
+
+
+def test_imports_point_one_way_cli_to_reader_to_contract() -> None:
+    graph = _graph()
+    reading_side = {"llmops_logging.reader", CONTRACT_MODULE}
+    for name, targets in graph.items():
+        if name.startswith("llmops_logging.cli"):
+            outside = {t for t in targets if not t.startswith("llmops_logging.cli")}
+            assert outside <= reading_side, (name, outside - reading_side)
+    assert graph["llmops_logging.reader"] <= {CONTRACT_MODULE}
+
+
+def test_the_handler_knows_nothing_of_structlog() -> None:
+    for module in ("handlers", "_logfiles", "_rotation_lock"):
+        tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {
+            (node.module or "").split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and not node.level
+        }
+        assert "structlog" not in imported, module
