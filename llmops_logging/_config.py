@@ -19,7 +19,6 @@ from typing import Any
 
 import structlog
 
-from . import _price_table
 from ._console import ConsoleEcho
 from ._contract import LIVE_NAME, default_log_dir, level_number
 from ._library_logs import NamedLevels, keep_request_content_out
@@ -167,8 +166,6 @@ def configure(
         _named_levels.apply(logger_levels)
         keep_request_content_out()
         capture_warnings_(capture_warnings)
-    if _price_table.installed():  # loads in the background: the first priced call won't wait
-        _price_table.preload()
     if not FILE_LOCKS:
         _say_single_process()
     return handler

@@ -5,7 +5,9 @@ pydantic types and 0.04 s to build the bundled table (`genai_prices/data.py`, 1.
 that constructs those types, so it cannot be read without them), plus 0.5 to 0.7 s when the
 pydantic plugin of an installed `logfire` loads with the first model: 0.3 to 1.1 s in all.
 Done at the first priced call, that stalled the caller (and its event loop) and landed in its
-`duration_s`. So `configure()` and the first `llm_call` start the load in a daemon thread, and
+`duration_s`. So `instrument_openai()`, `instrument_anthropic()` and the first `llm_call` start
+the load in a daemon thread (not `configure()`: a process that makes no LLM call should not
+spend a second of CPU, and import OpenTelemetry through logfire's plugin, for prices), and
 a call that ends before it is done waits at most `MAX_WAIT_S`, then goes unpriced (the record
 says why) rather than blocking: real model calls take longer than the load, so in practice
 only the first fast calls of a process can miss their cost.
