@@ -136,6 +136,12 @@ class BoundLogger(BoundLoggerBase):
 
     min_level = logging.INFO
 
+    def __init__(self, logger: Any, processors: Any, context: Any) -> None:
+        super().__init__(logger, processors, context)
+        # Decided once per bound logger (bind() makes a new one): loggers a foreign
+        # structlog.configure() made take the adopting path in every level method.
+        self._ours = processors is CHAIN and type(logger) is Sink
+
     if TYPE_CHECKING:  # level methods are installed by set_min_level()
 
         def error(self, event: Any = None, /, *args: Any, **kw: Any) -> None: ...
@@ -196,7 +202,7 @@ def _writer(method_name: str) -> Callable[..., None]:
                 if EVENT in event_dict:  # a field named like the event: kept as user_event
                     keep_user_value(event_dict, EVENT, event_dict.pop(EVENT))
                 event_dict[EVENT] = event
-            if processors is not CHAIN or type(logger) is not Sink:  # a foreign configure()
+            if not self._ours:  # a foreign configure(): its processors, or its logger factory
                 foreign, processors = processors, CHAIN
                 if type(logger) is not Sink:
                     logger = Sink(getattr(logger, "name", None) or "root")
