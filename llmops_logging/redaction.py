@@ -215,30 +215,58 @@ class Redactor:
                 )
                 plain = table.get
                 min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
-                max_text = self.max_text
-                texts: list[str] = []
-                rest: list[tuple[Any, Any]] = []  # what the loop below does not settle
+                texts: list[str] | None = None  # made only when a string needs a scan
+                rest: list[tuple[Any, Any]] | None = None  # what the loop does not settle
                 slow = False
                 for key in event_dict.keys() - CONTRACT_FIELDS:  # the stamps: below
                     value = event_dict[key]
                     shape = type(value)
-                    if plain(key) != 0 or (shape is not str and shape not in _SCALARS):
-                        rest.append((key, value))
-                    elif shape is str:  # under a plain key: the rule of _collect for text
-                        size = len(value)
-                        if size >= min_shape or (
-                            size >= min_pair and (":" in value or "=" in value or "%" in value)
-                        ):
-                            if size > max_text:
+                    if shape is str:
+                        if plain(key) == 0:  # under a plain key: the rule of _collect for text
+                            size = len(value)
+                            if size < min_pair or (
+                                size < min_shape
+                                and ":" not in value
+                                and "=" not in value
+                                and "%" not in value
+                            ):
+                                continue
+                            if size > self.max_text:
                                 slow = True
                             elif value not in clean:
-                                texts.append(value)
+                                if texts is None:
+                                    texts = [value]
+                                else:
+                                    texts.append(value)
+                            continue
+                    elif shape in _SCALARS and plain(key) == 0:
+                        continue
+                    if rest is None:
+                        rest = [(key, value)]
+                    else:
+                        rest.append((key, value))
                 # The stamps a caller can set recur from record to record: one look each.
                 stamps = self._clean_stamps
-                logger_name, run_id = event_dict.get(LOGGER), event_dict.get(RUN_ID)
-                if kind not in stamps or logger_name not in stamps or run_id not in stamps:
-                    slow = slow or self._stamps_hold_secret((kind, logger_name, run_id))
-                if not slow and rest:
+                if (
+                    texts is None
+                    and rest is None
+                    and not slow
+                    and kind in stamps
+                    and event_dict.get(LOGGER) in stamps
+                    and event_dict.get(RUN_ID) in stamps
+                ):
+                    return event_dict  # the common case: nothing to scan, nothing to replace
+                if (
+                    kind not in stamps
+                    or event_dict.get(LOGGER) not in stamps
+                    or event_dict.get(RUN_ID) not in stamps
+                ):
+                    slow = slow or self._stamps_hold_secret(
+                        (kind, event_dict.get(LOGGER), event_dict.get(RUN_ID))
+                    )
+                if not slow and rest is not None:
+                    if texts is None:
+                        texts = []
                     slow = self._collect(rest, 0, texts, table)
                 if not slow and texts:
                     slow = self._texts_hold_secret(texts)
