@@ -34,8 +34,8 @@ PID = "pid"
 CORE_FIELDS: tuple[str, ...] = (TS, RUN_ID, EVENT, KIND, LEVEL, LOGGER, EVENT_ID, SEQ, PID)
 """Every record has these, written first and in this order."""
 STAMPS: frozenset[str] = frozenset(CORE_FIELDS) - {EVENT}
-"""The core fields the library sets itself and the redactor leaves alone (the message, `event`,
-is the user's text and is redacted like any value)."""
+"""The core fields the library sets itself: never replaced because of their key's name (the
+message, `event`, is the user's text and is redacted like any value)."""
 
 NAME = "name"
 STEP_ID = "step_id"
