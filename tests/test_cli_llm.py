@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import llmops_logging as ll
+from llmops_logging import _price_table
 
 from .conftest import cli, read_records, table
 
@@ -30,6 +31,8 @@ def _call(model: str, tokens_in: int, tokens_out: int, *, failed: bool = False) 
 
 @pytest.fixture(scope="module")
 def agent_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    _price_table.preload()  # the table loads in the background: priced calls need it there
+    assert _price_table.loaded.wait(120)
     log_dir = tmp_path_factory.mktemp("llm") / "logs"
     ll.configure(log_dir)
     for n in range(3):

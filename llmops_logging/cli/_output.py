@@ -41,6 +41,7 @@ from .._contract import (
     TS,
     TTFT_S,
 )
+from ._steps import path
 
 Row = Sequence[Any]
 
@@ -154,13 +155,6 @@ def _value(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
-def _path(record: dict[str, Any], *keys: str) -> Any:
-    node: Any = record
-    for key in keys:
-        node = node.get(key) if isinstance(node, dict) else None
-    return node
-
-
 def _error_text(value: Any) -> Any:
     if isinstance(value, dict):
         return f"{value.get('type')}: {value.get('message')}"
@@ -170,22 +164,22 @@ def _error_text(value: Any) -> Any:
 def llm_call_parts(record: dict[str, Any]) -> list[str]:
     """An `llm_call` in a few words: provider, model, tokens in+out, cost, duration, the
     first chunk's delay and finish reasons or the error and HTTP status; never its content."""
-    response_model = _path(record, "gen_ai", "response", "model")
-    model = response_model or _path(record, "gen_ai", "request", "model")
-    usage = _path(record, "gen_ai", "usage")
+    response_model = path(record, "gen_ai", "response", "model")
+    model = response_model or path(record, "gen_ai", "request", "model")
+    usage = path(record, "gen_ai", "usage")
     usage = usage if isinstance(usage, dict) else {}
     tokens_in, tokens_out = usage.get("input_tokens"), usage.get("output_tokens")
     shown: list[tuple[str, Any]] = [
-        ("provider", _path(record, "gen_ai", "provider", "name")),
+        ("provider", path(record, "gen_ai", "provider", "name")),
         ("model", model),
         ("tokens", None if tokens_in is None and tokens_out is None
          else f"{cell(tokens_in)}+{cell(tokens_out)}"),
         ("cost", None if record.get(COST_USD) is None else usd(record[COST_USD])),
         ("duration", None if record.get(DURATION_S) is None else seconds(record[DURATION_S])),
         ("ttft", None if record.get(TTFT_S) is None else seconds(record[TTFT_S])),
-        ("finish", _path(record, "gen_ai", "response", "finish_reasons")),
+        ("finish", path(record, "gen_ai", "response", "finish_reasons")),
         (ERROR, _error_text(record.get(ERROR))),
-        ("status", _path(record, ERROR, "status_code")),
+        ("status", path(record, ERROR, "status_code")),
     ]  # fmt: skip
     return [f"{key}={_value(value)}" for key, value in shown if value is not None]
 

@@ -72,6 +72,17 @@ def paths(args: argparse.Namespace, *, empty_ok: bool = False) -> list[str]:
         raise UsageError(f"{exc} (the default: ${LOG_DIR_ENV} or {DEFAULT_LOG_DIR})") from None
 
 
+def path(record: Any, *keys: str) -> Any:
+    """`record[k1][k2]...`, or None where the path does not exist (the CLI's one walker of
+    nested fields such as `gen_ai.usage`)."""
+    value: Any = record
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
 # -- filters ----------------------------------------------------------------------------------
 
 

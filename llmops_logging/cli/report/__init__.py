@@ -29,6 +29,7 @@ from ...reader import EventStream
 from .. import _steps
 from .._output import Progress
 from .._parser import PROG
+from .._steps import path
 from ..export import MissingDependency, default_path
 from ..stats import ERROR_LEVELS
 from .data import (
@@ -43,7 +44,6 @@ from .data import (
     model_of,
     number,
     parse_time,
-    path,
     trim,
 )
 

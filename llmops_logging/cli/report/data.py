@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from ..._contract import ERROR, EVENT, KIND, LEVEL, RUN_ID, TS
+from .._steps import path
 from ..stats import ERROR_LEVELS, Quantiles
 
 Record = dict[str, Any]
@@ -43,16 +44,6 @@ def number(value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return None
-
-
-def path(record: Record, *keys: str) -> Any:
-    """`record[k1][k2]...`, or None where the path does not exist."""
-    value: Any = record
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
 
 
 def trim(value: Any, depth: int = 0) -> Any:
