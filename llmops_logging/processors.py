@@ -64,7 +64,7 @@ USER_PREFIX = "user_"
 user's own) is kept under this prefix: only the library writes the stamps."""
 
 _pid = os.getpid()
-_ts_cache: tuple[int, str] = (-(2**62), "")  # (the second's start in µs, its text up to ".")
+_ts_cache: tuple[int, str] = (-(2**62), "")  # (the second's start in ns, its text up to ".")
 _THREE_DIGITS = [f"{n:03d}" for n in range(1000)]
 
 
@@ -117,17 +117,19 @@ at_fork_in_child(_reset_after_fork)
 
 
 def format_ts(ns: int) -> str:
-    """UTC ISO-8601 with microseconds, fixed width; the date-time part is cached per second."""
+    """UTC ISO-8601 with microseconds, fixed width; the date-time part is cached per second.
+
+    Arithmetic on `ns` itself is one subtraction: the offset into the second fits one digit
+    of CPython's ints, where dividing the whole timestamp would take the long path."""
     global _ts_cache
-    micros = ns // 1000
     cached = _ts_cache
-    offset = micros - cached[0]  # microseconds into the cached second
-    if not 0 <= offset < 1_000_000:
-        seconds = micros // 1_000_000
+    offset = ns - cached[0]  # nanoseconds into the cached second
+    if not 0 <= offset < 1_000_000_000:
+        seconds = ns // 1_000_000_000
         date_time = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
-        cached = _ts_cache = (seconds * 1_000_000, date_time)
-        offset = micros - cached[0]
-    milli, micro = divmod(offset, 1000)
+        cached = _ts_cache = (seconds * 1_000_000_000, date_time)
+        offset = ns - cached[0]
+    milli, micro = divmod(offset // 1000, 1000)
     return f"{cached[1]}{_THREE_DIGITS[milli]}{_THREE_DIGITS[micro]}+00:00"
 
 
@@ -195,16 +197,20 @@ class Stamper:
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         pop = event_dict.pop
-        counter: SeqCounter = getattr(logger, "seq_counter", SHARED_SEQ)
+        try:  # a Sink or the formatter's stand-in; plain attributes cost half of getattr()
+            counter: SeqCounter = logger.seq_counter
+            created: int | None = logger.created_ns
+            name = logger.name or "root"
+        except AttributeError:  # a logger of a chain built by hand
+            counter, created, name = _stamp_sources(logger)
         seq = counter.next()
-        ts = format_ts(getattr(logger, "created_ns", None) or time.time_ns())
+        ts = format_ts(created or time.time_ns())
         run_id = pop(RUN_ID, None) or default_run_id()
         event = pop(EVENT, None)
         if type(event) is not str:
             event = _event_text(event)
         kind = pop(KIND, DEFAULT_KIND)
         level = LEVEL_ALIASES.get(method_name, method_name)
-        name = getattr(logger, "name", None) or "root"
         event_id = counter.prefix + str(seq)
         fields = self.fields
         record: dict[str, Any] = {
@@ -233,6 +239,16 @@ class Stamper:
         if "exc_info" in record or "stack_info" in record:
             add_error_info(logger, method_name, record)
         return record
+
+
+def _stamp_sources(logger: Any) -> tuple[SeqCounter, int | None, str]:
+    """What the Stamper reads off a logger that is neither a `Sink` nor a formatter's."""
+    counter = getattr(logger, "seq_counter", None)
+    return (
+        counter if isinstance(counter, SeqCounter) else SHARED_SEQ,
+        getattr(logger, "created_ns", None),
+        getattr(logger, "name", None) or "root",
+    )
 
 
 def _event_text(event: Any) -> str:
