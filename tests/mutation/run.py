@@ -113,7 +113,7 @@ MUTATIONS = (
     Mutation(
         "seq-constant",
         "every record gets seq 1",
-        "seq = counter.next()",
+        "seq = next(counter.numbers)",
         "seq = 1",
         ("tests/test_record.py",),
     ),
