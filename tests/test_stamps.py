@@ -136,3 +136,31 @@ def test_seq_counts_the_records_of_the_file_whatever_else_formats_them(tmp_path:
     assert separate.stream.getvalue().count("\n") == 30  # the parent's stdlib records
     counts = _assert_seq_consecutive_per_pid(read_records(tmp_path))
     assert counts[os.getpid()] == 61 and sorted(counts.values()) == [20, 61]
+
+
+def test_a_chain_built_by_hand_stamps_records_for_any_logger() -> None:
+    """`build_processors()` in someone's own structlog setup: its loggers are neither ours nor
+    the formatter's (no name, counter or creation time), and still every stamp is written."""
+    import orjson
+
+    from llmops_logging.processors import build_processors
+
+    out = io.BytesIO()
+    structlog.configure(
+        processors=build_processors(), logger_factory=structlog.BytesLoggerFactory(out)
+    )
+    try:
+        before = time.time()
+        structlog.get_logger().info("first", kind="mine")
+        structlog.get_logger().info("second", kind="mine")
+        after = time.time()
+    finally:
+        structlog.reset_defaults()
+    records = [orjson.loads(line) for line in out.getvalue().splitlines() if line]
+    assert [r["event"] for r in records] == ["first", "second"]
+    for record in records:
+        assert_contract(record)
+        assert record["logger"] == "root" and record["kind"] == "mine"
+        assert before - 1e-6 <= datetime.fromisoformat(record["ts"]).timestamp() <= after + 1e-6
+    assert records[1]["seq"] == records[0]["seq"] + 1
+    assert records[0]["event_id"] != records[1]["event_id"]
