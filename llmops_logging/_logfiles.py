@@ -22,7 +22,7 @@ import stat
 import tempfile
 from collections.abc import Iterator
 
-from ._contract import rotated_name, rotated_pattern
+from ._contract import GZ_SUFFIX, rotated_name, rotated_pattern
 
 try:
     import fcntl
@@ -34,6 +34,7 @@ O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # absent on Windows, where links need
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO planted at a log file's name must not block
 _OPEN_ATTEMPTS = 100
 _geteuid = getattr(os, "geteuid", None)
+_TEMP_SUFFIX = ".tmp"
 
 
 class UnsafeFileError(OSError):
@@ -157,7 +158,27 @@ class RotatedFiles:
     def _remove_if_idle(self, path: str) -> None:
         with _idle(path) as fd:
             if fd is not None:
+                if not path.endswith(GZ_SUFFIX):  # a compressor's lock: see the method
+                    self._remove_dead_temporaries(os.path.basename(path))
                 os.unlink(path)
+
+    @staticmethod
+    def _temporary_prefix(plain_name: str) -> str:
+        """The start of the names of the hidden gzip temporaries of one rotated file."""
+        return f".{plain_name}{GZ_SUFFIX}."
+
+    def _remove_dead_temporaries(self, plain_name: str) -> None:
+        """Delete the gzip temporaries a compressor of `plain_name` left when it died.
+
+        Called with the file's exclusive lock held: every compressor takes that lock before it
+        makes a temporary, so while this process holds it, any temporary there is is dead."""
+        prefix = self._temporary_prefix(plain_name)
+        for name in os.listdir(self.directory):
+            if name.startswith(prefix) and name.endswith(_TEMP_SUFFIX):
+                path = os.path.join(self.directory, name)
+                if self._is_own(path):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
 
     def _compress(self, number: int) -> None:
         """Write `N.gz` through a hidden temporary and a rename, then remove the plain `N`."""
@@ -165,10 +186,13 @@ class RotatedFiles:
         with _idle(plain) as fd:
             if fd is None:
                 return
+            self._remove_dead_temporaries(os.path.basename(plain))
             if not self._is_own(final):  # else a crash came between rename and unlink
                 # mkstemp: a random name, created with O_EXCL (and O_NOFOLLOW), mode 0600
                 temp_fd, temp = tempfile.mkstemp(
-                    prefix=f".{os.path.basename(final)}.", suffix=".tmp", dir=self.directory
+                    prefix=self._temporary_prefix(os.path.basename(plain)),
+                    suffix=_TEMP_SUFFIX,
+                    dir=self.directory,
                 )
                 try:
                     with (
