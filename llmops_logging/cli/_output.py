@@ -42,6 +42,7 @@ from .._contract import (
     TTFT_S,
 )
 from ._steps import path
+from ._usage import lower_bound
 
 Row = Sequence[Any]
 
@@ -125,7 +126,7 @@ USAGE_HEADERS = ("llm_calls", "tokens_in", "tokens_out", "cost")
 def usage_cells(row: dict[str, Any]) -> list[Any]:
     """The cells under `USAGE_HEADERS`; the cost is `>=` a sum when some calls had no price."""
     cost = usd(row.get("cost_usd"))
-    if row.get("cost_usd") is not None and row["priced_calls"] < row["llm_calls"]:
+    if lower_bound(row):
         cost = f">={cost}"
     return [row.get("llm_calls", 0), row.get("input_tokens"), row.get("output_tokens"), cost]
 
