@@ -365,6 +365,16 @@ def test_rich_tables_in_colour_on_request_and_light_ones_on_a_pipe(
     assert cli("runs", "--color", "never", smoke["raw"]).stdout == plain
 
 
+@pytest.mark.parametrize("command", [["runs"], ["stats"], ["stats", "--by", "run"]])
+def test_tables_on_a_pipe_have_no_trailing_spaces(
+    command: list[str], smoke: dict[str, Any], rotated: Path
+) -> None:
+    for log in (smoke["raw"], rotated):
+        lines = cli(*command, log).stdout.splitlines()  # stdout is a pipe
+        assert len(lines) > 2
+        assert [line for line in lines if line != line.rstrip()] == []
+
+
 def test_without_the_cli_extra_one_message_says_how_to_get_it(smoke: dict[str, Any]) -> None:
     for blocked in ("rich", "fastjsonschema"):
         code = (f"import sys; sys.modules[{blocked!r}] = None; from llmops_logging.cli import "

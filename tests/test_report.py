@@ -184,3 +184,30 @@ def test_records_of_any_shape_are_taken_without_raising(tmp_path: Path) -> None:
 
     report(iter(odd), str(page), ["odd"])
     assert "written by another tool" not in page.read_text(encoding="utf-8")  # not in a run
+
+
+def test_a_cost_that_leaves_out_unpriced_calls_is_shown_as_a_lower_bound(tmp_path: Path) -> None:
+    ts = "2026-11-30T10:00:00.000000+00:00"
+    base = {"ts": ts, "run_id": "r", "name": "eval"}
+    usage = {"input_tokens": 10, "output_tokens": 2}
+    totals = {"llm_calls": 2, "input_tokens": 20, "output_tokens": 4, "cost_usd": 0.01}
+    records: list[dict[str, Any]] = [
+        {**base, "kind": "run_start"},
+        {**base, "kind": "step_start", "step_id": "s"},
+        {**base, "kind": "llm_call", "step_id": "c1", "parent_id": "s", "event": "chat m",
+         "gen_ai": {"request": {"model": "m"}, "usage": usage}, "cost_usd": 0.01},
+        {**base, "kind": "llm_call", "step_id": "c2", "parent_id": "s", "event": "chat m",
+         "gen_ai": {"request": {"model": "m"}, "usage": usage}},  # no price known
+        {**base, "kind": "step_ok", "step_id": "s", "usage": {**totals, "calls_without_cost": 1}},
+        {**base, "kind": "run_ok", "duration_s": 1.0, "usage": {**totals, "calls_without_cost": 1}},
+    ]  # fmt: skip
+    page = tmp_path / "report.html"
+    from llmops_logging.cli.report import report
+
+    report(iter(records), str(page), ["test"])
+    html = page.read_text(encoding="utf-8")
+    card = re.search(r'muted">cost</span><b>([^<]*)</b>', html)
+    assert card is not None and card[1] == "&gt;=$0.0100"
+    # the model's row, the step's row, and the run's line
+    assert html.count('<td class="num">&gt;=$0.0100</td>') == 2
+    assert "2 LLM calls &middot; 24 tokens &middot; &gt;=$0.0100" in html

@@ -3,7 +3,7 @@
 rich draws every table, colour and progress bar. On a terminal tables are rich's heavy ones in
 colour; on a pipe, in a file or with `--color never` the same table comes without colour in a
 light box (a rule under the header, columns two spaces apart or more), on a console wide enough
-that no row wraps, so `grep`, `awk` and `cut` work on it.
+that no row wraps and with no space at the end of a line, so `grep`, `awk` and `cut` work on it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from .._contract import (
     TTFT_S,
 )
 from ._steps import path
+from ._usage import lower_bound
 
 Row = Sequence[Any]
 
@@ -55,18 +56,21 @@ WIDE = 4096
 """The console width off a terminal: a table row or a record line never wraps in a pipe."""
 
 
+def _terminal(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def wants_color(stream: TextIO, mode: str = "auto") -> bool:
     """`always`, `never`, or `auto`: a terminal and no `NO_COLOR` in the environment."""
     if mode != "auto":
         return mode == "always"
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+    return _terminal(stream) and not os.environ.get("NO_COLOR")
 
 
 def console(stream: TextIO, color: bool) -> Console:
     """A rich console on `stream`: colour when asked, else none, and wide off a terminal."""
-    isatty = getattr(stream, "isatty", None)
-    terminal = bool(isatty and isatty())
+    terminal = _terminal(stream)
     return Console(
         file=stream,
         force_terminal=color,
@@ -125,7 +129,7 @@ USAGE_HEADERS = ("llm_calls", "tokens_in", "tokens_out", "cost")
 def usage_cells(row: dict[str, Any]) -> list[Any]:
     """The cells under `USAGE_HEADERS`; the cost is `>=` a sum when some calls had no price."""
     cost = usd(row.get("cost_usd"))
-    if row.get("cost_usd") is not None and row["priced_calls"] < row["llm_calls"]:
+    if lower_bound(row):
         cost = f">={cost}"
     return [row.get("llm_calls", 0), row.get("input_tokens"), row.get("output_tokens"), cost]
 
@@ -254,7 +258,8 @@ def print_table(
     numeric: Sequence[int] = (),
     styles: dict[int, Callable[[Any], str]] | None = None,
 ) -> None:
-    """A rich table: heavy and in colour on a colour console, else light and plain."""
+    """A rich table: heavy and in colour on a colour console, else light and plain; off a
+    terminal, without the spaces rich pads the last column and the title with."""
     color = out.color_system is not None
     table = Table(
         title=title,
@@ -274,7 +279,12 @@ def print_table(
                 for i, v in enumerate(cells)
             )
         )
-    out.print(table, markup=color, crop=False)
+    if _terminal(out.file):
+        out.print(table, markup=color, crop=False)
+        return
+    with out.capture() as captured:
+        out.print(table, markup=color, crop=False)
+    out.file.write("".join(f"{line.rstrip()}\n" for line in captured.get().splitlines()))
 
 
 # -- progress ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ a single file. A directory with no log but a `raw_events/` below it (the smoke l
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from typing import Any
@@ -81,6 +82,13 @@ def path(record: Any, *keys: str) -> Any:
             return None
         value = value.get(key)
     return value
+
+
+def number(value: Any) -> float | None:
+    """A finite number, or None: records are input, and may hold anything (a bool is no number)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 # -- filters ----------------------------------------------------------------------------------

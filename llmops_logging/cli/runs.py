@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._contract import DURATION_S, ERROR, KIND, LLM_CALL, NAME, RUN_ID, TS
+from .._contract import DURATION_S, ERROR, KIND, LLM_CALL, NAME, RUN_ID, TS, USAGE
 from . import _steps
 from ._output import (
     STATUS_STYLES,
@@ -25,7 +25,9 @@ from ._output import (
     usage_cells,
     wants_color,
 )
-from .stats import Record, Usage, number
+from ._steps import number
+from ._usage import Usage
+from .stats import Record
 
 # -- runs -------------------------------------------------------------------------------------
 
@@ -94,7 +96,7 @@ def runs(records: Iterable[Record]) -> list[dict[str, Any]]:
             row.samples += 1
             row.samples_ok += record.get("ok") is True
         elif kind == LLM_CALL:
-            row.calls.add_record(record)
+            row.calls.add(Usage.of_call(record))
         elif kind == "run_start":
             row.start = ts if isinstance(ts, str) else None
             row.status = row.status or "running"
@@ -110,9 +112,7 @@ def runs(records: Iterable[Record]) -> list[dict[str, Any]]:
             if isinstance(error, dict):
                 row.error = f"{error.get('type')}: {error.get('message')}"
                 row.error_type = str(error.get("type"))
-            if isinstance(record.get("usage"), Mapping):
-                row.closing_usage = Usage()
-                row.closing_usage.add_record(record)
+            row.closing_usage = Usage.of_totals(record.get(USAGE)) or row.closing_usage
     found = [row for row in table.values() if row.status is not None]
     found.sort(key=lambda row: row.start or row.first_ts or "")
     return [row.as_dict() for row in found]

@@ -4,10 +4,8 @@ Nothing here keeps records. Durations go into `Quantiles`, which holds exact val
 few thousand per group and then folds them into a log-bucket histogram, so the percentiles of
 a million step durations cost a few kilobytes, within half a percent.
 
-Tokens and cost come from two places that count the same calls: each `llm_call` record
-(`gen_ai.usage.*`, `cost_usd`) and the `usage` totals on run and step ends. A `stats` group
-sums only its `llm_call` records: the totals of nested ends (a run, its step, the step's step)
-would count one call once per level. The end totals serve only a run's own row in `runs`.
+A group's tokens and cost are the sum of its `llm_call` records (`Usage`): the totals of
+nested ends (a run, its step, the step's step) would count one call once per level.
 """
 
 from __future__ import annotations
@@ -33,6 +31,8 @@ from ._output import (
     usage_cells,
     wants_color,
 )
+from ._steps import number
+from ._usage import Usage
 
 Record = dict[str, Any]
 
@@ -104,12 +104,6 @@ def is_error(record: Record) -> bool:
     return record.get(LEVEL) in ERROR_LEVELS or (isinstance(kind, str) and kind.endswith("_error"))
 
 
-def number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
 def _duration(record: Record) -> float | None:
     return number(record.get("duration_s"))
 
@@ -128,57 +122,6 @@ def field_value(record: Mapping[str, Any], path: str) -> Any:
             return None
         node = node.get(part)
     return node
-
-
-@dataclass
-class Usage:
-    """Tokens and cost summed over records; `calls` counts the LLM calls they stand for."""
-
-    calls: int = 0
-    input_tokens: float = 0
-    output_tokens: float = 0
-    cost_usd: float = 0
-    priced_calls: int = 0  # calls whose price was known: fewer than `calls`, a lower bound
-    counted: bool = False  # some record had token counts (a failed call has none)
-
-    def add(self, calls: Any, input_tokens: Any, output_tokens: Any, cost: Any,
-            unpriced: Any = 0) -> None:  # fmt: skip
-        count = int(number(calls) or 0)
-        self.calls += count
-        tokens_in, tokens_out = number(input_tokens), number(output_tokens)
-        self.counted = self.counted or tokens_in is not None or tokens_out is not None
-        self.input_tokens += tokens_in or 0
-        self.output_tokens += tokens_out or 0
-        price = number(cost)
-        if price is not None:
-            self.cost_usd += price
-            self.priced_calls += max(count - int(number(unpriced) or 0), 0)
-
-    def add_record(self, record: Record) -> None:
-        """Add an `llm_call` record, or the `usage` totals of a run or step end."""
-        if record.get(KIND) == LLM_CALL:
-            usage = field_value(record, "gen_ai.usage")
-            usage = usage if isinstance(usage, Mapping) else {}
-            self.add(1, usage.get("input_tokens"), usage.get("output_tokens"),
-                     record.get("cost_usd"))  # fmt: skip
-            return
-        usage = record.get("usage")
-        if isinstance(usage, Mapping) and record.get(KIND) in _ENDS:
-            self.add(usage.get("llm_calls"), usage.get("input_tokens"),
-                     usage.get("output_tokens"), usage.get("cost_usd"),
-                     usage.get("calls_without_cost"))  # fmt: skip
-
-    def as_dict(self) -> dict[str, Any]:
-        """The totals; nothing when there was no call (a field with no value is left out)."""
-        if not self.calls:
-            return {}
-        return {
-            "llm_calls": self.calls,
-            "input_tokens": int(self.input_tokens) if self.counted else None,
-            "output_tokens": int(self.output_tokens) if self.counted else None,
-            "cost_usd": self.cost_usd if self.priced_calls else None,
-            "priced_calls": self.priced_calls,
-        }
 
 
 # -- stats ------------------------------------------------------------------------------------
@@ -255,7 +198,7 @@ def stats(records: Iterable[Record], by: str = "name") -> list[dict[str, Any]]:
         if duration is not None:
             group.durations.add(duration)
         if record.get(KIND) == LLM_CALL:
-            group.calls.add_record(record)
+            group.calls.add(Usage.of_call(record))
     rows = [group.row(key) for key, group in groups.items()]
     if by == "run":
         for row in rows:

@@ -29,7 +29,8 @@ from ...reader import EventStream
 from .. import _steps
 from .._output import Progress
 from .._parser import PROG
-from .._steps import path
+from .._steps import number, path
+from .._usage import lower_bound
 from ..export import MissingDependency, default_path
 from ..stats import ERROR_LEVELS
 from .data import (
@@ -42,7 +43,6 @@ from .data import (
     Run,
     gather,
     model_of,
-    number,
     parse_time,
     trim,
 )
@@ -367,7 +367,7 @@ def render(data: ReportData, sources: list[str]) -> str:
         lstrip_blocks=True,
     )
     environment.filters["secs"] = _secs
-    environment.filters["usd"] = lambda v: "-" if v is None else f"${v:,.4f}"
+    environment.filters["cost"] = _cost
     template = environment.get_template("report.html.j2")
     text: str = template.render(
         data=data,
@@ -389,6 +389,14 @@ def render(data: ReportData, sources: list[str]) -> str:
         model_of=model_of,
     )
     return text
+
+
+def _cost(totals: dict[str, Any]) -> str:
+    """The cost of a run, a group or the log; `>=` when some of its calls had no price."""
+    cost = totals.get("cost_usd")
+    if cost is None:
+        return "-"
+    return f"{'>=' if lower_bound(totals) else ''}${cost:,.4f}"
 
 
 def _secs(value: Any) -> str:

@@ -14,15 +14,15 @@ for the whole log.
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..._contract import ERROR, EVENT, KIND, LEVEL, RUN_ID, TS
-from .._steps import path
+from ..._contract import ERROR, EVENT, KIND, LEVEL, RUN_ID, TS, USAGE
+from .._steps import number, path
+from .._usage import Usage
 from ..stats import ERROR_LEVELS, Quantiles
 
 Record = dict[str, Any]
@@ -37,13 +37,6 @@ MAX_TEXT = 4_000
 MAX_ITEMS = 100
 _ENDS = {"run_ok": "ok", "run_error": "error"}
 _ERROR_KINDS = ("run_error", "step_error")
-
-
-def number(value: Any) -> float | None:
-    """A finite number, or None: records are input, and may hold anything."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
 
 
 def trim(value: Any, depth: int = 0) -> Any:
@@ -76,46 +69,6 @@ def model_of(record: Record) -> str:
 
 
 @dataclass
-class Usage:
-    """LLM calls, tokens and cost added up."""
-
-    llm_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    priced: int = 0
-
-    def add(self, calls: int, tokens_in: int, tokens_out: int, cost: float | None) -> None:
-        self.llm_calls += calls
-        self.input_tokens += tokens_in
-        self.output_tokens += tokens_out
-        if cost is not None:
-            self.cost_usd += cost
-            self.priced += 1
-
-    def add_totals(self, totals: Any) -> None:
-        """A step's `usage` totals, added to its step name's."""
-        if isinstance(totals, dict):
-            self.add(
-                int(number(totals.get("llm_calls")) or 0),
-                int(number(totals.get("input_tokens")) or 0),
-                int(number(totals.get("output_tokens")) or 0),
-                number(totals.get("cost_usd")),
-            )
-
-    def take_totals(self, totals: Any) -> None:
-        """A closing record's `usage` totals: they count calls this pass may not have seen."""
-        if not isinstance(totals, dict):
-            return
-        self.llm_calls = int(number(totals.get("llm_calls")) or self.llm_calls)
-        self.input_tokens = int(number(totals.get("input_tokens")) or self.input_tokens)
-        self.output_tokens = int(number(totals.get("output_tokens")) or self.output_tokens)
-        cost = number(totals.get("cost_usd"))
-        if cost is not None:
-            self.cost_usd, self.priced = cost, max(self.priced, 1)
-
-
-@dataclass
 class Group:
     """Calls or steps of one model or step name."""
 
@@ -133,9 +86,11 @@ class Group:
             "p50_s": self.latency.quantile(0.5),
             "p95_s": self.latency.quantile(0.95),
             "max_s": self.latency.max,
+            "llm_calls": self.usage.llm_calls,
             "input_tokens": self.usage.input_tokens,
             "output_tokens": self.usage.output_tokens,
-            "cost_usd": self.usage.cost_usd if self.usage.priced else None,
+            "cost_usd": self.usage.cost,
+            "priced_calls": self.usage.priced_calls,
         }
 
 
@@ -166,7 +121,8 @@ class Run:
             "error": self.error,
             "llm_calls": self.usage.llm_calls,
             "tokens": self.usage.input_tokens + self.usage.output_tokens,
-            "cost_usd": self.usage.cost_usd if self.usage.priced else None,
+            "cost_usd": self.usage.cost,
+            "priced_calls": self.usage.priced_calls,
         }
 
 
@@ -227,7 +183,9 @@ class ReportData:
             duration = number(record.get("duration_s"))
             if duration is not None:
                 group.latency.add(duration)
-            group.usage.add_totals(record.get("usage"))
+            totals = Usage.of_totals(record.get(USAGE))
+            if totals is not None:
+                group.usage.add(totals)
         elif kind in _ENDS and run is not None:
             self._close(run, record, _ENDS[kind])
 
@@ -257,17 +215,11 @@ class ReportData:
         duration = number(record.get("duration_s"))
         if duration is not None:
             group.latency.add(duration)
-        usage = path(record, "gen_ai", "usage")
-        counts = (
-            1,
-            int(number(path(usage, "input_tokens")) or 0),
-            int(number(path(usage, "output_tokens")) or 0),
-            number(record.get("cost_usd")),
-        )
-        group.usage.add(*counts)
-        self.usage.add(*counts)
+        call = Usage.of_call(record)
+        group.usage.add(call)
+        self.usage.add(call)
         if run is not None:
-            run.usage.add(*counts)
+            run.usage.add(call)
 
     def _close(self, run: Run, record: Record, status: str) -> None:
         del self.open_runs[run.run_id]
@@ -275,7 +227,7 @@ class ReportData:
         run.status = status
         run.end = record.get(TS)
         run.duration_s = number(record.get("duration_s"))
-        run.usage.take_totals(record.get("usage"))
+        run.usage = Usage.of_totals(record.get(USAGE)) or run.usage
         error = record.get(ERROR)
         if isinstance(error, dict):
             run.error = f"{error.get('type', 'Error')}: {error.get('message', '')}"

@@ -1,0 +1,88 @@
+"""LLM calls, tokens and cost added up: the one sum behind `runs`, `stats` and `report`.
+
+Two kinds of record count calls: each `llm_call` (`gen_ai.usage.*`, `cost_usd` when its price
+was known) and the `usage` totals on run and step ends (`llm_calls`, tokens, `cost_usd` of the
+priced calls, `calls_without_cost` for the others). Both count `priced_calls`, so a cost summed
+over fewer calls than were made is shown as what it is: a lower bound.
+
+A closing record's totals count every call inside its scope (nested runs, threads, tasks), and
+nested ends count one call once per level: a sum over a log adds `llm_call` records, and a
+scope's own figure is the totals of its end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .._contract import COST_USD
+from ._steps import number, path
+
+
+@dataclass
+class Usage:
+    """Tokens and cost summed over records; `llm_calls` counts the calls they stand for."""
+
+    llm_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    priced_calls: int = 0
+    """Calls whose price was known: fewer than `llm_calls`, and the cost is a lower bound."""
+    counted: bool = False
+    """Some record had token counts (a failed call has none)."""
+
+    @classmethod
+    def of_call(cls, record: Mapping[str, Any]) -> Usage:
+        """One `llm_call` record: a call, priced when it has `cost_usd`."""
+        usage = path(record, "gen_ai", "usage")
+        return cls._of(1, path(usage, "input_tokens"), path(usage, "output_tokens"),
+                       record.get(COST_USD))  # fmt: skip
+
+    @classmethod
+    def of_totals(cls, totals: Any) -> Usage | None:
+        """A run or step end's `usage` totals, or None when it has none to go by."""
+        if not isinstance(totals, Mapping) or (calls := number(totals.get("llm_calls"))) is None:
+            return None
+        return cls._of(int(calls), totals.get("input_tokens"), totals.get("output_tokens"),
+                       totals.get(COST_USD), totals.get("calls_without_cost"))  # fmt: skip
+
+    @classmethod
+    def _of(cls, calls: int, input_tokens: Any, output_tokens: Any, cost: Any,
+            unpriced: Any = 0) -> Usage:  # fmt: skip
+        """`calls` calls; `cost`, when known, is the price of all but `unpriced` of them."""
+        tokens_in, tokens_out, price = number(input_tokens), number(output_tokens), number(cost)
+        return cls(calls, int(tokens_in or 0), int(tokens_out or 0), price or 0.0,
+                   priced_calls=0 if price is None else max(calls - int(number(unpriced) or 0), 0),
+                   counted=tokens_in is not None or tokens_out is not None)  # fmt: skip
+
+    def add(self, other: Usage) -> None:
+        self.llm_calls += other.llm_calls
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cost_usd += other.cost_usd
+        self.priced_calls += other.priced_calls
+        self.counted = self.counted or other.counted
+
+    @property
+    def cost(self) -> float | None:
+        """The summed cost, or None when no call had a price (unknown, not 0)."""
+        return self.cost_usd if self.priced_calls else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The totals; nothing when there was no call (a field with no value is left out)."""
+        if not self.llm_calls:
+            return {}
+        return {
+            "llm_calls": self.llm_calls,
+            "input_tokens": self.input_tokens if self.counted else None,
+            "output_tokens": self.output_tokens if self.counted else None,
+            COST_USD: self.cost,
+            "priced_calls": self.priced_calls,
+        }
+
+
+def lower_bound(totals: Mapping[str, Any]) -> bool:
+    """Whether the cost of `Usage.as_dict`-shaped totals leaves out calls without a price."""
+    return totals.get(COST_USD) is not None and totals["priced_calls"] < totals["llm_calls"]
