@@ -133,6 +133,15 @@ def rotated_pattern(live_name: str) -> re.Pattern[str]:
     return re.compile(re.escape(live_name) + rf"\.(\d{{{digits}}}|[1-9]\d{{{digits},}})(\.gz)?$")
 
 
+O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # absent on Windows, where links need privileges
+O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+FOUND_FILE_FLAGS = O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK
+"""`os.open` flags for a file found under a log's name, by the writer and the reader alike: the
+library never makes a link there, so one was planted and is not followed; a planted FIFO must
+not block the opening (the caller makes the descriptor blocking once `fstat` shows a file)."""
+
+
 def lock_name(live_name: str) -> str:
     """The hidden lock file of a log: outside the log's glob `live_name*`."""
     return f".{live_name}.lock"

@@ -22,16 +22,19 @@ import stat
 import tempfile
 from collections.abc import Iterator
 
-from ._contract import GZ_SUFFIX, rotated_name, rotated_pattern
+from ._contract import (
+    FOUND_FILE_FLAGS,
+    GZ_SUFFIX,
+    O_NONBLOCK,
+    rotated_name,
+    rotated_pattern,
+)
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - non-POSIX platforms get no cross-process locks
     fcntl = None  # type: ignore[assignment]
 
-O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # absent on Windows, where links need privileges
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO planted at a log file's name must not block
 _OPEN_ATTEMPTS = 100
 _geteuid = getattr(os, "geteuid", None)
 _TEMP_SUFFIX = ".tmp"
@@ -60,7 +63,7 @@ def open_private(path: str, flags: int, mode: int) -> tuple[int, os.stat_result]
 
     Raises `UnsafeFileError` for a file planted by someone else, `OSError` as `os.open` does.
     """
-    base = flags | O_NOFOLLOW | O_CLOEXEC | _NONBLOCK
+    base = flags | FOUND_FILE_FLAGS
     for _ in range(_OPEN_ATTEMPTS):  # each retry means another process created or removed it
         try:
             fd = os.open(path, base)
@@ -80,7 +83,7 @@ def open_private(path: str, flags: int, mode: int) -> tuple[int, os.stat_result]
             problem = unsafe_reason(st)
             if problem is not None:
                 raise UnsafeFileError(errno.EPERM, f"refusing {path}: {problem}")
-            if _NONBLOCK:
+            if O_NONBLOCK:
                 os.set_blocking(fd, True)
         except BaseException:
             os.close(fd)
@@ -100,7 +103,7 @@ def _idle(path: str) -> Iterator[int | None]:
     """An fd of `path` held exclusively, or None when a writer still holds it, it is gone, or
     it is not a file of this log's (a link or another user's file is left alone)."""
     try:
-        fd = os.open(path, os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC | _NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | FOUND_FILE_FLAGS)
     except OSError:
         yield None
         return

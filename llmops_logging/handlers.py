@@ -37,9 +37,8 @@ import time
 import weakref
 from collections.abc import Callable
 
-from ._contract import lock_name
+from ._contract import O_CLOEXEC, O_NONBLOCK, lock_name
 from ._logfiles import (
-    O_CLOEXEC,
     RotatedFiles,
     UnsafeFileError,
     lock_shared,
@@ -479,8 +478,7 @@ class RotatingJsonlHandler(logging.Handler):
                 f"refusing {self.path}: it is a symbolic link in a directory others can write",
             )
         flags = os.O_WRONLY | os.O_APPEND | O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
-        nonblock = getattr(os, "O_NONBLOCK", 0)
-        fd = os.open(self.path, flags | nonblock)  # a FIFO without a reader: ENXIO, no wait
+        fd = os.open(self.path, flags | O_NONBLOCK)  # a FIFO without a reader: ENXIO, no wait
         try:
             target = os.fstat(fd)
             if not stat.S_ISCHR(target.st_mode) and (  # only root makes device nodes
@@ -489,7 +487,7 @@ class RotatingJsonlHandler(logging.Handler):
                 raise UnsafeFileError(
                     errno.EPERM, f"refusing {self.path}: another user's file or FIFO"
                 )
-            if nonblock:
+            if O_NONBLOCK:
                 os.set_blocking(fd, True)  # a slow reader slows the writer, as print() does
         except BaseException:
             os.close(fd)

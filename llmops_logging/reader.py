@@ -26,6 +26,7 @@ import gzip
 import itertools
 import os
 import re
+import stat
 import time
 import zlib
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
@@ -36,10 +37,12 @@ from typing import IO, Any, cast
 import orjson
 
 from ._contract import (
+    FOUND_FILE_FLAGS,
     KIND,
     LEVEL,
     LEVELS,
     LIVE_NAME,
+    O_NONBLOCK,
     RUN_ID,
     TS,
     Record,
@@ -164,20 +167,30 @@ def rotated_files(directory: str, live_name: str = LIVE_NAME) -> list[tuple[int,
     return [(n, os.path.join(directory, found[n])) for n in sorted(found)]
 
 
-def open_live(directory: str, live_name: str = LIVE_NAME) -> tuple[IO[bytes] | None, int]:
+def open_live(
+    directory: str,
+    live_name: str = LIVE_NAME,
+    report: ReadReport | None = None,
+    named: bool = False,
+) -> tuple[IO[bytes] | None, int]:
     """The live file, open, and the newest rotated number from a moment it surely was live.
 
     Numbers only grow, so the file we hold will be rotated to exactly that number plus one,
     and every lower number is older. The same newest number in listings before and after the
     open, and the live name still pointing at what we opened, prove no rotation raced it.
+    A live file the user `named` (not found in a directory) is opened even through a link;
+    a refused one is noted in `report`.
     """
     live_path = os.path.join(directory, live_name)
     newest = max(_list_rotated(directory, live_name), default=0)
     for _ in range(1000):
         try:
-            stream: IO[bytes] | None = open_log_file(live_path)
+            stream: IO[bytes] | None = open_log_file(live_path, found=not named)
         except (FileNotFoundError, IsADirectoryError):
             stream = None
+        except OSError as exc:  # a link or a FIFO planted at the live name
+            stream = None
+            _refused(live_path, exc, report)
         after = max(_list_rotated(directory, live_name), default=0)
         if after == newest and (stream is None or _names(live_path, stream)):
             return stream, newest
@@ -205,12 +218,47 @@ def log_files(path: StrPath) -> list[str]:
     return files
 
 
-def open_log_file(path: str) -> IO[bytes]:
+class _GzipOwning(gzip.GzipFile):
+    """A gzip reader of an open file that closes the file with itself, as `gzip.open` does."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
+class RefusedFileError(OSError):
+    """A file found under a log's name that is no log file: a link, a FIFO, a device."""
+
+
+def open_log_file(path: str, found: bool = False) -> IO[bytes]:
     """A binary stream of the file, gunzipped when its name ends in `.gz`.
 
     Read through `capped_lines` (or `read_lines`), it never holds more than the limit of one
     line: `gzip` inflates no more than the size asked for, so a small bomb never expands whole.
+    A file `found` in a log's directory (not named by the user) is opened only when it is a
+    regular file there: the writer never makes a link, so a link there was planted and would
+    bring another file's lines into the log, and a FIFO would block the reader forever.
     """
+    if found:
+        fd = os.open(path, os.O_RDONLY | FOUND_FILE_FLAGS)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise RefusedFileError(errno.EINVAL, f"{path}: not a regular file, not read")
+            if O_NONBLOCK:
+                os.set_blocking(fd, True)
+            raw: IO[bytes] = open(fd, "rb", buffering=CHUNK)  # noqa: SIM115  # the caller closes it
+        except BaseException:
+            os.close(fd)
+            raise
+        if path.endswith(".gz"):
+            return cast(IO[bytes], _GzipOwning(raw))
+        return raw
     if path.endswith(".gz"):
         return cast(IO[bytes], gzip.open(path, "rb"))
     return open(path, "rb", buffering=CHUNK)
@@ -321,10 +369,27 @@ def _names(path: str, stream: IO[bytes]) -> bool:
 def open_rotated(path: str, report: ReadReport) -> tuple[str, IO[bytes]] | None:
     """Open a rotated file, or its `.gz` if compression replaced it since the listing."""
     for candidate in (path, path + ".gz") if not path.endswith(".gz") else (path,):
-        with contextlib.suppress(FileNotFoundError):
-            return candidate, open_log_file(candidate)
+        try:
+            return candidate, open_log_file(candidate, found=True)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:  # a link or a FIFO planted at a rotated name
+            _refused(candidate, exc, report)
+            return None
     report.errors.append(f"{path}: removed before it could be read")
     return None
+
+
+def _refused(path: str, exc: OSError, report: ReadReport | None) -> None:
+    """Note once that a file under the log's name was not read, and why."""
+    if isinstance(exc, RefusedFileError):
+        note = str(exc)
+    elif exc.errno == errno.ELOOP:
+        note = f"{path}: a symbolic link, not read (the writer never makes one)"
+    else:
+        note = f"{path}: {exc.strerror or exc}, not read"
+    if report is not None and note not in report.errors:
+        report.errors.append(note)
 
 
 def log_streams(path: StrPath, report: ReadReport) -> Iterator[tuple[str, IO[bytes]]]:
@@ -337,7 +402,7 @@ def log_streams(path: StrPath, report: ReadReport) -> Iterator[tuple[str, IO[byt
         yield os.fspath(path), open_log_file(os.fspath(path))
         return
     report.unread += unread_files(directory, name)
-    live, base = open_live(directory, name)
+    live, base = open_live(directory, name, report, named=not os.path.isdir(path))
     try:
         for number, rotated in rotated_files(directory, name):
             if number > base:

@@ -361,9 +361,9 @@ def test_live_file_rotated_between_open_and_listing_is_read_once(
     real = reader.open_log_file
     rotated = False
 
-    def racing(path: str) -> IO[bytes]:
+    def racing(path: str, found: bool = False) -> IO[bytes]:
         nonlocal rotated
-        stream = real(path)
+        stream = real(path, found)
         if path.endswith("events.jsonl") and not rotated:  # a writer rotates right after
             rotated = True
             os.rename(tmp_path / "events.jsonl", tmp_path / "events.jsonl.000002")

@@ -115,6 +115,7 @@ class Follower:
             raise ValueError(f"{path} is a rotated file: follow its directory or live file")
         self.directory = directory
         self.live_path = os.path.join(directory, self.live_name)
+        self.named = not os.path.isdir(path)  # the live file itself, named by the user
         self.accept = accept
         self.torn = 0
         self.oversize = 0
@@ -207,7 +208,7 @@ class Follower:
             self._read_rotated(found[number], sink)
 
     def _open_live(self) -> tuple[_Tracked | None, int]:
-        stream, base = open_live(self.directory, self.live_name)
+        stream, base = open_live(self.directory, self.live_name, named=self.named)
         return (self._track(stream) if stream is not None else None), base
 
     # -- the public steps -----------------------------------------------------------------
