@@ -103,7 +103,7 @@ def _csv_value(value: Any) -> Any:
 
 
 def export(
-    open_records: Callable[[], Iterable[Record]],
+    open_records: Callable[[], EventStream],
     fmt: str,
     out: str,
     tick: Callable[[int], None] = lambda n: None,
@@ -130,7 +130,7 @@ def export(
 
 
 def _parquet(
-    open_records: Callable[[], Iterable[Record]], path: str, tick: Callable[[int], None]
+    open_records: Callable[[], EventStream], path: str, tick: Callable[[int], None]
 ) -> Columns:
     count, names = write_parquet(open_records, path, tick)
     return Columns(seen={name: set() for name in names}, rows=count)
