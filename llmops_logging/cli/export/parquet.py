@@ -13,7 +13,7 @@ the read report are the line loop's either way. Two passes, like the CSV export:
 1. Arrow parses each batch and infers its types, which are merged into one schema (`null`
    gives way to any type, integers to floats, structs take the union of their fields); a
    top-level field whose values cannot share a type (a number here, text there) becomes a
-   text column of JSON; the parsed batch is spooled to disk, compressed;
+   text column of JSON; the parsed batch is spooled to disk;
 2. each spooled batch is cast to that schema, and row groups of about `ROW_GROUP_ROWS` rows
    are written.
 
@@ -44,8 +44,8 @@ T = TypeVar("T")
 BATCH_BYTES = 4 << 20
 """JSON parsed by Arrow at a time: a block of the log, or records rendered again."""
 SPOOL_CODEC = "lz4"
-"""The temporary files' compression: the spooled batches shrink about fivefold for less time
-than writing them whole costs."""
+"""The compression of the spooled JSON lines, which shrink about tenfold for less time than
+writing them whole costs."""
 PARSERS = 2
 """Pieces a block is cut in, parsed side by side."""
 ROW_GROUP_ROWS = 10_000
@@ -284,11 +284,12 @@ def _append(spool: IO[bytes], data: bytes | memoryview) -> tuple[int, int, int]:
 
 
 def _spool_table(spool: IO[bytes], table: Any) -> tuple[int, int]:
-    """Spool `table` as an Arrow IPC stream of compressed buffers; returns (offset, size)."""
+    """Spool `table` as an Arrow IPC stream; returns (offset, size). Not compressed: Arrow
+    compresses IPC buffers on its own threads and pool, which cost more time and memory here
+    than writing them whole."""
     pa = _pa()
     start = spool.tell()
-    options = pa.ipc.IpcWriteOptions(compression=SPOOL_CODEC)
-    with pa.ipc.new_stream(pa.PythonFile(spool, mode="w"), table.schema, options=options) as out:
+    with pa.ipc.new_stream(pa.PythonFile(spool, mode="w"), table.schema) as out:
         out.write_table(table)
     return start, spool.tell() - start
 
@@ -366,10 +367,10 @@ def write_parquet(
     Without a filter, Arrow parses the log's own lines, a block at a time
     (`EventStream.blocks`); the blocks it refuses, and the records a filter keeps, are
     rendered again as JSON lines and parsed in batches. The first pass keeps each batch twice
-    in hidden temporary files beside `path`, compressed: as Arrow parsed it (Arrow IPC, so
-    the second pass only casts it to the final schema instead of parsing the JSON again) and
-    as JSON lines, for the batches that need their text fields rendered or that Arrow cannot
-    cast. The second pass writes row groups of at least `ROW_GROUP_ROWS` rows.
+    in hidden temporary files beside `path`: as Arrow parsed it (Arrow IPC, so the second
+    pass only casts it to the final schema instead of parsing the JSON again) and as JSON
+    lines, compressed, for the batches that need their text fields rendered or that Arrow
+    cannot cast. The second pass writes row groups of at least `ROW_GROUP_ROWS` rows.
     """
     pa = _pa()
     pq = importlib.import_module("pyarrow.parquet")
