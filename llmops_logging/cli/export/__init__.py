@@ -108,7 +108,7 @@ def export(
     out: str,
     tick: Callable[[int], None] = lambda n: None,
 ) -> Columns:
-    """Write the records `open_records()` gives (called twice) to `out`; returns the columns."""
+    """Write the records `open_records()` gives (twice for CSV) to `out`; returns the columns."""
     if fmt == "parquet":
         try:
             _pyarrow()
@@ -207,7 +207,7 @@ def command(args: argparse.Namespace) -> int:
         streams.append(EventStream(paths, accept))
         return streams[-1]
 
-    passes = 1 if args.format == "otlp" else 2  # csv, parquet: columns, then rows
+    passes = 2 if args.format == "csv" else 1  # csv reads the log twice: columns, then rows
 
     def measure() -> tuple[int, int]:
         done = sum(stream.progress()[0] for stream in streams)
