@@ -174,7 +174,7 @@ class RotatedFiles:
         """Delete the gzip temporaries a compressor of `plain_name` left when it died.
 
         Called with the file's exclusive lock held: every compressor takes that lock before it
-        makes a temporary, so while this process holds it, any temporary there is is dead."""
+        makes a temporary, so while this process holds it, every temporary found is dead."""
         prefix = self._temporary_prefix(plain_name)
         for name in os.listdir(self.directory):
             if name.startswith(prefix) and name.endswith(_TEMP_SUFFIX):
