@@ -178,3 +178,19 @@ def test_a_late_line_in_a_rotated_file_keeps_its_process_order(
         assert not follower._watched  # released: no longer watched
     finally:
         follower.close()
+
+
+def test_follow_names_a_link_planted_as_the_live_file(tmp_path: Path) -> None:
+    """The follower neither prints another file's lines through a link nor keeps quiet."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    (log_dir / "events.jsonl.000001").write_bytes(b'{"writer":"a","i":0}\n')
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_bytes(b'{"writer":"planted","i":0}\n')
+    (log_dir / "events.jsonl").symlink_to(elsewhere)
+    out = tmp_path / "out.jsonl"
+    tail = start_tail(log_dir, out)
+    status, err = stop(tail, out, 1)
+    assert status == 0, err
+    assert numbers_by_writer(out) == {"a": [0]}
+    assert err.count("events.jsonl: a symbolic link, not read") == 1, err

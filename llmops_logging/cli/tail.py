@@ -208,7 +208,9 @@ class Follower:
             self._read_rotated(found[number], sink)
 
     def _open_live(self) -> tuple[_Tracked | None, int]:
-        stream, base = open_live(self.directory, self.live_name, named=self.named)
+        report = ReadReport()
+        stream, base = open_live(self.directory, self.live_name, report, named=self.named)
+        self.missed += [note for note in report.errors if note not in self.missed]
         return (self._track(stream) if stream is not None else None), base
 
     # -- the public steps -----------------------------------------------------------------
