@@ -60,6 +60,8 @@ class Browser:
         self._buffer = b""
         self._next_id = 0
         self.events: list[dict[str, Any]] = []
+        self.allowed: set[str] | None = None
+        self.intercepted: list[str] = []
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
         self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)[
             "sessionId"
@@ -101,7 +103,31 @@ class Browser:
                 result: dict[str, Any] = message.get("result", {})
                 return result
             if "method" in message:
-                self.events.append(message)
+                self._event(message)
+
+    def _event(self, message: dict[str, Any]) -> None:
+        """Keep an event; answer a paused request at once (let through only what is allowed)."""
+        self.events.append(message)
+        if message["method"] != "Fetch.requestPaused" or self.allowed is None:
+            return
+        params = message["params"]
+        url = params["request"]["url"]
+        self.intercepted.append(url)
+        if url in self.allowed or url.startswith("data:"):
+            self._send("Fetch.continueRequest", {"requestId": params["requestId"]}, self.session)
+        else:
+            failure = {"requestId": params["requestId"], "errorReason": "BlockedByClient"}
+            self._send("Fetch.failRequest", failure, self.session)
+
+    def intercept(self, allowed: set[str]) -> None:
+        """Pause every request the page makes, record its URL, and fail all but `allowed`."""
+        self.allowed = allowed
+        self.page("Fetch.enable", patterns=[{"urlPattern": "*"}])
+
+    def before_load(self, script: str) -> None:
+        """Run `script` in every document before the page's own scripts (a DevTools script:
+        the page's Content-Security-Policy does not apply to it)."""
+        self.page("Page.addScriptToEvaluateOnNewDocument", source=script)
 
     def page(self, method: str, **params: Any) -> dict[str, Any]:
         return self.call(method, self.session, **params)
@@ -114,7 +140,7 @@ class Browser:
         while True:
             message = self._receive(deadline)
             if "method" in message:
-                self.events.append(message)
+                self._event(message)
                 if message["method"] == method:
                     return message
 
@@ -130,7 +156,10 @@ class Browser:
         self.wait_for("Page.loadEventFired")
 
     def evaluate(self, expression: str) -> Any:
-        result = self.page("Runtime.evaluate", expression=expression, returnByValue=True)
+        """The value of `expression`; a promise is awaited."""
+        result = self.page(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")

@@ -24,15 +24,15 @@ from typing import Any
 
 import orjson
 
-from ..._contract import CORE_FIELDS, ERROR, EVENT, KIND, LEVEL, RUN_ID, TS
+from ..._contract import CORE_FIELDS, ERROR, EVENT, KIND, LEVEL, LEVELS, TS
 from ...reader import EventStream
 from .. import _steps
 from .._output import Progress
 from .._parser import PROG
 from .._steps import number, path
-from .._usage import lower_bound
 from ..export import MissingDependency, default_path
 from ..stats import ERROR_LEVELS
+from . import charts
 from .data import (
     FAILED_RUNS,
     MAX_CHART_RUNS,
@@ -46,14 +46,14 @@ from .data import (
     parse_time,
     trim,
 )
+from .formats import cost, secs
+from .policy import content_security_policy, script_json
 
 REPORT_MISSING = (
     "report needs jinja2 and plotly, which are not installed; "
     "install them with: pip install 'llmops_logging[report]'"
 )
 _CORE = frozenset(CORE_FIELDS)
-_STATUS_COLORS = {"ok": "#2e7d32", "error": "#c62828", "running": "#f9a825"}
-_CONFIG = {"displaylogo": False, "responsive": True}
 
 
 def _libraries() -> tuple[Any, Any, Any]:
@@ -213,125 +213,6 @@ def _short_error(error: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in error.items() if k != "traceback"}
 
 
-# -- the overview charts ----------------------------------------------------------------------
-
-
-def _figure_html(pio: Any, figure: Any, div_id: str) -> str:
-    html: str = pio.to_html(
-        figure, full_html=False, include_plotlyjs=False, config=_CONFIG, div_id=div_id
-    )
-    return html
-
-
-def _layout(figure: Any, height: int, title: str) -> None:
-    figure.update_layout(
-        title={"text": title, "x": 0.01},
-        height=height,
-        margin={"l": 60, "r": 20, "t": 50, "b": 40},
-        template="plotly_white",
-        legend={"orientation": "h", "y": -0.12},
-        hovermode="closest",
-    )
-
-
-def _runs_chart(go: Any, data: ReportData) -> Any:
-    subplots = importlib.import_module("plotly.subplots")
-    figure = subplots.make_subplots(
-        rows=3,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.06,
-        subplot_titles=("duration (s)", "tokens", "cost (USD)"),
-    )
-    runs = list(data.chart_runs)
-    for status, color in _STATUS_COLORS.items():
-        chosen = [r for r in runs if r["status"] == status and r["start"]]
-        if not chosen:
-            continue
-        x = [r["start"] for r in chosen]
-        text = [
-            f"{r['name']} {r[RUN_ID][:8]}<br>{status}" + (f"<br>{r['error']}" if r["error"] else "")
-            for r in chosen
-        ]
-        common = {"x": x, "text": text, "mode": "markers", "legendgroup": status}
-        figure.add_trace(
-            go.Scatter(
-                y=[r["duration_s"] for r in chosen],
-                name=f"{status} ({len(chosen):,})",
-                marker={"color": color, "size": 7},
-                hovertemplate="%{text}<br>%{y:.3f} s<extra></extra>",
-                **common,
-            ),
-            row=1,
-            col=1,
-        )
-        for row, key, fmt in ((2, "tokens", "%{y:,} tokens"), (3, "cost_usd", "$%{y:.4f}")):
-            figure.add_trace(
-                go.Scatter(
-                    y=[r[key] for r in chosen],
-                    showlegend=False,
-                    marker={"color": color, "size": 5},
-                    hovertemplate=f"%{{text}}<br>{fmt}<extra></extra>",
-                    **common,
-                ),
-                row=row,
-                col=1,
-            )
-    _layout(figure, 560, "Runs over time")
-    return figure
-
-
-def _error_rate_chart(go: Any, data: ReportData) -> Any:
-    """Runs per time bucket by status, and the share that failed."""
-    times = [(t, r["status"]) for r in data.chart_runs if (t := parse_time(r["start"]))]
-    figure = go.Figure()
-    if times:
-        low = min(t for t, _ in times)
-        span = max((max(t for t, _ in times) - low).total_seconds(), 1.0)
-        width = span / 30
-        buckets: dict[int, dict[str, int]] = {}
-        for when, status in times:
-            index = min(int((when - low).total_seconds() / width), 29)
-            bucket = buckets.setdefault(index, {})
-            bucket[status] = bucket.get(status, 0) + 1
-        keys = sorted(buckets)
-        x = [
-            datetime.fromtimestamp(low.timestamp() + (k + 0.5) * width, timezone.utc).isoformat()
-            for k in keys
-        ]
-        for status, color in _STATUS_COLORS.items():
-            figure.add_bar(
-                x=x, y=[buckets[k].get(status, 0) for k in keys], name=status, marker_color=color
-            )
-        rates = [100 * buckets[k].get("error", 0) / sum(buckets[k].values()) for k in keys]
-        figure.add_scatter(
-            x=x, y=rates, name="error rate %", yaxis="y2", mode="lines+markers", line_color="#444"
-        )
-        figure.update_layout(
-            barmode="stack",
-            yaxis={"title": "runs"},
-            yaxis2={"title": "error rate %", "overlaying": "y", "side": "right", "range": [0, 100]},
-        )
-    _layout(figure, 320, "Runs and error rate")
-    return figure
-
-
-def _groups_chart(go: Any, rows: list[dict[str, Any]], title: str, money: bool) -> Any:
-    subplots = importlib.import_module("plotly.subplots")
-    names = [r["key"] for r in rows]
-    columns = 3 if money else 1
-    titles = ("latency p50 / p95 (s)", "tokens", "cost (USD)")[:columns]
-    figure = subplots.make_subplots(rows=1, cols=columns, subplot_titles=titles)
-    figure.add_bar(x=names, y=[r["p50_s"] for r in rows], name="p50", row=1, col=1)
-    figure.add_bar(x=names, y=[r["p95_s"] for r in rows], name="p95", row=1, col=1)
-    if money:
-        figure.add_bar(x=names, y=[r["input_tokens"] for r in rows], name="input", row=1, col=2)
-        figure.add_bar(x=names, y=[r["output_tokens"] for r in rows], name="output", row=1, col=2)
-        figure.add_bar(x=names, y=[r["cost_usd"] or 0 for r in rows], name="cost", row=1, col=3)
-    _layout(figure, 340, title)
-    return figure
-
-
 # -- the page ---------------------------------------------------------------------------------
 
 
@@ -345,16 +226,16 @@ def render(data: ReportData, sources: list[str]) -> str:
     steps = sorted(
         (g.row(k) for k, g in data.steps.items()), key=lambda r: r["count"], reverse=True
     )
-    charts = {
-        "error_rate": _figure_html(pio, _error_rate_chart(go, data), "chart-error-rate"),
-        "runs": _figure_html(pio, _runs_chart(go, data), "chart-runs"),
+    figures = {
+        "chart-error-rate": charts.error_rate_chart(go, data),
+        "chart-runs": charts.runs_chart(go, data),
     }
     if models:
-        chart = _groups_chart(go, models[:20], "The 20 models called most", money=True)
-        charts["models"] = _figure_html(pio, chart, "chart-models")
+        chart = charts.groups_chart(go, models[:20], "The 20 models called most", money=True)
+        figures["chart-models"] = chart
     if steps:
-        chart = _groups_chart(go, steps[:20], "The 20 most frequent step names", money=False)
-        charts["steps"] = _figure_html(pio, chart, "chart-steps")
+        chart = charts.groups_chart(go, steps[:20], "The 20 most frequent step names", money=False)
+        figures["chart-steps"] = chart
     detailed = data.detailed()
     runs: list[dict[str, Any]] = [
         {"run": run.summary(), "timeline": timeline(run), "dropped": run.dropped}
@@ -366,9 +247,14 @@ def render(data: ReportData, sources: list[str]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters["secs"] = _secs
-    environment.filters["cost"] = _cost
+    environment.filters["secs"] = secs
+    environment.filters["cost"] = cost
     template = environment.get_template("report.html.j2")
+    plotly_js: str = plotly_offline.get_plotlyjs()
+    figures_json = {
+        "config": charts.CONFIG,
+        "charts": {name: charts.figure_json(pio, figure) for name, figure in figures.items()},
+    }
     text: str = template.render(
         data=data,
         sources=sources,
@@ -377,8 +263,11 @@ def render(data: ReportData, sources: list[str]) -> str:
         steps=steps,
         runs=runs,
         failed=[r for r in runs if r["run"]["status"] == "error"],
-        charts=charts,
-        plotly_js=plotly_offline.get_plotlyjs(),
+        levels=LEVELS,
+        plotly_js=plotly_js,
+        figures_json=script_json(figures_json),
+        draw_charts=charts.DRAW_CHARTS,
+        policy=content_security_policy((plotly_js, charts.DRAW_CHARTS)),
         limits={
             "recent": RECENT_RUNS,
             "failed": FAILED_RUNS,
@@ -389,27 +278,6 @@ def render(data: ReportData, sources: list[str]) -> str:
         model_of=model_of,
     )
     return text
-
-
-def _cost(totals: dict[str, Any]) -> str:
-    """The cost of a run, a group or the log; `>=` when some of its calls had no price."""
-    cost = totals.get("cost_usd")
-    if cost is None:
-        return "-"
-    return f"{'>=' if lower_bound(totals) else ''}${cost:,.4f}"
-
-
-def _secs(value: Any) -> str:
-    seconds = number(value)
-    if seconds is None:
-        return "-"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.1f} ms"
-    if seconds < 120:
-        return f"{seconds:.2f} s"
-    return f"{seconds / 60:.1f} min"
 
 
 def report(records: Iterable[Record], out: str, sources: list[str]) -> ReportData:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from ..._contract import ERROR, EVENT, KIND, LEVEL, RUN_ID, TS, USAGE
@@ -275,9 +275,11 @@ def gather(records: Iterable[Record]) -> ReportData:
 
 
 def parse_time(ts: Any) -> datetime | None:
+    """An aware time (UTC when the text names no zone, so that times compare), or None."""
     if not isinstance(ts, str):
         return None
     try:
-        return datetime.fromisoformat(ts)
+        when = datetime.fromisoformat(ts)
     except ValueError:
         return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
