@@ -168,6 +168,13 @@ MUTATIONS = (
         "",
         ("tests/test_fork_safety.py",),
     ),
+    Mutation(
+        "report-p95-is-median",
+        "the report's per-model and per-step p95 is the median",
+        '"p95_s": self.latency.quantile(0.95),',
+        '"p95_s": self.latency.quantile(0.5),',
+        ("tests/test_report_figures.py",),
+    ),
 )
 
 
