@@ -32,8 +32,9 @@ STATUS_COLORS = {"ok": "#2e7d32", "error": "#c62828", "running": "#f9a825"}
 CONFIG = {"displaylogo": False, "responsive": True, "showSendToCloud": False, "plotlyServerURL": ""}
 """plotly's options: no logo, and no "Share chart" button, which uploads a chart's data (the
 log's text) to Plotly Cloud."""
-MAX_HOVER_ERROR = 500
-"""Characters of a run's error shown when its point is hovered (the page has the rest)."""
+MAX_HOVER_TEXT = 500
+"""Characters of a run's name and error shown when its point is hovered (the page has the rest):
+the runs chart holds up to 20,000 runs, and each one's text travels in the page."""
 _COST_AXIS = {"tickprefix": "$", "exponentformat": "none"}
 _EXTRA = "<extra></extra>"
 
@@ -70,9 +71,10 @@ def _layout(figure: Any, height: int, title: str) -> None:
 
 
 def _hover(run: dict[str, Any], status: str) -> str:
-    text = f"{plot_text(run['name'])} {plot_text(str(run[RUN_ID])[:8])}<br>{status}"
+    name = plot_text(run["name"][:MAX_HOVER_TEXT])
+    text = f"{name} {plot_text(str(run[RUN_ID])[:8])}<br>{status}"
     if run["error"]:
-        text += f"<br>{plot_text(run['error'][:MAX_HOVER_ERROR])}"
+        text += f"<br>{plot_text(run['error'][:MAX_HOVER_TEXT])}"
     return text
 
 
