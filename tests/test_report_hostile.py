@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson
 import pytest
 
 from llmops_logging.cli import main
@@ -264,3 +265,31 @@ def test_the_page_allows_its_own_scripts_and_styles_by_hash_and_forbids_any_load
     # No payload's markup reaches the page's markup: each `<` from the log is escaped.
     for text in texts:
         assert text not in html
+
+
+def test_times_with_and_without_a_zone_and_at_the_ends_of_the_calendar_make_a_report(
+    tmp_path: Path,
+) -> None:
+    times = [
+        "0001-01-01T00:00:00+00:00",
+        "2026-01-01T00:00:00",  # no zone: read as UTC
+        "2026-01-01T00:00:00+05:00",
+        "9999-12-31T23:59:59.999999-23:59",
+        "not a time",
+    ]
+    records: list[dict[str, Any]] = []
+    for i, ts in enumerate(times):
+        base = {"ts": ts, "run_id": f"r{i}", "name": f"run {i}"}
+        records += [
+            {**base, "kind": "run_start"},
+            {**base, "kind": "step_start", "step_id": f"s{i}"},
+            {**base, "kind": "step_ok", "step_id": f"s{i}", "duration_s": 1e300},
+            {**base, "ts": times[-1 - i], "kind": "run_ok", "duration_s": -5.0},
+        ]
+    log_dir = tmp_path / "raw_events"
+    log_dir.mkdir()
+    (log_dir / "events.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    page = tmp_path / "report.html"
+    assert main(["report", str(log_dir), "--out", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert all(f'id="run-r{i}"' in html for i in range(len(times)))
