@@ -1,11 +1,13 @@
 """`report`: one self-contained HTML page of what the log's runs did.
 
-The page is rendered with jinja2 from `templates/report.html.j2`; its charts are plotly
-figures, with plotly.js itself (the copy bundled in the installed plotly package) inlined in
-the page, so it opens offline, from a file, years later, with nothing fetched. plotly rather
-than a lighter library because it is the one well-kept Python charting package that ships
-its browser script in the wheel: no CDN, no second download. Each run's waterfall is plain
-HTML (`<details>` rows with CSS-positioned bars), so it expands without any script.
+The page is rendered with jinja2 (autoescaping) from `templates/report.html.j2`; its charts are
+plotly figures (`charts`), with plotly.js itself (the copy bundled in the installed plotly
+package) inlined in the page, so it opens offline, from a file, years later, with nothing
+fetched. plotly rather than a lighter library because it is the one well-kept Python charting
+package that ships its browser script in the wheel: no CDN, no second download. Each run's
+waterfall is plain HTML (`<details>` rows with CSS-positioned bars), so it expands without any
+script. The log is hostile input: `charts` escapes its text for plotly's label markup, and the
+page's Content-Security-Policy (`policy`) forbids every load and every script but its own.
 
 What is gathered, and how memory stays bounded, is `data`'s business.
 """
