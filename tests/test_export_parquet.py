@@ -302,7 +302,8 @@ def test_progress_ticks_count_every_record_of_both_passes(tmp_path: Path) -> Non
     records, _ = read_back(log_dir)
     ticks: list[int] = []
     opened: Callable[[], EventStream] = lambda: EventStream([log_dir])  # noqa: E731
-    rows, _ = parquet.write_parquet(opened, str(tmp_path / "out.parquet"), ticks.append)
+    with (tmp_path / "out.parquet").open("wb") as sink:
+        rows, _ = parquet.write_parquet(opened, sink, str(tmp_path), ticks.append)
     assert rows == len(records) and sum(ticks) == 2 * rows
 
 

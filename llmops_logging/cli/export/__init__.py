@@ -10,24 +10,25 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib
+import io
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, BinaryIO
 
 import orjson
 
 from ..._contract import CORE_FIELDS, DERIVED_DIR_NAME, LIVE_NAME, RAW_DIR_NAME
 from ...reader import EventStream
 from .. import _steps
+from .._outfile import output_file
 from .._output import Progress
 from .._parser import PROG
 from .otlp import write_otlp
 from .parquet import write_parquet
 
 Record = dict[str, Any]
-T = TypeVar("T")
 CORE_COLUMNS = CORE_FIELDS
 _INT64 = range(-(2**63), 2**63)
 PARQUET_MISSING = (
@@ -114,9 +115,11 @@ def export(
             _pyarrow()
         except ImportError:
             raise MissingDependency(PARQUET_MISSING) from None
-        return _via_temp(out, lambda temp: _parquet(open_records, temp, tick))
+        with output_file(out) as stream:
+            return _parquet(open_records, stream, os.path.dirname(out) or ".", tick)
     if fmt == "otlp":
-        return _via_temp(out, lambda temp: _otlp(open_records, temp, tick))
+        with output_file(out) as stream:
+            return _otlp(open_records, stream, tick)
     if fmt != "csv":
         raise ValueError(f"unknown export format {fmt!r}")
     columns = Columns()
@@ -125,42 +128,26 @@ def export(
         if not n % 8192:
             tick(8192)
     rows = _first(columns.rows, (flatten(r) for r in open_records()), tick)
-    _via_temp(out, lambda temp: _write_csv(rows, columns, temp))
+    with output_file(out) as stream:
+        _write_csv(rows, columns, stream)
     return columns
 
 
 def _parquet(
-    open_records: Callable[[], EventStream], path: str, tick: Callable[[int], None]
+    open_records: Callable[[], EventStream],
+    stream: BinaryIO,
+    spool_dir: str,
+    tick: Callable[[int], None],
 ) -> Columns:
-    count, names = write_parquet(open_records, path, tick)
+    count, names = write_parquet(open_records, stream, spool_dir, tick)
     return Columns(seen={name: set() for name in names}, rows=count)
 
 
 def _otlp(
-    open_records: Callable[[], Iterable[Record]], path: str, tick: Callable[[int], None]
+    open_records: Callable[[], Iterable[Record]], stream: BinaryIO, tick: Callable[[int], None]
 ) -> Columns:
-    with open(path, "wb") as stream:
-        count, traces, spans = write_otlp(open_records(), stream, tick)
+    count, traces, spans = write_otlp(open_records(), stream, tick)
     return Columns(rows=count, traces=traces, spans=spans)
-
-
-def _via_temp(out: str, write: Callable[[str], T]) -> T:
-    """Write to a hidden temporary beside `out`, then rename: a reader never sees half a file."""
-    directory = os.path.dirname(out)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    temp = os.path.join(directory, f".{os.path.basename(out)}.tmp")
-    try:
-        result = write(temp)
-        os.replace(temp, out)
-    except OSError as exc:  # say what failed of the user's file, not of our temporary
-        if temp not in (exc.filename, exc.filename2):
-            raise
-        raise type(exc)(exc.errno, exc.strerror, out) from None
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
-    return result
 
 
 def _first(count: int, rows: Iterator[Record], tick: Callable[[int], None]) -> Iterator[Record]:
@@ -173,8 +160,8 @@ def _first(count: int, rows: Iterator[Record], tick: Callable[[int], None]) -> I
         yield row
 
 
-def _write_csv(rows: Iterable[Record], columns: Columns, path: str) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as stream:
+def _write_csv(rows: Iterable[Record], columns: Columns, out: BinaryIO) -> None:
+    with io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False) as stream:
         writer = csv.DictWriter(stream, columns.names, restval="", extrasaction="ignore")
         writer.writeheader()
         for row in rows:

@@ -27,12 +27,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import itertools
-import os
 import tempfile
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import IO, Any, TypeVar
+from typing import IO, Any, BinaryIO, TypeVar
 
 import orjson
 
@@ -359,15 +358,16 @@ def _ahead(items: Iterator[T]) -> Generator[T, None, None]:
 
 def write_parquet(
     open_records: Callable[[], EventStream],
-    path: str,
+    sink: BinaryIO,
+    spool_dir: str,
     tick: Callable[[int], None] = lambda n: None,
 ) -> tuple[int, list[str]]:
-    """Write the records to `path` as Parquet; returns (rows, column names).
+    """Write the records to `sink` as Parquet; returns (rows, column names).
 
     Without a filter, Arrow parses the log's own lines, a block at a time
     (`EventStream.blocks`); the blocks it refuses, and the records a filter keeps, are
     rendered again as JSON lines and parsed in batches. The first pass keeps each batch twice
-    in hidden temporary files beside `path`: as Arrow parsed it (Arrow IPC, so the second
+    in anonymous temporary files in `spool_dir`: as Arrow parsed it (Arrow IPC, so the second
     pass only casts it to the final schema instead of parsing the JSON again) and as JSON
     lines, compressed, for the batches that need their text fields rendered or that Arrow
     cannot cast. The second pass writes row groups of at least `ROW_GROUP_ROWS` rows.
@@ -376,11 +376,9 @@ def write_parquet(
     pq = importlib.import_module("pyarrow.parquet")
     schema_of = Schema()
     rows = 0
-    directory, name = os.path.split(path)
-    where, prefix = directory or ".", f".{name}."
     with (
-        tempfile.TemporaryFile(dir=where, prefix=prefix) as lines,
-        tempfile.TemporaryFile(dir=where, prefix=prefix) as parsed,
+        tempfile.TemporaryFile(dir=spool_dir, prefix=".export.") as lines,
+        tempfile.TemporaryFile(dir=spool_dir, prefix=".export.") as parsed,
         ThreadPoolExecutor(max_workers=PARSERS) as pool,
     ):
         batches: list[tuple[tuple[int, int, int], tuple[int, int] | None, list[str]]] = []
@@ -442,7 +440,7 @@ def write_parquet(
                 yield table
 
         with (
-            pq.ParquetWriter(path, schema, memory_pool=_pool()) as writer,
+            pq.ParquetWriter(sink, schema, memory_pool=_pool()) as writer,
             contextlib.closing(_ahead(tables())) as aligned,
         ):
             group: list[Any] = []
