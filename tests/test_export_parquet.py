@@ -303,7 +303,7 @@ def test_progress_ticks_count_every_record_of_both_passes(tmp_path: Path) -> Non
     ticks: list[int] = []
     opened: Callable[[], EventStream] = lambda: EventStream([log_dir])  # noqa: E731
     with (tmp_path / "out.parquet").open("wb") as sink:
-        rows, _ = parquet.write_parquet(opened, sink, str(tmp_path), ticks.append)
+        rows, _, _ = parquet.write_parquet(opened, sink, str(tmp_path), ticks.append)
     assert rows == len(records) and sum(ticks) == 2 * rows
 
 

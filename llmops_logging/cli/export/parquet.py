@@ -361,8 +361,8 @@ def write_parquet(
     sink: BinaryIO,
     spool_dir: str,
     tick: Callable[[int], None] = lambda n: None,
-) -> tuple[int, list[str]]:
-    """Write the records to `sink` as Parquet; returns (rows, column names).
+) -> tuple[int, list[str], list[str]]:
+    """Write the records to `sink` as Parquet; returns (rows, column names, objects kept whole).
 
     Without a filter, Arrow parses the log's own lines, a block at a time
     (`EventStream.blocks`); the blocks it refuses, and the records a filter keeps, are
@@ -452,7 +452,7 @@ def write_parquet(
                     group = []
             if group or not rows:
                 writer.write_table(pa.concat_tables(group) if group else schema.empty_table())
-    return rows, list(schema.names)
+    return rows, list(schema.names), []
 
 
 def _from_lines(data: bytes, schema: Any, texts: frozenset[str]) -> Any:

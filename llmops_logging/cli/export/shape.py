@@ -1,0 +1,82 @@
+"""Which objects of a log are keyed by data, found in one pass with bounded memory.
+
+A dict such as `scores={doc_id: score}` has keys that are values: across a log it has as
+many distinct keys as there are documents. Made a column (CSV) or a struct field (Parquet)
+per key, it costs time and memory that grow with records times keys. `Shape` watches every
+object path of the records (`("scores",)`, `("gen_ai", "usage")`) and counts the distinct
+keys seen under it, up to `MAX_OBJECT_KEYS` (as DuckDB's `map_inference_threshold`); a path
+with more becomes *keyed*: exporters keep its value whole (JSON text) instead of a column per
+key, and forget what they knew of the keys below it. At most `MAX_PATHS` paths are tracked;
+an object met once that budget is spent is keyed too. So memory is bounded whatever the keys,
+and each record costs time linear in its size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_OBJECT_KEYS = 200
+"""Distinct keys an object path may have across the log before it is kept whole."""
+MAX_PATHS = 20_000
+"""Object paths tracked at most (their keys are bounded by `MAX_OBJECT_KEYS` each)."""
+ITEM = 0
+"""The path segment of a list's items (keys are strings, so it cannot be mistaken for one)."""
+
+Path = tuple[Any, ...]
+
+
+class Shape:
+    """The object paths of the records seen so far, and which are keyed.
+
+    `into_lists` also follows objects inside lists (Parquet keeps lists of structs;
+    CSV writes a list whole, as JSON text, so it does not need to)."""
+
+    def __init__(self, into_lists: bool = False) -> None:
+        self.into_lists = into_lists
+        self.keys: dict[Path, set[str]] = {}
+        self.keyed: set[Path] = set()
+
+    def observe(self, record: dict[str, Any]) -> None:
+        """Count the keys of every object in `record` (the top level has no limit)."""
+        keyed, keys = self.keyed, self.keys
+        stack: list[tuple[Path, Any]] = [((), record)]
+        while stack:
+            path, value = stack.pop()
+            if type(value) is list:
+                item_path = (*path, ITEM)
+                stack.extend(
+                    (item_path, item) for item in value if type(item) in (dict, list) and item
+                )
+                continue
+            if path:
+                if path in keyed:
+                    continue
+                names = keys.get(path)
+                if names is None:
+                    if len(keys) >= MAX_PATHS:
+                        keyed.add(path)
+                        continue
+                    names = keys[path] = set()
+                names.update(value)
+                if len(names) > MAX_OBJECT_KEYS:
+                    self._keyed(path)
+                    continue
+            for key, item in value.items():
+                kind = type(item)
+                if (kind is dict and item) or (kind is list and self.into_lists):
+                    stack.append(((*path, key), item))
+
+    def _keyed(self, path: Path) -> None:
+        """`path` is keyed by data: forget it and every path below it."""
+        self.keyed.add(path)
+        size = len(path)
+        for known in [p for p in self.keys if p[:size] == path]:
+            del self.keys[known]
+        self.keyed.difference_update([p for p in self.keyed if len(p) > size and p[:size] == path])
+
+    def is_keyed(self, path: Path) -> bool:
+        return path in self.keyed
+
+    def describe(self) -> list[str]:
+        """The keyed paths, dotted, for the read report."""
+        return sorted(".".join("[]" if s == ITEM else str(s) for s in p) for p in self.keyed)
