@@ -22,19 +22,28 @@ MAX_PATHS = 20_000
 ITEM = 0
 """The path segment of a list's items (keys are strings, so it cannot be mistaken for one)."""
 
+BIG = 2**63
+"""Integers from here on do not fit int64 (the writer keeps them up to 2**64 - 1)."""
+
 Path = tuple[Any, ...]
 
 
 class Shape:
     """The object paths of the records seen so far, and which are keyed.
 
-    `into_lists` also follows objects inside lists (Parquet keeps lists of structs;
-    CSV writes a list whole, as JSON text, so it does not need to)."""
+    `columnar` (Parquet) also follows objects inside lists (Parquet keeps lists of structs;
+    CSV writes a list whole, as JSON text) and notes the paths of numbers that decide an
+    exact column type: integers beyond int64 (`big`), negative integers and floats."""
 
-    def __init__(self, into_lists: bool = False) -> None:
-        self.into_lists = into_lists
+    def __init__(self, columnar: bool = False) -> None:
+        self.columnar = columnar
         self.keys: dict[Path, set[str]] = {}
         self.keyed: set[Path] = set()
+        self.big: set[Path] = set()
+        self.negative: set[Path] = set()
+        self.floats: set[Path] = set()
+        self.big_values = 0
+        """Integers beyond int64 seen, all paths together."""
 
     def observe(self, record: dict[str, Any]) -> None:
         """Count the keys of every object in `record` (the top level has no limit)."""
@@ -44,9 +53,12 @@ class Shape:
             path, value = stack.pop()
             if type(value) is list:
                 item_path = (*path, ITEM)
-                stack.extend(
-                    (item_path, item) for item in value if type(item) in (dict, list) and item
-                )
+                for item in value:
+                    kind = type(item)
+                    if (kind is dict or kind is list) and item:
+                        stack.append((item_path, item))
+                    elif kind is int or kind is float:
+                        self._number(item_path, item)
                 continue
             if path:
                 if path in keyed:
@@ -61,10 +73,23 @@ class Shape:
                 if len(names) > MAX_OBJECT_KEYS:
                     self._keyed(path)
                     continue
+            columnar = self.columnar
             for key, item in value.items():
                 kind = type(item)
-                if (kind is dict and item) or (kind is list and self.into_lists):
+                if (kind is dict and item) or (kind is list and columnar):
                     stack.append(((*path, key), item))
+                elif columnar and (kind is int or kind is float):
+                    self._number((*path, key), item)
+
+    def _number(self, path: Path, value: float) -> None:
+        if type(value) is float:
+            if path in self.big or len(self.floats) < MAX_PATHS:
+                self.floats.add(path)
+        elif value >= BIG:
+            self.big.add(path)
+            self.big_values += 1
+        elif value < 0 and len(self.negative) < MAX_PATHS:
+            self.negative.add(path)
 
     def _keyed(self, path: Path) -> None:
         """`path` is keyed by data: forget it and every path below it."""
