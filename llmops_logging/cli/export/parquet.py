@@ -583,6 +583,8 @@ def write_parquet(
                         count += 1
                         if len(rendered) >= BATCH_BYTES:
                             flush()
+                    if schema_of.parse is None:  # the blocks after it wait for a schema
+                        flush()
                     continue
                 flush()
                 for table, data in item:
