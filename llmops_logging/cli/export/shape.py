@@ -51,13 +51,15 @@ class Shape:
         stack: list[tuple[Path, Any]] = [((), record)]
         while stack:
             path, value = stack.pop()
+            if not value:
+                continue
             if type(value) is list:
                 item_path = (*path, ITEM)
                 for item in value:
                     kind = type(item)
-                    if (kind is dict or kind is list) and item:
+                    if kind is dict or kind is list:
                         stack.append((item_path, item))
-                    elif kind is int or kind is float:
+                    elif kind is float or (kind is int and (item < 0 or item >= BIG)):
                         self._number(item_path, item)
                 continue
             if path:
@@ -73,12 +75,18 @@ class Shape:
                 if len(names) > MAX_OBJECT_KEYS:
                     self._keyed(path)
                     continue
-            columnar = self.columnar
+            if not self.columnar:
+                stack.extend(
+                    ((*path, key), item) for key, item in value.items() if type(item) is dict
+                )
+                continue
             for key, item in value.items():
                 kind = type(item)
-                if (kind is dict and item) or (kind is list and columnar):
+                if kind is str:
+                    continue
+                if kind is dict or kind is list:
                     stack.append(((*path, key), item))
-                elif columnar and (kind is int or kind is float):
+                elif kind is float or (kind is int and (item < 0 or item >= BIG)):
                     self._number((*path, key), item)
 
     def _number(self, path: Path, value: float) -> None:
