@@ -1,8 +1,10 @@
 """`export`: flattened records to CSV, nested ones to Parquet (optional pyarrow), runs to OTLP.
 
 Records of one log have different fields, so export reads twice: the first pass finds the
-columns (for Parquet, `parquet` finds a type per column), the second writes the rows, the
-same number of records as the first saw. Neither pass holds the records.
+columns (`csv_table`; for Parquet, `parquet` finds a type per column), the second writes the
+rows, the same number of records as the first saw. Neither pass holds the records, and dicts
+keyed by data are kept whole (`shape`), so memory stays bounded whatever the keys. The file
+is written through `_outfile` (never through a link).
 """
 
 from __future__ import annotations

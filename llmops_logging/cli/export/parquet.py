@@ -4,18 +4,24 @@ Nested objects become Parquet structs and lists stay lists, so DuckDB, polars an
 `gen_ai.usage.input_tokens` as the same number `jq` does. The heavy lifting is pyarrow's C++
 JSON reader, several times faster than building columns from Python objects. Without a
 filter it parses the log's own lines, a block of whole lines at a time (`EventStream.blocks`,
-cut in two pieces parsed side by side); a block that holds anything but plain records (a
-torn or foreign line, say), or that Arrow reads differently from the reader's line loop, is
-read line by line instead, and its records, like those a filter keeps, are rendered back to
-JSON lines (orjson, about half a microsecond a record) and parsed in batches. So the rows and
-the read report are the line loop's either way. Two passes, like the CSV export:
+cut in two pieces parsed side by side), with the schema found so far: Arrow never infers a
+block's types itself, since its inference takes time and memory that grow with rows times
+distinct keys (a dict keyed by ids). A block that brings anything new (a field, a type), that
+holds anything but plain records (a torn or foreign line, say), or that Arrow reads
+differently from the reader's line loop, is read line by line instead; its records, like
+those a filter keeps, pass through `Shape` (which finds the objects keyed by data and the
+integers beyond int64), are rendered back to JSON lines with the keyed objects as JSON text
+(orjson, about half a microsecond a record) and parsed in batches. So the rows and the read
+report are the line loop's either way. Two passes, like the CSV export:
 
-1. Arrow parses each batch and infers its types, which are merged into one schema (`null`
-   gives way to any type, integers to floats, structs take the union of their fields); a
+1. Arrow parses each batch, whose types are merged into one schema (`null` gives way to any
+   type, integers to floats, structs take the union of their fields; keyed objects are text;
+   integers beyond int64 are uint64, or decimal(20, 0) beside negative integers); a
    top-level field whose values cannot share a type (a number here, text there) becomes a
    text column of JSON; the parsed batch is spooled to disk;
-2. each spooled batch is cast to that schema, and row groups of about `ROW_GROUP_ROWS` rows
-   are written.
+2. each spooled batch is cast to that schema (or, when a field became text or exact after
+   it was parsed, parsed again from its lines), and row groups of about `ROW_GROUP_ROWS`
+   rows are written.
 
 A few batches (`BATCH_BYTES` of JSON each) are held at a time. A batch Arrow cannot parse
 with the final schema (a foreign record whose `ts` is not a time, say) is read with `ts` as
