@@ -303,7 +303,7 @@ def test_progress_ticks_count_every_record_of_both_passes(tmp_path: Path) -> Non
     ticks: list[int] = []
     opened: Callable[[], EventStream] = lambda: EventStream([log_dir])  # noqa: E731
     with (tmp_path / "out.parquet").open("wb") as sink:
-        rows, _, _ = parquet.write_parquet(opened, sink, str(tmp_path), ticks.append)
+        rows, _, _, _ = parquet.write_parquet(opened, sink, str(tmp_path), ticks.append)
     assert rows == len(records) and sum(ticks) == 2 * rows
 
 
@@ -442,3 +442,22 @@ def test_integers_up_to_2_64_stay_exact(
     out = tmp_path / "fast.parquet"
     got = duckdb.sql(f"SELECT u, d, n.u, l FROM '{out}' ORDER BY seq").fetchall()
     assert got == [(r.get("u"), r.get("d"), r.get("n", {}).get("u"), r.get("l")) for r in records]
+
+
+def test_top_level_fields_beyond_the_cap_are_one_json_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parquet, "BATCH_BYTES", 20_000)
+    events = [{f"doc_{i}_{j}": i * 10 + j for j in range(5)} for i in range(300)]
+    records = write_events(tmp_path / "logs", *events)
+    table, _ = both_routes(tmp_path / "logs", tmp_path, capsys, monkeypatch)
+    assert table.num_columns == 1_001 and table.column_names[-1] == "_other_fields"
+    for record, row in zip(records, table.to_pylist(), strict=True):
+        rest = json.loads(row["_other_fields"]) if row["_other_fields"] else {}
+        for name, value in record.items():
+            if name.startswith("doc_"):
+                assert row.get(name) == value or rest[name] == value
+    capsys.readouterr()
+    out = str(tmp_path / "again.parquet")
+    main(["export", "--json", "--format", "parquet", "--out", out, str(tmp_path / "logs")])
+    assert json.loads(capsys.readouterr().out)["rest_column"] == "_other_fields"

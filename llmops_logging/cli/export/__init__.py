@@ -72,10 +72,10 @@ def export(
         except ImportError:
             raise MissingDependency(PARQUET_MISSING) from None
         with output_file(out) as stream:
-            rows, names, kept_whole = write_parquet(
+            rows, names, kept_whole, rest = write_parquet(
                 open_records, stream, os.path.dirname(out) or ".", tick
             )
-        return Exported(rows=rows, names=names, kept_whole=kept_whole)
+        return Exported(rows=rows, names=names, kept_whole=kept_whole, rest_column=rest)
     if fmt == "otlp":
         with output_file(out) as stream:
             count, traces, spans = write_otlp(open_records(), stream, tick)

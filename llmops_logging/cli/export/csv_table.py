@@ -23,12 +23,12 @@ import orjson
 
 from ..._contract import CORE_FIELDS
 from .flat import Path, flatten, leaves, names
-from .shape import Shape
+from .shape import MAX_FIELDS, REST, Shape
 
 Record = dict[str, Any]
-MAX_COLUMNS = 1_000
+MAX_COLUMNS = MAX_FIELDS
 """Columns at most, the last one (`REST_COLUMN`) included when needed."""
-REST_COLUMN = "_other_fields"
+REST_COLUMN = REST
 """The column holding, as a JSON object, the fields of a record that have no column."""
 FORMULA_STARTS = (*"=+-@\t\r\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 """The OWASP list, a line feed, and the full-width forms some spreadsheets also accept."""

@@ -15,8 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 MAX_OBJECT_KEYS = 200
 """Distinct keys an object path may have across the log before it is kept whole."""
+MAX_FIELDS = 1_000
+"""Top-level names kept as fields of their own (`columnar`); the others go to `REST`."""
+REST = "_other_fields"
+"""The field holding, as one JSON object, the top-level fields beyond `MAX_FIELDS` (with `_`
+in front while a field of the log has that name)."""
 MAX_PATHS = 20_000
 """Object paths tracked at most (their keys are bounded by `MAX_OBJECT_KEYS` each)."""
 ITEM = 0
@@ -44,6 +51,9 @@ class Shape:
         self.floats: set[Path] = set()
         self.big_values = 0
         """Integers beyond int64 seen, all paths together."""
+        self.fields: dict[str, None] = {}
+        self.rest: str | None = None
+        """`REST` (or a variant) once top-level names went beyond `MAX_FIELDS` (`columnar`)."""
 
     def observe(self, record: dict[str, Any]) -> None:
         """Count the keys of every object in `record` (the top level has no limit)."""
@@ -62,7 +72,10 @@ class Shape:
                     elif kind is float or (kind is int and (item < 0 or item >= BIG)):
                         self._number(item_path, item)
                 continue
-            if path:
+            if not path:
+                if self.columnar and self.rest is None:
+                    self._fields(value)
+            else:
                 if path in keyed:
                     continue
                 names = keys.get(path)
@@ -88,6 +101,28 @@ class Shape:
                     stack.append(((*path, key), item))
                 elif kind is float or (kind is int and (item < 0 or item >= BIG)):
                     self._number((*path, key), item)
+
+    def _fields(self, record: dict[str, Any]) -> None:
+        fields = self.fields
+        for key in record:
+            if key not in fields:
+                if len(fields) >= MAX_FIELDS:
+                    rest = REST
+                    while rest in fields:
+                        rest = f"_{rest}"
+                    self.rest = rest
+                    return
+                fields[key] = None
+
+    def moved(self, record: dict[str, Any]) -> dict[str, Any]:
+        """`record` with its top-level fields beyond `MAX_FIELDS` moved into `rest`, as one
+        JSON object."""
+        fields, rest = self.fields, self.rest
+        if rest is None or fields.keys() >= record.keys():
+            return record
+        kept = {k: v for k, v in record.items() if k in fields}
+        kept[rest] = orjson.dumps({k: v for k, v in record.items() if k not in fields}).decode()
+        return kept
 
     def _number(self, path: Path, value: float) -> None:
         if type(value) is float:
