@@ -302,7 +302,8 @@ def test_progress_ticks_count_every_record_of_both_passes(tmp_path: Path) -> Non
     records, _ = read_back(log_dir)
     ticks: list[int] = []
     opened: Callable[[], EventStream] = lambda: EventStream([log_dir])  # noqa: E731
-    rows, _ = parquet.write_parquet(opened, str(tmp_path / "out.parquet"), ticks.append)
+    with (tmp_path / "out.parquet").open("wb") as sink:
+        rows, _, _, _ = parquet.write_parquet(opened, sink, str(tmp_path), ticks.append)
     assert rows == len(records) and sum(ticks) == 2 * rows
 
 
@@ -344,3 +345,119 @@ def test_a_line_is_plain_only_if_orjson_could_read_it_alone() -> None:
     assert reader.plain_lines(plain + deep_enough, 2)
     wide = b'{"a":"' + b"[" * 5000 + b'"}\n'  # brackets inside a string also count
     assert not reader.plain_lines(plain + wide, 2)
+
+
+# -- keys that are data, and integers beyond int64 ---------------------------------------------
+
+
+def write_events(log_dir: Path, *events: dict[str, Any]) -> list[dict[str, Any]]:
+    ll.configure(log_dir, capture_stdlib=False)
+    log = ll.get_logger("agent")
+    for fields in events:
+        log.info("event", **fields)
+    ll.reset()
+    return read_back(log_dir)[0]
+
+
+def leaf_columns(kind: Any) -> int:
+    """Columns Parquet stores for a type: one per leaf."""
+    if pa.types.is_struct(kind):
+        return sum(leaf_columns(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind):
+        return leaf_columns(kind.value_type)
+    return 1
+
+
+@pytest.mark.parametrize("batch_bytes", [3000, 4 << 20], ids=["small", "default"])
+def test_dicts_keyed_by_ids_are_json_text_and_the_schema_stays_small(
+    batch_bytes: int,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    monkeypatch.setattr(parquet, "BATCH_BYTES", batch_bytes)
+    events = [
+        {
+            "i": i,
+            "scores": {f"doc-{i}-{j}": j / 4 for j in range(2)},
+            "meta": {"model": "m", "by_doc": {f"d{i}": i}},
+            "hits": [{f"h{i}": True}],
+            "counts": {"ok": i, "failed": 0},
+        }
+        for i in range(1_200)
+    ]
+    records = write_events(tmp_path / "logs", *events)
+    table, _ = both_routes(tmp_path / "logs", tmp_path, capsys, monkeypatch)
+    schema = table.schema
+    assert schema.field("scores").type == pa.string()
+    assert schema.field("meta").type == pa.struct([("model", pa.string()), ("by_doc", pa.string())])
+    assert schema.field("hits").type == pa.list_(pa.string())
+    assert schema.field("counts").type == pa.struct([("ok", pa.int64()), ("failed", pa.int64())])
+    assert sum(leaf_columns(field.type) for field in schema) < 30
+    rows = table.to_pylist()
+    assert [json.loads(row["scores"]) for row in rows] == [r["scores"] for r in records]
+    assert [json.loads(row["meta"]["by_doc"]) for row in rows] == [
+        r["meta"]["by_doc"] for r in records
+    ]
+    assert [[json.loads(h) for h in row["hits"]] for row in rows] == [r["hits"] for r in records]
+    out = tmp_path / "fast.parquet"
+    got = duckdb.sql(f"SELECT i, scores::JSON, counts.ok FROM '{out}' ORDER BY seq").fetchall()
+    assert [(i, json.loads(s), ok) for i, s, ok in got] == [
+        (r["i"], r["scores"], r["counts"]["ok"]) for r in records
+    ]
+    capsys.readouterr()
+    main(["export", "--json", "--format", "parquet", "--out", str(out), str(tmp_path / "logs")])
+    assert json.loads(capsys.readouterr().out)["kept_whole"] == ["hits.[]", "meta.by_doc", "scores"]
+
+
+@pytest.mark.parametrize("batch_bytes", [3000, 4 << 20], ids=["small", "default"])
+def test_integers_up_to_2_64_stay_exact(
+    batch_bytes: int,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    monkeypatch.setattr(parquet, "BATCH_BYTES", batch_bytes)
+    top = 2**64 - 1
+    events = [
+        {"u": i, "d": -i, "f": i, "n": {"u": i}, "l": [i]} for i in range(100)
+    ] + [  # the big ones come in a later block
+        {"u": top, "d": 2**63 + 7, "f": 2**63 + 1, "n": {"u": top - 1}, "l": [top]},
+        {"f": 0.5},
+    ]
+    records = write_events(tmp_path / "logs", *events)
+    assert records[-2]["u"] == top  # the writer keeps it a number
+    table, _ = both_routes(tmp_path / "logs", tmp_path, capsys, monkeypatch)
+    schema = table.schema
+    assert schema.field("u").type == pa.uint64()
+    assert schema.field("d").type == pa.decimal128(20, 0)  # beside negative integers
+    assert schema.field("f").type == pa.float64()  # beside a float
+    assert schema.field("n").type == pa.struct([("u", pa.uint64())])
+    assert schema.field("l").type == pa.list_(pa.uint64())
+    rows = table.to_pylist()
+    for name in ("u", "d", "n", "l"):
+        assert [row[name] for row in rows] == [r.get(name) for r in records], name
+    out = tmp_path / "fast.parquet"
+    got = duckdb.sql(f"SELECT u, d, n.u, l FROM '{out}' ORDER BY seq").fetchall()
+    assert got == [(r.get("u"), r.get("d"), r.get("n", {}).get("u"), r.get("l")) for r in records]
+
+
+def test_top_level_fields_beyond_the_cap_are_one_json_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parquet, "BATCH_BYTES", 20_000)
+    events = [{f"doc_{i}_{j}": i * 10 + j for j in range(5)} for i in range(300)]
+    records = write_events(tmp_path / "logs", *events)
+    table, _ = both_routes(tmp_path / "logs", tmp_path, capsys, monkeypatch)
+    assert table.num_columns == 1_001 and table.column_names[-1] == "_other_fields"
+    for record, row in zip(records, table.to_pylist(), strict=True):
+        rest = json.loads(row["_other_fields"]) if row["_other_fields"] else {}
+        for name, value in record.items():
+            if name.startswith("doc_"):
+                assert row.get(name) == value or rest[name] == value
+    capsys.readouterr()
+    out = str(tmp_path / "again.parquet")
+    main(["export", "--json", "--format", "parquet", "--out", out, str(tmp_path / "logs")])
+    assert json.loads(capsys.readouterr().out)["rest_column"] == "_other_fields"

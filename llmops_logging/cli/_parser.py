@@ -191,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="output file (default: derived/ beside raw_events/, else data/derived/)",
     )
+    exp.add_argument(
+        "--raw-cells",
+        action="store_true",
+        help="csv: write cells as logged (by default a text cell that a spreadsheet would "
+        "run as a formula, starting with = + - @, tab or CR, gets a ' in front)",
+    )
     rep = command("report", "one self-contained HTML page: runs, timelines, models, steps, errors")
     rep.add_argument(
         "--out",

@@ -175,6 +175,47 @@ MUTATIONS = (
         '"p95_s": self.latency.quantile(0.5),',
         ("tests/test_report_figures.py",),
     ),
+    Mutation(
+        "output-temp-fixed-name",
+        "export and report write through a temporary of a fixed name, following a planted link",
+        'temp = os.path.join(directory, f".{name}.{secrets.token_hex(8)}{TEMP_SUFFIX}")\n'
+        "        try:\n"
+        "            return os.open(temp, _CREATE_FLAGS, 0o666)",
+        'temp = os.path.join(directory, f".{name}{TEMP_SUFFIX}")\n'
+        "        try:\n"
+        "            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)",
+        ("tests/test_output_files.py",),
+    ),
+    Mutation(
+        "csv-formula-live",
+        "a CSV text cell starting with = is written as it is, a live formula in a spreadsheet",
+        "text.startswith(FORMULA_STARTS)",
+        "text.startswith(FORMULA_STARTS[1:])",
+        ("tests/test_export_csv.py",),
+    ),
+    Mutation(
+        "flatten-collision-overwrites",
+        "two paths of one record that flatten to one name keep only the last value",
+        "    if len(set(plain)) == len(plain):\n        return plain",
+        "    return plain",
+        ("tests/test_export_csv.py",),
+    ),
+    Mutation(
+        "parquet-keyed-dict-as-struct",
+        "a dict keyed by ids becomes a struct field per key in Parquet",
+        "                if len(names) > MAX_OBJECT_KEYS:",
+        "                if len(names) > MAX_OBJECT_KEYS and not self.columnar:",
+        (
+            "tests/test_export_parquet.py::test_dicts_keyed_by_ids_are_json_text_and_the_schema_stays_small",
+        ),
+    ),
+    Mutation(
+        "parquet-uint64-as-float",
+        "integers beyond int64 become float64 in Parquet",
+        "        for path in shape.big - shape.floats:",
+        "        for path in set():",
+        ("tests/test_export_parquet.py::test_integers_up_to_2_64_stay_exact",),
+    ),
 )
 
 

@@ -1,35 +1,34 @@
 """`export`: flattened records to CSV, nested ones to Parquet (optional pyarrow), runs to OTLP.
 
 Records of one log have different fields, so export reads twice: the first pass finds the
-columns (for Parquet, `parquet` finds a type per column), the second writes the rows, the
-same number of records as the first saw. Neither pass holds the records.
+columns (`csv_table`; for Parquet, `parquet` finds a type per column), the second writes the
+rows, the same number of records as the first saw. Neither pass holds the records, and dicts
+keyed by data are kept whole (`shape`), so memory stays bounded whatever the keys. The file
+is written through `_outfile` (never through a link).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-import orjson
-
-from ..._contract import CORE_FIELDS, DERIVED_DIR_NAME, LIVE_NAME, RAW_DIR_NAME
+from ..._contract import DERIVED_DIR_NAME, LIVE_NAME, RAW_DIR_NAME
 from ...reader import EventStream
 from .. import _steps
+from .._outfile import output_file
 from .._output import Progress
 from .._parser import PROG
+from . import csv_table
 from .otlp import write_otlp
 from .parquet import write_parquet
+from .shape import MAX_OBJECT_KEYS
 
 Record = dict[str, Any]
-T = TypeVar("T")
-CORE_COLUMNS = CORE_FIELDS
-_INT64 = range(-(2**63), 2**63)
 PARQUET_MISSING = (
     "parquet export needs pyarrow, which is not installed; "
     "install it with: pip install 'llmops_logging[export]' (or use --format csv)"
@@ -45,61 +44,18 @@ class MissingDependency(RuntimeError):
     """An optional package a command needs is not installed."""
 
 
-def flatten(record: Record, prefix: str = "", into: Record | None = None) -> Record:
-    """Nested objects become dotted columns (`error.type`); lists stay whole, as JSON text."""
-    flat: Record = {} if into is None else into
-    for key, value in record.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            flatten(value, f"{name}.", flat)
-        elif isinstance(value, (list, dict)):
-            flat[name] = orjson.dumps(value).decode()
-        else:
-            flat[name] = value
-    return flat
-
-
 @dataclass
-class Columns:
-    """Column names in a stable order (the contract's first) and the kinds of value seen."""
+class Exported:
+    """What an export wrote: rows and columns, or traces and spans, and how keys were kept."""
 
-    seen: dict[str, set[str]] = field(default_factory=dict)
     rows: int = 0
+    names: list[str] = field(default_factory=list)
     traces: int = 0
     spans: int = 0
-
-    def add(self, flat: Record) -> None:
-        self.rows += 1
-        for name, value in flat.items():
-            kinds = self.seen.get(name)
-            if kinds is None:
-                kinds = self.seen[name] = set()
-            kinds.add(_kind(value))
-
-    @property
-    def names(self) -> list[str]:
-        core = [c for c in CORE_COLUMNS if c in self.seen]
-        return core + [c for c in self.seen if c not in CORE_COLUMNS]
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int" if value in _INT64 else "bigint"
-    if isinstance(value, float):
-        return "float"
-    return "str"
-
-
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+    kept_whole: list[str] = field(default_factory=list)
+    """Objects keyed by data (`scores` of `{doc_id: score}`), each written as JSON text."""
+    rest_column: str | None = None
+    """The CSV column holding the fields that have no column of their own, if any."""
 
 
 def export(
@@ -107,60 +63,39 @@ def export(
     fmt: str,
     out: str,
     tick: Callable[[int], None] = lambda n: None,
-) -> Columns:
-    """Write the records `open_records()` gives (twice for CSV) to `out`; returns the columns."""
+    raw_cells: bool = False,
+) -> Exported:
+    """Write the records `open_records()` gives (twice for CSV) to `out`."""
     if fmt == "parquet":
         try:
             _pyarrow()
         except ImportError:
             raise MissingDependency(PARQUET_MISSING) from None
-        return _via_temp(out, lambda temp: _parquet(open_records, temp, tick))
+        with output_file(out) as stream:
+            rows, names, kept_whole, rest = write_parquet(
+                open_records, stream, os.path.dirname(out) or ".", tick
+            )
+        return Exported(rows=rows, names=names, kept_whole=kept_whole, rest_column=rest)
     if fmt == "otlp":
-        return _via_temp(out, lambda temp: _otlp(open_records, temp, tick))
+        with output_file(out) as stream:
+            count, traces, spans = write_otlp(open_records(), stream, tick)
+        return Exported(rows=count, traces=traces, spans=spans)
     if fmt != "csv":
         raise ValueError(f"unknown export format {fmt!r}")
-    columns = Columns()
+    columns = csv_table.Columns()
     for n, record in enumerate(open_records(), 1):
-        columns.add(flatten(record))
+        columns.add(record)
         if not n % 8192:
             tick(8192)
-    rows = _first(columns.rows, (flatten(r) for r in open_records()), tick)
-    _via_temp(out, lambda temp: _write_csv(rows, columns, temp))
-    return columns
-
-
-def _parquet(
-    open_records: Callable[[], EventStream], path: str, tick: Callable[[int], None]
-) -> Columns:
-    count, names = write_parquet(open_records, path, tick)
-    return Columns(seen={name: set() for name in names}, rows=count)
-
-
-def _otlp(
-    open_records: Callable[[], Iterable[Record]], path: str, tick: Callable[[int], None]
-) -> Columns:
-    with open(path, "wb") as stream:
-        count, traces, spans = write_otlp(open_records(), stream, tick)
-    return Columns(rows=count, traces=traces, spans=spans)
-
-
-def _via_temp(out: str, write: Callable[[str], T]) -> T:
-    """Write to a hidden temporary beside `out`, then rename: a reader never sees half a file."""
-    directory = os.path.dirname(out)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    temp = os.path.join(directory, f".{os.path.basename(out)}.tmp")
-    try:
-        result = write(temp)
-        os.replace(temp, out)
-    except OSError as exc:  # say what failed of the user's file, not of our temporary
-        if temp not in (exc.filename, exc.filename2):
-            raise
-        raise type(exc)(exc.errno, exc.strerror, out) from None
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
-    return result
+    with output_file(out) as stream:
+        csv_table.write(_first(columns.rows, open_records(), tick), columns, stream, raw_cells)
+    names = columns.names
+    return Exported(
+        rows=columns.rows,
+        names=names,
+        kept_whole=columns.kept_whole,
+        rest_column=names[-1] if columns.has_rest else None,
+    )
 
 
 def _first(count: int, rows: Iterator[Record], tick: Callable[[int], None]) -> Iterator[Record]:
@@ -171,14 +106,6 @@ def _first(count: int, rows: Iterator[Record], tick: Callable[[int], None]) -> I
         if not n % 8192:
             tick(8192)
         yield row
-
-
-def _write_csv(rows: Iterable[Record], columns: Columns, path: str) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, columns.names, restval="", extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _csv_value(v) for k, v in row.items()})
 
 
 # -- the command ------------------------------------------------------------------------------
@@ -215,21 +142,23 @@ def command(args: argparse.Namespace) -> int:
 
     progress = Progress(measure, "exporting")
     try:
-        columns = export(open_records, args.format, out, progress.tick)
+        done = export(open_records, args.format, out, progress.tick, args.raw_cells)
     except MissingDependency as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
     finally:
         progress.done()
     if args.json:
-        otlp = {"traces": columns.traces, "spans": columns.spans} if suffix != args.format else {}
+        otlp = {"traces": done.traces, "spans": done.spans} if suffix != args.format else {}
+        tabular = {} if otlp else {"kept_whole": done.kept_whole, "rest_column": done.rest_column}
         _steps.dump(
             {
                 "out": out,
                 "format": args.format,
-                "rows": columns.rows,
-                "columns": columns.names,
+                "rows": done.rows,
+                "columns": done.names,
                 **otlp,
+                **tabular,
                 "read": streams[0].report.as_dict(),
             }
         )
@@ -237,9 +166,25 @@ def command(args: argparse.Namespace) -> int:
     _steps.warn(streams[0].report)
     plural = _steps.plural
     if args.format == "otlp":
-        print(f"wrote {plural(columns.traces, 'trace')}, {plural(columns.spans, 'span')}, to {out}")
+        print(f"wrote {plural(done.traces, 'trace')}, {plural(done.spans, 'span')}, to {out}")
         return 0
-    print(
-        f"wrote {plural(columns.rows, 'record')}, {plural(len(columns.names), 'column')}, to {out}"
-    )
+    print(f"wrote {plural(done.rows, 'record')}, {plural(len(done.names), 'column')}, to {out}")
+    if done.kept_whole:
+        print(
+            f"kept whole as JSON text, keyed by data (more than {MAX_OBJECT_KEYS} distinct "
+            f"keys): {', '.join(_shown(name) for name in done.kept_whole)}"
+        )
+    if done.rest_column is not None:
+        print(
+            f"fields without a column of their own (beyond {csv_table.MAX_COLUMNS:,} columns, "
+            f"or below a kept-whole object): one JSON object per row in {_shown(done.rest_column)}"
+        )
     return 0
+
+
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def _shown(name: str) -> str:
+    """A name from the log, its control characters escaped for the terminal."""
+    return name.translate(_CONTROLS)

@@ -4,18 +4,24 @@ Nested objects become Parquet structs and lists stay lists, so DuckDB, polars an
 `gen_ai.usage.input_tokens` as the same number `jq` does. The heavy lifting is pyarrow's C++
 JSON reader, several times faster than building columns from Python objects. Without a
 filter it parses the log's own lines, a block of whole lines at a time (`EventStream.blocks`,
-cut in two pieces parsed side by side); a block that holds anything but plain records (a
-torn or foreign line, say), or that Arrow reads differently from the reader's line loop, is
-read line by line instead, and its records, like those a filter keeps, are rendered back to
-JSON lines (orjson, about half a microsecond a record) and parsed in batches. So the rows and
-the read report are the line loop's either way. Two passes, like the CSV export:
+cut in two pieces parsed side by side), with the schema found so far: Arrow never infers a
+block's types itself, since its inference takes time and memory that grow with rows times
+distinct keys (a dict keyed by ids). A block that brings anything new (a field, a type), that
+holds anything but plain records (a torn or foreign line, say), or that Arrow reads
+differently from the reader's line loop, is read line by line instead; its records, like
+those a filter keeps, pass through `Shape` (which finds the objects keyed by data and the
+integers beyond int64), are rendered back to JSON lines with the keyed objects as JSON text
+(orjson, about half a microsecond a record) and parsed in batches. So the rows and the read
+report are the line loop's either way. Two passes, like the CSV export:
 
-1. Arrow parses each batch and infers its types, which are merged into one schema (`null`
-   gives way to any type, integers to floats, structs take the union of their fields); a
+1. Arrow parses each batch, whose types are merged into one schema (`null` gives way to any
+   type, integers to floats, structs take the union of their fields; keyed objects are text;
+   integers beyond int64 are uint64, or decimal(20, 0) beside negative integers); a
    top-level field whose values cannot share a type (a number here, text there) becomes a
    text column of JSON; the parsed batch is spooled to disk;
-2. each spooled batch is cast to that schema, and row groups of about `ROW_GROUP_ROWS` rows
-   are written.
+2. each spooled batch is cast to that schema (or, when a field became text or exact after
+   it was parsed, parsed again from its lines), and row groups of about `ROW_GROUP_ROWS`
+   rows are written.
 
 A few batches (`BATCH_BYTES` of JSON each) are held at a time. A batch Arrow cannot parse
 with the final schema (a foreign record whose `ts` is not a time, say) is read with `ts` as
@@ -27,17 +33,17 @@ from __future__ import annotations
 import contextlib
 import importlib
 import itertools
-import os
 import tempfile
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import IO, Any, TypeVar
+from typing import IO, Any, BinaryIO, TypeVar
 
 import orjson
 
 from ..._contract import CORE_FIELDS, TS
 from ...reader import EventStream
+from .shape import ITEM, Path, Shape
 
 Record = dict[str, Any]
 T = TypeVar("T")
@@ -60,19 +66,47 @@ def _pa() -> Any:
     return importlib.import_module("pyarrow")
 
 
-def _as_text(record: Record, texts: frozenset[str]) -> Record:
+TextPaths = dict[str, list[Path]]
+"""Paths whose values are written as JSON text, by top-level name (see `text_paths`)."""
+
+
+def text_paths(paths: Iterable[Path]) -> TextPaths:
+    """`paths` by top-level name, shortest first, none below another (that one is text)."""
+    by_top: TextPaths = {}
+    for path in sorted(paths, key=len):
+        known = by_top.setdefault(str(path[0]), [])
+        if not any(path[: len(p)] == p for p in known):
+            known.append(path)
+    return by_top
+
+
+def _text_at(value: Any, rest: Path) -> Any:
+    if not rest:
+        return value if value is None or type(value) is str else orjson.dumps(value).decode()
+    head = rest[0]
+    if head == ITEM and type(value) is list:
+        return [_text_at(item, rest[1:]) for item in value]
+    if type(value) is dict and head in value:
+        copy = dict(value)
+        copy[head] = _text_at(value[head], rest[1:])
+        return copy
+    return value
+
+
+def _as_text(record: Record, texts: TextPaths) -> Record:
+    """`record` with the values at `texts` as JSON text."""
     copy = dict(record)
-    for name in texts.intersection(record):
-        value = copy[name]
-        if value is not None and not isinstance(value, str):
-            copy[name] = orjson.dumps(value).decode()
+    for name in texts.keys() & record.keys():
+        for path in texts[name]:
+            copy[name] = _text_at(copy[name], path[1:])
     return copy
 
 
-def _read(data: bytes | memoryview, schema: Any = None) -> Any:
+def _read(data: bytes | memoryview, schema: Any = None, unexpected: str = "ignore") -> Any:
+    """Parse JSON lines: types inferred, or `schema`'s, fields beyond it ignored or an error."""
     pj = importlib.import_module("pyarrow.json")
     parse = pj.ParseOptions(
-        explicit_schema=schema, unexpected_field_behavior="ignore" if schema else "infer"
+        explicit_schema=schema, unexpected_field_behavior=unexpected if schema else "infer"
     )
     # One block, read by one thread: a line longer than a block would not parse, and with
     # Arrow's threads the blocks are parsed side by side and the columns come out in the
@@ -116,10 +150,10 @@ def _merge(a: Any, b: Any) -> Any:
         return b
     if types.is_null(b):
         return a
-    if (types.is_integer(a) or types.is_floating(a)) and (
-        types.is_integer(b) or types.is_floating(b)
-    ):
-        return pa.float64()
+    if _numeric(a) and _numeric(b):
+        if types.is_floating(a) or types.is_floating(b):
+            return pa.float64()
+        return _exact_integer()  # int64 with uint64: see `Schema.exact_numbers`
     if types.is_struct(a) and types.is_struct(b):
         fields = {a.field(i).name: a.field(i).type for i in range(a.num_fields)}
         for i in range(b.num_fields):
@@ -133,6 +167,38 @@ def _merge(a: Any, b: Any) -> Any:
         item = _merge(a.value_type, b.value_type)
         return None if item is None else pa.list_(item)
     return None
+
+
+def _numeric(kind: Any) -> bool:
+    types = _pa().types
+    return bool(types.is_integer(kind) or types.is_floating(kind) or types.is_decimal(kind))
+
+
+def _exact_integer() -> Any:
+    """The exact type of integers from -2**63 to 2**64 - 1 together: a 20-digit decimal."""
+    return _pa().decimal128(20, 0)
+
+
+def _numbers_as(exact: Any) -> Callable[[Any], Any]:
+    return lambda kind: exact if _numeric(kind) else kind
+
+
+def _set_at(kind: Any, path: Path, make: Callable[[Any], Any]) -> Any:
+    """`kind` with the type at `path` (below it) replaced by `make(that type)`."""
+    if not path:
+        return make(kind)
+    pa = _pa()
+    head, rest = path[0], path[1:]
+    if head == ITEM and pa.types.is_list(kind):
+        return pa.list_(_set_at(kind.value_type, rest, make))
+    if isinstance(head, str) and pa.types.is_struct(kind):
+        where = kind.get_field_index(head)
+        if where < 0:
+            return kind
+        fields = [kind.field(i) for i in range(kind.num_fields)]
+        fields[where] = pa.field(head, _set_at(fields[where].type, rest, make))
+        return pa.struct(fields)
+    return kind
 
 
 def _type_of(value: Any) -> Any:
@@ -179,11 +245,19 @@ def _writable(kind: Any) -> bool:
 
 
 class Schema:
-    """The merged schema of every batch seen, and the fields that must be text."""
+    """The merged schema of every batch seen, and the fields that must be text.
 
-    def __init__(self) -> None:
+    `shape` (fed the records read line by line) names the objects keyed by data, whose type
+    is text, and the paths of integers beyond int64, whose type is exact: uint64, or a
+    20-digit decimal when negative integers share the path (`exact_numbers`). `parse` is the
+    schema so far, for Arrow to parse blocks with (none before the first batch)."""
+
+    def __init__(self, shape: Shape) -> None:
         self.types: dict[str, Any] = {}
         self.texts: set[str] = set()
+        self.shape = shape
+        self.negative: set[Path] = set()
+        self.parse: Any = None
 
     def add_batch(self, data: bytes | memoryview, table: Any) -> None:
         """Merge in the types of a batch, as Arrow parsed it (`table`) or, if it could not
@@ -210,6 +284,33 @@ class Schema:
                 self.texts.add(name)
                 merged = pa.string()
             self.types[name] = merged
+        self.exact_numbers()
+        self.keyed_as_text()
+        self.parse = pa.schema(list(self.types.items()))
+
+    def exact_numbers(self) -> None:
+        """Integers beyond int64 keep every digit: uint64, or a 20-digit decimal beside
+        negative integers; a path that also holds floats stays float64."""
+        pa = _pa()
+        shape = self.shape
+        for path in shape.big - shape.floats:
+            negative = path in shape.negative or path in self.negative
+            exact = _exact_integer() if negative else pa.uint64()
+            self._set(path, _numbers_as(exact))
+
+    def keyed_as_text(self) -> None:
+        string = _pa().string()
+        for path in self.shape.keyed:
+            self._set(path, lambda kind: string)
+
+    def _set(self, path: Path, make: Callable[[Any], Any]) -> None:
+        name = str(path[0])
+        if name in self.types and name not in self.texts:
+            self.types[name] = _set_at(self.types[name], path[1:], make)
+
+    def text_paths(self) -> TextPaths:
+        """What the second pass renders as JSON text: mixed fields, objects keyed by data."""
+        return text_paths([*((name,) for name in self.texts), *self.shape.keyed])
 
     def arrow(self) -> Any:
         pa = _pa()
@@ -305,11 +406,15 @@ class BlockParser:
     Returns `(table, piece)` for each piece; None unless Arrow read exactly the records
     `orjson` reads from those lines."""
 
-    def __init__(self, pool: ThreadPoolExecutor, pieces: int) -> None:
+    def __init__(self, pool: ThreadPoolExecutor, pieces: int, schema_of: Schema) -> None:
         self.pool = pool
         self.pieces = pieces
+        self.schema_of = schema_of
 
     def __call__(self, data: bytes, lines: int) -> tuple[tuple[Any, memoryview], ...] | None:
+        schema = self.schema_of.parse
+        if schema is None:
+            return None
         size = len(data)
         cuts = [0]
         for i in range(1, self.pieces):
@@ -319,13 +424,59 @@ class BlockParser:
         cuts.append(size)
         view = memoryview(data)
         pieces = [view[a:b] for a, b in itertools.pairwise(cuts)]
-        jobs = [self.pool.submit(_infer, piece) for piece in pieces[1:]]
-        tables = [_infer(pieces[0]), *(job.result() for job in jobs)]
+        jobs = [self.pool.submit(_known, piece, schema) for piece in pieces[1:]]
+        tables = [_known(pieces[0], schema), *(job.result() for job in jobs)]
         if any(t is None for t in tables) or sum(t.num_rows for t in tables) != lines:
             return None
         if not all(_finite(t) for t in tables):
             return None
         return tuple(zip(tables, pieces, strict=True))
+
+
+def _known(data: bytes | memoryview, schema: Any) -> Any:
+    """The piece parsed with the schema so far, or None if it holds anything new: a field,
+    a type. Arrow never infers a block's types itself, because it takes time and memory that
+    grow with rows times distinct keys (a dict keyed by ids: 27 s and 1.5 GB for 2 MiB);
+    new fields are found on the records read line by line, where `Shape` bounds them."""
+    try:
+        return _read(data, schema, "error")
+    except _pa().ArrowInvalid:
+        return None
+
+
+def _negative_paths(table: Any) -> set[Path]:
+    """The paths of signed integer columns holding a negative value."""
+    pa, pc = _pa(), importlib.import_module("pyarrow.compute")
+    types = pa.types
+    found: set[Path] = set()
+    arrays: list[tuple[Path, Any]] = [
+        ((name,), chunk)
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        for chunk in column.chunks
+    ]
+    while arrays:
+        path, array = arrays.pop()
+        kind = array.type
+        if types.is_signed_integer(kind):
+            low = pc.min(array, memory_pool=_pool()).as_py()
+            if low is not None and low < 0:
+                found.add(path)
+        elif types.is_struct(kind):
+            fields = range(kind.num_fields)
+            arrays += [((*path, kind.field(i).name), array.field(i)) for i in fields]
+        elif types.is_list(kind):
+            arrays.append(((*path, ITEM), array.flatten()))
+    return found
+
+
+def _present(table: Any) -> list[str]:
+    """The columns of a batch that hold a value (a block parsed with the schema so far has
+    them all)."""
+    return [
+        name
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        if column.null_count < len(column)
+    ]
 
 
 def _finite(table: Any) -> bool:
@@ -359,90 +510,116 @@ def _ahead(items: Iterator[T]) -> Generator[T, None, None]:
 
 def write_parquet(
     open_records: Callable[[], EventStream],
-    path: str,
+    sink: BinaryIO,
+    spool_dir: str,
     tick: Callable[[int], None] = lambda n: None,
-) -> tuple[int, list[str]]:
-    """Write the records to `path` as Parquet; returns (rows, column names).
+) -> tuple[int, list[str], list[str], str | None]:
+    """Write the records to `sink` as Parquet; returns (rows, column names, objects kept
+    whole, the field holding the top-level fields beyond `shape.MAX_FIELDS` or None).
 
     Without a filter, Arrow parses the log's own lines, a block at a time
     (`EventStream.blocks`); the blocks it refuses, and the records a filter keeps, are
     rendered again as JSON lines and parsed in batches. The first pass keeps each batch twice
-    in hidden temporary files beside `path`: as Arrow parsed it (Arrow IPC, so the second
+    in anonymous temporary files in `spool_dir`: as Arrow parsed it (Arrow IPC, so the second
     pass only casts it to the final schema instead of parsing the JSON again) and as JSON
     lines, compressed, for the batches that need their text fields rendered or that Arrow
     cannot cast. The second pass writes row groups of at least `ROW_GROUP_ROWS` rows.
     """
     pa = _pa()
     pq = importlib.import_module("pyarrow.parquet")
-    schema_of = Schema()
+    shape = Shape(columnar=True)
+    schema_of = Schema(shape)
     rows = 0
-    directory, name = os.path.split(path)
-    where, prefix = directory or ".", f".{name}."
     with (
-        tempfile.TemporaryFile(dir=where, prefix=prefix) as lines,
-        tempfile.TemporaryFile(dir=where, prefix=prefix) as parsed,
+        tempfile.TemporaryFile(dir=spool_dir, prefix=".export.") as lines,
+        tempfile.TemporaryFile(dir=spool_dir, prefix=".export.") as parsed,
         ThreadPoolExecutor(max_workers=PARSERS) as pool,
     ):
-        batches: list[tuple[tuple[int, int, int], tuple[int, int] | None, list[str]]] = []
+        Batch = tuple[tuple[int, int, int], tuple[int, int] | None, list[str], frozenset[Path]]
+        batches: list[Batch] = []
 
-        def keep(table: Any, data: bytes | memoryview) -> None:
+        def keep(
+            table: Any, data: bytes | memoryview, applied: frozenset[Path], store: bool = True
+        ) -> None:
+            if table is not None:
+                schema_of.negative.update(_negative_paths(table))
             schema_of.add_batch(data, table)
-            stored = None if table is None else _spool_table(parsed, table)
-            columns = [] if table is None else table.column_names
-            batches.append((_append(lines, data), stored, columns))
+            stored = _spool_table(parsed, table) if table is not None and store else None
+            columns = [] if table is None else _present(table)
+            batches.append((_append(lines, data), stored, columns, applied))
 
         rendered = bytearray()
         count = 0
+        applied: frozenset[Path] = frozenset()
+        texts: TextPaths = {}
+        big_values = 0
 
         def flush() -> None:
-            nonlocal count, rows
+            nonlocal count, rows, big_values
             if count:
                 data = bytes(rendered)
-                keep(_infer(data), data)
+                # Arrow reads an integer beyond int64 as a float: parse such a batch again
+                # in the second pass, with the exact type.
+                keep(_infer(data), data, applied, store=big_values == shape.big_values)
                 rows += count
                 tick(count)
                 rendered.clear()
                 count = 0
+            big_values = shape.big_values
 
         dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
         # A worker reads and parses the next block while this thread spools this one.
         with (
             open_records() as stream,
             contextlib.closing(
-                _ahead(stream.blocks(BlockParser(pool, PARSERS), BATCH_BYTES))
+                _ahead(stream.blocks(BlockParser(pool, PARSERS, schema_of), BATCH_BYTES))
             ) as items,
         ):
             for item in items:
                 if isinstance(item, list):  # records read line by line
                     for record in item:
+                        known = len(shape.keyed)
+                        shape.observe(record)
+                        if len(shape.keyed) != known:  # a batch has one form of each object
+                            flush()
+                            applied = frozenset(shape.keyed)
+                            texts = text_paths(applied)
+                        if shape.rest is not None:
+                            record = shape.moved(record)
+                        if texts:
+                            record = _as_text(record, texts)
                         rendered += dumps(record, option=newline)
                         count += 1
                         if len(rendered) >= BATCH_BYTES:
                             flush()
+                    if schema_of.parse is None:  # the blocks after it wait for a schema
+                        flush()
                     continue
                 flush()
                 for table, data in item:
-                    keep(table, data)
+                    keep(table, data, frozenset())
                     rows += table.num_rows
                     tick(table.num_rows)
             flush()
         schema = schema_of.arrow()
-        texts = frozenset(schema_of.texts)
+        final = schema_of.text_paths()
+        final_paths = frozenset(p for paths in final.values() for p in paths)
 
         def tables() -> Iterator[Any]:
-            for text, stored, columns in batches:
+            for text, stored, columns, done in batches:
                 table = None
-                if stored is not None and texts.isdisjoint(columns):
+                pending = {str(p[0]) for p in final_paths - done}
+                if stored is not None and pending.isdisjoint(columns):
                     try:
                         table = _aligned(_spooled_table(parsed, stored), schema)
                     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                         table = None
                 if table is None:
-                    table = _from_lines(_segment(lines, text), schema, texts)
+                    table = _from_lines(_segment(lines, text), schema, final)
                 yield table
 
         with (
-            pq.ParquetWriter(path, schema, memory_pool=_pool()) as writer,
+            pq.ParquetWriter(sink, schema, memory_pool=_pool()) as writer,
             contextlib.closing(_ahead(tables())) as aligned,
         ):
             group: list[Any] = []
@@ -454,10 +631,10 @@ def write_parquet(
                     group = []
             if group or not rows:
                 writer.write_table(pa.concat_tables(group) if group else schema.empty_table())
-    return rows, list(schema.names)
+    return rows, list(schema.names), shape.describe(), shape.rest
 
 
-def _from_lines(data: bytes, schema: Any, texts: frozenset[str]) -> Any:
+def _from_lines(data: bytes, schema: Any, texts: TextPaths) -> Any:
     """A batch parsed again with the final schema, its text fields rendered first."""
     pa = _pa()
     if texts:

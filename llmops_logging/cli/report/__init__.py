@@ -29,6 +29,7 @@ import orjson
 from ..._contract import CORE_FIELDS, ERROR, EVENT, KIND, LEVEL, LEVELS, TS
 from ...reader import EventStream
 from .. import _steps
+from .._outfile import output_file
 from .._output import Progress
 from .._parser import PROG
 from .._steps import number, path
@@ -287,17 +288,8 @@ def report(records: Iterable[Record], out: str, sources: list[str]) -> ReportDat
     _libraries()  # fail before reading a large log
     data = gather(records)
     page = render(data, sources)
-    directory = os.path.dirname(out)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    temp = os.path.join(directory, f".{os.path.basename(out)}.tmp")
-    try:
-        with open(temp, "w", encoding="utf-8") as stream:
-            stream.write(page)
-        os.replace(temp, out)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+    with output_file(out) as stream:
+        stream.write(page.encode("utf-8"))
     return data
 
 
