@@ -230,6 +230,29 @@ def test_records_outside_any_run_or_step_become_events_of_a_root(tmp_path: Path)
     assert len(root["events"]) == 3
 
 
+def test_an_error_is_the_status_an_exception_event_and_its_other_fields(tmp_path: Path) -> None:
+    error = {"type": "RateLimitError", "message": "429", "traceback": "Traceback ...", "code": 429}
+    log = write_lines(
+        tmp_path / "events.jsonl",
+        [
+            line("llm_call", step_id="c", error=error, duration_s=0.1),
+            line("step_error", step_id="s", name="s", error="quota gone"),
+        ],
+    )
+    spans = {s["name"]: s for s in validated(export(log, tmp_path))}
+    call, step = spans["llm_call"], spans["s"]
+    assert call["status"] == {"code": 2, "message": "RateLimitError: 429"}
+    [exception] = call["events"]
+    assert attrs(exception) == {
+        "exception.type": {"stringValue": "RateLimitError"},
+        "exception.message": {"stringValue": "429"},
+        "exception.stacktrace": {"stringValue": "Traceback ..."},
+    }
+    assert attrs(call)["error.code"] == {"intValue": "429"}
+    assert not any(k.startswith("error.") and k != "error.code" for k in attrs(call))
+    assert step["status"]["code"] == 2 and attrs(step)["error"] == {"stringValue": "quota gone"}
+
+
 # -- numbers and times -----------------------------------------------------------------------
 
 HOSTILE_DURATIONS = [

@@ -128,10 +128,24 @@ def names(paths: list[Path]) -> list[str]:
     return out
 
 
+def _flat(fields: dict[str, Any], prefix: str, out: list[tuple[str, Any]]) -> None:
+    for key, value in fields.items():
+        if isinstance(value, dict) and value:
+            _flat(value, f"{prefix}{key}.", out)
+        elif value is not None:
+            out.append((f"{prefix}{key}", value))
+
+
 def attributes(fields: dict[str, Any]) -> list[Attribute]:
     """Fields flattened to dotted keys, unique within the list; lists of objects as JSON text."""
-    leaves: list[tuple[Path, Any]] = []
-    _leaves(fields, (), leaves)
-    keys = names([path for path, _ in leaves])
-    pairs = zip(keys, (value for _, value in leaves), strict=True)
-    return [{"key": key, "value": any_value(value)} for key, value in pairs]
+    flat: list[tuple[str, Any]] = []
+    _flat(fields, "", flat)
+    if len({name for name, _ in flat}) < len(flat):  # a clash: name the paths (see above)
+        leaves: list[tuple[Path, Any]] = []
+        _leaves(fields, (), leaves)
+        keys = names([path for path, _ in leaves])
+        flat = list(zip(keys, (value for _, value in leaves), strict=True))
+    return [
+        {"key": key, "value": {"stringValue": value} if type(value) is str else any_value(value)}
+        for key, value in flat
+    ]

@@ -71,17 +71,19 @@ STATUS_ERROR = 2
 _CORE = frozenset(CORE_FIELDS)
 _SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL))
 _STARTS = frozenset((RUN_START, STEP_START))
+_EXCEPTION = {"type": "type", "message": "message", "traceback": "stacktrace"}
 _ROOT = ""  # the root's key: never a step's, whose keys are "s" + step_id
 _NAME = "llmops_logging"
 
 
 def trace_id(run_id: str) -> str:
-    """A run id's trace id: its own 32 hex digits when it is a uuid as the library writes it."""
+    """A run id's trace id: its own 32 hex digits when it is a uuid written as the library (or
+    OpenTelemetry) writes one; any other spelling is another run, so it is hashed."""
     try:
         parsed = uuid.UUID(run_id)
     except ValueError:
         parsed = None
-    if parsed is not None and str(parsed) == run_id and parsed.int:
+    if parsed is not None and run_id in (str(parsed), parsed.hex) and parsed.int:
         return parsed.hex
     return hashlib.sha256(run_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
@@ -204,7 +206,13 @@ class _Trace:
             fields[LEVEL] = record.get(LEVEL)
             owner.event(at, str(record.get(EVENT)), fields, record.get(LEVEL) in ERROR_LEVELS)
             return
+        error = record.get(ERROR)
         fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
+        rest = error
+        if isinstance(error, dict):  # type, message, traceback go to the exception event
+            rest = {k: v for k, v in error.items() if k not in _EXCEPTION} or None
+        if rest is not None:
+            fields[ERROR] = rest
         span.attributes.update((a["key"], a) for a in attributes(fields))
         if kind in _STARTS:
             if at is not None:
@@ -215,15 +223,12 @@ class _Trace:
         duration = duration_nanos(record.get(DURATION_S))
         if span.start is None and at is not None and duration is not None:
             span.start = clamp(at - duration)
-        error = record.get(ERROR)
         if str(kind).endswith("_error") or record.get(LEVEL) in ERROR_LEVELS or error is not None:
             span.status = {"code": STATUS_ERROR}
             if isinstance(error, dict):
                 span.status["message"] = f"{error.get('type')}: {error.get('message')}"
                 exception = {
-                    "exception.type": error.get("type"),
-                    "exception.message": error.get("message"),
-                    "exception.stacktrace": error.get("traceback"),
+                    f"exception.{name}": error.get(field) for field, name in _EXCEPTION.items()
                 }
                 if len(span.exceptions) < MAX_EVENTS:
                     span.exceptions.append((at, "exception", attributes(exception)))
