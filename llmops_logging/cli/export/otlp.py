@@ -5,7 +5,7 @@ of the OpenTelemetry Collector's file exporter, which its `otlpjsonfile` receive
 A run is one line, written when it ends, unless memory asks for more (below).
 
 - The run is the root span; its `trace_id` is the run id's 32 hex digits when the run id is a
-  uuid in its usual form (the library's), else the first 32 hex digits of its SHA-256.
+  uuid as the library or OpenTelemetry writes it, else the first 32 hex digits of its SHA-256.
 - Each step and each `llm_call` is a span whose `span_id` is the first 16 hex digits of the
   SHA-256 of the compact JSON array `[run_id, step_id]` (the root's: `[run_id]`), so a step id
   forged into two runs still gives two ids. Its parent is its `parent_id`'s span in the same
@@ -15,13 +15,14 @@ A run is one line, written when it ends, unless memory asks for more (below).
   status to ERROR and adds an `exception` event; other records become events of their step's
   span, or of the root's (made for them when the run has no run record).
 
-Memory holds at most `MAX_OPEN_RUNS` runs of `MAX_SPANS` spans. A run past `MAX_SPANS` has its
-finished spans written, and its open ones kept; the least recently seen run past
-`MAX_OPEN_RUNS` is written whole, open spans ending at its last record. A span is written
-exactly once: a run seen again after it was written (or a span after its part was written) goes
-on in a new part whose span ids also hash the position in the log of the part's first record,
-`[run_id, step_id, position]`, under a root of its own. Which runs were written is kept in a
-fixed-size Bloom filter: a false hit only gives a run such position-salted ids, never a repeat.
+Memory holds at most `MAX_OPEN_RUNS` runs of `MAX_SPANS` spans. A run reaching `MAX_SPANS`
+has its finished spans written and its open ones kept (unless half are open: it is written
+whole); past `MAX_OPEN_RUNS`, the least recently seen run is written whole, open spans ending at
+its latest time. A span is written exactly once, which is why spans made after a line of their
+run was written hash the position of the record where that happened, `[run_id, step_id,
+position]`, and why a run written whole that logs again goes on under a root of its own. Which
+runs were written whole is kept in a fixed-size Bloom filter: a false hit only gives a run's
+first part position-salted ids, never a repeated id.
 
 A span keeps its first `MAX_EVENTS` events and as many error-level ones, and always its own
 `exception` event; the rest are counted in `droppedEventsCount` and summed in one warning.
