@@ -65,20 +65,25 @@ def json_text(value: Any) -> str:
 
 def any_value(value: Any) -> dict[str, Any]:
     """An OTLP AnyValue; an integer beyond int64 or a float beyond double's range is text."""
-    if isinstance(value, str):
-        return {"stringValue": value}
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, int):
+    kind = type(value)
+    if kind is float:
+        return {"doubleValue": value} if math.isfinite(value) else {"stringValue": str(value)}
+    if kind is int:
         if value in _INT64:
             return {"intValue": str(value)}
         return {"stringValue": str(value) if value.bit_length() < 256 else json_text(value)}
-    if isinstance(value, float):
-        return {"doubleValue": value} if math.isfinite(value) else {"stringValue": str(value)}
+    if kind is bool:
+        return {"boolValue": value}
+    if isinstance(value, str):
+        return {"stringValue": value}
     if isinstance(value, list):
         if any(isinstance(v, (dict, list)) for v in value):
             return {"stringValue": json_text(value)}
         return {"arrayValue": {"values": [any_value(v) for v in value]}}
+    if isinstance(value, float):  # a subclass: as its base type
+        return any_value(float(value))
+    if isinstance(value, int):
+        return any_value(int(value))
     return {"stringValue": json_text(value)}
 
 
@@ -128,24 +133,31 @@ def names(paths: list[Path]) -> list[str]:
     return out
 
 
-def _flat(fields: dict[str, Any], prefix: str, out: list[tuple[str, Any]]) -> None:
+def _flat(fields: dict[str, Any], prefix: str, out: list[Attribute], seen: set[str]) -> None:
     for key, value in fields.items():
-        if isinstance(value, dict) and value:
-            _flat(value, f"{prefix}{key}.", out)
-        elif value is not None:
-            out.append((f"{prefix}{key}", value))
+        name = f"{prefix}{key}"
+        if type(value) is str:  # the common case first: most fields are text
+            out.append({"key": name, "value": {"stringValue": value}})
+        elif isinstance(value, dict) and value:
+            _flat(value, f"{name}.", out, seen)
+            continue
+        elif value is None:
+            continue
+        else:
+            out.append({"key": name, "value": any_value(value)})
+        seen.add(name)
 
 
 def attributes(fields: dict[str, Any]) -> list[Attribute]:
     """Fields flattened to dotted keys, unique within the list; lists of objects as JSON text."""
-    flat: list[tuple[str, Any]] = []
-    _flat(fields, "", flat)
-    if len({name for name, _ in flat}) < len(flat):  # a clash: name the paths (see above)
-        leaves: list[tuple[Path, Any]] = []
-        _leaves(fields, (), leaves)
-        keys = names([path for path, _ in leaves])
-        flat = list(zip(keys, (value for _, value in leaves), strict=True))
+    out: list[Attribute] = []
+    seen: set[str] = set()
+    _flat(fields, "", out, seen)
+    if len(seen) == len(out):
+        return out
+    leaves: list[tuple[Path, Any]] = []  # a clash: name each path (see above)
+    _leaves(fields, (), leaves)
+    keys = names([path for path, _ in leaves])
     return [
-        {"key": key, "value": {"stringValue": value} if type(value) is str else any_value(value)}
-        for key, value in flat
+        {"key": key, "value": attribute["value"]} for key, attribute in zip(keys, out, strict=True)
     ]

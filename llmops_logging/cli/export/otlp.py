@@ -303,7 +303,7 @@ class _Trace:
                 for at, name, attrs in events
             ]
         if span.dropped:
-            out["droppedEventsCount"] = span.dropped
+            out["droppedEventsCount"] = min(span.dropped, 2**32 - 1)  # a uint32
         if span.status is not None:
             out["status"] = span.status
         return out
