@@ -122,14 +122,14 @@ class _Span:
 
     __slots__ = (
         "attributes", "dropped", "end", "ended", "errors", "events", "exceptions", "id",
-        "kind", "name", "order", "parent", "start", "status",
+        "name", "order", "parent", "span_kind", "start", "status",
     )  # fmt: skip
 
     def __init__(self, span_id: str, name: str, parent: str | None, kind: int, order: int) -> None:
         self.id = span_id
         self.name = name
         self.parent = parent  # a key: the parent step's, or the root's; None for the root
-        self.kind = kind
+        self.span_kind = kind
         self.order = order
         self.attributes: dict[str, dict[str, Any]] = {}
         self.events: list[tuple[int | None, str, list[dict[str, Any]]]] = []
@@ -288,7 +288,7 @@ class _Trace:
             "traceId": self.trace_id,
             "spanId": span.id,
             "name": span.name,
-            KIND: span.kind,
+            KIND: span.span_kind,
             "startTimeUnixNano": str(start),
             "endTimeUnixNano": str(end),
             "attributes": list(span.attributes.values()),
