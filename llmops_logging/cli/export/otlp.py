@@ -9,8 +9,9 @@ A run is one line, written when it ends, unless memory asks for more (below).
 - Each step and each `llm_call` is a span whose `span_id` is the first 16 hex digits of the
   SHA-256 of the compact JSON array `[run_id, step_id]` (the root's: `[run_id]`), so a step id
   forged into two runs still gives two ids. Its parent is its `parent_id`'s span in the same
-  run, else the run's root. A parent that would make a span its own ancestor (a step naming
-  itself, a cycle A -> B -> A) is replaced by the root for the span of that cycle that came first.
+  run, else the run's root, if it has one. A parent that would make a span its own ancestor
+  (a step naming itself, a cycle A -> B -> A) is replaced by the root for the span of that
+  cycle that came first.
 - Attributes are the record's fields flattened (see `_otlp_values`); an error sets the span's
   status to ERROR and adds an `exception` event; other records become events of their step's
   span, or of the root's (made for them when the run has no run record).
