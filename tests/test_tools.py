@@ -251,8 +251,10 @@ def test_otlp_export_parses_as_export_trace_service_requests(
         assert by_name["plan"].parent_span_id == root.span_id
         assert by_name["answer"].parent_span_id == by_name["plan"].span_id
         for call in calls:
-            # The documented derivation: the first 16 hex digits of the step id's SHA-256.
-            wanted = hashlib.sha256(call["step_id"].encode()).hexdigest()[:16]
+            # The documented derivation: the first 16 hex digits of the SHA-256 of the compact
+            # JSON array [run_id, step_id].
+            ids = json.dumps([call["run_id"], call["step_id"]], separators=(",", ":"))
+            wanted = hashlib.sha256(ids.encode()).hexdigest()[:16]
             span = spans[[s["spanId"] for s in raw].index(wanted)]
             assert span.kind == Span.SPAN_KIND_CLIENT and span.name == call["event"]
 

@@ -216,6 +216,20 @@ MUTATIONS = (
         "        for path in set():",
         ("tests/test_export_parquet.py::test_integers_up_to_2_64_stay_exact",),
     ),
+    Mutation(
+        "otlp-times-in-ms",
+        "OTLP span and event times are written in milliseconds instead of nanoseconds",
+        "return clamp((when - _EPOCH) // _MICROSECOND * 1000)",
+        "return clamp((when - _EPOCH) // _MICROSECOND // 1000)",
+        ("tests/test_export_otlp.py",),
+    ),
+    Mutation(
+        "otlp-int-as-number",
+        "an OTLP intValue is written as a JSON number instead of a decimal string",
+        'return {"intValue": str(value)}',
+        'return {"intValue": value}',
+        ("tests/test_export_otlp.py",),
+    ),
 )
 
 

@@ -1,216 +1,360 @@
 """`export --format otlp`: runs as OpenTelemetry traces, in OTLP/JSON, for any tracing backend.
 
-Each line of the output is one `ExportTraceServiceRequest` holding one run: the layout of the
-OpenTelemetry Collector's file exporter, which its `otlpjsonfile` receiver reads back, and a
-line is written as soon as its run ends, so memory holds only the runs still open.
+Each line of the output is one `ExportTraceServiceRequest` holding spans of one run: the layout
+of the OpenTelemetry Collector's file exporter, which its `otlpjsonfile` receiver reads back.
+A run is one line, written when it ends, unless memory asks for more (below).
 
-- The run is the root span; its `trace_id` is the run id's 32 hex digits (a uuid4 is exactly
-  that), or the first 32 hex digits of its SHA-256 when the run id is not a uuid.
+- The run is the root span; its `trace_id` is the run id's 32 hex digits when the run id is a
+  uuid as the library or OpenTelemetry writes it, else the first 32 hex digits of its SHA-256.
 - Each step and each `llm_call` is a span whose `span_id` is the first 16 hex digits of the
-  SHA-256 of its `step_id`, and whose parent is its `parent_id`'s span, else the run's.
-- Attributes are the record's own fields flattened with `.`, so `gen_ai` becomes the GenAI
-  semantic conventions' `gen_ai.request.model`, `gen_ai.usage.input_tokens`, ...; an error
-  sets the span's status to ERROR and adds an `exception` event; other records inside a step
-  become its events.
+  SHA-256 of the compact JSON array `[run_id, step_id]` (the root's: `[run_id]`), so a step id
+  forged into two runs still gives two ids. Its parent is its `parent_id`'s span in the same
+  run, else the run's root, if it has one. A parent that would make a span its own ancestor
+  (a step naming itself, a cycle A -> B -> A) is replaced by the root for the span of that
+  cycle that came first.
+- Attributes are the record's fields flattened (see `_otlp_values`); an error sets the span's
+  status to ERROR and adds an `exception` event; other records become events of their step's
+  span, or of the root's (made for them when the run has no run record).
 
-As the OTLP/JSON encoding requires, ids are hex strings and 64-bit integers are strings.
+Memory holds at most `MAX_OPEN_RUNS` runs of `MAX_SPANS` spans. A run reaching `MAX_SPANS`
+has its finished spans written and its open ones kept (unless half are open: it is written
+whole); past `MAX_OPEN_RUNS`, the least recently seen run is written whole, open spans ending at
+its latest time. A span is written exactly once, which is why spans made after a line of their
+run was written hash the position of the record where that happened, `[run_id, step_id,
+position]`, and why a run written whole that logs again goes on under a root of its own. Which
+runs were written whole is kept in a fixed-size Bloom filter: a false hit only gives a run's
+first part position-salted ids, never a repeated id.
+
+A span keeps its first `MAX_EVENTS` events and as many error-level ones, and always its own
+`exception` event; the rest are counted in `droppedEventsCount` and summed in one warning.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import IO, Any
 
 import orjson
 
-from ..._contract import CORE_FIELDS, ERROR, EVENT, KIND, LEVEL, RUN_ID, TS
+from ..._contract import (
+    CORE_FIELDS,
+    DURATION_S,
+    ERROR,
+    EVENT,
+    KIND,
+    LEVEL,
+    LLM_CALL,
+    NAME,
+    PARENT_ID,
+    RUN_ID,
+    RUN_KINDS,
+    RUN_START,
+    STEP_ID,
+    STEP_KINDS,
+    STEP_START,
+    TS,
+)
+from .._parser import PROG
 from ..stats import ERROR_LEVELS
+from ._otlp_values import attributes, clamp, duration_nanos, nanos
 
 Record = dict[str, Any]
 MAX_OPEN_RUNS = 256
-MAX_EVENTS = 128
 MAX_SPANS = 10_000
-"""A run with more spans (or records outside any run) is written in several requests."""
+MAX_EVENTS = 128
 SPAN_KIND_INTERNAL = 1
 SPAN_KIND_CLIENT = 3
 STATUS_OK = 1
 STATUS_ERROR = 2
 _CORE = frozenset(CORE_FIELDS)
-_SPAN_KINDS = {"step_start", "step_ok", "step_error", "llm_call"}
+_SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL))
+_STARTS = frozenset((RUN_START, STEP_START))
+_EXCEPTION = {"type": "type", "message": "message", "traceback": "stacktrace"}
+_ROOT = ""  # the root's key: never a step's, whose keys are "s" + step_id
 _NAME = "llmops_logging"
 
 
 def trace_id(run_id: str) -> str:
-    """A run id's trace id: its own 32 hex digits when it is a uuid."""
+    """A run id's trace id: its own 32 hex digits when it is a uuid written as the library (or
+    OpenTelemetry) writes one; any other spelling is another run, so it is hashed."""
     try:
-        return uuid.UUID(run_id).hex
+        parsed = uuid.UUID(run_id)
     except ValueError:
-        return hashlib.sha256(run_id.encode()).hexdigest()[:32]
+        parsed = None
+    if parsed is not None and run_id in (str(parsed), parsed.hex) and parsed.int:
+        return parsed.hex
+    return hashlib.sha256(run_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def span_id(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
+def span_id(run_id: str, step_id: str | None = None, position: int | None = None) -> str:
+    """The documented id: SHA-256 of `[run_id]`, `[run_id, step_id]` or with a part's position."""
+    parts: list[Any] = [run_id] if step_id is None and position is None else [run_id, step_id]
+    if position is not None:
+        parts.append(position)
+    return hashlib.sha256(orjson.dumps(parts)).hexdigest()[:16]
 
 
-def _nanos(ts: Any) -> int | None:
-    if not isinstance(ts, str):
-        return None
-    try:
-        when = datetime.fromisoformat(ts)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        return None
-    return int(when.timestamp()) * 1_000_000_000 + when.microsecond * 1000
+class _Seen:
+    """A fixed-size Bloom filter of run ids already written: no false misses, rare false hits."""
+
+    BITS = 1 << 24
+
+    def __init__(self) -> None:
+        self.bits = bytearray(self.BITS // 8)
+
+    def _slots(self, run_id: str) -> list[int]:
+        digest = hashlib.blake2b(run_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        return [int.from_bytes(digest[i : i + 4], "little") % self.BITS for i in (0, 4, 8, 12)]
+
+    def add(self, run_id: str) -> None:
+        for slot in self._slots(run_id):
+            self.bits[slot >> 3] |= 1 << (slot & 7)
+
+    def __contains__(self, run_id: str) -> bool:
+        return all(self.bits[slot >> 3] >> (slot & 7) & 1 for slot in self._slots(run_id))
 
 
-def _value(value: Any) -> dict[str, Any]:
-    """An OTLP AnyValue."""
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, int):
-        if -(2**63) <= value < 2**63:
-            return {"intValue": str(value)}
-        return {"stringValue": str(value)}
-    if isinstance(value, float):
-        return {"doubleValue": value}
-    if isinstance(value, str):
-        return {"stringValue": value}
-    if isinstance(value, list):
-        return {"arrayValue": {"values": [_value(v) for v in value]}}
-    return {"stringValue": orjson.dumps(value).decode()}
+class _Span:
+    """One span being filled in; rendered to OTLP/JSON once, when written."""
 
+    __slots__ = (
+        "attributes", "dropped", "end", "ended", "errors", "events", "exceptions", "id",
+        "name", "order", "parent", "span_kind", "start", "status",
+    )  # fmt: skip
 
-def _attributes(fields: Record, prefix: str = "") -> list[dict[str, Any]]:
-    """Fields flattened to dotted keys; lists of objects (messages) stay as JSON text."""
-    out: list[dict[str, Any]] = []
-    for key, value in fields.items():
-        name = f"{prefix}{key}"
-        if type(value) is str:  # the common case first: most fields are text
-            out.append({"key": name, "value": {"stringValue": value}})
-        elif isinstance(value, dict) and value:
-            out.extend(_attributes(value, f"{name}."))
-        elif value is None:
-            continue
-        elif isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
-            out.append({"key": name, "value": {"stringValue": orjson.dumps(value).decode()}})
+    def __init__(self, span_id: str, name: str, parent: str | None, kind: int, order: int) -> None:
+        self.id = span_id
+        self.name = name
+        self.parent = parent  # a key: the parent step's, or the root's; None for the root
+        self.span_kind = kind
+        self.order = order
+        self.attributes: dict[str, dict[str, Any]] = {}
+        self.events: list[tuple[int | None, str, list[dict[str, Any]]]] = []
+        self.errors = 0  # error-level events kept beyond MAX_EVENTS
+        self.exceptions: list[tuple[int | None, str, list[dict[str, Any]]]] = []
+        self.dropped = 0
+        self.start: int | None = None
+        self.end: int | None = None
+        self.ended = False
+        self.status: dict[str, Any] | None = None
+
+    def event(self, at: int | None, name: str, fields: Record, error: bool) -> None:
+        if len(self.events) - self.errors < MAX_EVENTS:
+            self.events.append((at, name, attributes(fields)))
+        elif error and self.errors < MAX_EVENTS:
+            self.errors += 1
+            self.events.append((at, name, attributes(fields)))
         else:
-            out.append({"key": name, "value": _value(value)})
-    return out
+            self.dropped += 1
 
 
 class _Trace:
-    """The spans of one run, filled in as its records arrive."""
+    """A run's spans not yet written. `position` (None for a run's first part) salts the ids."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, position: int | None) -> None:
         self.run_id = run_id
         self.trace_id = trace_id(run_id)
-        self.root = span_id(f"run:{run_id}")
-        self.spans: dict[str, dict[str, Any]] = {}
+        self.position = position
+        self.first_part = position is None
+        self.spans: dict[str, _Span] = {}
+        self.ids: set[str] = set()
         self.last: int | None = None
+        self.order = 0
+        if position is not None:  # a later part of a run: it gets a root of its own
+            self.root("-")
 
-    def span(self, key: str, name: str, parent: str | None, kind: int) -> dict[str, Any]:
+    def _span(self, key: str, name: str, parent: str | None, kind: int) -> _Span:
         span = self.spans.get(key)
         if span is None:
-            span = self.spans[key] = {
-                "traceId": self.trace_id,
-                "spanId": self.root if key == self.root else span_id(key),
-                "name": name,
-                KIND: kind,
-                "attributes": {},
-                "events": [],
-                "start": None,
-                "end": None,
-                "status": None,
-            }
-            if parent is not None:
-                span["parentSpanId"] = parent
+            step = None if key == _ROOT else key[1:]
+            sid = span_id(self.run_id, step, self.position)
+            salt = 0
+            while sid in self.ids or sid == "0" * 16:  # a 64-bit clash: rehash, deterministic
+                salt += 1
+                sid = span_id(self.run_id, f"{step}\0{salt}", self.position)
+            self.ids.add(sid)
+            self.order += 1
+            span = self.spans[key] = _Span(sid, name, parent, kind, self.order)
         return span
+
+    def root(self, name: str) -> _Span:
+        return self._span(_ROOT, f"run {name}", None, SPAN_KIND_INTERNAL)
 
     def add(self, record: Record) -> None:
         kind = record.get(KIND)
-        at = _nanos(record.get(TS))
+        at = nanos(record.get(TS))
         if at is not None:
             self.last = at if self.last is None else max(self.last, at)
-        step = record.get("step_id")
-        if kind in ("run_start", "run_ok", "run_error"):
-            span = self.span(self.root, f"run {record.get('name', '-')}", None, SPAN_KIND_INTERNAL)
+        step = record.get(STEP_ID)
+        if kind in RUN_KINDS:
+            span = self.root(str(record.get(NAME, "-")))
+            span.name = f"run {record.get(NAME, '-')}"
         elif kind in _SPAN_KINDS and isinstance(step, str):
-            parent = record.get("parent_id")
-            span = self.span(
-                step,
-                str(record.get(EVENT)) if kind == "llm_call" else str(record.get("name", "-")),
-                span_id(parent) if isinstance(parent, str) else self.root,
-                SPAN_KIND_CLIENT if kind == "llm_call" else SPAN_KIND_INTERNAL,
+            parent = record.get(PARENT_ID)
+            span = self._span(
+                "s" + step,
+                str(record.get(EVENT)) if kind == LLM_CALL else str(record.get(NAME, "-")),
+                "s" + parent if isinstance(parent, str) else _ROOT,
+                SPAN_KIND_CLIENT if kind == LLM_CALL else SPAN_KIND_INTERNAL,
             )
         else:
-            owner = self.spans.get(step) if isinstance(step, str) else None
-            owner = owner or self.spans.get(self.root)
-            if owner is not None and len(owner["events"]) < MAX_EVENTS and at is not None:
-                fields = {k: v for k, v in record.items() if k not in _CORE and k != "step_id"}
-                fields[LEVEL] = record.get(LEVEL)
-                owner["events"].append(
-                    {
-                        "timeUnixNano": str(at),
-                        "name": str(record.get(EVENT)),
-                        "attributes": _attributes(fields),
-                    }
-                )
+            owner = self.spans.get("s" + step) if isinstance(step, str) else None
+            owner = owner or self.spans.get(_ROOT) or self.root("-")
+            fields = {k: v for k, v in record.items() if k not in _CORE and k != STEP_ID}
+            fields[LEVEL] = record.get(LEVEL)
+            owner.event(at, str(record.get(EVENT)), fields, record.get(LEVEL) in ERROR_LEVELS)
             return
-        fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
-        span["attributes"].update({a["key"]: a for a in _attributes(fields)})
-        if kind in ("run_start", "step_start"):
-            span["start"] = at
-            return
-        span["end"] = at
-        duration = record.get("duration_s")
-        if span["start"] is None and at is not None and isinstance(duration, (int, float)):
-            span["start"] = at - int(duration * 1e9)
         error = record.get(ERROR)
+        fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
+        rest = error
+        if isinstance(error, dict):  # type, message, traceback go to the exception event
+            rest = {k: v for k, v in error.items() if k not in _EXCEPTION} or None
+        if rest is not None:
+            fields[ERROR] = rest
+        span.attributes.update((a["key"], a) for a in attributes(fields))
+        if kind in _STARTS:
+            if at is not None:
+                span.start = at
+            return
+        span.ended = True
+        span.end = at
+        duration = duration_nanos(record.get(DURATION_S))
+        if span.start is None and at is not None and duration is not None:
+            span.start = clamp(at - duration)
         if str(kind).endswith("_error") or record.get(LEVEL) in ERROR_LEVELS or error is not None:
-            span["status"] = {"code": STATUS_ERROR}
+            span.status = {"code": STATUS_ERROR}
             if isinstance(error, dict):
-                span["status"]["message"] = f"{error.get('type')}: {error.get('message')}"
-                span["events"].append(
-                    {
-                        "timeUnixNano": str(at or 0),
-                        "name": "exception",
-                        "attributes": _attributes(
-                            {
-                                "exception.type": error.get("type"),
-                                "exception.message": error.get("message"),
-                                "exception.stacktrace": error.get("traceback"),
-                            }
-                        ),
-                    }
-                )
+                span.status["message"] = f"{error.get('type')}: {error.get('message')}"
+                exception = {
+                    f"exception.{name}": error.get(field) for field, name in _EXCEPTION.items()
+                }
+                if len(span.exceptions) < MAX_EVENTS:
+                    span.exceptions.append((at, "exception", attributes(exception)))
+                else:
+                    span.dropped += 1
         else:
-            span["status"] = {"code": STATUS_OK}
+            span.status = {"code": STATUS_OK}
 
-    def request(self) -> dict[str, Any]:
-        """The run as one ExportTraceServiceRequest; spans never closed end at its last record."""
-        spans = []
-        for span in self.spans.values():
-            start = span.pop("start")
-            end = span.pop("end")
-            status = span.pop("status")
-            end = end if end is not None else self.last
-            start = start if start is not None else end
-            span["startTimeUnixNano"] = str(start or 0)
-            span["endTimeUnixNano"] = str(end or 0)
-            span["attributes"] = list(span["attributes"].values())
-            if status is not None:
-                span["status"] = status
-            if span.get("parentSpanId") == self.root and self.root not in self.spans:
-                del span["parentSpanId"]  # records outside any run: no run span to hang from
-            if not span["events"]:
-                del span["events"]
-            spans.append(span)
-        return {
+    def _parents(self) -> dict[str, str | None]:
+        """Each span's parent key: its own if in this part, else the root; cycles cut."""
+        has_root = _ROOT in self.spans
+        parents: dict[str, str | None] = {}
+        for key, span in self.spans.items():
+            parent = span.parent
+            if parent is not None and parent not in self.spans:
+                parent = _ROOT if has_root else None
+            parents[key] = None if key == _ROOT else parent
+        done: set[str] = set()
+        for key in self.spans:
+            path: list[str] = []
+            on_path: set[str] = set()
+            node: str | None = key
+            while node is not None and node not in done and node not in on_path:
+                path.append(node)
+                on_path.add(node)
+                node = parents[node]
+            if node is not None and node in on_path:  # a cycle: its first-seen span moves
+                cycle = path[path.index(node) :]
+                first = min(cycle, key=lambda k: self.spans[k].order)
+                parents[first] = _ROOT if has_root and first != _ROOT else None
+            done.update(path)
+        return parents
+
+    def take(self, finished_only: bool, position: int) -> list[dict[str, Any]]:
+        """Render and forget the spans (only the ended ones, if asked); spans made after this
+        get ids salted with `position`, so that none repeats an id written here."""
+        parents = self._parents()
+        ids = {key: span.id for key, span in self.spans.items()}
+        out = []
+        for key, span in list(self.spans.items()):
+            if finished_only and not span.ended:
+                continue
+            del self.spans[key]
+            self.ids.discard(span.id)
+            parent = parents[key]
+            out.append(self._render(span, None if parent is None else ids[parent]))
+        self.position = position
+        return out
+
+    def _render(self, span: _Span, parent: str | None) -> dict[str, Any]:
+        end = span.end if span.end is not None else self.last
+        start = span.start if span.start is not None else end
+        end = end or 0
+        start = min(start or 0, end)
+        out: dict[str, Any] = {
+            "traceId": self.trace_id,
+            "spanId": span.id,
+            "name": span.name,
+            KIND: span.span_kind,
+            "startTimeUnixNano": str(start),
+            "endTimeUnixNano": str(end),
+            "attributes": list(span.attributes.values()),
+        }
+        if parent is not None:
+            out["parentSpanId"] = parent
+        events = [(start if at is None else at, name, a) for at, name, a in span.events]
+        events += [(end if at is None else at, name, a) for at, name, a in span.exceptions]
+        if events:
+            out["events"] = [
+                {"timeUnixNano": str(at), "name": name, "attributes": attrs}
+                for at, name, attrs in events
+            ]
+        if span.dropped:
+            out["droppedEventsCount"] = min(span.dropped, 2**32 - 1)  # a uint32
+        if span.status is not None:
+            out["status"] = span.status
+        return out
+
+
+class _Writer:
+    """The runs being read, least recently seen first, and what has been written."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.open: OrderedDict[str, _Trace] = OrderedDict()
+        self.seen = _Seen()
+        self.traces = self.spans = self.dropped = self.dropping = 0
+
+    def add(self, record: Record, position: int) -> None:
+        run_id = record.get(RUN_ID)
+        if not isinstance(run_id, str):
+            return
+        trace = self.open.get(run_id)
+        if trace is None:
+            trace = _Trace(run_id, position if run_id in self.seen else None)
+            self.open[run_id] = trace
+            if len(self.open) > MAX_OPEN_RUNS:
+                self.close(next(iter(self.open)), position)
+        else:
+            self.open.move_to_end(run_id)
+        trace.add(record)
+        if record.get(KIND) in RUN_KINDS[1:]:
+            self.close(run_id, position)
+        elif len(trace.spans) >= MAX_SPANS:
+            self.write(trace, trace.take(True, position))
+            if len(trace.spans) >= MAX_SPANS // 2:  # mostly open spans: the run is cut here
+                self.close(run_id, position)
+
+    def close(self, run_id: str, position: int) -> None:
+        trace = self.open.pop(run_id)
+        self.write(trace, trace.take(False, position))
+        self.seen.add(run_id)
+
+    def write(self, trace: _Trace, spans: list[dict[str, Any]]) -> None:
+        if not spans:
+            return
+        self.traces += trace.first_part
+        trace.first_part = False
+        self.spans += len(spans)
+        for span in spans:
+            if "droppedEventsCount" in span:
+                self.dropped += span["droppedEventsCount"]
+                self.dropping += 1
+        request = {
             "resourceSpans": [
                 {
                     "resource": {
@@ -220,39 +364,33 @@ class _Trace:
                 }
             ]
         }
+        self.out.write(orjson.dumps(request, option=orjson.OPT_APPEND_NEWLINE))
+
+
+def _stderr(message: str) -> None:
+    print(f"{PROG}: {message}", file=sys.stderr)
 
 
 def write_otlp(
-    records: Iterable[Record], out: IO[bytes], tick: Callable[[int], None] = lambda n: None
+    records: Iterable[Record],
+    out: IO[bytes],
+    tick: Callable[[int], None] = lambda n: None,
+    warn: Callable[[str], None] = _stderr,
 ) -> tuple[int, int, int]:
-    """Write one line per run to `out`; returns (records, traces, spans)."""
-    open_traces: OrderedDict[str, _Trace] = OrderedDict()
-    count = traces = spans = 0
-
-    def flush(trace: _Trace) -> None:
-        nonlocal traces, spans
-        if trace.spans:
-            out.write(orjson.dumps(trace.request(), option=orjson.OPT_APPEND_NEWLINE))
-            traces += 1
-            spans += len(trace.spans)
-
+    """Write the runs to `out` (see the module's docstring); returns (records, traces, spans).
+    Events left out are summed in one `warn`."""
+    writer = _Writer(out)
+    count = 0
     for count, record in enumerate(records, 1):
         if not count % 8192:
             tick(8192)
-        run_id = record.get(RUN_ID)
-        if not isinstance(run_id, str):
-            continue
-        trace = open_traces.get(run_id)
-        if trace is None:
-            trace = open_traces[run_id] = _Trace(run_id)
-            if len(open_traces) > MAX_OPEN_RUNS:
-                flush(open_traces.popitem(last=False)[1])
-        trace.add(record)
-        if record.get(KIND) in ("run_ok", "run_error"):
-            flush(open_traces.pop(run_id))
-        elif len(trace.spans) >= MAX_SPANS:
-            flush(trace)
-            open_traces[run_id] = _Trace(run_id)
-    for trace in open_traces.values():
-        flush(trace)
-    return count, traces, spans
+        writer.add(record, count)
+    for run_id in list(writer.open):
+        writer.close(run_id, count + 1)
+    if writer.dropped:
+        warn(
+            f"{writer.dropped:,} events left out of {writer.dropping:,} spans: a span keeps "
+            f"its first {MAX_EVENTS} events, {MAX_EVENTS} more at error level and its own "
+            "exception; each span's droppedEventsCount says how many it lost"
+        )
+    return count, writer.traces, writer.spans

@@ -1,0 +1,163 @@
+"""Record values as OTLP/JSON: attributes, times, durations. Nothing a log holds can make them
+raise, lose a value or leave OTLP's ranges.
+
+- Attributes are a record's fields flattened with `.` (`gen_ai.usage.input_tokens`). When two
+  paths of one record flatten to the same name (`"http.status"` beside `"http": {"status"}`),
+  the fully nested path keeps the plain name and every other one is named by its segments
+  joined with `.`, a dot inside a key written `\\.` and a backslash `\\\\` (`http\\.status`).
+  That escaped naming is one-to-one, so it wins any later clash: keys are unique in a list.
+- Times are integer nanoseconds since the Unix epoch, within uint64 (0 to 2^64 - 1), computed
+  without floats so that microseconds survive; a `ts` OTLP cannot hold is clamped to that range.
+- As OTLP/JSON requires, 64-bit integers are decimal strings.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+
+MAX_NANOS = 2**64 - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+_INT64 = range(-(2**63), 2**63)
+Attribute = dict[str, Any]
+Path = tuple[str, ...]
+
+
+def clamp(nanos: int) -> int:
+    return 0 if nanos < 0 else MAX_NANOS if nanos > MAX_NANOS else nanos
+
+
+def nanos(ts: Any) -> int | None:
+    """An ISO-8601 time with its offset as nanoseconds, clamped to uint64; None if it is not one."""
+    if not isinstance(ts, str):
+        return None
+    try:
+        when = datetime.fromisoformat(ts)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return None
+    return clamp((when - _EPOCH) // _MICROSECOND * 1000)
+
+
+def duration_nanos(value: Any) -> int | None:
+    """A `duration_s` as nanoseconds, at most uint64's range; None unless a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, int):
+        return min(value, MAX_NANOS // 10**9 + 1) * 10**9 if value >= 0 else None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return round(min(value, MAX_NANOS / 1e9) * 1e9)
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON, for values OTLP has no type for (objects, lists of objects)."""
+    try:
+        return orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):  # what orjson cannot hold: say what it was
+        return orjson.dumps(value, default=lambda v: f"<{type(v).__name__}>").decode()
+
+
+def any_value(value: Any) -> dict[str, Any]:
+    """An OTLP AnyValue; an integer beyond int64 or a float beyond double's range is text."""
+    kind = type(value)
+    if kind is float:
+        return {"doubleValue": value} if math.isfinite(value) else {"stringValue": str(value)}
+    if kind is int:
+        if value in _INT64:
+            return {"intValue": str(value)}
+        return {"stringValue": str(value) if value.bit_length() < 256 else json_text(value)}
+    if kind is bool:
+        return {"boolValue": value}
+    if isinstance(value, str):
+        return {"stringValue": value}
+    if isinstance(value, list):
+        if any(isinstance(v, (dict, list)) for v in value):
+            return {"stringValue": json_text(value)}
+        return {"arrayValue": {"values": [any_value(v) for v in value]}}
+    if isinstance(value, float):  # a subclass: as its base type
+        return any_value(float(value))
+    if isinstance(value, int):
+        return any_value(int(value))
+    return {"stringValue": json_text(value)}
+
+
+def _leaves(fields: dict[str, Any], path: Path, out: list[tuple[Path, Any]]) -> None:
+    for key, value in fields.items():
+        if value is None:
+            continue
+        here = (*path, str(key))
+        if isinstance(value, dict) and value:
+            _leaves(value, here, out)
+        else:
+            out.append((here, value))
+
+
+def escaped(path: Path) -> str:
+    """The one-to-one name of a path: `.` between segments, `\\.` and `\\\\` inside them."""
+    return ".".join(s.replace("\\", "\\\\").replace(".", "\\.") for s in path)
+
+
+def names(paths: list[Path]) -> list[str]:
+    """A unique attribute name per path: the plain dotted name unless it clashes (see above)."""
+    plain = [".".join(p) for p in paths]
+    if len(set(plain)) == len(plain):
+        return plain
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(plain):
+        groups.setdefault(name, []).append(i)
+    todo: list[tuple[int, bool]] = []  # (path, named escaped)
+    for group in groups.values():
+        nested = [i for i in group if not any("." in s for s in paths[i])]
+        for i in group:
+            todo.append((i, len(group) > 1 and i not in nested))
+    # Escaped names never clash with each other; a plain name that meets one gives way.
+    taken: dict[str, tuple[int, bool]] = {}
+    out = list(plain)
+    while todo:
+        i, escape = todo.pop()
+        name = escaped(paths[i]) if escape else plain[i]
+        holder = taken.get(name)
+        if holder is not None and not escape:
+            todo.append((i, True))
+            continue
+        if holder is not None:
+            todo.append((holder[0], True))
+        taken[name] = (i, escape)
+        out[i] = name
+    return out
+
+
+def _flat(fields: dict[str, Any], prefix: str, out: list[Attribute], seen: set[str]) -> None:
+    for key, value in fields.items():
+        name = f"{prefix}{key}"
+        if type(value) is str:  # the common case first: most fields are text
+            out.append({"key": name, "value": {"stringValue": value}})
+        elif isinstance(value, dict) and value:
+            _flat(value, f"{name}.", out, seen)
+            continue
+        elif value is None:
+            continue
+        else:
+            out.append({"key": name, "value": any_value(value)})
+        seen.add(name)
+
+
+def attributes(fields: dict[str, Any]) -> list[Attribute]:
+    """Fields flattened to dotted keys, unique within the list; lists of objects as JSON text."""
+    out: list[Attribute] = []
+    seen: set[str] = set()
+    _flat(fields, "", out, seen)
+    if len(seen) == len(out):
+        return out
+    leaves: list[tuple[Path, Any]] = []  # a clash: name each path (see above)
+    _leaves(fields, (), leaves)
+    keys = names([path for path, _ in leaves])
+    return [
+        {"key": key, "value": attribute["value"]} for key, attribute in zip(keys, out, strict=True)
+    ]
