@@ -19,12 +19,13 @@ from typing import Any
 
 import orjson
 
+from . import flat
+
 MAX_NANOS = 2**64 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 _INT64 = range(-(2**63), 2**63)
 Attribute = dict[str, Any]
-Path = tuple[str, ...]
 
 
 def clamp(nanos: int) -> int:
@@ -87,52 +88,6 @@ def any_value(value: Any) -> dict[str, Any]:
     return {"stringValue": json_text(value)}
 
 
-def _leaves(fields: dict[str, Any], path: Path, out: list[tuple[Path, Any]]) -> None:
-    for key, value in fields.items():
-        if value is None:
-            continue
-        here = (*path, str(key))
-        if isinstance(value, dict) and value:
-            _leaves(value, here, out)
-        else:
-            out.append((here, value))
-
-
-def escaped(path: Path) -> str:
-    """The one-to-one name of a path: `.` between segments, `\\.` and `\\\\` inside them."""
-    return ".".join(s.replace("\\", "\\\\").replace(".", "\\.") for s in path)
-
-
-def names(paths: list[Path]) -> list[str]:
-    """A unique attribute name per path: the plain dotted name unless it clashes (see above)."""
-    plain = [".".join(p) for p in paths]
-    if len(set(plain)) == len(plain):
-        return plain
-    groups: dict[str, list[int]] = {}
-    for i, name in enumerate(plain):
-        groups.setdefault(name, []).append(i)
-    todo: list[tuple[int, bool]] = []  # (path, named escaped)
-    for group in groups.values():
-        nested = [i for i in group if not any("." in s for s in paths[i])]
-        for i in group:
-            todo.append((i, len(group) > 1 and i not in nested))
-    # Escaped names never clash with each other; a plain name that meets one gives way.
-    taken: dict[str, tuple[int, bool]] = {}
-    out = list(plain)
-    while todo:
-        i, escape = todo.pop()
-        name = escaped(paths[i]) if escape else plain[i]
-        holder = taken.get(name)
-        if holder is not None and not escape:
-            todo.append((i, True))
-            continue
-        if holder is not None:
-            todo.append((holder[0], True))
-        taken[name] = (i, escape)
-        out[i] = name
-    return out
-
-
 def _flat(fields: dict[str, Any], prefix: str, out: list[Attribute], seen: set[str]) -> None:
     for key, value in fields.items():
         name = f"{prefix}{key}"
@@ -155,9 +110,8 @@ def attributes(fields: dict[str, Any]) -> list[Attribute]:
     _flat(fields, "", out, seen)
     if len(seen) == len(out):
         return out
-    leaves: list[tuple[Path, Any]] = []  # a clash: name each path (see above)
-    _leaves(fields, (), leaves)
-    keys = names([path for path, _ in leaves])
+    # A clash: name each path by the export's one rule (`flat.names`).
+    keys = flat.names([path for path, value in flat.leaves(fields) if value is not None])
     return [
         {"key": key, "value": attribute["value"]} for key, attribute in zip(keys, out, strict=True)
     ]
