@@ -168,6 +168,13 @@ MUTATIONS = (
         "",
         ("tests/test_fork_safety.py",),
     ),
+    Mutation(
+        "ttft-is-duration",
+        "a stream's ttft_s is the whole call's duration, not the time to its first chunk",
+        'record["ttft_s"] = self._ttft',
+        'record["ttft_s"] = duration',
+        ("tests/test_llm_streams.py",),
+    ),
 )
 
 
