@@ -90,7 +90,7 @@ def _anthropic(server: FakeLLM) -> anthropic.Anthropic:
 def _chat_tool_parts() -> list[dict[str, Any]]:
     return [
         {"type": "tool_call", "id": f"call_{i}", "name": name, "arguments": json.dumps(args)}
-        for i, (name, args) in enumerate(zip(NAMES, ARGUMENTS), start=1)
+        for i, (name, args) in enumerate(zip(NAMES, ARGUMENTS, strict=True), start=1)
     ]
 
 
@@ -102,9 +102,7 @@ def test_chat_stream_is_recorded_like_the_reply_not_streamed(
     client = _openai(server)
     options: dict[str, Any] = {"tools": CHAT_TOOLS} if tools else {}
     with ll.run("agent"):
-        reply = client.chat.completions.create(
-            model="gpt-4o-mini", messages=MESSAGES, **options
-        )
+        reply = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, **options)
         stream = client.chat.completions.create(
             model="gpt-4o-mini", messages=MESSAGES, stream=True,
             stream_options={"include_usage": True}, **options,
@@ -200,7 +198,7 @@ def test_responses_stream_closed_before_its_end_keeps_the_function_calls_it_read
 def _anthropic_parts() -> list[dict[str, Any]]:
     calls = [
         {"type": "tool_call", "id": f"toolu_{i}", "name": name, "arguments": args}
-        for i, (name, args) in enumerate(zip(NAMES, ARGUMENTS), start=1)
+        for i, (name, args) in enumerate(zip(NAMES, ARGUMENTS, strict=True), start=1)
     ]
     return [{"type": "text", "content": fake_llm.TOOL_PREAMBLE}, *calls]
 
