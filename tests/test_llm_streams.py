@@ -296,18 +296,18 @@ def test_anthropic_tool_input_cut_off_midway_is_kept_as_the_text_received(
 def test_ttft_is_the_time_to_the_first_chunk_not_to_the_last(
     tmp_path: Path, server: FakeLLM, api: str
 ) -> None:
-    """The server pauses 0.3 s before its last event: the first content came well before."""
+    """The server pauses 0.5 s before its last event: the first content came well before."""
     ll.configure(tmp_path)
     if api == "chat":
-        server.plan("/v1/chat/completions", Reply(pause_before_last=0.3))
+        server.plan("/v1/chat/completions", Reply(pause_before_last=0.5))
         list(_openai(server).chat.completions.create(
             model="gpt-4o-mini", messages=MESSAGES, stream=True
         ))  # fmt: skip
     else:
-        server.plan("/v1/messages", Reply(pause_before_last=0.3))
+        server.plan("/v1/messages", Reply(pause_before_last=0.5))
         list(_anthropic(server).messages.create(
             model=ANTHROPIC_MODEL, max_tokens=200, messages=MESSAGES, stream=True
         ))  # fmt: skip
     (record,) = _calls(tmp_path)
-    assert record["duration_s"] >= 0.3
+    assert record["duration_s"] >= 0.5
     assert 0 <= record["ttft_s"] < record["duration_s"] - 0.2

@@ -175,6 +175,13 @@ MUTATIONS = (
         'record["ttft_s"] = duration',
         ("tests/test_llm_streams.py",),
     ),
+    Mutation(
+        "pool-task-in-workers-context",
+        "a pool task runs in its worker's context (the run of whoever made the worker)",
+        "return submit(self, contextvars.copy_context().run, fn, *args, **kwargs)",
+        "return submit(self, fn, *args, **kwargs)",
+        ("tests/test_thread_context.py",),
+    ),
 )
 
 
