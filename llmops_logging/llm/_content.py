@@ -26,7 +26,7 @@ def as_mapping(item: Any) -> Mapping[str, Any]:
 
 def field_of(item: Any, name: str) -> Any:
     """`item[name]` of a mapping, `item.name` of an SDK model; None when absent."""
-    if isinstance(item, Mapping):
+    if type(item) is dict or isinstance(item, Mapping):  # a dict skips the ABC check
         return item.get(name)
     return getattr(item, name, None)
 

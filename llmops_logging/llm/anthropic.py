@@ -227,7 +227,7 @@ class _EventStream:
         if arguments is not None:
             try:
                 block["input"] = json.loads(arguments)
-            except ValueError:
+            except (ValueError, RecursionError):  # cut off, or nested beyond reading
                 block["input"] = arguments
         return block
 

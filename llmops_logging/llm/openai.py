@@ -214,8 +214,10 @@ class _ChoiceSoFar:
         self.calls: dict[int, dict[str, Any]] = {}
 
     def add(self, delta: Any) -> None:
-        self.pieces.add("content", delta.content)
-        self.pieces.add("refusal", delta.refusal)
+        if delta.content:
+            self.pieces.add("content", delta.content)
+        if delta.refusal:
+            self.pieces.add("refusal", delta.refusal)
         for tool in delta.tool_calls or ():
             call = self.calls.setdefault(tool.index, {"id": None, "name": None})
             if tool.id and not call["id"]:
