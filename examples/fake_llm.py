@@ -8,19 +8,23 @@
 OpenAI's `POST /v1/chat/completions`, `/v1/responses` and `/v1/embeddings` and Anthropic's
 `POST /v1/messages` answer in the providers' shapes, plain or as a server-sent-event stream
 (`"stream": true`; a chat stream ends with a usage chunk when `stream_options.include_usage`
-asks for it). The reply is canned: a chat request that offers tools and has no tool result yet
-gets a tool call; the model `FAIL_MODEL` gets an HTTP 404 in the provider's error shape; usage
-reports cached and reasoning tokens, and the response names the dated snapshot of the model
-(`SNAPSHOTS`), as the real APIs do. Tests plan other replies per path (`plan`: an error status
-with headers, a longer stream, a stream that fails midway) and read what was asked
-(`requests`). The body builders are plain functions, so a benchmark can serve the same bytes
-from an in-process transport (`respond`).
+asks for it). The reply is canned: a request that offers tools and has no tool result yet gets
+one call of each tool offered (parallel calls), in every API; streamed, as the providers stream
+them: arguments in several pieces, OpenAI's chat calls interleaved by index, Responses
+function-call events, Anthropic `input_json_delta`s. The model `FAIL_MODEL` gets an HTTP 404
+in the provider's error shape; usage reports cached and reasoning tokens, and the response
+names the dated snapshot of the model (`SNAPSHOTS`), as the real APIs do. Tests plan other
+replies per path (`plan`: an error status with headers, a longer stream, a stream that fails
+midway or pauses before its end) and read what was asked (`requests`). The body builders are
+plain functions, so a benchmark can serve the same bytes from an in-process transport
+(`respond`).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,13 +51,15 @@ CACHE_WRITE_TOKENS = 10  # Anthropic: input written to the prompt cache
 class Reply:
     """A planned reply: `status` with `body` (or a generic error body) and `headers`; for a
     stream, `chunks` words (`w0 `, `w1 `, ...) instead of the canned text, or
-    `fail_mid_stream`: one chunk of text, then an error event."""
+    `fail_mid_stream`: one chunk of text, then an error event; `pause_before_last` seconds
+    of silence before a stream's last event (the first content comes clearly earlier)."""
 
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     chunks: int | None = None
     fail_mid_stream: bool = False
+    pause_before_last: float = 0.0
 
 
 @dataclass
@@ -83,6 +89,43 @@ def snapshot(request: dict[str, Any], default: str) -> str:
     return SNAPSHOTS.get(model, model)
 
 
+TOOL_TOKENS = 9  # the output tokens of a reply that calls tools
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One call the fake makes of a tool it was offered."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+    @property
+    def json(self) -> str:
+        return json.dumps(self.arguments)
+
+    def pieces(self, size: int = 7) -> list[str]:
+        """The arguments' JSON cut in pieces, as a stream sends them."""
+        text = self.json
+        return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def tool_calls(names: list[str], prefix: str = "call_") -> list[ToolCall]:
+    """One call of each tool named: ids `call_1`, `call_2`, ...; orders `A-1001`, `A-1002`."""
+    return [
+        ToolCall(f"{prefix}{i}", name, {"order_id": f"A-{1000 + i}"})
+        for i, name in enumerate(names, start=1)
+    ]
+
+
+def _chat_tools(request: dict[str, Any]) -> list[ToolCall]:
+    """The calls a chat request gets: its tools', unless a tool result is already there."""
+    messages = request.get("messages") or []
+    if any(m.get("role") == "tool" for m in messages):
+        return []
+    return tool_calls([t["function"]["name"] for t in request.get("tools") or []])
+
+
 # -- OpenAI chat completions ------------------------------------------------------------------
 
 
@@ -97,21 +140,21 @@ def openai_usage(prompt: int, completion: int) -> dict[str, Any]:
 
 
 def openai_chat(request: dict[str, Any]) -> dict[str, Any]:
-    """A `chat.completion` for the request: a tool call when tools are offered and unused."""
+    """A `chat.completion` for the request: tool calls when tools are offered and unused."""
     messages = request.get("messages", [])
-    tools = request.get("tools") or []
-    wants_tool = bool(tools) and not any(m.get("role") == "tool" for m in messages)
+    calls = _chat_tools(request)
+    wants_tool = bool(calls)
     message: dict[str, Any] = {"role": "assistant", "content": None if wants_tool else REPLY}
     if wants_tool:
-        name = tools[0]["function"]["name"]
         message["tool_calls"] = [
             {
-                "id": "call_1",
+                "id": call.id,
                 "type": "function",
-                "function": {"name": name, "arguments": json.dumps({"order_id": "A-1001"})},
+                "function": {"name": call.name, "arguments": call.json},
             }
+            for call in calls
         ]
-    completion = 9 if wants_tool else len(words_of())
+    completion = TOOL_TOKENS if wants_tool else len(words_of())
     return {
         "id": CHAT_ID,
         "object": "chat.completion",
@@ -133,18 +176,42 @@ def openai_chat(request: dict[str, Any]) -> dict[str, Any]:
 def openai_chat_chunks(
     request: dict[str, Any], reply: Reply | None = None
 ) -> Iterator[dict[str, Any]]:
-    """The reply as `chat.completion.chunk`s; a usage chunk when the request asks for it."""
-    whole = openai_chat({**request, "tools": None})
+    """The reply as `chat.completion.chunk`s; a usage chunk when the request asks for it.
+
+    Tool calls come as OpenAI streams them: each call's id and name first, then its
+    arguments in pieces, the calls' pieces interleaved (told apart by `index`)."""
+    whole = openai_chat(request)
     base = {k: whole[k] for k in ("id", "created", "model", "system_fingerprint")}
     base["object"] = "chat.completion.chunk"
-    first = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
-    yield {**base, "choices": [first]}
-    words = words_of(reply)
-    for word in words:
-        yield {**base, "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}
-    yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+        return {**base, "choices": [choice]}
+
+    calls = _chat_tools(request)
+    completion = whole["usage"]["completion_tokens"]
+    if calls:
+        yield chunk({"role": "assistant", "content": None})
+        for index, call in enumerate(calls):
+            function = {"name": call.name, "arguments": ""}
+            head = {"index": index, "id": call.id, "type": "function", "function": function}
+            yield chunk({"tool_calls": [head]})
+        pieces = [call.pieces() for call in calls]
+        for step in range(max(len(p) for p in pieces)):
+            for index, parts in enumerate(pieces):
+                if step < len(parts):
+                    more = {"index": index, "function": {"arguments": parts[step]}}
+                    yield chunk({"tool_calls": [more]})
+        yield chunk({}, "tool_calls")
+    else:
+        yield chunk({"role": "assistant", "content": ""})
+        words = words_of(reply)
+        completion = len(words)
+        for word in words:
+            yield chunk({"content": word})
+        yield chunk({}, "stop")
     if (request.get("stream_options") or {}).get("include_usage"):
-        usage = openai_usage(whole["usage"]["prompt_tokens"], len(words))
+        usage = openai_usage(whole["usage"]["prompt_tokens"], completion)
         yield {**base, "choices": [], "usage": usage}
 
 
@@ -162,22 +229,51 @@ def openai_error(model: str) -> dict[str, Any]:
 # -- OpenAI responses and embeddings ----------------------------------------------------------
 
 
+def _response_tools(request: dict[str, Any]) -> list[ToolCall]:
+    """The calls a Responses request gets: its function tools', unless a result is there."""
+    items = request.get("input")
+    if isinstance(items, list) and any(
+        isinstance(i, dict) and i.get("type") == "function_call_output" for i in items
+    ):
+        return []
+    names = [t["name"] for t in request.get("tools") or [] if t.get("type") == "function"]
+    return tool_calls(names)
+
+
+def _function_call_item(call: ToolCall, arguments: str, status: str) -> dict[str, Any]:
+    return {
+        "type": "function_call",
+        "id": f"fc_{call.id}",
+        "call_id": call.id,
+        "name": call.name,
+        "arguments": arguments,
+        "status": status,
+    }
+
+
 def openai_response(request: dict[str, Any], status: str = "completed") -> dict[str, Any]:
-    """A `response` object: one output message with the canned text."""
+    """A `response` object: one output message with the canned text, or function calls."""
     prompt = tokens([request.get("instructions"), request.get("input")])
-    completion = len(words_of())
-    text = {"type": "output_text", "text": REPLY, "annotations": []}
-    message = {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed"}
+    calls = _response_tools(request)
+    output: list[dict[str, Any]]
+    if calls:
+        completion = TOOL_TOKENS
+        output = [_function_call_item(call, call.json, "completed") for call in calls]
+    else:
+        completion = len(words_of())
+        text = {"type": "output_text", "text": REPLY, "annotations": []}
+        message = {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed"}
+        output = [{**message, "content": [text]}]
     return {
         "id": RESPONSE_ID,
         "object": "response",
         "created_at": 1764460800,
         "model": snapshot(request, "gpt-4o-mini"),
         "status": status,
-        "output": [{**message, "content": [text]}],
+        "output": output,
         "parallel_tool_calls": True,
         "tool_choice": "auto",
-        "tools": [],
+        "tools": request.get("tools") or [],
         "usage": {
             "input_tokens": prompt,
             "output_tokens": completion,
@@ -189,19 +285,38 @@ def openai_response(request: dict[str, Any], status: str = "completed") -> dict[
 
 
 def openai_response_events(request: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The same response as the `(event, data)` pairs of a Responses stream."""
+    """The same response as the `(event, data)` pairs of a Responses stream: text deltas, or
+    per function call `output_item.added`, argument deltas, `.done` and `output_item.done`."""
+    numbers = iter(range(10**6))
+
+    def event(kind: str, **fields: Any) -> tuple[str, dict[str, Any]]:
+        return kind, {"type": kind, "sequence_number": next(numbers), **fields}
+
     created = {**openai_response(request, "in_progress"), "output": [], "usage": None}
-    yield (
-        "response.created",
-        {"type": "response.created", "sequence_number": 0, "response": created},
-    )
-    number = 0
-    for number, word in enumerate(words_of(), start=1):
-        delta = {"item_id": "msg_1", "output_index": 0, "content_index": 0, "logprobs": []}
-        event = {"type": "response.output_text.delta", "sequence_number": number, "delta": word}
-        yield "response.output_text.delta", {**event, **delta}
-    done = {"type": "response.completed", "sequence_number": number + 1}
-    yield "response.completed", {**done, "response": openai_response(request)}
+    yield event("response.created", response=created)
+    calls = _response_tools(request)
+    for index, call in enumerate(calls):
+        item_id = f"fc_{call.id}"
+        added = _function_call_item(call, "", "in_progress")
+        yield event("response.output_item.added", output_index=index, item=added)
+        for piece in call.pieces():
+            yield event(
+                "response.function_call_arguments.delta",
+                item_id=item_id, output_index=index, delta=piece,
+            )  # fmt: skip
+        yield event(
+            "response.function_call_arguments.done",
+            item_id=item_id, output_index=index, name=call.name, arguments=call.json,
+        )  # fmt: skip
+        done = _function_call_item(call, call.json, "completed")
+        yield event("response.output_item.done", output_index=index, item=done)
+    if not calls:
+        for word in words_of():
+            yield event(
+                "response.output_text.delta",
+                item_id="msg_1", output_index=0, content_index=0, logprobs=[], delta=word,
+            )  # fmt: skip
+    yield event("response.completed", response=openai_response(request))
 
 
 def openai_embeddings(request: dict[str, Any]) -> dict[str, Any]:
@@ -217,19 +332,40 @@ def openai_embeddings(request: dict[str, Any]) -> dict[str, Any]:
 # -- Anthropic messages -----------------------------------------------------------------------
 
 
+TOOL_PREAMBLE = "Let me look that up."  # Anthropic's text before its tool calls
+
+
+def _anthropic_tools(request: dict[str, Any]) -> list[ToolCall]:
+    """The calls a Messages request gets: its tools', unless a tool result is already there."""
+    for message in request.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, list) and any(
+            isinstance(b, dict) and b.get("type") == "tool_result" for b in content
+        ):
+            return []
+    return tool_calls([t["name"] for t in request.get("tools") or []], prefix="toolu_")
+
+
 def anthropic_message(request: dict[str, Any]) -> dict[str, Any]:
+    """A `message`: the canned text, or a line of text and a `tool_use` block per tool."""
     prompt = tokens([request.get("system"), request.get("messages")])
+    calls = _anthropic_tools(request)
+    content: list[dict[str, Any]] = [{"type": "text", "text": TOOL_PREAMBLE if calls else REPLY}]
+    content += [
+        {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
+        for call in calls
+    ]
     return {
         "id": MESSAGE_ID,
         "type": "message",
         "role": "assistant",
         "model": snapshot(request, "claude-haiku-4-5"),
-        "content": [{"type": "text", "text": REPLY}],
-        "stop_reason": "end_turn",
+        "content": content,
+        "stop_reason": "tool_use" if calls else "end_turn",
         "stop_sequence": None,
         "usage": {
             "input_tokens": prompt,
-            "output_tokens": len(words_of()),
+            "output_tokens": TOOL_TOKENS if calls else len(words_of()),
             "cache_read_input_tokens": CACHE_READ_TOKENS,
             "cache_creation_input_tokens": CACHE_WRITE_TOKENS,
         },
@@ -239,24 +375,38 @@ def anthropic_message(request: dict[str, Any]) -> dict[str, Any]:
 def anthropic_events(
     request: dict[str, Any], reply: Reply | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The reply as the `(event, data)` pairs of a Messages stream."""
+    """The reply as the `(event, data)` pairs of a Messages stream: a text block of word
+    deltas, then per tool a `tool_use` block whose input comes as `input_json_delta`s."""
     whole = anthropic_message(request)
     start = {**whole, "content": [], "stop_reason": None}
     start["usage"] = {**whole["usage"], "output_tokens": 1}
     yield "message_start", {"type": "message_start", "message": start}
-    block = {"type": "text", "text": ""}
-    yield "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
-    words = words_of(reply)
-    for word in words:
-        delta = {"type": "text_delta", "text": word}
-        yield "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
-    yield "content_block_stop", {"type": "content_block_stop", "index": 0}
+
+    def block(
+        index: int, first: dict[str, Any], deltas: list[dict[str, Any]]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        start = {"type": "content_block_start", "index": index, "content_block": first}
+        yield "content_block_start", start
+        for delta in deltas:
+            data = {"type": "content_block_delta", "index": index, "delta": delta}
+            yield "content_block_delta", data
+        yield "content_block_stop", {"type": "content_block_stop", "index": index}
+
+    calls = _anthropic_tools(request)
+    words = [TOOL_PREAMBLE] if calls else words_of(reply)
+    texts = [{"type": "text_delta", "text": word} for word in words]
+    yield from block(0, {"type": "text", "text": ""}, texts)
+    for index, call in enumerate(calls, start=1):
+        first = {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
+        pieces = ["", *call.pieces()]  # the API's first piece is empty
+        json_deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces]
+        yield from block(index, first, json_deltas)
     yield (
         "message_delta",
         {
             "type": "message_delta",
-            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-            "usage": {"output_tokens": len(words)},
+            "delta": {"stop_reason": whole["stop_reason"], "stop_sequence": None},
+            "usage": {"output_tokens": TOOL_TOKENS if calls else len(words)},
         },
     )
     yield "message_stop", {"type": "message_stop"}
@@ -323,6 +473,17 @@ def _then_done(chunks: Iterator[tuple[None, Any]]) -> Iterator[tuple[str | None,
     yield None, "[DONE]"
 
 
+def _marking_last(items: Iterator[bytes]) -> Iterator[tuple[bytes, bool]]:
+    """Each item with whether it is the last one."""
+    previous: bytes | None = None
+    for item in items:
+        if previous is not None:
+            yield previous, False
+        previous = item
+    if previous is not None:
+        yield previous, True
+
+
 # -- the server -------------------------------------------------------------------------------
 
 
@@ -355,8 +516,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Connection", "close")
         self.end_headers()
+        pause = reply.pause_before_last if reply else 0.0
         try:
-            for chunk in chunks:
+            for chunk, last in _marking_last(chunks):
+                if last and pause:
+                    time.sleep(pause)
                 self.wfile.write(chunk)
                 self.wfile.flush()
         except OSError:  # the client closed a stream it did not read to the end

@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from . import _thread_context
 from ._console import ConsoleEcho
 from ._contract import LIVE_NAME, default_log_dir, level_number
 from ._library_logs import NamedLevels, keep_request_content_out
@@ -91,6 +92,7 @@ def configure(
     prices: Mapping[str, Mapping[str, float]] | None = None,
     levels: Mapping[str, int | str] | None = None,
     capture_warnings: bool = True,
+    thread_inherit_context: bool = True,
 ) -> RotatingJsonlHandler:
     """Send structlog events and (with `capture_stdlib`) stdlib records to one JSONL log.
 
@@ -102,6 +104,9 @@ def configure(
     the bundled table does not know (or overrides it), in USD per million tokens.
     `levels` sets named stdlib loggers' levels (`{"httpx2": "WARNING"}`); with
     `capture_warnings`, Python warnings become `kind="warning"` records of `py.warnings`.
+    With `thread_inherit_context` (the default), a `threading.Thread` started and a task
+    submitted to a `ThreadPoolExecutor` inside a run or step belong to it: they run in a copy
+    of the context they were started or submitted in (`_thread_context`).
     """
     min_level = level_number(level)
     llm = settings_from(capture_content, prices)
@@ -166,6 +171,7 @@ def configure(
         _named_levels.apply(logger_levels)
         keep_request_content_out()
         capture_warnings_(capture_warnings)
+        _thread_context.install(bool(thread_inherit_context))
     if not FILE_LOCKS:
         _say_single_process()
     return handler
@@ -246,6 +252,7 @@ def reset() -> None:
             left_over.close()
         _named_levels.restore()
         capture_warnings_(False)
+        _thread_context.install(False)
         structlog.reset_defaults()
 
 

@@ -18,6 +18,7 @@ A leaf: it imports nothing from the package, so the core can start the load with
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import threading
 from typing import Any
@@ -53,7 +54,9 @@ def preload() -> None:
         if _started:
             return
         _started = True
-    threading.Thread(target=_load, name="llmops-prices", daemon=True).start()
+    # an empty context: the library's own thread belongs to no run, whoever starts it
+    loader = contextvars.Context().run
+    threading.Thread(target=loader, args=(_load,), name="llmops-prices", daemon=True).start()
 
 
 def _load() -> None:

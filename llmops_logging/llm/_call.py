@@ -374,7 +374,10 @@ def ensure_worker() -> None:
         return
     with _worker_lock:
         if _worker is None:
-            thread = threading.Thread(target=_work, name="llmops-llm-finisher", daemon=True)
+            work = contextvars.Context().run  # the library's own thread belongs to no run
+            thread = threading.Thread(
+                target=work, args=(_work,), name="llmops-llm-finisher", daemon=True
+            )
             thread.start()
             _worker = thread
 

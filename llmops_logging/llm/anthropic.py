@@ -11,12 +11,13 @@ record's `gen_ai.usage.input_tokens` adds them back, as OpenTelemetry defines it
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import _price_table
 from ._call import LlmCall, note_internal_error
-from ._content import as_mapping, text_part, tool_call_part, tool_response_part
+from ._content import Pieces, as_mapping, text_part, tool_call_part, tool_response_part
 from ._patch import (
     WRAPPED,
     Attempts,
@@ -161,13 +162,23 @@ class _Counts:
             setattr(self, name, getattr(start, name, None) if value is None else value)
 
 
+_TEXT_FIELDS = {"text_delta": "text", "thinking_delta": "thinking"}
+"""The deltas that add text to a block field, and that field."""
+
+
 class _EventStream:
-    """Follows raw message stream events: ids, first content, text and tools, usage."""
+    """Follows raw message stream events: ids, first content, the content blocks, usage.
+
+    Each block is put back together as the SDK does (its `content_block_start`, then its
+    deltas: text, thinking, a signature, citations, a tool's input as pieces of JSON) and
+    converted by `_part`, like a block of a message not streamed. A tool input cut off midway
+    is kept as the JSON text received: `{}` would read as a call made with no arguments.
+    """
 
     def __init__(self, call: LlmCall) -> None:
         self.call = call
-        self.parts: dict[int, dict[str, Any]] = {}
-        self.texts: dict[int, list[str]] = {}
+        self.blocks: dict[int, dict[str, Any]] = {}
+        self.pieces = Pieces()  # (block index, field): text, thinking, the input's JSON
         self.usage: Any = None
         self.stop_reason: str | None = None
 
@@ -176,12 +187,11 @@ class _EventStream:
         call = self.call
         if kind == "content_block_delta":
             call.first_chunk()
-            text = getattr(event.delta, "text", None)
-            if text and call.capture_content:
-                self.texts.setdefault(event.index, []).append(text)
+            if call.capture_content:
+                self._delta(event.index, event.delta)
         elif kind == "content_block_start":
             if call.capture_content:
-                self.parts[event.index] = _part(event.content_block)
+                self.blocks[event.index] = dict(as_mapping(event.content_block))
         elif kind == "message_start":
             call.response_id = event.message.id
             call.response_model = event.message.model
@@ -192,16 +202,41 @@ class _EventStream:
                 self.stop_reason = event.delta.stop_reason
             _usage(call, _Counts(self.usage, event.usage))
 
+    def _delta(self, index: int, delta: Any) -> None:
+        kind = delta.type
+        field = _TEXT_FIELDS.get(kind)
+        if field is not None:
+            self.pieces.add((index, field), getattr(delta, field, None))
+        elif kind == "input_json_delta":
+            self.pieces.add((index, "input"), delta.partial_json)
+        else:
+            block = self.blocks.setdefault(index, {})
+            if kind == "signature_delta":
+                block["signature"] = delta.signature
+            elif kind == "citations_delta":
+                citation = as_mapping(delta.citation)
+                block.setdefault("citations", []).append(dict(citation))
+
+    def _block(self, index: int) -> dict[str, Any]:
+        block = dict(self.blocks.get(index) or {"type": "text"})
+        for field in ("text", "thinking"):
+            text = self.pieces.text((index, field))
+            if text is not None:
+                block[field] = block.get(field, "") + text
+        arguments = self.pieces.text((index, "input"))
+        if arguments is not None:
+            try:
+                block["input"] = json.loads(arguments)
+            except (ValueError, RecursionError):  # cut off, or nested beyond reading
+                block["input"] = arguments
+        return block
+
     def finish(self, call: LlmCall) -> None:
         if self.stop_reason:
             call.finish_reasons = [self.stop_reason]
-        if call.capture_content and (self.parts or self.texts):
-            parts = []
-            for index in sorted(set(self.parts) | set(self.texts)):
-                part = self.parts.get(index, text_part(""))
-                if index in self.texts:
-                    part = text_part("".join(self.texts[index]))
-                parts.append(part)
+        indexes = set(self.blocks) | {key[0] for key in self.pieces}
+        if call.capture_content and indexes:
+            parts = [_part(self._block(index)) for index in sorted(indexes)]
             call.output_messages = [
                 {"role": "assistant", "parts": parts, "finish_reason": self.stop_reason}
             ]

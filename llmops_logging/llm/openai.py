@@ -11,11 +11,19 @@ Content is turned into OpenTelemetry's message shape (`role`, `parts`) only when
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .. import _price_table
 from ._call import LlmCall
-from ._content import as_mapping, text_part, tool_call_part, tool_response_part
+from ._content import (
+    Pieces,
+    as_mapping,
+    field_of,
+    text_part,
+    tool_call_part,
+    tool_response_part,
+)
 from ._patch import attempts_of, wrap_class, wrap_instance
 from ._streams import watch_async_stream, watch_stream
 
@@ -170,24 +178,78 @@ def _chat_input(messages: Any) -> list[dict[str, Any]] | None:
 
 
 def _chat_output(message: Any, finish_reason: Any) -> dict[str, Any]:
+    """An output message from a `ChatCompletionMessage`, or from a stream's pieces put back
+    into its shape (`_ChoiceSoFar.message`): one function for both, so the records agree."""
     parts: list[dict[str, Any]] = []
-    if message.content:
-        parts.append(text_part(message.content))
-    if getattr(message, "refusal", None):
-        parts.append({"type": "refusal", "content": message.refusal})
-    for tool_call in getattr(message, "tool_calls", None) or ():
-        function = getattr(tool_call, "function", None)
+    content = field_of(message, "content")
+    if content:
+        parts.append(text_part(content))
+    refusal = field_of(message, "refusal")
+    if refusal:
+        parts.append({"type": "refusal", "content": refusal})
+    for tool_call in field_of(message, "tool_calls") or ():
+        function = field_of(tool_call, "function")
         if function is not None:
-            parts.append(tool_call_part(tool_call.id, function.name, function.arguments))
+            parts.append(
+                tool_call_part(
+                    field_of(tool_call, "id"),
+                    field_of(function, "name"),
+                    field_of(function, "arguments"),
+                )
+            )
     return {"role": "assistant", "parts": parts, "finish_reason": finish_reason}
 
 
+class _ChoiceSoFar:
+    """One choice of a chat stream: its text, refusal and tool calls from their deltas.
+
+    Tool calls are told apart by `index` (parallel calls may interleave): the id and name
+    come once, in the call's first delta, the arguments in pieces.
+    """
+
+    __slots__ = ("calls", "pieces")
+
+    def __init__(self) -> None:
+        self.pieces = Pieces()  # "content", "refusal", and a call's index for its arguments
+        self.calls: dict[int, dict[str, Any]] = {}
+
+    def add(self, delta: Any) -> None:
+        if delta.content:
+            self.pieces.add("content", delta.content)
+        if delta.refusal:
+            self.pieces.add("refusal", delta.refusal)
+        for tool in delta.tool_calls or ():
+            call = self.calls.setdefault(tool.index, {"id": None, "name": None})
+            if tool.id and not call["id"]:
+                call["id"] = tool.id
+            function = tool.function
+            if function is not None:
+                if function.name and not call["name"]:
+                    call["name"] = function.name
+                self.pieces.add(tool.index, function.arguments)
+
+    def message(self) -> dict[str, Any]:
+        """The choice in the shape of a `ChatCompletionMessage`."""
+        tool_calls = [
+            {
+                "id": call["id"],
+                "function": {"name": call["name"], "arguments": self.pieces.text(index) or ""},
+            }
+            for index, call in sorted(self.calls.items())
+        ]
+        return {
+            "content": self.pieces.text("content"),
+            "refusal": self.pieces.text("refusal"),
+            "tool_calls": tool_calls,
+        }
+
+
 class _ChatStream:
-    """Follows a chat completion stream: ids, first content, text per choice, usage."""
+    """Follows a chat completion stream: ids, first content, each choice's message, usage."""
 
     def __init__(self, call: LlmCall) -> None:
         self.call = call
-        self.texts: dict[int, list[str]] = {}
+        self.choices: dict[int, _ChoiceSoFar] = {}
         self.reasons: dict[int, str] = {}
 
     def __call__(self, chunk: Any) -> None:
@@ -197,10 +259,14 @@ class _ChatStream:
             call.response_model = chunk.model
         for choice in chunk.choices:
             delta = choice.delta
-            if delta is not None and (delta.content or delta.tool_calls or delta.refusal):
-                call.first_chunk()
-                if delta.content and call.capture_content:
-                    self.texts.setdefault(choice.index, []).append(delta.content)
+            if delta is not None:
+                if delta.content or delta.tool_calls or delta.refusal:
+                    call.first_chunk()
+                if call.capture_content:
+                    so_far = self.choices.get(choice.index)
+                    if so_far is None:
+                        so_far = self.choices[choice.index] = _ChoiceSoFar()
+                    so_far.add(delta)
             if choice.finish_reason:
                 self.reasons[choice.index] = choice.finish_reason
         usage = chunk.usage
@@ -214,16 +280,14 @@ class _ChatStream:
             )
 
     def finish(self, call: LlmCall) -> None:
-        indexes = sorted(set(self.reasons) | set(self.texts))
         if self.reasons:
             call.finish_reasons = [self.reasons[i] for i in sorted(self.reasons)]
+        indexes = sorted(set(self.reasons) | set(self.choices))
         if call.capture_content and indexes:
             call.output_messages = [
-                {
-                    "role": "assistant",
-                    "parts": [text_part("".join(self.texts[i]))] if i in self.texts else [],
-                    "finish_reason": self.reasons.get(i),
-                }
+                _chat_output(
+                    self.choices[i].message() if i in self.choices else {}, self.reasons.get(i)
+                )
                 for i in indexes
             ]
 
@@ -299,6 +363,30 @@ def _responses_input(value: Any) -> list[dict[str, Any]] | None:
     return converted
 
 
+def _output_parts(output: Any) -> tuple[list[dict[str, Any]], bool]:
+    """The parts of a response's output items (SDK models, or a stream's items put back
+    together as dicts), and whether a function was called."""
+    parts: list[dict[str, Any]] = []
+    tool_called = False
+    for item in output or ():
+        kind = field_of(item, "type")
+        if kind == "message":
+            for element in field_of(item, "content") or ():
+                element_kind = field_of(element, "type")
+                if element_kind == "output_text":
+                    parts.append(text_part(field_of(element, "text")))
+                elif element_kind == "refusal":
+                    parts.append({"type": "refusal", "content": field_of(element, "refusal")})
+        elif kind == "function_call":
+            tool_called = True
+            parts.append(
+                tool_call_part(
+                    field_of(item, "call_id"), field_of(item, "name"), field_of(item, "arguments")
+                )
+            )
+    return parts, tool_called
+
+
 def _fill_response(call: LlmCall, response: Any) -> None:
     call.response_id = response.id
     call.response_model = response.model
@@ -312,18 +400,7 @@ def _fill_response(call: LlmCall, response: Any) -> None:
             usage.output_tokens_details,
         )
     details = response.incomplete_details
-    parts: list[dict[str, Any]] = []
-    tool_called = False
-    for item in response.output or ():
-        if item.type == "message":
-            for element in item.content:
-                if element.type == "output_text":
-                    parts.append(text_part(element.text))
-                elif element.type == "refusal":
-                    parts.append({"type": "refusal", "content": element.refusal})
-        elif item.type == "function_call":
-            tool_called = True
-            parts.append(tool_call_part(item.call_id, item.name, item.arguments))
+    parts, tool_called = _output_parts(response.output)
     if response.status == "incomplete" and details is not None and details.reason:
         reason = details.reason
     elif response.status == "failed":
@@ -336,25 +413,75 @@ def _fill_response(call: LlmCall, response: Any) -> None:
 
 
 class _ResponsesStream:
-    """Follows a Responses stream: its first delta, then the final `Response` it carries."""
+    """Follows a Responses stream: its first delta, the output items its events carry, then
+    the final `Response` (which, when it comes, is the record's source, as when not streamed).
+
+    A stream that ends without one (closed early, cut off) is recorded from the items put
+    together from the events: text deltas, function calls with their argument deltas.
+    """
 
     _FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+    _TEXT = MappingProxyType(
+        {"response.output_text.delta": "output_text", "response.refusal.delta": "refusal"}
+    )
 
     def __init__(self, call: LlmCall) -> None:
         self.call = call
+        self.final = False
+        self.items: dict[int, dict[str, Any]] = {}
+        self.pieces = Pieces()  # (output index, content index) or output index: its text
 
     def __call__(self, event: Any) -> None:
         kind = event.type
+        call = self.call
         if kind.endswith(".delta"):
-            self.call.first_chunk()
+            call.first_chunk()
+            if call.capture_content:
+                self._delta(kind, event)
         elif kind == "response.created":
-            self.call.response_id = event.response.id
-            self.call.response_model = event.response.model
+            call.response_id = event.response.id
+            call.response_model = event.response.model
         elif kind in self._FINAL:
-            _fill_response(self.call, event.response)
+            self.final = True
+            _fill_response(call, event.response)
+        elif call.capture_content and kind in (
+            "response.output_item.added",
+            "response.output_item.done",
+        ):
+            item = event.item.model_dump(exclude_none=True)
+            if kind == "response.output_item.done" or event.output_index not in self.items:
+                self.items[event.output_index] = item
+
+    def _delta(self, kind: str, event: Any) -> None:
+        if kind == "response.function_call_arguments.delta":
+            self.pieces.add(event.output_index, event.delta)
+            return
+        text_kind = self._TEXT.get(kind)
+        if text_kind is not None:
+            item = self.items.setdefault(event.output_index, {"type": "message", "content": []})
+            content = item.setdefault("content", [])
+            while len(content) <= event.content_index:
+                content.append({"type": text_kind})
+            self.pieces.add((event.output_index, event.content_index), event.delta)
 
     def finish(self, call: LlmCall) -> None:
-        return None
+        if self.final or not call.capture_content or not self.items:
+            return
+        output = []
+        for index, item in sorted(self.items.items()):
+            if (
+                item.get("type") == "function_call"
+                and index in self.pieces
+                and item.get("status") != "completed"  # `.done` carries the whole arguments
+            ):
+                item["arguments"] = self.pieces.text(index)
+            for number, element in enumerate(item.get("content") or ()):
+                text = self.pieces.text((index, number))
+                if text is not None and element.get("type") in ("output_text", "refusal"):
+                    element["text" if element["type"] == "output_text" else "refusal"] = text
+            output.append(item)
+        parts, _ = _output_parts(output)
+        call.output_messages = [{"role": "assistant", "parts": parts}]
 
 
 class _ResponsesHooks:

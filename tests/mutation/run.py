@@ -230,6 +230,20 @@ MUTATIONS = (
         'return {"intValue": value}',
         ("tests/test_export_otlp.py",),
     ),
+    Mutation(
+        "ttft-is-duration",
+        "a stream's ttft_s is the whole call's duration, not the time to its first chunk",
+        'record["ttft_s"] = self._ttft',
+        'record["ttft_s"] = duration',
+        ("tests/test_llm_streams.py",),
+    ),
+    Mutation(
+        "pool-task-in-workers-context",
+        "a pool task runs in its worker's context (the run of whoever made the worker)",
+        "return submit(self, contextvars.copy_context().run, fn, *args, **kwargs)",
+        "return submit(self, fn, *args, **kwargs)",
+        ("tests/test_thread_context.py",),
+    ),
 )
 
 
