@@ -205,7 +205,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def test_a_child_forked_while_the_price_table_loads_prices_its_calls(tmp_path: Path) -> None:
+def test_a_child_forked_mid_price_load_prices_its_calls(tmp_path: Path) -> None:
     """The load runs in a thread of the parent, which a child does not have: the child loads
     the table again, and not from the modules that thread left half-imported."""
     pytest.importorskip("genai_prices")
