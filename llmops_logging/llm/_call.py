@@ -355,12 +355,12 @@ def _count(value: Any) -> int | None:
 def _typed_request(request: dict[str, Any]) -> dict[str, Any]:
     """The request parameters with the conventions' doubles as floats: `temperature=0` is
     written `0.0`, whichever instrumentation filled the parameters in."""
-    typed = dict(request)
-    for name in FLOAT_REQUEST_PARAMS & typed.keys():
-        value = typed[name]
-        if isinstance(value, int) and not isinstance(value, bool):
+    typed = {}
+    for name, value in request.items():
+        if name in FLOAT_REQUEST_PARAMS and isinstance(value, int) and not isinstance(value, bool):
             with contextlib.suppress(OverflowError):  # beyond a float: kept as given
-                typed[name] = float(value)
+                value = float(value)
+        typed[name] = value
     return typed
 
 
