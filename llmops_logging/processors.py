@@ -143,6 +143,10 @@ def add_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDi
     id (and step's id), and `kind` (default `log`); the event is counted in its run; while
     an OpenTelemetry span is current, its `trace_id` and `span_id` (`_tracing`).
 
+    `run_id`, `step_id` and `parent_id` come from the context alone (a step's or a call's
+    own record sets its ids in `scope_stamps`): a user value of those names, from any
+    route, is kept as `user_<name>`.
+
     structlog's own `merge_contextvars` walks every context variable of the process; this
     reads structlog's registry of its own variables, which costs nothing while none is bound.
     """
@@ -205,6 +209,7 @@ class Stamper:
     The stamps (the core fields but `event` and `kind`) are the library's alone: a user field
     of the same name (keywords, `bind`, `fields=`, stdlib `extra=`) is kept as `user_<name>`,
     so a record can always be trusted for them; they come first, in `CORE_FIELDS` order.
+    A static `step_id` or `parent_id` is the user's too (`add_context` sets the real ones).
     `seq` and the creation time come from the logger: a `Sink`, or the formatter's stand-in
     for a `LogRecord`. `exc_info` and `stack_info` become the `error` and `stack` fields.
     """

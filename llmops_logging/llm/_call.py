@@ -110,6 +110,10 @@ class LlmCall:
     the record when `configure(capture_content=False)`; `capture_content` tells an
     instrumentation whether collecting it is worth the time. `on_finish(call)` runs first
     when the call finishes: a stream's observer assembles what it saw there.
+
+    Token counts are written as set; one that no count can be (`_contract.token_count_ok`)
+    is listed in `usage_rejected`, prices nothing and is summed nowhere. Fields given here
+    or with `set()` under a name of the record's own are kept as `user_<name>`.
     """
 
     def __init__(
