@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import contextvars
+import math
 import os
 import queue
 import sys
@@ -273,7 +274,7 @@ class LlmCall:
         if self._ttft is not None:
             record[TTFT_S] = self._ttft
         record[GEN_AI] = self._gen_ai(settings.capture_content and self.capture_content)
-        if cost is not None:
+        if cost is not None and math.isfinite(cost.usd):  # else no value: left out
             record[COST_USD] = cost.usd
             record[COST_SOURCE] = cost.source
         elif cost_note is not None:
