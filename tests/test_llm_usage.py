@@ -200,3 +200,28 @@ def test_valid_counts_have_no_rejection_flag(tmp_path: Path) -> None:
     (record,) = [r for r in read_records(tmp_path) if r["kind"] == "llm_call"]
     assert record["gen_ai"]["usage"] == {"input_tokens": 0, "output_tokens": 2**63 - 1}
     assert "usage_rejected" not in record
+
+
+@pytest.mark.parametrize("usd", [-0.5, float("inf"), float("nan")], ids=repr)
+def test_a_cost_no_price_can_be_is_flagged_and_not_summed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, usd: float
+) -> None:
+    """A price table that yields a negative or non-finite cost (a broken entry) adds nothing."""
+    from llmops_logging.llm import _call as call_module
+    from llmops_logging.llm._cost import Cost
+
+    monkeypatch.setattr(call_module, "price_call", lambda *args: Cost(usd, "broken table"))
+    ll.configure(tmp_path)
+    with ll.run("r"):
+        _call(10, 1)
+    records = read_records(tmp_path)
+    (call,) = [r for r in records if r["kind"] == "llm_call"]
+    assert call["usage_rejected"] == ["cost_usd"]
+    if usd < 0:
+        assert call["cost_usd"] == usd
+    else:
+        assert "cost_usd" not in call and "cost_source" not in call
+    (end,) = [r for r in records if r["kind"] == "run_ok"]
+    assert end["usage"] == {
+        "llm_calls": 1, "input_tokens": 10, "output_tokens": 1, "calls_without_cost": 1,
+    }  # fmt: skip
