@@ -438,6 +438,8 @@ def respond(
     if reply.status != 200:
         body = reply.body or {"error": {"message": f"status {reply.status}", "type": "fake"}}
         return reply.status, body, None
+    if reply.body is not None:  # a planned body, whatever a provider might send
+        return 200, reply.body, None
     model = str(request.get("model", ""))
     stream = bool(request.get("stream"))
     if path.endswith("/chat/completions"):

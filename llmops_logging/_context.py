@@ -137,6 +137,9 @@ def enclosing_scopes(run: RunState | None, step: StepState | None) -> list[RunSt
 
 current_run: ContextVar[RunState | None] = ContextVar("llmops_current_run", default=None)
 current_step: ContextVar[StepState | None] = ContextVar("llmops_current_step", default=None)
+scope_stamps: ContextVar[dict[str, str] | None] = ContextVar("llmops_scope_stamps", default=None)
+"""The `step_id` (and `parent_id`) of the record the library is logging for a step or a call
+of its own, set around that one log call: no field the caller gives can carry them."""
 
 _process_run_id = str(uuid.uuid4())
 

@@ -8,6 +8,8 @@ imports nothing from the package, so anything may import it without a cycle.
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 import os
 import re
 from collections.abc import MutableMapping
@@ -43,6 +45,13 @@ PARENT_ID = "parent_id"
 DURATION_S = "duration_s"
 ERROR = "error"
 STACK = "stack"
+
+STEP_STAMPS: frozenset[str] = frozenset({STEP_ID, PARENT_ID})
+"""Set by the library from the step a record is written in (and on a step's or call's own
+records, from that scope): a user field of either name is kept as `user_<name>`, so no field
+moves a record to another step."""
+USER_PREFIX = "user_"
+"""A user value under the name of a stamp is kept under this prefix (once more when taken)."""
 
 DEFAULT_KIND = "log"
 RUN_START, RUN_OK, RUN_ERROR = RUN_KINDS = ("run_start", "run_ok", "run_error")
@@ -155,3 +164,50 @@ USAGE = "usage"
 """The totals of LLM calls on run and step ends: llm_calls, input_tokens, output_tokens, cost."""
 COST_USD = "cost_usd"
 TTFT_S = "ttft_s"
+GEN_AI = "gen_ai"
+COST_SOURCE = "cost_source"
+COST_NOTE = "cost_note"
+ATTEMPTS = "attempts"
+STREAM_INCOMPLETE = "stream_incomplete"
+COUNTS = "counts"
+DROPPED = "dropped"
+PARENT_RUN_ID = "parent_run_id"
+USAGE_REJECTED = "usage_rejected"
+"""On an `llm_call`: the paths (`gen_ai.usage.input_tokens`, `cost_usd`, ...) of the numbers
+kept as sent but left out of every total, because no count or price can be that."""
+
+SCOPE_FIELDS: frozenset[str] = frozenset(
+    {EVENT, KIND, NAME, STEP_ID, PARENT_ID, DURATION_S, TTFT_S, USAGE, GEN_AI, ERROR}
+    | {COST_USD, COST_SOURCE, COST_NOTE, ATTEMPTS, STREAM_INCOMPLETE, USAGE_REJECTED}
+    | {COUNTS, DROPPED, PARENT_RUN_ID}
+)
+"""What the library writes on the records of its scopes (`run`, `step`, `llm_call`): a field
+given to one of them under such a name is kept as `user_<name>`, never dropped, never in
+place of the library's value."""
+
+FLOAT_REQUEST_PARAMS: frozenset[str] = frozenset(
+    {"temperature", "top_p", "top_k", "frequency_penalty", "presence_penalty"}
+)
+"""`gen_ai.request.*` parameters that the OpenTelemetry GenAI conventions type as double: an
+integer given for one is written as a float (`0.0`), so a columnar reader that infers the
+column from its first rows never types it as integers and rounds (or refuses) a later 0.7."""
+
+MAX_TOKEN_COUNT = 2**63 - 1
+"""The largest token count summed: a signed 64-bit integer, what every columnar reader holds."""
+
+
+def token_count_ok(value: object) -> bool:
+    """Whether a provider's token count may be summed: an integer (not a bool, a float or a
+    string) from 0 to `MAX_TOKEN_COUNT`. The writer's totals and the CLI's sums share this."""
+    return (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        and 0 <= int(value) <= MAX_TOKEN_COUNT
+    )
+
+
+def cost_ok(value: object) -> bool:
+    """Whether a cost in USD may be summed: a finite number >= 0 (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return value >= 0 and (isinstance(value, int) or math.isfinite(value))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import importlib.util
+import sys
 import threading
 from typing import Any
 
@@ -28,6 +29,7 @@ from ._platform import at_fork_in_child
 MAX_WAIT_S = 0.05
 """How long a finishing call waits for a load in progress before going unpriced."""
 LOADING_NOTE = "price table still loading"
+_PACKAGE = "genai_prices"
 
 _lock = threading.Lock()
 _started = False
@@ -40,7 +42,7 @@ source = ""
 def installed() -> bool:
     """Whether genai-prices can be imported, without importing it."""
     try:
-        return importlib.util.find_spec("genai_prices") is not None
+        return importlib.util.find_spec(_PACKAGE) is not None
     except (ImportError, ValueError):
         return False
 
@@ -86,11 +88,15 @@ def table(wait: float = MAX_WAIT_S) -> Any:
 
 
 def _after_fork() -> None:
-    """A load running in the parent's thread never ends in a child: start over there."""
+    """A load running in the parent's thread never ends in a child: start over there, without
+    the modules that thread left half-imported (importing them again would return them as they
+    are, and the table would be missing for the child's life)."""
     global _started, loaded
     if not loaded.is_set():
         _started = False
         loaded = threading.Event()
+        for name in [n for n in sys.modules if n.partition(".")[0] == _PACKAGE]:
+            del sys.modules[name]
 
 
 at_fork_in_child(_after_fork)

@@ -24,7 +24,7 @@ from structlog import DropEvent
 from structlog.contextvars import STRUCTLOG_KEY_PREFIX_LEN, merge_contextvars
 from structlog.processors import StackInfoRenderer
 
-from ._context import current_run, current_step, default_run_id
+from ._context import current_run, current_step, default_run_id, scope_stamps
 from ._contract import (
     CORE_FIELDS,
     DEFAULT_KIND,
@@ -35,11 +35,14 @@ from ._contract import (
     LEVEL,
     LEVEL_ALIASES,
     LOGGER,
+    PARENT_ID,
     PID,
     RUN_ID,
     SEQ,
     STEP_ID,
+    STEP_STAMPS,
     TS,
+    USER_PREFIX,
     EventDict,
 )
 from ._platform import at_fork_in_child
@@ -59,9 +62,6 @@ if TYPE_CHECKING:
 
 Processor = Callable[[Any, str, EventDict], Any]
 
-USER_PREFIX = "user_"
-"""A user value under the name of a stamp (a core field but `event` and `kind`, which are the
-user's own) is kept under this prefix: only the library writes the stamps."""
 
 _pid = os.getpid()
 _ts_cache: tuple[int, str] = (-(2**62), "")  # (the second's start in ns, its text up to ".")
@@ -143,6 +143,10 @@ def add_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDi
     id (and step's id), and `kind` (default `log`); the event is counted in its run; while
     an OpenTelemetry span is current, its `trace_id` and `span_id` (`_tracing`).
 
+    `run_id`, `step_id` and `parent_id` come from the context alone (a step's or a call's
+    own record sets its ids in `scope_stamps`): a user value of those names, from any
+    route, is kept as `user_<name>`.
+
     structlog's own `merge_contextvars` walks every context variable of the process; this
     reads structlog's registry of its own variables, which costs nothing while none is bound.
     """
@@ -159,18 +163,35 @@ def add_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDi
         kind = event_dict[KIND] = safe_str(kind) if kind else DEFAULT_KIND
     if RUN_ID in event_dict:  # a user's field: the run is the context's
         keep_user_value(event_dict, RUN_ID, event_dict.pop(RUN_ID))
+    if STEP_ID in event_dict:  # so is the step
+        keep_user_value(event_dict, STEP_ID, event_dict.pop(STEP_ID))
+    if PARENT_ID in event_dict:
+        keep_user_value(event_dict, PARENT_ID, event_dict.pop(PARENT_ID))
     run = current_run.get()
     if run is None:
         event_dict[RUN_ID] = default_run_id()
     else:
         event_dict[RUN_ID] = run.run_id
         run.counts[kind] += 1
-    step = current_step.get()
-    if step is not None:
-        event_dict.setdefault(STEP_ID, step.step_id)
+    own = scope_stamps.get()
+    if own is not None:  # a step's or call's own record, logged by the library
+        event_dict.update(own)
+    else:
+        step = current_step.get()
+        if step is not None:
+            event_dict[STEP_ID] = step.step_id
     if OTEL_TRACE_MODULE in modules:
         add_trace_ids(event_dict, keep_user_value)
     return event_dict
+
+
+def beside_own_fields(fields: Mapping[str, Any], own: frozenset[str]) -> dict[str, Any]:
+    """`fields` for a record on which the library writes the `own` names: a field of such a
+    name is kept as `user_<name>` (as `keep_user_value` does), never dropped or in their place."""
+    kept = {k: v for k, v in fields.items() if k not in own}
+    for name in [k for k in fields if k in own]:
+        keep_user_value(kept, name, fields[name])
+    return kept
 
 
 def keep_user_value(event_dict: EventDict, name: str, value: Any) -> None:
@@ -188,12 +209,15 @@ class Stamper:
     The stamps (the core fields but `event` and `kind`) are the library's alone: a user field
     of the same name (keywords, `bind`, `fields=`, stdlib `extra=`) is kept as `user_<name>`,
     so a record can always be trusted for them; they come first, in `CORE_FIELDS` order.
+    A static `step_id` or `parent_id` is the user's too (`add_context` sets the real ones).
     `seq` and the creation time come from the logger: a `Sink`, or the formatter's stand-in
     for a `LogRecord`. `exc_info` and `stack_info` become the `error` and `stack` fields.
     """
 
     def __init__(self, fields: Mapping[str, Any] | None = None) -> None:
         self.fields = dict(fields or {})
+        for name in sorted(STEP_STAMPS & self.fields.keys()):  # never the library's here
+            keep_user_value(self.fields, name, self.fields.pop(name))
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         pop = event_dict.pop

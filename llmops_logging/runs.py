@@ -20,13 +20,22 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
 
 from ._config import get_logger
-from ._context import RunState, StepState, current_run, current_step, nearest_open
-from ._contract import DURATION_S, EVENT, KIND, NAME, PARENT_ID, STEP_ID, USAGE
+from ._context import RunState, StepState, current_run, current_step, nearest_open, scope_stamps
+from ._contract import (
+    COUNTS,
+    DROPPED,
+    DURATION_S,
+    PARENT_ID,
+    PARENT_RUN_ID,
+    SCOPE_FIELDS,
+    STEP_ID,
+    USAGE,
+)
+from .processors import beside_own_fields
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _LOGGER_NAME = "llmops_logging"
-_RESERVED = frozenset({EVENT, KIND, NAME, DURATION_S, USAGE})  # usage: the totals
 
 
 class Scope:
@@ -40,6 +49,10 @@ class Scope:
     def set(self, **fields: Any) -> None:
         """Add fields to the closing record (`run_ok` / `run_error`, `step_ok` / `step_error`)."""
         self.closing_fields.update(fields)
+
+    def stamps(self) -> dict[str, str] | None:
+        """The step stamps of the scope's own records; None: those of the current step."""
+        return None
 
 
 class Run(Scope):
@@ -55,14 +68,26 @@ class Step(Scope):
         self.step_id = state.step_id
         self.parent_id = state.parent_id
 
+    def stamps(self) -> dict[str, str]:
+        # A top-level step has no parent_id rather than `null`: schema inference (polars,
+        # DuckDB) would otherwise type the column Null from the first rows.
+        if self.parent_id is None:
+            return {STEP_ID: self.step_id}
+        return {STEP_ID: self.step_id, PARENT_ID: self.parent_id}
+
 
 def _emit(method: str, kind: str, scope: Scope, extra: dict[str, Any]) -> None:
-    """Log a boundary record; the scope's own `kind`, `name`, `duration_s` win over user fields."""
-    fields = {**scope.fields, **scope.closing_fields}
-    fields = {k: v for k, v in fields.items() if k not in _RESERVED}
+    """Log a boundary record. The scope's own fields (`kind`, `name`, `duration_s`, `usage`,
+    a step's `step_id` and `parent_id`, ...) are the library's: a user field of such a name is
+    kept as `user_<name>`."""
+    fields = beside_own_fields({**scope.fields, **scope.closing_fields}, SCOPE_FIELDS)
     fields.update(extra)
     log = get_logger(_LOGGER_NAME)  # per record: whatever configure() set up now
-    getattr(log, method)(kind, kind=kind, name=scope.name, **fields)
+    token = scope_stamps.set(scope.stamps())
+    try:
+        getattr(log, method)(kind, kind=kind, name=scope.name, **fields)
+    finally:
+        scope_stamps.reset(token)
 
 
 S = TypeVar("S", bound="Scope")
@@ -254,13 +279,13 @@ class RunManager(_ScopeManager[Run]):
     def _start_extra(self, scope: Scope) -> dict[str, Any]:
         assert isinstance(scope, Run)
         parent = scope.state.parent_run_id
-        return {} if parent is None else {"parent_run_id": parent}
+        return {} if parent is None else {PARENT_RUN_ID: parent}
 
     def _closing_extra(self, scope: Scope) -> dict[str, Any]:
         assert isinstance(scope, Run)
-        extra: dict[str, Any] = {"counts": dict(scope.state.counts)}
+        extra: dict[str, Any] = {COUNTS: dict(scope.state.counts)}
         if scope.state.dropped:
-            extra["dropped"] = dict(scope.state.dropped)
+            extra[DROPPED] = dict(scope.state.dropped)
         if scope.state.usage is not None:
             extra[USAGE] = scope.state.usage.fields()
         return extra
@@ -284,19 +309,10 @@ class StepManager(_ScopeManager[Step]):
         current_step.set(state)
         return Step(self.name, self.fields, state)
 
-    def _start_extra(self, scope: Scope) -> dict[str, Any]:
-        assert isinstance(scope, Step)
-        # A top-level step has no parent_id rather than `null`: schema inference (polars,
-        # DuckDB) would otherwise type the column Null from the first rows.
-        if scope.parent_id is None:
-            return {STEP_ID: scope.step_id}
-        return {STEP_ID: scope.step_id, PARENT_ID: scope.parent_id}
-
     def _closing_extra(self, scope: Scope) -> dict[str, Any]:
-        extra = self._start_extra(scope)
         if self._state.usage is not None:
-            extra[USAGE] = self._state.usage.fields()
-        return extra
+            return {USAGE: self._state.usage.fields()}
+        return {}
 
     def _close(self) -> None:
         self._state.closed = True

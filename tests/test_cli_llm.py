@@ -165,3 +165,45 @@ def test_stats_count_each_call_once_through_nested_steps(tmp_path: Path) -> None
     assert by_kind["llm_call"]["llm_calls"] == 1 and "llm_calls" not in by_kind["step_ok"]
     runs = json.loads(cli("runs", "--json", log_dir).stdout)["runs"]
     assert [(r["llm_calls"], r["input_tokens"]) for r in runs] == [(1, 40)]  # the run's totals
+
+
+def _forged_call(run_id: str, model: str, usage: dict[str, object], **fields: object) -> bytes:
+    record = {"ts": "2026-11-30T12:00:00.000000+00:00", "run_id": run_id, "event": f"chat {model}",
+              "kind": "llm_call", "level": "info", "logger": "llmops_logging.llm",
+              "event_id": f"forged-{len(usage)}-{len(fields)}", "seq": 1, "pid": 1,
+              "duration_s": 0.5, "gen_ai": {"request": {"model": model}, "usage": usage},
+              **fields}  # fmt: skip
+    return json.dumps(record).encode() + b"\n"
+
+
+def test_runs_and_stats_do_not_sum_hostile_token_counts_or_costs(tmp_path: Path) -> None:
+    """Negative, fractional, boolean, textual or beyond-64-bit counts and negative costs stay
+    out of every sum, whether the library flagged them or a record was written by hand."""
+    log_dir = tmp_path / "logs"
+    ll.configure(log_dir, prices={"m": {"input_per_mtok": 1.0, "output_per_mtok": 1.0}})
+    with ll.run("agent"):
+        for tokens_in in (10, -5, 2**64, "12", 2.5, True):
+            with ll.llm_call("m", provider="local") as call:
+                call.set_usage(tokens_in, 2)  # type: ignore[arg-type]
+    ll.reset()
+    forged = "f" * 32
+    with (log_dir / "events.jsonl").open("ab") as live:  # a run still going, by another writer
+        start = json.loads(_forged_call(forged, "m", {}))
+        start.update(kind="run_start", event="run_start", name="forged", event_id="forged-start")
+        del start["gen_ai"], start["duration_s"]
+        live.write(json.dumps(start).encode() + b"\n")
+        live.write(_forged_call(forged, "m", {"input_tokens": 7, "output_tokens": 1}))
+        live.write(_forged_call(forged, "m", {"input_tokens": 4, "output_tokens": 1},
+                                cost_usd=-1.0))  # fmt: skip
+        live.write(_forged_call(forged, "m", {"input_tokens": -100, "output_tokens": 2**70}))
+    runs = {r["run_id"]: r for r in json.loads(cli("runs", "--json", log_dir).stdout)["runs"]}
+    mine = next(r for key, r in runs.items() if key != forged)
+    assert (mine["llm_calls"], mine["input_tokens"], mine["output_tokens"]) == (6, 10, 12)
+    assert mine["priced_calls"] == 1 and mine["cost_usd"] == pytest.approx(1.2e-05)
+    theirs = runs[forged]
+    assert (theirs["llm_calls"], theirs["input_tokens"], theirs["output_tokens"]) == (3, 11, 2)
+    assert theirs["cost_usd"] is None and theirs["priced_calls"] == 0
+    got = json.loads(cli("stats", "--by", "gen_ai.request.model", "--json", log_dir).stdout)
+    (group,) = got["groups"]
+    assert (group["llm_calls"], group["input_tokens"], group["output_tokens"]) == (9, 21, 14)
+    assert group["cost_usd"] == pytest.approx(1.2e-05) and group["priced_calls"] == 1

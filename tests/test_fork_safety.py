@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -102,3 +104,118 @@ def test_forks_during_a_write_leave_every_child_a_clean_handler(
     slack = CHILDREN * line
     sizes = {p.name: _uncompressed_size(p) for p in log_files(tmp_path)}
     assert max(sizes.values()) <= MAX_BYTES + slack, sizes
+
+
+_ROOT = Path(__file__).resolve().parents[1]
+
+_WORKER_SCRIPT = """
+import os, sys, time
+import llmops_logging as ll
+from llmops_logging.llm import _call
+
+log_dir = sys.argv[1]
+ll.configure(log_dir)
+
+def dropped_and_recorded(model):
+    call = ll.llm_call(model, provider="p").start()
+    _call.ensure_worker()  # what a watched stream does before its finalizer can fire
+    _call.abandon(call)  # what that finalizer does when the stream is dropped half-read
+    deadline = time.monotonic() + 30
+    live = os.path.join(log_dir, "events.jsonl")
+    while time.monotonic() < deadline:
+        if os.path.exists(live) and f'"chat {model}"' in open(live).read():
+            return True
+        time.sleep(0.01)
+    return False
+
+assert dropped_and_recorded("in-parent")
+pid = os.fork()
+if pid == 0:  # no exit handlers: only the worker can write the record
+    os._exit(0 if dropped_and_recorded("in-child") else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_child_records_the_calls_it_abandons(tmp_path: Path) -> None:
+    """The parent's finishing worker does not exist in a child: the child starts its own."""
+    env = {**os.environ, "PYTHONPATH": str(_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", _WORKER_SCRIPT, str(tmp_path)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    calls = {r["event"]: r for r in read_records(tmp_path) if r["kind"] == "llm_call"}
+    assert set(calls) == {"chat in-parent", "chat in-child"}
+    assert calls["chat in-child"]["stream_incomplete"] is True
+    assert calls["chat in-child"]["pid"] != calls["chat in-parent"]["pid"]
+
+
+_PRICES_SCRIPT = """
+import importlib.machinery, json, os, sys, threading, time
+
+parent = os.getpid()
+inside, gate = threading.Event(), threading.Event()
+
+class HoldTheLoad:
+    # genai_prices takes a second to import: hold its import half done while the parent forks
+    def find_spec(self, name, path=None, target=None):
+        if name != "genai_prices":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        run = spec.loader.exec_module
+        def exec_module(module):
+            if os.getpid() == parent:
+                inside.set()
+                gate.wait()
+            run(module)
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, HoldTheLoad())
+import llmops_logging as ll
+
+log_dir = sys.argv[1]
+ll.configure(log_dir)
+
+def priced(caller):
+    with ll.llm_call("gpt-4o-mini", provider="openai", caller=caller) as call:
+        call.set_usage(1000, 100)
+    with open(os.path.join(log_dir, "events.jsonl")) as live:
+        mine = [r for r in map(json.loads, live) if r.get("caller") == caller]
+    return "cost_usd" in mine[-1]
+
+def priced_within(caller, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if priced(caller):
+            return True
+        time.sleep(0.05)
+    return False
+
+assert not priced("parent")  # the first call starts the load, and it is held
+assert inside.wait(30)
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if priced_within("child", 30) else 3)
+gate.set()
+assert priced_within("parent", 30)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_child_forked_mid_price_load_prices_its_calls(tmp_path: Path) -> None:
+    """The load runs in a thread of the parent, which a child does not have: the child loads
+    the table again, and not from the modules that thread left half-imported."""
+    pytest.importorskip("genai_prices")
+    env = {**os.environ, "PYTHONPATH": str(_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", _PRICES_SCRIPT, str(tmp_path)],
+        capture_output=True, text=True, timeout=180, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    calls = [r for r in read_records(tmp_path) if r["kind"] == "llm_call"]
+    child = [r for r in calls if r["caller"] == "child"]
+    assert child[-1]["cost_usd"] > 0 and child[-1]["cost_source"].startswith("genai-prices")
+    assert {r["pid"] for r in child} != {r["pid"] for r in calls if r["caller"] == "parent"}

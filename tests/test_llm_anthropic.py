@@ -284,3 +284,24 @@ def test_a_stream_manager_without_the_known_hook_is_reported(
     assert _call.internal_errors == before + 1
     (warning,) = [r for r in read_records(tmp_path) if r["kind"] == "llm_instrumentation_error"]
     assert "messages.stream() calls are not recorded" in warning["error"]["message"]
+
+
+def test_hostile_usage_from_the_provider_is_kept_flagged_and_not_summed(
+    tmp_path: Path, server: FakeLLM
+) -> None:
+    ll.configure(tmp_path)
+    client = _client(server)
+    body = fake_llm.anthropic_message({"model": MODEL, "messages": MESSAGES})
+    body["usage"] = {"input_tokens": "many", "output_tokens": -3, "cache_read_input_tokens": 2}
+    server.plan("/v1/messages", Reply(body=body))
+    with ll.run("r"):
+        client.messages.create(model=MODEL, max_tokens=64, messages=MESSAGES)
+    (record,) = _calls(tmp_path)
+    assert record["gen_ai"]["usage"]["input_tokens"] == "many"  # as sent: no sum with it
+    assert record["gen_ai"]["usage"]["output_tokens"] == -3
+    assert record["gen_ai"]["response"]["finish_reasons"] == ["end_turn"]
+    assert record["usage_rejected"] == ["gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"]
+    (end,) = [r for r in read_records(tmp_path) if r["kind"] == "run_ok"]
+    assert end["usage"] == {
+        "llm_calls": 1, "input_tokens": 0, "output_tokens": 0, "calls_without_cost": 1,
+    }  # fmt: skip

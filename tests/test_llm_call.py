@@ -256,3 +256,26 @@ def test_no_core_module_imports_the_llm_package() -> None:
                 continue
             for name in names:
                 assert not re.match(r"(llmops_logging|)\.llm(\.|$)", name), (path.name, name)
+
+
+def test_fields_named_like_the_calls_own_are_kept_renamed_never_dropped(tmp_path: Path) -> None:
+    ll.configure(tmp_path, prices={"m": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}})
+    mine: dict[str, Any] = {
+        "cost_usd": 9.0, "duration_s": "d", "step_id": "s", "parent_id": "p", "usage": "u",
+        "gen_ai": "g", "ttft_s": "t", "error": "e", "cost_source": "c", "kind": "k",
+    }  # fmt: skip
+    with ll.run("r"), ll.step("outer") as outer, ll.llm_call("m", provider="p", **mine) as call:
+        call.set_usage(1_000_000, 0)
+        call.set(attempts="a", user_cost_usd="taken")
+    (record,) = _calls(tmp_path)
+    assert record["kind"] == "llm_call" and record["parent_id"] == outer.step_id
+    assert record["step_id"] not in ("s", outer.step_id)
+    assert record["cost_usd"] == 1.0 and record["cost_source"] == "user prices"
+    assert isinstance(record["duration_s"], float) and isinstance(record["gen_ai"], dict)
+    assert "error" not in record and "ttft_s" not in record and "attempts" not in record
+    for name, value in mine.items():
+        expected = "taken" if name == "cost_usd" else value
+        assert record[f"user_{name}"] == expected, name
+    assert record["user_user_cost_usd"] == 9.0 and record["user_attempts"] == "a"
+    (step_ok,) = [r for r in read_records(tmp_path) if r["kind"] == "step_ok"]
+    assert step_ok["usage"]["cost_usd"] == 1.0

@@ -507,3 +507,23 @@ def test_structured_output_parse_is_recorded_once(
     chat, responses = _calls(tmp_path)
     assert chat["gen_ai"]["usage"] == CHAT_USAGE and chat["event"] == "chat gpt-4o-mini"
     assert responses["gen_ai"]["response"]["id"] == fake_llm.RESPONSE_ID
+
+
+def test_hostile_usage_from_the_provider_is_kept_flagged_and_not_summed(
+    tmp_path: Path, server: FakeLLM
+) -> None:
+    ll.configure(tmp_path)
+    client = _client(server)
+    body = fake_llm.openai_chat({"model": "gpt-4o-mini", "messages": MESSAGES})
+    body["usage"] = {"prompt_tokens": -40, "completion_tokens": 2.5, "total_tokens": 2**64}
+    server.plan("/v1/chat/completions", Reply(body=body))
+    with ll.run("r"):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    (record,) = _calls(tmp_path)
+    assert record["gen_ai"]["usage"] == {"input_tokens": -40, "output_tokens": 2.5}
+    assert record["usage_rejected"] == ["gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"]
+    assert "cost_usd" not in record
+    (end,) = [r for r in read_records(tmp_path) if r["kind"] == "run_ok"]
+    assert end["usage"] == {
+        "llm_calls": 1, "input_tokens": 0, "output_tokens": 0, "calls_without_cost": 1,
+    }  # fmt: skip

@@ -157,3 +157,71 @@ def test_set_cannot_forge_the_usage_totals(tmp_path: Path) -> None:
         usage = _one(records, kind, name)["usage"]
         assert (usage["llm_calls"], usage["input_tokens"], usage["output_tokens"]) == (1, 1, 2)
     assert all("usage" not in r for r in records if r.get("name") == "no calls")
+
+
+HOSTILE_COUNTS: list[Any] = [-5, 2**64, 2**63, 3.0, 2.5, True, "12", float("nan")]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_COUNTS, ids=repr)
+def test_a_hostile_token_count_is_kept_as_sent_flagged_and_not_summed(
+    tmp_path: Path, hostile: Any
+) -> None:
+    ll.configure(tmp_path, prices={"m": {"input_per_mtok": 1.0, "output_per_mtok": 1.0}})
+    with ll.run("r"), ll.step("s"):
+        _call(10, 1, model="m")
+        with ll.llm_call("m", provider="local") as call:
+            call.set_usage(hostile, 7, cache_read_input_tokens=hostile)
+    records = read_records(tmp_path)
+    bad = [r for r in records if r["kind"] == "llm_call"][1]
+    sent = bad["gen_ai"]["usage"]
+    if isinstance(hostile, float) and hostile != hostile:
+        assert sent["input_tokens"] is None  # NaN: strict JSON has no token for it
+    elif isinstance(hostile, int) and not isinstance(hostile, bool) and hostile >= 2**64:
+        assert sent["input_tokens"] == str(hostile)  # beyond 64 bits: as a string
+    else:
+        assert sent["input_tokens"] == hostile and type(sent["input_tokens"]) is type(hostile)
+    assert sent["output_tokens"] == 7
+    assert bad["usage_rejected"] == [
+        "gen_ai.usage.input_tokens", "gen_ai.usage.cache_read.input_tokens",
+    ]  # fmt: skip
+    assert "cost_usd" not in bad  # priced from a count that was rejected: unknown, not wrong
+    for kind in ("step_ok", "run_ok"):
+        (end,) = [r for r in records if r["kind"] == kind]
+        assert end["usage"] == {
+            "llm_calls": 2, "input_tokens": 10, "output_tokens": 8,
+            "cost_usd": 1.1e-05, "calls_without_cost": 1,
+        }, kind  # fmt: skip
+
+
+def test_valid_counts_have_no_rejection_flag(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    with ll.llm_call("m", provider="local") as call:
+        call.set_usage(0, 2**63 - 1)
+    (record,) = [r for r in read_records(tmp_path) if r["kind"] == "llm_call"]
+    assert record["gen_ai"]["usage"] == {"input_tokens": 0, "output_tokens": 2**63 - 1}
+    assert "usage_rejected" not in record
+
+
+@pytest.mark.parametrize("usd", [-0.5, float("inf"), float("nan")], ids=repr)
+def test_a_cost_no_price_can_be_is_flagged_and_not_summed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, usd: float
+) -> None:
+    """A price table that yields a negative or non-finite cost (a broken entry) adds nothing."""
+    from llmops_logging.llm import _call as call_module
+    from llmops_logging.llm._cost import Cost
+
+    monkeypatch.setattr(call_module, "price_call", lambda *args: Cost(usd, "broken table"))
+    ll.configure(tmp_path)
+    with ll.run("r"):
+        _call(10, 1)
+    records = read_records(tmp_path)
+    (call,) = [r for r in records if r["kind"] == "llm_call"]
+    assert call["usage_rejected"] == ["cost_usd"]
+    if usd < 0:
+        assert call["cost_usd"] == usd
+    else:
+        assert "cost_usd" not in call and "cost_source" not in call
+    (end,) = [r for r in records if r["kind"] == "run_ok"]
+    assert end["usage"] == {
+        "llm_calls": 1, "input_tokens": 10, "output_tokens": 1, "calls_without_cost": 1,
+    }  # fmt: skip

@@ -339,3 +339,27 @@ def test_decorated_generators_run_inside_their_scope(tmp_path: Path) -> None:
     assert all(r["run_id"] == run_id for r in records[:4])
     step_id = records[4]["step_id"]
     assert [r.get("step_id") for r in records[4:8]] == [step_id] * 4
+
+
+def test_fields_named_like_the_scopes_own_are_kept_renamed(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    mine = {"step_id": "s0", "parent_id": "p0", "duration_s": "d0", "usage": "u0", "kind": "k0"}
+    with ll.run("r", counts="c0", **mine) as run:
+        with ll.step("outer") as outer, ll.step("inner", **mine) as inner:
+            inner.set(duration_s="late", error="e0")
+        run.set(usage="late")
+    records = {(r["kind"], r["name"]): r for r in read_records(tmp_path) if "name" in r}
+    start, end = records[("step_start", "inner")], records[("step_ok", "inner")]
+    for record in (start, end):
+        assert (record["step_id"], record["parent_id"]) == (inner.step_id, outer.step_id)
+        assert (record["user_step_id"], record["user_parent_id"]) == ("s0", "p0")
+        assert (record["kind"], record["user_kind"], record["user_usage"]) == (
+            record["kind"],
+            "k0",
+            "u0",
+        )
+    assert isinstance(end["duration_s"], float) and end["user_duration_s"] == "late"
+    assert end["user_error"] == "e0" and "error" not in end
+    run_ok = records[("run_ok", "r")]
+    assert run_ok["user_counts"] == "c0" and isinstance(run_ok["counts"], dict)
+    assert run_ok["user_usage"] == "late" and run_ok["user_duration_s"] == "d0"

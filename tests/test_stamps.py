@@ -164,3 +164,45 @@ def test_a_chain_built_by_hand_stamps_records_for_any_logger() -> None:
         assert before - 1e-6 <= datetime.fromisoformat(record["ts"]).timestamp() <= after + 1e-6
     assert records[1]["seq"] == records[0]["seq"] + 1
     assert records[0]["event_id"] != records[1]["event_id"]
+
+
+FORGED_STEP = {"step_id": "forged-step", "parent_id": "forged-parent"}
+
+
+def _log_with_forged_step(route: str) -> None:
+    log = ll.get_logger("agent")
+    if route == "keywords":
+        log.info("e", **FORGED_STEP)
+    elif route == "bind":
+        log.bind(**FORGED_STEP).info("e")
+    elif route == "contextvars":
+        structlog.contextvars.bind_contextvars(**FORGED_STEP)
+        try:
+            log.info("e")
+        finally:
+            structlog.contextvars.clear_contextvars()
+    elif route == "static fields":
+        log.info("e")
+    else:
+        logging.getLogger("agent").info("e", extra=dict(FORGED_STEP))
+
+
+@pytest.mark.parametrize("route", ["keywords", "bind", "contextvars", "static fields", "extra"])
+@pytest.mark.parametrize("in_step", [True, False], ids=["in a step", "outside steps"])
+def test_a_user_step_id_or_parent_id_is_kept_renamed_and_never_moves_the_record(
+    tmp_path: Path, route: str, in_step: bool
+) -> None:
+    ll.configure(tmp_path, fields=FORGED_STEP if route == "static fields" else None)
+    with ll.run("r"):
+        if in_step:
+            with ll.step("s") as step:
+                _log_with_forged_step(route)
+        else:
+            _log_with_forged_step(route)
+    (record,) = [r for r in read_records(tmp_path) if r["event"] == "e"]
+    if in_step:
+        assert record["step_id"] == step.step_id
+    else:
+        assert "step_id" not in record
+    assert "parent_id" not in record  # only a step's own records have a parent
+    assert (record["user_step_id"], record["user_parent_id"]) == ("forged-step", "forged-parent")

@@ -8,6 +8,10 @@ over fewer calls than were made is shown as what it is: a lower bound.
 A closing record's totals count every call inside its scope (nested runs, threads, tasks), and
 nested ends count one call once per level: a sum over a log adds `llm_call` records, and a
 scope's own figure is the totals of its end.
+
+A number no count or price can be (negative, fractional, boolean, text, beyond 64 bits; a
+negative or non-finite cost) is summed nowhere, by the writer's rule in `_contract`: such a
+call counts as one without tokens or without a price.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._contract import COST_USD
-from ._steps import number, path
+from .._contract import COST_USD, cost_ok, token_count_ok
+from ._steps import path
 
 
 @dataclass
@@ -43,18 +47,19 @@ class Usage:
     @classmethod
     def of_totals(cls, totals: Any) -> Usage | None:
         """A run or step end's `usage` totals, or None when it has none to go by."""
-        if not isinstance(totals, Mapping) or (calls := number(totals.get("llm_calls"))) is None:
+        if not isinstance(totals, Mapping) or (calls := _count(totals.get("llm_calls"))) is None:
             return None
-        return cls._of(int(calls), totals.get("input_tokens"), totals.get("output_tokens"),
+        return cls._of(calls, totals.get("input_tokens"), totals.get("output_tokens"),
                        totals.get(COST_USD), totals.get("calls_without_cost"))  # fmt: skip
 
     @classmethod
     def _of(cls, calls: int, input_tokens: Any, output_tokens: Any, cost: Any,
             unpriced: Any = 0) -> Usage:  # fmt: skip
         """`calls` calls; `cost`, when known, is the price of all but `unpriced` of them."""
-        tokens_in, tokens_out, price = number(input_tokens), number(output_tokens), number(cost)
-        return cls(calls, int(tokens_in or 0), int(tokens_out or 0), price or 0.0,
-                   priced_calls=0 if price is None else max(calls - int(number(unpriced) or 0), 0),
+        tokens_in, tokens_out = _count(input_tokens), _count(output_tokens)
+        price = float(cost) if cost_ok(cost) else None
+        return cls(calls, tokens_in or 0, tokens_out or 0, price or 0.0,
+                   priced_calls=0 if price is None else max(calls - (_count(unpriced) or 0), 0),
                    counted=tokens_in is not None or tokens_out is not None)  # fmt: skip
 
     def add(self, other: Usage) -> None:
@@ -86,3 +91,8 @@ class Usage:
 def lower_bound(totals: Mapping[str, Any]) -> bool:
     """Whether the cost of `Usage.as_dict`-shaped totals leaves out calls without a price."""
     return totals.get(COST_USD) is not None and totals["priced_calls"] < totals["llm_calls"]
+
+
+def _count(value: Any) -> int | None:
+    """A count that may be summed (`_contract.token_count_ok`), or None."""
+    return int(value) if token_count_ok(value) else None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import contextvars
+import math
 import os
 import queue
 import sys
@@ -38,18 +39,41 @@ from .._context import (
     current_step,
     enclosing_scopes,
     nearest_open,
+    scope_stamps,
 )
-from .._contract import EVENT, KIND
+from .._contract import (
+    ATTEMPTS,
+    COST_NOTE,
+    COST_SOURCE,
+    COST_USD,
+    DURATION_S,
+    ERROR,
+    FLOAT_REQUEST_PARAMS,
+    GEN_AI,
+    LLM_CALL,
+    PARENT_ID,
+    SCOPE_FIELDS,
+    STEP_ID,
+    STREAM_INCOMPLETE,
+    TTFT_S,
+    USAGE_REJECTED,
+    cost_ok,
+    token_count_ok,
+)
 from .._llm_settings import llm_settings
 from .._platform import at_fork_in_child
-from ..processors import error_fields
+from ..processors import beside_own_fields, error_fields
 from ._cost import price_call
 
 _LOGGER_NAME = "llmops_logging.llm"
-_RESERVED = frozenset(
-    {EVENT, KIND, "gen_ai", "duration_s", "ttft_s", "step_id", "parent_id", "error"}
-    | {"cost_usd", "cost_source", "cost_note"}
+_USAGE_PATHS = (
+    ("input_tokens", "gen_ai.usage.input_tokens"),
+    ("output_tokens", "gen_ai.usage.output_tokens"),
+    ("cache_read_input_tokens", "gen_ai.usage.cache_read.input_tokens"),
+    ("cache_creation_input_tokens", "gen_ai.usage.cache_creation.input_tokens"),
+    ("reasoning_output_tokens", "gen_ai.usage.reasoning.output_tokens"),
 )
+"""Each token count of a call and the path it is written under."""
 
 internal_errors = 0
 """How many times building a record failed inside the library (the SDK call went on)."""
@@ -87,6 +111,10 @@ class LlmCall:
     the record when `configure(capture_content=False)`; `capture_content` tells an
     instrumentation whether collecting it is worth the time. `on_finish(call)` runs first
     when the call finishes: a stream's observer assembles what it saw there.
+
+    Token counts are written as set; one that no count can be (`_contract.token_count_ok`)
+    is listed in `usage_rejected`, prices nothing and is summed nowhere. Fields given here
+    or with `set()` under a name of the record's own are kept as `user_<name>`.
     """
 
     def __init__(
@@ -210,54 +238,72 @@ class LlmCall:
 
     def _count_and_log(self, duration: float, error: BaseException | None) -> None:
         settings = llm_settings()
+        counts = {attr: getattr(self, attr) for attr, _ in _USAGE_PATHS}
+        rejected = [
+            path
+            for attr, path in _USAGE_PATHS
+            if counts[attr] is not None and not token_count_ok(counts[attr])
+        ]
         cost = None
         cost_note = None
         try:
-            cost = price_call(
-                (self.response_model, self.model),
-                self.provider,
-                settings.prices,
-                self.input_tokens,
-                self.output_tokens,
-                self.cache_read_input_tokens,
-                self.cache_creation_input_tokens,
-            )
+            priced = _USAGE_PATHS[:4]  # a rejected one of these leaves the cost unknown
+            if not any(path in rejected for _, path in priced):
+                cost = price_call(
+                    (self.response_model, self.model),
+                    self.provider,
+                    settings.prices,
+                    *(_count(counts[attr]) for attr, _ in priced),
+                )
         except _price_table.StillLoading as exc:  # no wait at the caller's expense
             cost_note = str(exc)
         except Exception:
             note_internal_error()
-        add_usage(self._scopes, self.input_tokens, self.output_tokens, cost.usd if cost else None)
-        record: dict[str, Any] = {
-            k: v for k, v in self.fields.items() if k not in _RESERVED and v is not None
-        }
-        record["step_id"] = self.step_id
-        if self.parent_id is not None:
-            record["parent_id"] = self.parent_id
-        record["duration_s"] = duration
+        if cost is not None and not cost_ok(cost.usd):
+            rejected.append(COST_USD)
+        add_usage(
+            self._scopes,
+            _count(self.input_tokens),
+            _count(self.output_tokens),
+            cost.usd if cost is not None and cost_ok(cost.usd) else None,
+        )
+        record = beside_own_fields(
+            {k: v for k, v in self.fields.items() if v is not None}, SCOPE_FIELDS
+        )
+        record[DURATION_S] = duration
         if self._ttft is not None:
-            record["ttft_s"] = self._ttft
-        record["gen_ai"] = self._gen_ai(settings.capture_content and self.capture_content)
-        if cost is not None:
-            record["cost_usd"] = cost.usd
-            record["cost_source"] = cost.source
+            record[TTFT_S] = self._ttft
+        record[GEN_AI] = self._gen_ai(settings.capture_content and self.capture_content)
+        if cost is not None and math.isfinite(cost.usd):  # else no value: left out
+            record[COST_USD] = cost.usd
+            record[COST_SOURCE] = cost.source
         elif cost_note is not None:
-            record["cost_note"] = cost_note
+            record[COST_NOTE] = cost_note
+        if rejected:
+            record[USAGE_REJECTED] = rejected
         if self.attempts is not None:
-            record["attempts"] = self.attempts
+            record[ATTEMPTS] = self.attempts
         if self.stream_incomplete:
-            record["stream_incomplete"] = True
+            record[STREAM_INCOMPLETE] = True
         if error is not None:
-            record["error"] = _error_field(error)
+            record[ERROR] = _error_field(error)
         log = get_logger(_LOGGER_NAME)  # per record: configure()'s chain, not structlog's
         method = log.info if error is None else log.error
-        method(f"{self.operation} {self.model}", kind="llm_call", **record)
+        stamps = {STEP_ID: self.step_id}
+        if self.parent_id is not None:
+            stamps[PARENT_ID] = self.parent_id
+        token = scope_stamps.set(stamps)  # the call's own step: no field can name another
+        try:
+            method(f"{self.operation} {self.model}", kind=LLM_CALL, **record)
+        finally:
+            scope_stamps.reset(token)
 
     def _gen_ai(self, with_content: bool) -> dict[str, Any]:
         """The nested `gen_ai` object: joined with dots, its paths are the OpenTelemetry names."""
         gen_ai: dict[str, Any] = {
             "provider": {"name": self.provider},
             "operation": {"name": self.operation},
-            "request": {"model": self.model, **self.request},
+            "request": {"model": self.model, **_typed_request(self.request)},
         }
         reasons = [r for r in self.finish_reasons or () if r is not None] or None
         response = _present(id=self.response_id, model=self.response_model, finish_reasons=reasons)
@@ -304,6 +350,23 @@ class LlmCall:
         tb: TracebackType | None,
     ) -> None:
         self.finish(exc)
+
+
+def _count(value: Any) -> int | None:
+    """A token count to sum and price, or None: one that is no count is summed nowhere."""
+    return int(value) if token_count_ok(value) else None
+
+
+def _typed_request(request: dict[str, Any]) -> dict[str, Any]:
+    """The request parameters with the conventions' doubles as floats: `temperature=0` is
+    written `0.0`, whichever instrumentation filled the parameters in."""
+    typed = {}
+    for name, value in request.items():
+        if name in FLOAT_REQUEST_PARAMS and isinstance(value, int) and not isinstance(value, bool):
+            with contextlib.suppress(OverflowError):  # beyond a float: kept as given
+                value = float(value)
+        typed[name] = value
+    return typed
 
 
 def _present(**values: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import _price_table
+from .._contract import token_count_ok
 from ._call import LlmCall, note_internal_error
 from ._content import Pieces, as_mapping, text_part, tool_call_part, tool_response_part
 from ._patch import (
@@ -121,8 +122,9 @@ def _usage(call: LlmCall, usage: Any) -> None:
     cache_write = getattr(usage, "cache_creation_input_tokens", None)
     uncached = getattr(usage, "input_tokens", None)
     details = getattr(usage, "output_tokens_details", None)
-    call.set_usage(
-        None if uncached is None else uncached + (cache_read or 0) + (cache_write or 0),
+    parts: tuple[Any, ...] = (uncached, cache_read or 0, cache_write or 0)
+    call.set_usage(  # a count that is no count is kept as sent, and flagged when written
+        sum(parts) if all(token_count_ok(part) for part in parts) else uncached,
         getattr(usage, "output_tokens", None),
         cache_read_input_tokens=cache_read or None,  # as for OpenAI: parts above 0 only
         cache_creation_input_tokens=cache_write or None,

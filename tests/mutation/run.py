@@ -244,6 +244,20 @@ MUTATIONS = (
         "return submit(self, fn, *args, **kwargs)",
         ("tests/test_thread_context.py",),
     ),
+    Mutation(
+        "llm-worker-kept-after-fork",
+        "a forked child keeps its parent's finishing worker (dead there): calls it drops are lost",
+        "    _worker = None\n    _abandoned = queue.SimpleQueue()\n",
+        "    pass\n",
+        ("tests/test_fork_safety.py::test_a_forked_child_records_the_calls_it_abandons",),
+    ),
+    Mutation(
+        "price-table-kept-after-fork",
+        "a child forked while the price table loads waits for its parent's load forever: unpriced",
+        "    if not loaded.is_set():\n        _started = False\n",
+        "    if False:\n        _started = False\n",
+        ("tests/test_fork_safety.py::test_a_child_forked_mid_price_load_prices_its_calls",),
+    ),
 )
 
 
