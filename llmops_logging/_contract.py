@@ -31,6 +31,10 @@ EVENT_ID = "event_id"
 SEQ = "seq"
 PID = "pid"
 
+USER_PREFIX = "user_"
+"""A user value under the name of a stamp (a core field but `event` and `kind`, which are the
+user's own) is kept under this prefix: only the library writes the stamps."""
+
 CORE_FIELDS: tuple[str, ...] = (TS, RUN_ID, EVENT, KIND, LEVEL, LOGGER, EVENT_ID, SEQ, PID)
 """Every record has these, written first and in this order."""
 STAMPS: frozenset[str] = frozenset(CORE_FIELDS) - {EVENT}
@@ -155,3 +159,21 @@ USAGE = "usage"
 """The totals of LLM calls on run and step ends: llm_calls, input_tokens, output_tokens, cost."""
 COST_USD = "cost_usd"
 TTFT_S = "ttft_s"
+
+# -- agents, tools and conversations ---------------------------------------------------------
+
+GEN_AI = "gen_ai"
+"""The nested object whose paths, joined with `.`, are the OpenTelemetry GenAI attributes."""
+TOOL_CALL = "tool_call"
+"""The kind of the record of one tool execution (a step of its own, written when it ends)."""
+HANDOFF = "handoff"
+"""The kind of the record of a hand-off from one agent to another."""
+EXECUTE_TOOL = "execute_tool"
+INVOKE_AGENT = "invoke_agent"
+"""`gen_ai.operation.name` of a tool call and of an agent's invocation."""
+TO_AGENT = "to_agent"
+"""The agent a hand-off goes to (`gen_ai.agent.name` is the one it comes from)."""
+TOOL_TYPE_FUNCTION = "function"
+CONVERSATION_PATH = (GEN_AI, "conversation", "id")
+USER_PATH = ("user", "id")
+"""Where a run's conversation and user ids are written on every record of the run."""

@@ -40,8 +40,10 @@ from ._contract import (
     SEQ,
     STEP_ID,
     TS,
+    USER_PREFIX,
     EventDict,
 )
+from ._identities import add_identities
 from ._platform import at_fork_in_child
 from ._render import (
     DEFAULT_MAX_RECORD_BYTES,
@@ -59,9 +61,6 @@ if TYPE_CHECKING:
 
 Processor = Callable[[Any, str, EventDict], Any]
 
-USER_PREFIX = "user_"
-"""A user value under the name of a stamp (a core field but `event` and `kind`, which are the
-user's own) is kept under this prefix: only the library writes the stamps."""
 
 _pid = os.getpid()
 _ts_cache: tuple[int, str] = (-(2**62), "")  # (the second's start in ns, its text up to ".")
@@ -311,7 +310,7 @@ def build_processors(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> list[Processor]:
     """The chain in the contract's order: context, sampling, stamps (the Stamper adds the
-    error fields too), redaction, render.
+    error fields too), redaction, the run's conversation and user ids, render.
 
     Processors that are objects go in as their bound `__call__`: CPython calls a bound method
     of a Python function on its fast path, and an object's `__call__` through a slower one.
@@ -322,6 +321,7 @@ def build_processors(
     chain.append(Stamper(fields).__call__)
     if redactor is not None:
         chain.append(redactor.__call__)
+    chain.append(add_identities)  # after redaction: identifiers, never replaced
     chain.append(LineRenderer(max_record_bytes).__call__)
     return chain
 
