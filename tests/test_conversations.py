@@ -15,7 +15,7 @@ import llmops_logging as ll
 
 from .conftest import cli, read_records
 
-TOKEN_LIKE = "sess_" + "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlMTIz"
+TOKEN_LIKE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlMTIz"
 """A conversation id shaped like a JWT: the scanner would take it for a secret anywhere else."""
 
 
@@ -71,9 +71,12 @@ def test_the_conversation_id_is_never_redacted(tmp_path: Path) -> None:
     ll.get_logger().info("a real session token", session_id=TOKEN_LIKE)
     with ll.run("turn", conversation_id=TOKEN_LIKE, user_id=TOKEN_LIKE):
         ll.get_logger().info("hello", session_id="abc123-real-session")
-    first, start, hello, end = read_records(tmp_path)
+    ll.get_logger().info("a token in text", note=f"token {TOKEN_LIKE}")
+    first, start, hello, end, text = read_records(tmp_path)
     assert first["session_id"] == "[REDACTED]"  # a session token under its own name: hidden
+    assert text["note"] == "token [REDACTED]"  # the same text as a value: a JWT, hidden
     assert hello["session_id"] == "[REDACTED]"
+    assert TOKEN_LIKE not in str(first) + str(text) + str(hello["session_id"])
     for record in (start, hello, end):
         assert _identities(record) == (TOKEN_LIKE, TOKEN_LIKE)
         assert "redacted" not in record or "gen_ai.conversation.id" not in record["redacted"]
