@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import llmops_logging as ll
 
 from .conftest import cli, read_records
@@ -127,21 +129,28 @@ def test_runs_filters_and_groups_by_conversation(tmp_path: Path) -> None:
                 ll.llm_call("m", provider="local") as call,
             ):
                 call.set_usage(10, 5)
+    with pytest.raises(RuntimeError), ll.run("turn", conversation_id="chat-b", user_id="u2"):
+        with ll.run("sub"), ll.llm_call("m", provider="local") as call:
+            call.set_usage(1, 1)  # counted in "turn"'s totals: once in the conversation
+        raise RuntimeError("failed turn")
     with ll.run("batch"):
         pass
     ll.reset()
     listed = json.loads(cli("runs", tmp_path, "--json").stdout)["runs"]
-    assert [r["conversation_id"] for r in listed] == ["chat-a", "chat-a", "chat-b", None]
-    assert [r["user_id"] for r in listed] == ["u1", "u1", "u1", None]
+    conversations = [r.get("conversation_id") for r in listed]
+    assert conversations == ["chat-a", "chat-a", "chat-b", "chat-b", "chat-b", None]
+    assert [r.get("user_id") for r in listed] == ["u1", "u1", "u1", "u2", "u2", None]
     only = json.loads(cli("runs", tmp_path, "--conversation", "chat-a", "--json").stdout)
     assert [r["conversation_id"] for r in only["runs"]] == ["chat-a", "chat-a"]
     grouped = json.loads(cli("runs", tmp_path, "--by", "conversation", "--json").stdout)
     rows = {r["conversation_id"]: r for r in grouped["conversations"]}
     assert set(rows) == {"chat-a", "chat-b"}
-    assert rows["chat-a"]["runs"] == 2 and rows["chat-b"]["runs"] == 1
+    assert rows["chat-a"]["runs"] == 2 and rows["chat-b"]["runs"] == 2  # "sub" is inside
     assert rows["chat-a"]["llm_calls"] == 2 and rows["chat-a"]["input_tokens"] == 20
+    assert rows["chat-b"]["llm_calls"] == 2 and rows["chat-b"]["input_tokens"] == 11
     assert rows["chat-a"]["errors"] == 0 and rows["chat-a"]["users"] == ["u1"]
+    assert rows["chat-b"]["errors"] == 1 and rows["chat-b"]["users"] == ["u1", "u2"]
     text = cli("runs", tmp_path, "--by", "conversation", "--color", "never").stdout
     assert "chat-a" in text and "chat-b" in text
     plain = cli("runs", tmp_path, "--conversation", "chat-b", "--color", "never").stdout
-    assert plain.count("turn") == 1 and "batch" not in plain
+    assert plain.count("turn") == 2 and "sub" in plain and "batch" not in plain

@@ -80,6 +80,11 @@ class RunRow:
         return self.samples_ok / self.samples if self.samples else None
 
     def as_dict(self) -> dict[str, Any]:
+        identities = {
+            "conversation_id": self.conversation_id,
+            "user_id": self.user_id,
+            "parent_run_id": self.parent_run_id,
+        }
         return {
             RUN_ID: self.run_id,
             "name": self.name,
@@ -91,9 +96,7 @@ class RunRow:
             "ok_rate": self.ok_rate,
             ERROR: self.error,
             "error_type": self.error_type,
-            "conversation_id": self.conversation_id,
-            "user_id": self.user_id,
-            "parent_run_id": self.parent_run_id,
+            **{k: v for k, v in identities.items() if v is not None},  # left out when absent
             **self.usage.as_dict(),
         }
 
@@ -156,9 +159,9 @@ def conversations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     errors, users, first and last start, events, and the totals of its outermost runs."""
     table: dict[str, dict[str, Any]] = {}
     usage: dict[str, Usage] = {}
-    ids = {(r[RUN_ID], r["conversation_id"]) for r in rows}
+    ids = {(r[RUN_ID], r.get("conversation_id")) for r in rows}
     for row in rows:
-        conversation = row["conversation_id"]
+        conversation = row.get("conversation_id")
         if conversation is None:
             continue
         group = table.get(conversation)
@@ -169,9 +172,9 @@ def conversations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }  # fmt: skip
             usage[conversation] = Usage()
         group["events"] += row["events"]
-        if row["user_id"] is not None:
+        if row.get("user_id") is not None:
             group["users"].add(row["user_id"])
-        if (row["parent_run_id"], conversation) in ids:
+        if (row.get("parent_run_id"), conversation) in ids:
             continue  # a run inside another run of the conversation: counted there
         group["runs"] += 1
         group["errors"] += row["status"] == "error"
@@ -204,7 +207,7 @@ def command(args: argparse.Namespace) -> int:
     stream = _steps.stream(args)
     rows = runs(Progress(stream.progress).wrap(stream))
     if args.conversation is not None:
-        rows = [r for r in rows if r["conversation_id"] == args.conversation]
+        rows = [r for r in rows if r.get("conversation_id") == args.conversation]
     if args.by == "conversation":
         return _conversations_command(args, conversations(rows), stream)
     if args.json:
