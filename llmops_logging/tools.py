@@ -9,7 +9,8 @@ result (`gen_ai.tool.call.arguments`, `gen_ai.tool.call.result`), which pass the
 any value. The run counts it in its `counts`; it adds nothing to `usage` (no tokens).
 
 `@ll.tool` binds a call's arguments to the function's parameter names (`inspect.signature`),
-defaults included, and takes the docstring's first line as the description.
+defaults included (a method's `self` or `cls` left out), and takes the docstring's first line
+as the description.
 """
 
 from __future__ import annotations
@@ -167,7 +168,11 @@ def _bind(signature: inspect.Signature | None, args: Any, kwargs: Any) -> Any:
     except TypeError:
         return None
     bound.apply_defaults()
-    return dict(bound.arguments)
+    arguments = dict(bound.arguments)
+    first = next(iter(signature.parameters), None)
+    if first in ("self", "cls"):  # a method's object is not an argument of the tool
+        arguments.pop(first, None)
+    return arguments
 
 
 def _description(func: Callable[..., Any]) -> str | None:

@@ -63,6 +63,19 @@ def test_default_arguments_are_recorded_by_name(tmp_path: Path) -> None:
     assert "parent_id" not in record  # no enclosing step: left out, not null
 
 
+def test_a_method_tool_leaves_its_object_out_of_the_arguments(tmp_path: Path) -> None:
+    class Calculator:
+        @ll.tool
+        def scale(self, x: int) -> int:
+            return 2 * x
+
+    ll.configure(tmp_path)
+    assert Calculator().scale(4) == 8
+    (record,) = _tools(tmp_path)
+    assert record["event"] == "execute_tool scale"
+    assert record["gen_ai"]["tool"]["call"] == {"arguments": {"x": 4}, "result": 8}
+
+
 def test_an_async_tool_with_a_name_and_description(tmp_path: Path) -> None:
     ll.configure(tmp_path)
 
