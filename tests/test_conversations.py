@@ -154,3 +154,4 @@ def test_runs_filters_and_groups_by_conversation(tmp_path: Path) -> None:
     assert "chat-a" in text and "chat-b" in text
     plain = cli("runs", tmp_path, "--conversation", "chat-b", "--color", "never").stdout
     assert plain.count("turn") == 2 and "sub" in plain and "batch" not in plain
+    assert plain.splitlines()[0].split()[-1] == "conversation" and plain.count("chat-b") == 3

@@ -214,19 +214,22 @@ def command(args: argparse.Namespace) -> int:
         _steps.dump({"runs": rows, "read": stream.report.as_dict()})
         return 0
     llm = any(r.get("llm_calls") for r in rows)  # the LLM columns when there were calls
+    chat = any(r.get("conversation_id") for r in rows)  # and the conversation's
+    usage_headers = USAGE_HEADERS if llm else ()
     headers = [RUN_ID, NAME, "start (UTC)", "status", "duration", "events", "ok_rate",
-               ERROR, *(USAGE_HEADERS if llm else ())]  # fmt: skip
+               ERROR, *usage_headers, *(("conversation",) if chat else ())]  # fmt: skip
     took = durations([r[DURATION_S] for r in rows])  # one unit down the column
     table = [
         [r[RUN_ID][:8], r[NAME], short_ts(r["start"]), r["status"], took[n], r["events"],
-         r["ok_rate"], r["error_type"], *(usage_cells(r) if llm else ())]
+         r["ok_rate"], r["error_type"], *(usage_cells(r) if llm else ()),
+         *((r.get("conversation_id"),) if chat else ())]
         for n, r in enumerate(rows)
     ]  # fmt: skip
     print_table(
         headers,
         table,
         console(sys.stdout, wants_color(sys.stdout, args.color)),
-        numeric=(4, 5, 6, *range(8, len(headers))),
+        numeric=(4, 5, 6, *range(8, 8 + len(usage_headers))),
         styles={3: lambda v: STATUS_STYLES.get(v, "")},
     )
     print(_steps.footer(stream.report, _steps.plural(len(rows), "run")))
