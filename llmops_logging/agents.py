@@ -16,6 +16,7 @@ from typing import Any, TypeVar, overload
 from ._config import get_logger
 from ._context import StepState, current_run, current_step, enclosing_scopes, nearest_open
 from ._contract import GEN_AI, HANDOFF, INVOKE_AGENT, KIND, TO_AGENT
+from ._render import safe_str
 from .runs import Scope, Step, StepManager
 
 F = TypeVar("F")
@@ -61,7 +62,7 @@ def agent(name: Any, /, *, id: Any = None, **fields: Any) -> Any:
     """An agent's invocation: a step whose records carry `gen_ai.operation.name`
     `invoke_agent` and `gen_ai.agent.name` (and `gen_ai.agent.id` when `id` is given).
     `@ll.agent` bare decorates a function under its own name."""
-    agent_id = None if id is None else str(id)
+    agent_id = None if id is None else safe_str(id)
     if callable(name) and not isinstance(name, str):
         return AgentManager(name.__qualname__, fields, agent_id)(name)
     return AgentManager(str(name), fields, agent_id)
@@ -84,6 +85,6 @@ def handoff(to_agent: str, *, from_agent: str | None = None, **fields: Any) -> N
     source = from_agent if from_agent is not None else current_agent()
     record: dict[str, Any] = {k: v for k, v in fields.items() if k not in (KIND, TO_AGENT)}
     if source is not None:
-        record[GEN_AI] = {"agent": {"name": str(source)}}
-    record[TO_AGENT] = str(to_agent)
+        record[GEN_AI] = {"agent": {"name": safe_str(source)}}
+    record[TO_AGENT] = safe_str(to_agent)
     get_logger(_LOGGER_NAME).info(HANDOFF, kind=HANDOFF, **record)

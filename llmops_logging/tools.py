@@ -37,6 +37,7 @@ from ._contract import (
     TOOL_TYPE_FUNCTION,
 )
 from ._llm_settings import llm_settings
+from ._render import safe_str
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,11 +60,11 @@ class ToolCall:
         description: str | None = None,
         **fields: Any,
     ) -> None:
-        self.name = name
+        self.name = _text(name)
         self.arguments = arguments
-        self.call_id = call_id
-        self.type = type
-        self.description = description
+        self.call_id = None if call_id is None else _text(call_id)
+        self.type = _text(type)
+        self.description = None if description is None else _text(description)
         self.result: Any = _UNSET
         self.fields = fields
         self.step_id = uuid.uuid4().hex
@@ -139,6 +140,11 @@ class ToolCall:
         if call:
             tool["call"] = call
         return tool
+
+
+def _text(value: Any) -> str:
+    """A name or id as text; a hostile `__str__` gives a readable stand-in, never an error."""
+    return value if isinstance(value, str) else safe_str(value)
 
 
 def tool_call(

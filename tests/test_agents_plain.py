@@ -287,6 +287,24 @@ def test_the_agent_decorator_opens_a_new_agent_step_per_call(tmp_path: Path) -> 
     assert [t["parent_id"] for t in _tools(tmp_path)] == [s["step_id"] for s in starts]
 
 
+def test_hostile_names_and_values_never_raise_into_the_caller(tmp_path: Path) -> None:
+    class Hostile:
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    ll.configure(tmp_path)
+    ll.handoff(Hostile(), from_agent=Hostile())  # type: ignore[arg-type]
+    with ll.agent("a", id=Hostile()):
+        pass
+    with ll.tool_call(Hostile(), arguments=Hostile(), call_id=Hostile()) as t:  # type: ignore[arg-type]
+        t.result = Hostile()
+    kinds = [r["kind"] for r in read_records(tmp_path)]
+    assert kinds == ["handoff", "step_start", "step_ok", "tool_call"]
+
+
 def test_tail_prints_a_tool_call_as_one_line_without_content(tmp_path: Path) -> None:
     @ll.tool
     def fails(secret_word: str) -> None:
