@@ -1,7 +1,8 @@
 """llmops_logging: an append-only JSONL event stream for LLM agent code, on structlog.
 
-`configure()` once; then `get_logger()`, `run()` and `step()`; stdlib `logging` records land
-in the same file with the same fields. `read_events()` reads a log back.
+`configure()` once; then `get_logger()`, `run()` and `step()` (`agent()`, `tool`, `tool_call()`
+and `handoff()` for what an agent does); stdlib `logging` records land in the same file with
+the same fields. `read_events()` reads a log back.
 """
 
 from __future__ import annotations

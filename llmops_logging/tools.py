@@ -78,7 +78,7 @@ class ToolCall:
 
     def __enter__(self) -> ToolCall:
         if self._state is not None:
-            raise RuntimeError(f"tool_call({self.name!r}) is already entered; use a new one")
+            raise RuntimeError(f"tool_call({self.name!r}) was entered already; use a new one")
         parent = nearest_open(current_step.get())
         self.parent_id = parent.step_id if parent is not None else None
         self._state = StepState(step_id=self.step_id, name=self.name, parent=parent)
