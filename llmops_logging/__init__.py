@@ -1,12 +1,14 @@
 """llmops_logging: an append-only JSONL event stream for LLM agent code, on structlog.
 
-`configure()` once; then `get_logger()`, `run()` and `step()`; stdlib `logging` records land
-in the same file with the same fields. `read_events()` reads a log back.
+`configure()` once; then `get_logger()`, `run()` and `step()` (`agent()`, `tool`, `tool_call()`
+and `handoff()` for what an agent does); stdlib `logging` records land in the same file with
+the same fields. `read_events()` reads a log back.
 """
 
 from __future__ import annotations
 
 from ._config import configure, current_handler, get_logger, reset
+from .agents import agent, handoff
 from .formatters import JsonlFormatter
 from .handlers import RotatingJsonlHandler
 from .llm._call import LlmCall, llm_call
@@ -14,6 +16,7 @@ from .llm.anthropic import instrument_anthropic
 from .llm.openai import instrument_openai
 from .reader import EventStream, ReadReport, read_events
 from .runs import run, step
+from .tools import ToolCall, tool, tool_call
 from .utils import Timer, jitter, new_run_id, now_iso, random_seed, write_jsonl
 
 __version__ = "0.2.0"  # pyproject.toml reads the version from here
@@ -25,10 +28,13 @@ __all__ = [
     "ReadReport",
     "RotatingJsonlHandler",
     "Timer",
+    "ToolCall",
     "__version__",
+    "agent",
     "configure",
     "current_handler",
     "get_logger",
+    "handoff",
     "instrument_anthropic",
     "instrument_openai",
     "jitter",
@@ -40,5 +46,7 @@ __all__ = [
     "reset",
     "run",
     "step",
+    "tool",
+    "tool_call",
     "write_jsonl",
 ]

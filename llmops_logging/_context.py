@@ -85,6 +85,8 @@ class RunState:
     counts: Counter[str] = field(default_factory=Counter)
     dropped: Counter[str] = field(default_factory=Counter)
     usage: UsageTotals | None = None
+    conversation_id: str | None = None  # written on every record of the run, never redacted
+    user_id: str | None = None
 
     @property
     def parent_run_id(self) -> str | None:

@@ -33,6 +33,10 @@ EVENT_ID = "event_id"
 SEQ = "seq"
 PID = "pid"
 
+USER_PREFIX = "user_"
+"""A user value under the name of a stamp (a core field but `event` and `kind`, which are the
+user's own) is kept under this prefix: only the library writes the stamps."""
+
 CORE_FIELDS: tuple[str, ...] = (TS, RUN_ID, EVENT, KIND, LEVEL, LOGGER, EVENT_ID, SEQ, PID)
 """Every record has these, written first and in this order."""
 STAMPS: frozenset[str] = frozenset(CORE_FIELDS) - {EVENT}
@@ -165,6 +169,7 @@ USAGE = "usage"
 COST_USD = "cost_usd"
 TTFT_S = "ttft_s"
 GEN_AI = "gen_ai"
+"""The nested object whose paths, joined with `.`, are the OpenTelemetry GenAI attributes."""
 COST_SOURCE = "cost_source"
 COST_NOTE = "cost_note"
 ATTEMPTS = "attempts"
@@ -211,3 +216,20 @@ def cost_ok(value: object) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     return value >= 0 and (isinstance(value, int) or math.isfinite(value))
+
+
+# -- agents, tools and conversations ---------------------------------------------------------
+
+TOOL_CALL = "tool_call"
+"""The kind of the record of one tool execution (a step of its own, written when it ends)."""
+HANDOFF = "handoff"
+"""The kind of the record of a hand-off from one agent to another."""
+EXECUTE_TOOL = "execute_tool"
+INVOKE_AGENT = "invoke_agent"
+"""`gen_ai.operation.name` of a tool call and of an agent's invocation."""
+TO_AGENT = "to_agent"
+"""The agent a hand-off goes to (`gen_ai.agent.name` is the one it comes from)."""
+TOOL_TYPE_FUNCTION = "function"
+CONVERSATION_PATH = (GEN_AI, "conversation", "id")
+USER_PATH = ("user", "id")
+"""Where a run's conversation and user ids are written on every record of the run."""

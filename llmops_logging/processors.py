@@ -45,6 +45,7 @@ from ._contract import (
     USER_PREFIX,
     EventDict,
 )
+from ._identities import add_identities
 from ._platform import at_fork_in_child
 from ._render import (
     DEFAULT_MAX_RECORD_BYTES,
@@ -335,7 +336,7 @@ def build_processors(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> list[Processor]:
     """The chain in the contract's order: context, sampling, stamps (the Stamper adds the
-    error fields too), redaction, render.
+    error fields too), redaction, the run's conversation and user ids, render.
 
     Processors that are objects go in as their bound `__call__`: CPython calls a bound method
     of a Python function on its fast path, and an object's `__call__` through a slower one.
@@ -346,6 +347,7 @@ def build_processors(
     chain.append(Stamper(fields).__call__)
     if redactor is not None:
         chain.append(redactor.__call__)
+    chain.append(add_identities)  # after redaction: identifiers, never replaced
     chain.append(LineRenderer(max_record_bytes).__call__)
     return chain
 

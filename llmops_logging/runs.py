@@ -31,6 +31,7 @@ from ._contract import (
     STEP_ID,
     USAGE,
 )
+from ._render import safe_str
 from .processors import beside_own_fields
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -114,6 +115,10 @@ class _ScopeManager(Generic[S]):
     def _closing_extra(self, scope: Scope) -> dict[str, Any]:
         return {}
 
+    def _fresh(self) -> _ScopeManager[S]:
+        """A new manager of the same name and options: each decorated call is a new scope."""
+        return type(self)(self.name, dict(self.fields))
+
     def __enter__(self) -> S:
         if self._scope is not None:
             raise RuntimeError(f"{self.prefix}({self.name!r}) is already entered; use a new one")
@@ -160,12 +165,11 @@ class _ScopeManager(Generic[S]):
 
         For a generator (sync or async) the scope spans its iteration, not just its creation.
         """
-        make = type(self)
-        name, fields = self.name, self.fields
+        make = self._fresh
         if inspect.isasyncgenfunction(func):
 
             async def scoped_async_gen(*args: Any, **kwargs: Any) -> Any:
-                async with make(name, dict(fields)):
+                async with make():
                     async for item in func(*args, **kwargs):
                         yield item
 
@@ -195,7 +199,7 @@ class _ScopeManager(Generic[S]):
         if inspect.isgeneratorfunction(func):
 
             def scoped_gen(*args: Any, **kwargs: Any) -> Any:
-                with make(name, dict(fields)):
+                with make():
                     return (yield from func(*args, **kwargs))
 
             @functools.wraps(func)
@@ -208,14 +212,14 @@ class _ScopeManager(Generic[S]):
 
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                async with make(name, dict(fields)):
+                async with make():
                     return await func(*args, **kwargs)
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with make(name, dict(fields)):
+            with make():
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -261,6 +265,20 @@ class RunManager(_ScopeManager[Run]):
 
     prefix = "run"
 
+    def __init__(
+        self,
+        name: str,
+        fields: dict[str, Any],
+        conversation_id: str | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        super().__init__(name, fields)
+        self.conversation_id = conversation_id
+        self.user_id = user_id
+
+    def _fresh(self) -> RunManager:
+        return RunManager(self.name, dict(self.fields), self.conversation_id, self.user_id)
+
     def _open(self) -> Run:
         parent = current_run.get()
         state = RunState(
@@ -269,6 +287,9 @@ class RunManager(_ScopeManager[Run]):
             parent=parent,
             parent_step=nearest_open(current_step.get()) if parent is not None else None,
             sampled=parent.sampled if parent is not None else True,
+            # a nested run is part of the same conversation unless it names its own
+            conversation_id=_identifier(self.conversation_id, parent, "conversation_id"),
+            user_id=_identifier(self.user_id, parent, "user_id"),
         )
         self._state = state
         self._step_before = current_step.get()
@@ -319,18 +340,29 @@ class StepManager(_ScopeManager[Step]):
         current_step.set(nearest_open(current_step.get()))
 
 
+def _identifier(given: Any, parent: RunState | None, attribute: str) -> str | None:
+    """An id as text (never raising), else the enclosing run's."""
+    if given is not None:
+        return given if isinstance(given, str) else safe_str(given)
+    return getattr(parent, attribute) if parent is not None else None
+
+
 @overload
-def run(name: str, /, **fields: Any) -> RunManager: ...
+def run(
+    name: str, /, *, conversation_id: Any = None, user_id: Any = None, **fields: Any
+) -> RunManager: ...
 @overload
 def run(name: F, /) -> F: ...
-def run(name: Any, /, **fields: Any) -> Any:
+def run(name: Any, /, *, conversation_id: Any = None, user_id: Any = None, **fields: Any) -> Any:
     """A run: a new `run_id` for its scope, `run_start`, then `run_ok` or `run_error`.
 
-    `@ll.run` bare decorates a function under its own name.
+    `conversation_id` and `user_id` (a chat session of many runs, its user) are written as
+    `gen_ai.conversation.id` and `user.id` on every record of the run and of the runs inside
+    it; identifiers, so never redacted. `@ll.run` bare decorates a function under its own name.
     """
     if callable(name) and not isinstance(name, str):
         return RunManager(name.__qualname__, fields)(name)
-    return RunManager(str(name), fields)
+    return RunManager(str(name), fields, conversation_id, user_id)
 
 
 @overload

@@ -38,6 +38,7 @@ from .._contract import (
     PID,
     RUN_ID,
     SEQ,
+    TOOL_CALL,
     TS,
     TTFT_S,
 )
@@ -188,6 +189,18 @@ def llm_call_parts(record: dict[str, Any]) -> list[str]:
     return [f"{key}={_value(value)}" for key, value in shown if value is not None]
 
 
+def tool_call_parts(record: dict[str, Any]) -> list[str]:
+    """A `tool_call` in a few words: the tool, its call id, duration and the error; never its
+    arguments or result (content, which may be long or private)."""
+    shown: list[tuple[str, Any]] = [
+        ("tool", path(record, "gen_ai", "tool", "name")),
+        ("call_id", path(record, "gen_ai", "tool", "call", "id")),
+        ("duration", None if record.get(DURATION_S) is None else seconds(record[DURATION_S])),
+        (ERROR, _error_text(record.get(ERROR))),
+    ]
+    return [f"{key}={_value(value)}" for key, value in shown if value is not None]
+
+
 # -- one record, one line ---------------------------------------------------------------------
 
 
@@ -228,6 +241,8 @@ class LinePrinter:
         kind = record.get(KIND)
         if kind == LLM_CALL:
             parts = llm_call_parts(record)
+        elif kind == TOOL_CALL:
+            parts = tool_call_parts(record)
         else:
             if kind not in (None, DEFAULT_KIND):
                 parts.append(f"{KIND}={_value(kind)}")

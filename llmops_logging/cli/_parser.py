@@ -160,9 +160,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep printing new records across rotations; Ctrl-C stops (status 0)",
     )
     tail.add_argument("--interval", type=float, default=0.1, help=argparse.SUPPRESS)
-    command(
+    runs = command(
         "runs",
         "one row per run: id, name, start, status, duration, events, ok_rate, error, tokens, cost",
+    )
+    runs.add_argument(
+        "--conversation",
+        metavar="ID",
+        help="only the runs of this conversation (gen_ai.conversation.id)",
+    )
+    runs.add_argument(
+        "--by",
+        choices=("run", "conversation"),
+        default="run",
+        help="one row per run (default) or per conversation: its runs, users, tokens, cost",
     )
     stats = command(
         "stats",

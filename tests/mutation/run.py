@@ -258,6 +258,27 @@ MUTATIONS = (
         "    if False:\n        _started = False\n",
         ("tests/test_fork_safety.py::test_a_child_forked_mid_price_load_prices_its_calls",),
     ),
+    Mutation(
+        "conversation-id-redacted",
+        "a run's conversation and user ids pass the redactor, which may replace them",
+        "        chain.append(redactor.__call__)\n    chain.append(add_identities)",
+        "        chain.append(add_identities)\n        chain.append(redactor.__call__)",
+        ("tests/test_conversations.py",),
+    ),
+    Mutation(
+        "tool-content-ignores-capture-setting",
+        "a tool's arguments and result are written with capture_content=False",
+        "        if llm_settings().capture_content:\n",
+        "        if True:\n",
+        ("tests/test_agents_plain.py",),
+    ),
+    Mutation(
+        "tool-call-not-current-step",
+        "what runs inside a tool call hangs below the tool's parent, not the tool",
+        "        current_step.set(self._state)\n",
+        "",
+        ("tests/test_agents_plain.py",),
+    ),
 )
 
 
