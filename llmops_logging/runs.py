@@ -51,10 +51,6 @@ class Scope:
         """Add fields to the closing record (`run_ok` / `run_error`, `step_ok` / `step_error`)."""
         self.closing_fields.update(fields)
 
-    def stamps(self) -> dict[str, str] | None:
-        """The step stamps of the scope's own records; None: those of the current step."""
-        return None
-
 
 class Run(Scope):
     def __init__(self, name: str, fields: dict[str, Any], state: RunState) -> None:
@@ -69,12 +65,21 @@ class Step(Scope):
         self.step_id = state.step_id
         self.parent_id = state.parent_id
 
-    def stamps(self) -> dict[str, str]:
-        # A top-level step has no parent_id rather than `null`: schema inference (polars,
-        # DuckDB) would otherwise type the column Null from the first rows.
-        if self.parent_id is None:
-            return {STEP_ID: self.step_id}
-        return {STEP_ID: self.step_id, PARENT_ID: self.parent_id}
+
+def step_record(
+    method: Callable[..., Any], event: str, step_id: str, parent_id: str | None, **fields: Any
+) -> None:
+    """Log one record of a step of the library's own: a boundary, an `llm_call`, a
+    `tool_call`. Its `step_id` and `parent_id` are set around this one log call (in
+    `scope_stamps`), so no field the caller gave can name another step. A top-level step has
+    no `parent_id` rather than `null`: schema inference (polars, DuckDB) would otherwise type
+    the column Null from the first rows."""
+    stamps = {STEP_ID: step_id} if parent_id is None else {STEP_ID: step_id, PARENT_ID: parent_id}
+    token = scope_stamps.set(stamps)
+    try:
+        method(event, **fields)
+    finally:
+        scope_stamps.reset(token)
 
 
 def _emit(method: str, kind: str, scope: Scope, extra: dict[str, Any]) -> None:
@@ -83,12 +88,11 @@ def _emit(method: str, kind: str, scope: Scope, extra: dict[str, Any]) -> None:
     kept as `user_<name>`."""
     fields = beside_own_fields({**scope.fields, **scope.closing_fields}, SCOPE_FIELDS)
     fields.update(extra)
-    log = get_logger(_LOGGER_NAME)  # per record: whatever configure() set up now
-    token = scope_stamps.set(scope.stamps())
-    try:
-        getattr(log, method)(kind, kind=kind, name=scope.name, **fields)
-    finally:
-        scope_stamps.reset(token)
+    log = getattr(get_logger(_LOGGER_NAME), method)  # per record: what configure() set up now
+    if isinstance(scope, Step):
+        step_record(log, kind, scope.step_id, scope.parent_id, kind=kind, name=scope.name, **fields)
+    else:
+        log(kind, kind=kind, name=scope.name, **fields)
 
 
 S = TypeVar("S", bound="Scope")

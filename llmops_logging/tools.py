@@ -27,22 +27,22 @@ from ._config import get_logger
 from ._context import StepState, current_step, nearest_open
 from ._contract import (
     DURATION_S,
-    EVENT,
     EXECUTE_TOOL,
     GEN_AI,
-    KIND,
-    PARENT_ID,
-    STEP_ID,
+    SCOPE_FIELDS,
     TOOL_CALL,
     TOOL_TYPE_FUNCTION,
 )
 from ._llm_settings import llm_settings
 from ._render import safe_str
+from .processors import beside_own_fields
+from .runs import step_record
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _LOGGER_NAME = "llmops_logging.tools"
-_RESERVED = frozenset({EVENT, KIND, GEN_AI, DURATION_S, STEP_ID, PARENT_ID, "exc_info"})
+_OWN = SCOPE_FIELDS | {"exc_info"}
+"""A field given under one of these names is kept as `user_<name>`, as for runs and steps."""
 _UNSET: Any = object()
 
 
@@ -111,18 +111,18 @@ class ToolCall:
         self.__exit__(exc_type, exc, tb)
 
     def _write(self, duration: float, error: BaseException | None) -> None:
-        record = {k: v for k, v in self.fields.items() if k not in _RESERVED}
-        record[STEP_ID] = self.step_id
-        if self.parent_id is not None:
-            record[PARENT_ID] = self.parent_id
+        record = beside_own_fields(self.fields, _OWN)
         record[DURATION_S] = duration
         record[GEN_AI] = {"operation": {"name": EXECUTE_TOOL}, "tool": self._tool()}
         log = get_logger(_LOGGER_NAME)  # per record: whatever configure() set up now
         event = f"{EXECUTE_TOOL} {self.name}"
         if error is None:
-            log.info(event, kind=TOOL_CALL, **record)
+            step_record(log.info, event, self.step_id, self.parent_id, kind=TOOL_CALL, **record)
         else:
-            log.error(event, kind=TOOL_CALL, exc_info=error, **record)
+            step_record(
+                log.error, event, self.step_id, self.parent_id, kind=TOOL_CALL, exc_info=error,
+                **record,
+            )  # fmt: skip
 
     def _tool(self) -> dict[str, Any]:
         """`gen_ai.tool`: joined with dots, its paths are the OpenTelemetry attribute names."""

@@ -341,3 +341,18 @@ def test_stats_by_tool_name(tmp_path: Path) -> None:
     assert groups["add"]["records"] == 3 and groups["add"]["errors"] == 0
     assert groups["add"]["durations"] == 3
     assert groups["fails"]["records"] == 1 and groups["fails"]["errors"] == 1
+
+
+def test_fields_named_like_the_tool_calls_own_are_kept_renamed(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    with ll.run("agent"), ll.step("outer") as outer:
+        with ll.tool_call(
+            "search", step_id="forged", parent_id="forged-parent", duration_s=-1, exc_info=True
+        ) as t:
+            t.set(gen_ai="mine")
+    (record,) = _tools(tmp_path)
+    assert record["step_id"] == t.step_id and record["parent_id"] == outer.step_id
+    assert record["user_step_id"] == "forged" and record["user_parent_id"] == "forged-parent"
+    assert record["user_duration_s"] == -1 and record["duration_s"] >= 0
+    assert record["user_gen_ai"] == "mine" and record["gen_ai"]["tool"]["name"] == "search"
+    assert record["user_exc_info"] is True and "error" not in record

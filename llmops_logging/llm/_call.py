@@ -39,7 +39,6 @@ from .._context import (
     current_step,
     enclosing_scopes,
     nearest_open,
-    scope_stamps,
 )
 from .._contract import (
     ATTEMPTS,
@@ -51,9 +50,7 @@ from .._contract import (
     FLOAT_REQUEST_PARAMS,
     GEN_AI,
     LLM_CALL,
-    PARENT_ID,
     SCOPE_FIELDS,
-    STEP_ID,
     STREAM_INCOMPLETE,
     TTFT_S,
     USAGE_REJECTED,
@@ -63,6 +60,7 @@ from .._contract import (
 from .._llm_settings import llm_settings
 from .._platform import at_fork_in_child
 from ..processors import beside_own_fields, error_fields
+from ..runs import step_record
 from ._cost import price_call
 
 _LOGGER_NAME = "llmops_logging.llm"
@@ -289,14 +287,8 @@ class LlmCall:
             record[ERROR] = _error_field(error)
         log = get_logger(_LOGGER_NAME)  # per record: configure()'s chain, not structlog's
         method = log.info if error is None else log.error
-        stamps = {STEP_ID: self.step_id}
-        if self.parent_id is not None:
-            stamps[PARENT_ID] = self.parent_id
-        token = scope_stamps.set(stamps)  # the call's own step: no field can name another
-        try:
-            method(f"{self.operation} {self.model}", kind=LLM_CALL, **record)
-        finally:
-            scope_stamps.reset(token)
+        event = f"{self.operation} {self.model}"
+        step_record(method, event, self.step_id, self.parent_id, kind=LLM_CALL, **record)
 
     def _gen_ai(self, with_content: bool) -> dict[str, Any]:
         """The nested `gen_ai` object: joined with dots, its paths are the OpenTelemetry names."""
