@@ -8,12 +8,9 @@ a single file. A directory with no log but a `raw_events/` below it (the smoke l
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from typing import Any
-
-import orjson
 
 from .._contract import (
     DEFAULT_LOG_DIR,
@@ -24,7 +21,10 @@ from .._contract import (
     default_log_dir,
 )
 from ..reader import Accept, EventStream, ReadReport, log_files, make_filter, unread_files
+from ._output import json_text, visible
 from ._parser import PROG
+from ._values import number as number  # re-exported: the commands read values from here
+from ._values import path as path
 
 
 class UsageError(Exception):
@@ -71,24 +71,6 @@ def paths(args: argparse.Namespace, *, empty_ok: bool = False) -> list[str]:
         return [resolve(default, empty_ok=empty_ok)]
     except UsageError as exc:
         raise UsageError(f"{exc} (the default: ${LOG_DIR_ENV} or {DEFAULT_LOG_DIR})") from None
-
-
-def path(record: Any, *keys: str) -> Any:
-    """`record[k1][k2]...`, or None where the path does not exist (the CLI's one walker of
-    nested fields such as `gen_ai.usage`)."""
-    value: Any = record
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
-def number(value: Any) -> float | None:
-    """A finite number, or None: records are input, and may hold anything (a bool is no number)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
 
 
 # -- filters ----------------------------------------------------------------------------------
@@ -139,14 +121,14 @@ def stream(args: argparse.Namespace) -> EventStream:
 
 def dump(value: Any) -> None:
     """`value` as indented JSON on stdout (the `--json` output)."""
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(json_text(value, indent=True) + "\n")
 
 
 def skipped(report: ReadReport) -> list[str]:
     """What a read left out, one sentence each: torn lines, oversize lines, unread files."""
 
     def places(shown: list[str], count: int) -> str:
-        return ", ".join(shown[:5]) + (" ..." if count > 5 else "")
+        return ", ".join(map(visible, shown[:5])) + (" ..." if count > 5 else "")
 
     notes = []
     if report.bad_count:
@@ -171,7 +153,7 @@ def footer(report: ReadReport, what: str) -> str:
     """`3 runs from 1,024 records in 2 files; skipped ...`, then any read errors."""
     text = f"{what} from {plural(report.matched, 'record')} in {plural(len(report.files), 'file')}"
     text = "; ".join([text, *skipped(report)])
-    return "\n".join([text, *report.errors])
+    return "\n".join([text, *map(visible, report.errors)])
 
 
 def warn(report: ReadReport) -> None:
@@ -179,4 +161,4 @@ def warn(report: ReadReport) -> None:
     for note in skipped(report):
         print(f"{PROG}: {note}", file=sys.stderr)
     for error in report.errors:
-        print(f"{PROG}: {error}", file=sys.stderr)
+        print(f"{PROG}: {visible(error)}", file=sys.stderr)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._contract import COST_USD
-from ._steps import number, path
+from ._values import number, path
 
 
 @dataclass
