@@ -20,11 +20,15 @@ import subprocess
 import sys
 import termios
 import time
+import unicodedata
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from llmops_logging.cli import _steps as cli_steps
+from llmops_logging.cli._output import json_text, visible, visible_lines
 
 from .conftest import ENV, ROOT
 
@@ -233,6 +237,21 @@ def test_json_output_stays_json_with_every_character_escaped(
     assert row["name"] == HOSTILE and row["run_id"] == RUN_ID
 
 
+@pytest.mark.parametrize("command", [["runs"], ["validate"], ["tail"]], ids=" ".join)
+def test_json_report_names_a_file_name_that_is_not_utf8(
+    hostile_log: Path, command: list[str]
+) -> None:
+    status, output = run([*command, "--json", hostile_log], False)
+    assert status == (1 if command == ["validate"] else 0)
+    text = assert_inert(output)
+    if command != ["tail"]:
+        report = json.loads(text)
+        read = report.get("read", report)
+        assert sorted(read["unread"]) == sorted(
+            str(hostile_log / name) for name in (FILE_NAME, os.fsdecode(BAD_UTF8_NAME))
+        )
+
+
 @pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "pipe"])
 def test_tail_follow_shows_followed_records_escaped(hostile_log: Path, terminal: bool) -> None:
     session = Session(["tail", "-f", "-n", "100", hostile_log], terminal)
@@ -251,3 +270,44 @@ def test_tail_follow_shows_followed_records_escaped(hostile_log: Path, terminal:
     assert text.count(SHOWN) >= 2  # the history and the followed records alike
     if terminal:
         assert SGR.search(output)
+
+
+# -- the one place ----------------------------------------------------------------------------
+
+
+def test_every_control_and_format_character_is_shown_escaped() -> None:
+    shown = [chr(c) for c in range(sys.maxunicode + 1)
+             if unicodedata.category(chr(c)) in ("Cc", "Cf", "Cs", "Zl", "Zp")]  # fmt: skip
+    assert "\x1b" in shown and "\x9b" in shown and "\u202e" in shown and "\U000e0041" in shown
+    text = "".join(shown)
+    escaped = visible(text)
+    assert escaped.isascii() and escaped.isprintable()
+    one_line = text.replace("\n", "")
+    assert visible_lines(f"a\n{one_line}\n") == f"a\n{visible(one_line)}\n"
+    low = "".join(c for c in text if not "\ud800" <= c <= "\udbff")  # surrogateescape's
+    for value in (low, "".join(c for c in low if not "\udc00" <= c <= "\udfff")):
+        as_json = json_text({"k": value}, indent=True)  # with lone surrogates, or none
+        assert as_json.replace("\n", "").isascii() and as_json.replace("\n", "").isprintable()
+        assert json.loads(as_json) == {"k": value}
+    kept = "plain é 中文 \u00a0nbsp \ue000private \\x1b as typed"
+    assert visible(kept) == kept  # printable text, spaces and backslashes stay as they are
+
+
+def test_a_command_that_forgets_to_escape_still_prints_no_control_sequence(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new command that prints log text raw: main's filter still shows it escaped."""
+    import llmops_logging.cli as cli
+
+    def careless(args: Any) -> int:
+        print(HOSTILE)
+        sys.stderr.write(f"warning: {HOSTILE}\n")
+        raise cli_steps.UsageError(f"--run {HOSTILE} matches several runs")
+
+    monkeypatch.setattr(cli, "_commands", lambda: {"tail": careless})
+    assert cli.main(["tail"]) == 2
+    captured = capsys.readouterr()
+    for printed in (captured.out, captured.err):
+        assert not UNSAFE.findall(printed.replace("\n", "", printed.count("\n"))), printed
+        assert SHOWN in printed
+    assert captured.err.count("\n") == 2  # its own lines; the log's newlines are shown as \n

@@ -20,6 +20,7 @@ that no row wraps and with no space at the end of a line, so `grep`, `awk` and `
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import time
@@ -129,8 +130,13 @@ def _json_line(line: str) -> str:
 def json_text(value: Any, *, indent: bool = False) -> str:
     """`value` as JSON (no newline at the end) in which every character `visible` escapes is
     a `\\uXXXX` escape: orjson writes C0 controls so but DEL, C1 and format characters as
-    they are. The same JSON for a parser, inert on a terminal."""
-    text = orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 if indent else 0).decode()
+    they are. The same JSON for a parser, inert on a terminal. A file name with bytes that
+    are not UTF-8 (a lone surrogate, which orjson refuses) is written as the stdlib does."""
+    try:
+        data = orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 if indent else 0)
+    except TypeError:
+        return json.dumps(value, default=str, indent=2 if indent else None)  # all ASCII
+    text = data.decode()
     return (
         "\n".join([_json_line(line) for line in text.split("\n")]) if indent else _json_line(text)
     )
