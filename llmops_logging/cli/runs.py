@@ -124,8 +124,16 @@ def runs(records: Iterable[Record]) -> list[dict[str, Any]]:
 def command(args: argparse.Namespace) -> int:
     stream = _steps.stream(args)
     rows = runs(Progress(stream.progress).wrap(stream))
+    matched = stream.report.matched
+    nothing_found = (
+        None
+        if rows or not matched
+        else f"no run: none of the {_steps.plural(matched, 'record')} matched is a run_start "
+        "or run end"
+    )
     if args.json:
         _steps.dump({"runs": rows, "read": stream.report.as_dict()})
+        _steps.say_unmatched(stream.accept, nothing_found)
         return 0
     llm = any(r.get("llm_calls") for r in rows)  # the LLM columns when there were calls
     headers = [RUN_ID, NAME, "start (UTC)", "status", "duration", "events", "ok_rate",
@@ -144,4 +152,5 @@ def command(args: argparse.Namespace) -> int:
         styles={3: lambda v: STATUS_STYLES.get(v, "")},
     )
     print(_steps.footer(stream.report, _steps.plural(len(rows), "run")))
+    _steps.say_unmatched(stream.accept, nothing_found)
     return 0

@@ -301,6 +301,7 @@ def command(args: argparse.Namespace) -> int:
     for record in deque(Progress(stream.progress).wrap(stream), maxlen=args.lines):
         emit(record)
     _steps.warn(stream.report)
+    _steps.say_unmatched(stream.accept)
     return 0
 
 
@@ -349,6 +350,7 @@ def follow(args: argparse.Namespace, emit: Sink, out: TextIO) -> int:
         )
     for missed in follower.missed:
         print(f"{PROG}: {visible(missed)}", file=sys.stderr)
+    _steps.say_unmatched(follower.accept)
     return 0
 
 

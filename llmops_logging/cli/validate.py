@@ -197,12 +197,14 @@ def command(args: argparse.Namespace) -> int:
         if args.json
         else (lambda where, problem: print(f"{visible(where)}: {visible(problem)}"))
     )
+    accept = _steps.accept(args)
     try:
-        verdict = validate(paths, _steps.accept(args), show, progress.tick)
+        verdict = validate(paths, accept, show, progress.tick)
     finally:
         progress.done()
     if args.json:
         _steps.dump(verdict.as_dict())
+        _steps.say_unmatched(accept)
         return 0 if verdict.ok else 1
     for error in verdict.report.errors:
         print(f"{PROG}: {visible(error)}", file=sys.stderr)
@@ -216,4 +218,5 @@ def command(args: argparse.Namespace) -> int:
         f"{verdict.invalid:,} invalid, {verdict.torn:,} torn, {oversize}{verdict.foreign:,} "
         "foreign (other writers' records, not checked)"
     )
+    _steps.say_unmatched(accept)
     return 0 if verdict.ok else 1
