@@ -311,3 +311,20 @@ def test_a_command_that_forgets_to_escape_still_prints_no_control_sequence(
         assert not UNSAFE.findall(printed.replace("\n", "", printed.count("\n"))), printed
         assert SHOWN in printed
     assert captured.err.count("\n") == 2  # its own lines; the log's newlines are shown as \n
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "pipe"])
+@pytest.mark.parametrize("command", [["export", "--format", "csv"], ["report"]], ids=" ".join)
+def test_export_and_report_messages_show_planted_names_escaped(
+    hostile_log: Path, tmp_path: Path, command: list[str], terminal: bool
+) -> None:
+    if command == ["report"]:
+        pytest.importorskip("plotly")
+        pytest.importorskip("jinja2")
+    out = tmp_path / ("out.html" if command == ["report"] else "out.csv")
+    status, output = run([*command, "--out", out, hostile_log], terminal)
+    assert status == 0, output
+    text = assert_inert(output)
+    assert "not read: 2 files" in text
+    assert "events.jsonl.\\x1b]0;file\\x07\\x9b2J\\u202e" in text
+    assert out.exists()
