@@ -345,11 +345,14 @@ def test_stats_by_tool_name(tmp_path: Path) -> None:
 
 def test_fields_named_like_the_tool_calls_own_are_kept_renamed(tmp_path: Path) -> None:
     ll.configure(tmp_path)
-    with ll.run("agent"), ll.step("outer") as outer:
-        with ll.tool_call(
+    with (
+        ll.run("agent"),
+        ll.step("outer") as outer,
+        ll.tool_call(
             "search", step_id="forged", parent_id="forged-parent", duration_s=-1, exc_info=True
-        ) as t:
-            t.set(gen_ai="mine")
+        ) as t,
+    ):
+        t.set(gen_ai="mine")
     (record,) = _tools(tmp_path)
     assert record["step_id"] == t.step_id and record["parent_id"] == outer.step_id
     assert record["user_step_id"] == "forged" and record["user_parent_id"] == "forged-parent"

@@ -118,3 +118,49 @@ def test_the_handler_knows_nothing_of_structlog() -> None:
             if isinstance(node, ast.ImportFrom) and not node.level
         }
         assert "structlog" not in imported, module
+
+
+OUTPUT_MODULE = "llmops_logging.cli._output"
+PAST_THE_FILTER = {"__stdout__", "__stderr__", "buffer", "unguarded"}
+
+
+def test_only_the_output_module_writes_past_the_terminal_filter() -> None:
+    """Log text reaches a terminal through `cli._output` only: outside it no CLI module imports
+    rich (which writes escape sequences), reaches a stream behind the filter that `main` puts
+    on stdout and stderr, or writes to a file descriptor; and `main` runs commands behind it."""
+    offenders = []
+    for name, path in _modules().items():
+        if not name.startswith("llmops_logging.cli") or name == OUTPUT_MODULE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            where = f"{path.relative_to(PACKAGE.parent)}:{getattr(node, 'lineno', 0)}"
+            imported = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            )  # fmt: skip
+            if any(module.split(".")[0] == "rich" for module in imported):
+                offenders.append(f"{where} imports rich")
+            elif isinstance(node, ast.Attribute) and node.attr in PAST_THE_FILTER:
+                offenders.append(f"{where} .{node.attr}")
+            elif isinstance(node, ast.Name) and node.id in PAST_THE_FILTER:
+                offenders.append(f"{where} {node.id}")
+            elif (
+                isinstance(node, ast.Attribute)
+                and node.attr == "write"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ):
+                offenders.append(f"{where} os.write")
+    assert not offenders, "CLI output past the terminal filter:\n" + "\n".join(offenders)
+    tree = ast.parse((PACKAGE / "cli" / "__init__.py").read_text())
+    main = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main")
+    guards = [
+        item.context_expr
+        for node in ast.walk(main)
+        if isinstance(node, ast.With)
+        for item in node.items
+        if isinstance(item.context_expr, ast.Call)
+        and isinstance(item.context_expr.func, ast.Name)
+        and item.context_expr.func.id == "guarded"
+    ]
+    assert guards, "main runs the commands outside `guarded()`"

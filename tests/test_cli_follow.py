@@ -194,3 +194,42 @@ def test_follow_names_a_link_planted_as_the_live_file(tmp_path: Path) -> None:
     assert status == 0, err
     assert numbers_by_writer(out) == {"a": [0]}
     assert err.count("events.jsonl: a symbolic link, not read") == 1, err
+
+
+def _numbered(seq: int) -> bytes:
+    return json.dumps({"event": "n", "pid": 7, "seq": seq}).encode() + b"\n"
+
+
+def test_follow_reads_a_file_rotated_before_it_saw_the_live_file(tmp_path: Path) -> None:
+    """Started on an empty directory; by its next poll a writer wrote, rotated and started
+    the next live file: the rotated file's records come first, none is skipped."""
+    follower = Follower(str(tmp_path))
+    try:
+        assert follower.start(10) == []
+        live = tmp_path / "events.jsonl"
+        live.write_bytes(_numbered(1) + _numbered(2))
+        os.rename(live, tmp_path / "events.jsonl.000001")
+        live.write_bytes(_numbered(3))
+        printed = follower.poll() + follower.poll()
+        assert [r["seq"] for r in printed] == [1, 2, 3]
+    finally:
+        follower.close()
+
+
+def test_follow_counts_an_oversize_line_as_oversize_not_torn(tmp_path: Path) -> None:
+    """A line over the reader's 16 MiB limit, in the history and among the followed lines:
+    skipped and reported as longer than the limit, never as torn, and the records around it
+    are printed."""
+    live = tmp_path / "events.jsonl"
+    huge = b'{"event":"huge","pad":"' + b"x" * (17 * 2**20) + b'"}\n'
+    live.write_bytes(_numbered(1) + huge + _numbered(2))
+    out = tmp_path / "out.jsonl"
+    tail = start_tail(tmp_path, out)
+    wait_for_lines(out, 2)
+    with open(live, "ab") as stream:
+        stream.write(huge + _numbered(3))
+    status, err = stop(tail, out, 3)
+    assert status == 0, err
+    assert [json.loads(x)["seq"] for x in out.read_bytes().splitlines()] == [1, 2, 3]
+    assert "skipped 2 lines longer than the limit, unread" in err, err
+    assert "torn" not in err, err

@@ -207,3 +207,58 @@ def test_runs_and_stats_do_not_sum_hostile_token_counts_or_costs(tmp_path: Path)
     (group,) = got["groups"]
     assert (group["llm_calls"], group["input_tokens"], group["output_tokens"]) == (9, 21, 14)
     assert group["cost_usd"] == pytest.approx(1.2e-05) and group["priced_calls"] == 1
+
+
+def test_runs_show_each_runs_own_usage_in_every_row(tmp_path: Path) -> None:
+    """Runs with different usage, one without LLM calls between them and one still going:
+    every row, in the table as in JSON, holds its own run's figures, never a neighbour's."""
+    _price_table.preload()
+    assert _price_table.loaded.wait(120)
+    log_dir = tmp_path / "logs"
+    ll.configure(log_dir)
+    for n, tokens in enumerate([(100, 10), None, (7, 3), (300, 30)]):
+        with ll.run("agent", attempt=n):
+            if tokens is not None:
+                _call(MODELS[0], *tokens)
+    with ll.run("unfinished"):
+        _call(MODELS[0], 11, 2)
+    ll.reset()
+    live = log_dir / "events.jsonl"
+    live.write_bytes(b"".join(live.read_bytes().splitlines(keepends=True)[:-1]))  # still going
+    records = read_records(log_dir)
+    expected: dict[str, tuple[int, int | None, int | None, float | None]] = {}
+    for record in records:
+        run_id = record["run_id"]
+        if record["kind"] == "run_start":
+            expected[run_id] = (0, None, None, None)
+        elif record["kind"] == "run_ok" and "usage" in record:
+            u = record["usage"]
+            expected[run_id] = (u["llm_calls"], u["input_tokens"], u["output_tokens"],
+                                u["cost_usd"])  # fmt: skip
+        elif record["kind"] == "llm_call" and not any(
+            r["run_id"] == run_id and r["kind"] == "run_ok" for r in records
+        ):  # the run still going: its calls so far
+            calls, tokens_in, tokens_out, cost = expected[run_id]
+            usage = record["gen_ai"]["usage"]
+            expected[run_id] = (calls + 1, (tokens_in or 0) + usage["input_tokens"],
+                                (tokens_out or 0) + usage["output_tokens"],
+                                (cost or 0.0) + record["cost_usd"])  # fmt: skip
+    assert len({v[1] for v in expected.values()}) == 5  # every run's figures differ
+    rows = json.loads(cli("runs", "--json", log_dir).stdout)["runs"]
+    assert [r["run_id"] for r in rows] == list(expected)
+    for row in rows:
+        calls, tokens_in, tokens_out, cost = expected[row["run_id"]]
+        assert row.get("llm_calls", 0) == calls, row
+        assert (row.get("input_tokens"), row.get("output_tokens")) == (tokens_in, tokens_out)
+        assert row.get("cost_usd") == pytest.approx(cost), row
+    text = table(cli("runs", log_dir).stdout)
+    assert text[0][-4:] == ["llm_calls", "tokens_in", "tokens_out", "cost"]
+    for cells, run_id in zip(text[1:], expected, strict=True):
+        calls, tokens_in, tokens_out, cost = expected[run_id]
+        assert cells[0] == run_id[:8]
+        assert cells[-4:] == [
+            str(calls),
+            "-" if tokens_in is None else f"{tokens_in:,}",
+            "-" if tokens_out is None else f"{tokens_out:,}",
+            "-" if cost is None else f"${cost:.6f}",
+        ], (cells, run_id)

@@ -17,7 +17,6 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ._parser import PROG, build_parser
-from ._steps import UsageError
 
 CLI_EXTRA = frozenset({"rich", "fastjsonschema", "jsonschema"})
 """The packages of the `[cli]` extra, which the commands import."""
@@ -57,11 +56,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"{PROG}: {MISSING_EXTRA.format(name=name)}", file=sys.stderr)
         return 1
+    from ._output import guarded  # imported with the commands: it needs rich
+
+    with guarded():  # nothing a command prints can carry a control sequence from the log
+        return _run(commands[args.command], args)
+
+
+def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    from ._output import visible
+    from ._steps import UsageError
+
     try:
-        status = commands[args.command](args)
+        status = command(args)
         sys.stdout.flush()
-    except UsageError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+    except UsageError as exc:  # may quote the log: a run id, a file name
+        print(f"{PROG}: {visible(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -70,6 +79,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except OSError as exc:  # a file that cannot be read, a full disk for export
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{PROG}: {visible(str(exc))}", file=sys.stderr)
         return 1
     return status

@@ -1,4 +1,15 @@
-"""Terminal output for llmops-logs: tables, one-line records, a progress bar, durations.
+"""Terminal output for llmops-logs: tables, one-line records, a progress bar, durations, and
+the one place that makes log text safe for a terminal.
+
+A log is hostile input: a model's reply, a tool's output or a planted file name can hold escape
+sequences (set the clipboard, retitle the window, clear the screen), C1 controls, bidi
+overrides that reorder what is shown, or rich markup. `visible` shows every such character as
+a backslash escape (`\x1b`, `\x9b`, `\u202e`, `\n`); `json_text` writes JSON that escapes
+them (`\u001b`, `\u202e`), so it stays JSON and a terminal shows it as it is. rich gets only
+`Text` built from visible strings, never markup. And `guarded` puts a filter in front of
+stdout and stderr for the whole of a command, which escapes every control character but the
+newline in what is printed through them: a message that forgets `visible` still cannot emit
+a control sequence. Only this module writes past that filter, for the colours it adds itself.
 
 rich draws every table, colour and progress bar. On a terminal tables are rich's heavy ones in
 colour; on a pipe, in a file or with `--color never` the same table comes without colour in a
@@ -8,11 +19,14 @@ that no row wraps and with no space at the end of a line, so `grep`, `awk` and `
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO, cast
 
 import orjson
 from rich import box
@@ -22,6 +36,7 @@ from rich.progress import BarColumn, TaskProgressColumn, TextColumn
 from rich.progress import Progress as RichProgress
 from rich.style import Style
 from rich.table import Table
+from rich.text import Text
 
 from .._contract import (
     COST_USD,
@@ -42,8 +57,8 @@ from .._contract import (
     TS,
     TTFT_S,
 )
-from ._steps import path
 from ._usage import lower_bound
+from ._values import path
 
 Row = Sequence[Any]
 
@@ -55,6 +70,111 @@ STATUS_STYLES = {"ok": "green", "error": "bold red", "running": "yellow"}
 _SHOWN_APART = (TS, LEVEL, LOGGER, EVENT, KIND, RUN_ID, EVENT_ID, SEQ, PID)
 WIDE = 4096
 """The console width off a terminal: a table row or a record line never wraps in a pipe."""
+
+
+# -- log text, made safe for a terminal -------------------------------------------------------
+
+SHOWN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""The Unicode categories shown as escapes: controls (C0, DEL, C1), format characters (bidi
+overrides and isolates, zero-width and invisible ones, tags), lone surrogates (what a file
+name's undecodable bytes become) and the line and paragraph separators."""
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _shown(char: str) -> bool:
+    return not char.isprintable() and unicodedata.category(char) in SHOWN_CATEGORIES
+
+
+def _escape(char: str) -> str:
+    """`\\n`, `\\x1b`, `\\u202e`, `\\U000e0041`: Python's notation."""
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def visible(text: str) -> str:
+    """`text` with every control and format character (`SHOWN_CATEGORIES`), the newline
+    included, shown as a backslash escape; other characters, backslashes too, as they are.
+
+    Every piece of log text (record content, field names, file names, error messages that
+    quote them) goes through this before it is printed."""
+    if text.isprintable():  # the usual case, one pass in C
+        return text
+    return "".join([_escape(char) if _shown(char) else char for char in text])
+
+
+def visible_lines(text: str) -> str:
+    """`visible` line by line: newlines stay (the filter on stdout and stderr)."""
+    if text.isprintable():
+        return text
+    return "\n".join([visible(line) for line in text.split("\n")])
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # a UTF-16 surrogate pair, as JSON spells characters beyond the BMP
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def _json_line(line: str) -> str:
+    if line.isprintable():
+        return line
+    return "".join([_json_escape(char) if _shown(char) else char for char in line])
+
+
+def json_text(value: Any, *, indent: bool = False) -> str:
+    """`value` as JSON (no newline at the end) in which every character `visible` escapes is
+    a `\\uXXXX` escape: orjson writes C0 controls so but DEL, C1 and format characters as
+    they are. The same JSON for a parser, inert on a terminal. A file name with bytes that
+    are not UTF-8 (a lone surrogate, which orjson refuses) is written as the stdlib does."""
+    try:
+        data = orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 if indent else 0)
+    except TypeError:
+        return json.dumps(value, default=str, indent=2 if indent else None)  # all ASCII
+    text = data.decode()
+    return (
+        "\n".join([_json_line(line) for line in text.split("\n")]) if indent else _json_line(text)
+    )
+
+
+class _Guard:
+    """A text stream in front of another: what is written to it is `visible_lines`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.unguarded = stream
+
+    def write(self, text: str) -> int:
+        self.unguarded.write(visible_lines(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding, ...
+        return getattr(self.unguarded, name)
+
+
+@contextlib.contextmanager
+def guarded() -> Iterator[None]:
+    """stdout and stderr behind the filter for the block: `main` runs every command in it."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = cast(TextIO, _Guard(saved[0])), cast(TextIO, _Guard(saved[1]))
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def unguarded(stream: TextIO) -> TextIO:
+    """The stream behind the filter: for this module's colours around visible text."""
+    guard: Any = stream
+    return guard.unguarded if isinstance(guard, _Guard) else stream
+
+
+# -- consoles ---------------------------------------------------------------------------------
 
 
 def _terminal(stream: Any) -> bool:
@@ -70,13 +190,16 @@ def wants_color(stream: TextIO, mode: str = "auto") -> bool:
 
 
 def console(stream: TextIO, color: bool) -> Console:
-    """A rich console on `stream`: colour when asked, else none, and wide off a terminal."""
+    """A rich console on `stream` (past the filter: it prints only `Text` of visible strings,
+    never markup or emoji codes): colour when asked, else none, and wide off a terminal."""
     terminal = _terminal(stream)
     return Console(
-        file=stream,
+        file=unguarded(stream),
         force_terminal=color,
         no_color=not color,
         color_system="standard" if color else None,
+        markup=False,
+        emoji=False,
         highlight=False,
         width=None if terminal else WIDE,
     )
@@ -232,7 +355,7 @@ class LinePrinter:
     def __call__(self, record: dict[str, Any]) -> str:
         dim, bold, cyan = self.dim, self.bold, self.cyan
         if EVENT not in record and LEVEL not in record:  # another writer's record: as it is
-            return f"{dim[0]}{orjson.dumps(record, default=str).decode()}{dim[1]}"
+            return f"{dim[0]}{json_text(record)}{dim[1]}"
         ts = record.get(TS)
         when = f"{ts[:10]} {ts[11:23]}" if isinstance(ts, str) and len(ts) >= 23 else str(ts or "-")
         level = record.get(LEVEL)
@@ -250,15 +373,25 @@ class LinePrinter:
                 if key not in _SHOWN_APART:
                     parts.append(f"{key}={_value(_error_text(value) if key == ERROR else value)}")
         run_id = record.get(RUN_ID)
-        run = f"run={str(run_id)[:8]}" if run_id is not None else ""
-        logger = str(record.get(LOGGER, "-"))
-        event = str(record.get(EVENT, "-")).replace("\n", "\\n")
-        fields = " ".join(parts).replace("\n", "\\n")
+        run = visible(f"run={str(run_id)[:8]}") if run_id is not None else ""
+        logger = visible(str(record.get(LOGGER, "-")))
+        event = visible(str(record.get(EVENT, "-")))
+        fields = visible(" ".join(parts))
         style = self.levels.get(str(level), ("", ""))
         return (
-            f"{dim[0]}{when}{dim[1]} {style[0]}{level_text}{style[1]} {cyan[0]}{logger}{cyan[1]} "
-            f"{bold[0]}{event}{bold[1]}  {fields}  {dim[0]}{run}{dim[1]}"
+            f"{dim[0]}{visible(when)}{dim[1]} {style[0]}{visible(level_text)}{style[1]} "
+            f"{cyan[0]}{logger}{cyan[1]} {bold[0]}{event}{bold[1]}  {fields}  {dim[0]}{run}{dim[1]}"
         ).rstrip()
+
+
+def record_printer(stream: TextIO, color: bool, as_json: bool) -> Callable[[dict[str, Any]], Any]:
+    """How `tail` prints a record on `stream`: a `LinePrinter` line or `json_text`, written
+    past the filter (the text in them is visible already, the colours are the CLI's own)."""
+    out = unguarded(stream)
+    if as_json:
+        return lambda record: out.write(json_text(record) + "\n")
+    line = LinePrinter(color)
+    return lambda record: out.write(line(record) + "\n")
 
 
 # -- tables -----------------------------------------------------------------------------------
@@ -277,28 +410,29 @@ def print_table(
     terminal, without the spaces rich pads the last column and the title with."""
     color = out.color_system is not None
     table = Table(
-        title=title,
+        title=None if title is None else Text(visible(title)),
         box=box.SIMPLE_HEAVY if color else box.SIMPLE_HEAD,
         show_edge=color,
         title_justify="left",
         header_style="bold" if color else "",
     )
     for i, header in enumerate(headers):
-        table.add_column(header, justify="right" if i in numeric else "left", no_wrap=True)
+        justify: Literal["left", "right"] = "right" if i in numeric else "left"
+        table.add_column(Text(visible(header)), justify=justify, no_wrap=True)
     styles = styles or {}
     for row in rows:
-        cells = [cell(v) for v in row]
+        cells = [visible(cell(v)) for v in row]
         table.add_row(
             *(
-                f"[{styles[i](v)}]{v}[/]" if color and i in styles and styles[i](v) else v
+                Text(v, style=styles[i](v) if color and i in styles else "")
                 for i, v in enumerate(cells)
             )
         )
     if _terminal(out.file):
-        out.print(table, markup=color, crop=False)
+        out.print(table, crop=False)
         return
     with out.capture() as captured:
-        out.print(table, markup=color, crop=False)
+        out.print(table, crop=False)
     out.file.write("".join(f"{line.rstrip()}\n" for line in captured.get().splitlines()))
 
 
@@ -342,7 +476,7 @@ class Progress:
                 BarColumn(),
                 TaskProgressColumn(),
                 TextColumn("{task.fields[records]} records"),
-                console=Console(stderr=True),
+                console=Console(file=unguarded(sys.stderr)),  # its own cursor codes
                 transient=True,
             )
             self._bar.start()

@@ -20,10 +20,11 @@ llmops-logs: read, follow, summarise, check and export llmops_logging JSONL logs
 Every command takes PATHs (a log directory, a live file, a single file such as
 00_smoke.jsonl; several are read one after the other), defaulting to $LLMOPS_LOG_DIR, else
 data/raw_events (a directory with no log but a raw_events/ below it means that one), and
-the same record filters. With no COMMAND, this help. Exit status: 0 done (or this help),
-1 validate found torn or invalid lines (or export lacks its optional dependency), 2 usage
-error, missing path or a --run prefix of several runs, 130 interrupted (but Ctrl-C is the
-normal end of tail -f: 0).
+the same record filters; one that matches no record says so on stderr. Log text is shown
+with its control characters escaped (\\x1b). With no COMMAND, this help. Exit status: 0
+done (or this help), 1 validate found torn or invalid lines (or export lacks its optional
+dependency), 2 usage error, missing path or a --run prefix of several runs, 130 interrupted
+(but Ctrl-C is the normal end of tail -f: 0).
 """
 EPILOG = """\
 examples:

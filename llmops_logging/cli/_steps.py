@@ -8,15 +8,15 @@ a single file. A directory with no log but a `raw_events/` below it (the smoke l
 from __future__ import annotations
 
 import argparse
-import math
 import os
+import re
 import sys
+from datetime import datetime
 from typing import Any
-
-import orjson
 
 from .._contract import (
     DEFAULT_LOG_DIR,
+    KIND,
     LIVE_NAME,
     LOG_DIR_ENV,
     RAW_DIR_NAME,
@@ -24,7 +24,10 @@ from .._contract import (
     default_log_dir,
 )
 from ..reader import Accept, EventStream, ReadReport, log_files, make_filter, unread_files
+from ._output import json_text, visible
 from ._parser import PROG
+from ._values import number as number  # re-exported: the commands read values from here
+from ._values import path as path
 
 
 class UsageError(Exception):
@@ -73,24 +76,6 @@ def paths(args: argparse.Namespace, *, empty_ok: bool = False) -> list[str]:
         raise UsageError(f"{exc} (the default: ${LOG_DIR_ENV} or {DEFAULT_LOG_DIR})") from None
 
 
-def path(record: Any, *keys: str) -> Any:
-    """`record[k1][k2]...`, or None where the path does not exist (the CLI's one walker of
-    nested fields such as `gen_ai.usage`)."""
-    value: Any = record
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
-def number(value: Any) -> float | None:
-    """A finite number, or None: records are input, and may hold anything (a bool is no number)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
 # -- filters ----------------------------------------------------------------------------------
 
 
@@ -117,17 +102,109 @@ class RunPrefixes:
         return True
 
 
+MAX_KINDS_NAMED = 20
+
+
+class Filters:
+    """The command's filters as one predicate, and what each one matched on its own, so that a
+    filter that matched no record says so (`unmatched`) rather than look like an empty log.
+
+    Each filter is tried alone only until it has matched a record: on a log where every
+    filter matches early, that costs a few records' worth of tests.
+    """
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        kinds = sorted({k for item in args.kind or () for k in item.split(",") if k})
+        self.combined = make_filter(
+            kind=set(kinds) or None,
+            level=args.level,
+            since=args.since,
+            until=args.until,
+            grep=args.grep,
+            where=RunPrefixes(args.run) if args.run else None,
+        )
+        self.records = self.matched = 0
+        self.kinds_wanted = set(kinds)
+        self.kinds_seen: set[str] = set()
+        alone: list[tuple[str, Accept | None]] = [
+            (f"no run id starts with {prefix!r}", _run_starts(prefix))
+            for prefix in dict.fromkeys(p for p in (args.run or "").split(",") if p)
+        ]
+        alone += [
+            (f"no record at level {args.level} or above", make_filter(level=args.level)),
+            (f"no record at or after {_when(args.since)}", make_filter(since=args.since)),
+            (f"no record before {_when(args.until)}", make_filter(until=args.until)),
+            (f"no record matches --grep {_pattern(args.grep)!r}", make_filter(grep=args.grep)),
+        ]
+        self.pending = {note: test for note, test in alone if test is not None}
+
+    @property
+    def active(self) -> bool:
+        return self.combined is not None
+
+    def __call__(self, record: dict[str, Any], line: bytes) -> bool:
+        self.records += 1
+        if self.pending:
+            for note, test in list(self.pending.items()):
+                if test(record, line):
+                    del self.pending[note]
+        if self.kinds_wanted:
+            kind = record.get(KIND)
+            if isinstance(kind, str):
+                self.kinds_wanted.discard(kind)
+                if len(self.kinds_seen) <= MAX_KINDS_NAMED:
+                    self.kinds_seen.add(kind)
+        matched = self.combined is None or self.combined(record, line)
+        self.matched += matched
+        return matched
+
+    def unmatched(self) -> list[str]:
+        """One sentence per filter that matched no record, else one if no record matched them
+        all together; nothing when every record was kept, or there was none."""
+        if not self.records:
+            return []
+        seen = sorted(self.kinds_seen)[:MAX_KINDS_NAMED]
+        more = ", ..." if len(self.kinds_seen) > MAX_KINDS_NAMED else ""
+        notes = [
+            f"no record of kind {kind!r}; kinds seen: {', '.join(seen) or 'none'}{more}"
+            for kind in sorted(self.kinds_wanted)
+        ]
+        notes += list(self.pending)
+        if not notes and not self.matched:
+            notes.append("no record matches all the filters together")
+        return notes
+
+
+def _run_starts(prefix: str) -> Accept:
+    def starts(record: dict[str, Any], line: bytes) -> bool:
+        run_id = record.get(RUN_ID)
+        return isinstance(run_id, str) and run_id.startswith(prefix)
+
+    return starts
+
+
+def _when(value: datetime | None) -> str:
+    return "-" if value is None else value.isoformat()
+
+
+def _pattern(value: re.Pattern[str] | None) -> str:
+    return "" if value is None else value.pattern
+
+
 def accept(args: argparse.Namespace) -> Accept | None:
-    """One predicate for the command's filters (None when there are none)."""
-    kinds = {k for item in args.kind or () for k in item.split(",") if k} or None
-    return make_filter(
-        kind=kinds,
-        level=args.level,
-        since=args.since,
-        until=args.until,
-        grep=args.grep,
-        where=RunPrefixes(args.run) if args.run else None,
-    )
+    """One predicate for the command's filters (a `Filters`), None when there are none."""
+    filters = Filters(args)
+    return filters if filters.active else None
+
+
+def say_unmatched(accept: Accept | None, nothing_found: str | None = None) -> None:
+    """On stderr: each filter that matched no record; else `nothing_found`, if given, when the
+    records kept made no row (`runs` of records that hold no run)."""
+    notes = accept.unmatched() if isinstance(accept, Filters) else []
+    if not notes and nothing_found:
+        notes = [nothing_found]
+    for note in notes:
+        print(f"{PROG}: {visible(note)}", file=sys.stderr)
 
 
 def stream(args: argparse.Namespace) -> EventStream:
@@ -139,14 +216,14 @@ def stream(args: argparse.Namespace) -> EventStream:
 
 def dump(value: Any) -> None:
     """`value` as indented JSON on stdout (the `--json` output)."""
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(json_text(value, indent=True) + "\n")
 
 
 def skipped(report: ReadReport) -> list[str]:
     """What a read left out, one sentence each: torn lines, oversize lines, unread files."""
 
     def places(shown: list[str], count: int) -> str:
-        return ", ".join(shown[:5]) + (" ..." if count > 5 else "")
+        return ", ".join(map(visible, shown[:5])) + (" ..." if count > 5 else "")
 
     notes = []
     if report.bad_count:
@@ -171,7 +248,7 @@ def footer(report: ReadReport, what: str) -> str:
     """`3 runs from 1,024 records in 2 files; skipped ...`, then any read errors."""
     text = f"{what} from {plural(report.matched, 'record')} in {plural(len(report.files), 'file')}"
     text = "; ".join([text, *skipped(report)])
-    return "\n".join([text, *report.errors])
+    return "\n".join([text, *map(visible, report.errors)])
 
 
 def warn(report: ReadReport) -> None:
@@ -179,4 +256,4 @@ def warn(report: ReadReport) -> None:
     for note in skipped(report):
         print(f"{PROG}: {note}", file=sys.stderr)
     for error in report.errors:
-        print(f"{PROG}: {error}", file=sys.stderr)
+        print(f"{PROG}: {visible(error)}", file=sys.stderr)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._contract import COST_USD, cost_ok, token_count_ok
-from ._steps import path
+from ._values import path
 
 
 @dataclass

@@ -206,12 +206,23 @@ def _usage_of(row: dict[str, Any]) -> Usage:
 def command(args: argparse.Namespace) -> int:
     stream = _steps.stream(args)
     rows = runs(Progress(stream.progress).wrap(stream))
+    matched = stream.report.matched
+    nothing_found = (
+        None
+        if rows or not matched
+        else f"no run: none of the {_steps.plural(matched, 'record')} matched is a run_start "
+        "or run end"
+    )
     if args.conversation is not None:
+        every = rows
         rows = [r for r in rows if r.get("conversation_id") == args.conversation]
+        if every and not rows:
+            nothing_found = f"no run has conversation id {args.conversation!r}"
     if args.by == "conversation":
         return _conversations_command(args, conversations(rows), stream)
     if args.json:
         _steps.dump({"runs": rows, "read": stream.report.as_dict()})
+        _steps.say_unmatched(stream.accept, nothing_found)
         return 0
     llm = any(r.get("llm_calls") for r in rows)  # the LLM columns when there were calls
     chat = any(r.get("conversation_id") for r in rows)  # and the conversation's
@@ -233,6 +244,7 @@ def command(args: argparse.Namespace) -> int:
         styles={3: lambda v: STATUS_STYLES.get(v, "")},
     )
     print(_steps.footer(stream.report, _steps.plural(len(rows), "run")))
+    _steps.say_unmatched(stream.accept, nothing_found)
     return 0
 
 

@@ -215,8 +215,10 @@ def command(args: argparse.Namespace) -> int:
     if not args.by:
         raise _steps.UsageError("stats --by needs a field name")
     rows = stats(Progress(stream.progress).wrap(stream), args.by)
+    nothing_found = None if rows else _no_group(args.by, stream.report.matched)
     if args.json:
         _steps.dump({"by": args.by, "groups": rows, "read": stream.report.as_dict()})
+        _steps.say_unmatched(stream.accept, nothing_found)
         return 0
     by_run = args.by == "run"
     first = {NAME: "run/step name", "run": RUN_ID}.get(args.by, args.by)
@@ -245,4 +247,17 @@ def command(args: argparse.Namespace) -> int:
         numeric=tuple(range(1 + offset, len(headers))),
     )
     print(_steps.footer(stream.report, _steps.plural(len(rows), "group")))
+    _steps.say_unmatched(stream.accept, nothing_found)
     return 0
+
+
+def _no_group(by: str, matched: int) -> str | None:
+    """Why records were kept but made no group, or None when none were."""
+    if not matched:
+        return None
+    if by == "name":
+        return (
+            f"no run or step end and no {LLM_CALL} among the "
+            f"{_steps.plural(matched, 'record')} matched"
+        )
+    return None if by in CORE_BY_FIELDS else f"no record has field {by!r}"

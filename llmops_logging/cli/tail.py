@@ -30,8 +30,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, TextIO
 
-import orjson
-
 from .._contract import PID, SEQ
 from ..reader import (
     MAX_LINE_BYTES,
@@ -47,7 +45,7 @@ from ..reader import (
     split_log_path,
 )
 from . import _steps
-from ._output import LinePrinter, Progress, wants_color
+from ._output import Progress, record_printer, visible, wants_color
 from ._parser import PROG
 
 Record = dict[str, Any]
@@ -295,10 +293,7 @@ def in_process_order(records: list[Record]) -> list[Record]:
 
 def command(args: argparse.Namespace) -> int:
     out = sys.stdout
-    line = LinePrinter(wants_color(out, args.color))
-
-    def emit(record: Record) -> None:
-        out.write(orjson.dumps(record).decode() + "\n" if args.json else line(record) + "\n")
+    emit = record_printer(out, wants_color(out, args.color), args.json)
 
     if args.follow:
         return follow(args, emit, out)
@@ -306,6 +301,7 @@ def command(args: argparse.Namespace) -> int:
     for record in deque(Progress(stream.progress).wrap(stream), maxlen=args.lines):
         emit(record)
     _steps.warn(stream.report)
+    _steps.say_unmatched(stream.accept)
     return 0
 
 
@@ -353,7 +349,8 @@ def follow(args: argparse.Namespace, emit: Sink, out: TextIO) -> int:
             file=sys.stderr,
         )
     for missed in follower.missed:
-        print(f"{PROG}: {missed}", file=sys.stderr)
+        print(f"{PROG}: {visible(missed)}", file=sys.stderr)
+    _steps.say_unmatched(follower.accept)
     return 0
 
 

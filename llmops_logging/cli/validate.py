@@ -33,7 +33,7 @@ from ..reader import (
     skip_rest,
 )
 from . import _steps
-from ._output import Progress
+from ._output import Progress, visible
 from ._parser import PROG
 
 Schema = dict[str, Any]
@@ -195,17 +195,19 @@ def command(args: argparse.Namespace) -> int:
     show = (
         (lambda where, problem: None)
         if args.json
-        else (lambda where, problem: print(f"{where}: {problem}"))
+        else (lambda where, problem: print(f"{visible(where)}: {visible(problem)}"))
     )
+    accept = _steps.accept(args)
     try:
-        verdict = validate(paths, _steps.accept(args), show, progress.tick)
+        verdict = validate(paths, accept, show, progress.tick)
     finally:
         progress.done()
     if args.json:
         _steps.dump(verdict.as_dict())
+        _steps.say_unmatched(accept)
         return 0 if verdict.ok else 1
     for error in verdict.report.errors:
-        print(f"{PROG}: {error}", file=sys.stderr)
+        print(f"{PROG}: {visible(error)}", file=sys.stderr)
     if verdict.report.unread:
         _steps.warn(ReadReport(unread=verdict.report.unread))
     plural = _steps.plural
@@ -216,4 +218,5 @@ def command(args: argparse.Namespace) -> int:
         f"{verdict.invalid:,} invalid, {verdict.torn:,} torn, {oversize}{verdict.foreign:,} "
         "foreign (other writers' records, not checked)"
     )
+    _steps.say_unmatched(accept)
     return 0 if verdict.ok else 1

@@ -279,6 +279,36 @@ MUTATIONS = (
         "",
         ("tests/test_agents_plain.py",),
     ),
+    Mutation(
+        "runs-usage-of-previous-row",
+        "the runs table shows, from its second row on, the previous run's calls, tokens and cost",
+        'r["ok_rate"], r["error_type"], *(usage_cells(r) if llm else ())]',
+        'r["ok_rate"], r["error_type"], *(usage_cells(rows[max(n - 1, 0)]) if llm else ())]',
+        ("tests/test_cli_llm.py",),
+    ),
+    Mutation(
+        "runs-usage-carried-over",
+        "a run that ended without LLM calls shows the usage of the run that ended before it",
+        "row.closing_usage = Usage.of_totals(record.get(USAGE)) or row.closing_usage",
+        "row.closing_usage = Usage.of_totals(record.get(USAGE)) or next("
+        "(r.closing_usage for r in reversed(table.values()) if r.closing_usage), None)",
+        ("tests/test_cli_llm.py",),
+    ),
+    Mutation(
+        "follow-skips-first-rotated",
+        "tail -f started before the live file existed skips a file rotated before its next poll",
+        "self._read_numbers(old_base + (2 if old is not None else 1), new_base, out.append)",
+        "self._read_numbers(old_base + 2, new_base, out.append)",
+        ("tests/test_cli_follow.py",),
+    ),
+    Mutation(
+        "follow-oversize-as-torn",
+        "tail -f counts a line longer than the limit as a torn line",
+        "        self.oversize += 1\n",
+        "        self.torn += 1\n",
+        ("tests/test_cli_follow.py",),
+        where="cli/tail",
+    ),
 )
 
 
