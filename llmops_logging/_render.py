@@ -170,8 +170,8 @@ def _fits(pairs: Any, depth: int, left: list[int]) -> bool:
 
 def _array_form(obj: Any, limit: int) -> tuple[list[Any], bool] | None:
     """An array of another library (numpy, torch, jax, `array.array`: anything with a `tolist`
-    and a `shape` or a length) as nested lists of at most about `limit` numbers, cut along its
-    first axis with a marker; the flag says whether it was cut. Never imports the library."""
+    and a `shape` or a length) as nested lists of at most `limit` numbers (a marker counting as
+    one), cut along its first axis; the flag says whether it was cut. Never imports it."""
     tolist = getattr(obj, "tolist", None)
     if not callable(tolist):
         return None
@@ -186,7 +186,7 @@ def _array_form(obj: Any, limit: int) -> tuple[list[Any], bool] | None:
         out = tolist()
         return (out, False) if type(out) is list else None
     per_row = size // rows
-    keep = max(limit, 0) // per_row
+    keep = max(limit - 1, 0) // per_row  # and a marker
     if keep:
         out = obj[:keep].tolist()
     else:  # one row alone is over the limit: that row, itself cut
@@ -228,8 +228,8 @@ def to_json_form(obj: Any) -> Any:
 
 
 def json_form(obj: Any, limit: int) -> tuple[Any, bool]:
-    """`to_json_form`, with copies of foreign containers and arrays cut at about `limit`
-    items (with a marker), and whether the value was cut."""
+    """`to_json_form`, with copies of foreign containers and arrays cut to `limit` items (a
+    last one the marker), and whether the value was cut."""
     try:
         if isinstance(obj, str):
             return str.__str__(obj), False
@@ -280,17 +280,17 @@ def json_form(obj: Any, limit: int) -> tuple[Any, bool]:
 
 
 def _cut_list(items: Any, size: int, limit: int) -> tuple[list[Any], bool]:
-    out = list(islice(items, max(limit, 0)))
     if size <= limit:
-        return out, False
+        return list(items), False
+    out = list(islice(items, max(limit - 1, 0)))
     out.append(ITEMS_MARKER.format(size - len(out)))
     return out, True
 
 
 def _cut_dict(items: Any, size: int, limit: int) -> tuple[dict[Any, Any], bool]:
-    out = dict(islice(items, max(limit, 0)))
     if size <= limit:
-        return out, False
+        return dict(items), False
+    out = dict(islice(items, max(limit - 1, 0)))
     out[ITEMS_KEY] = ITEMS_MARKER.format(size - len(out))
     return out, True
 
@@ -424,7 +424,7 @@ def _sanitize(obj: Any, depth: int, seen: set[int], budget: Budget) -> Any:
             return values
         finally:
             seen.discard(id(obj))
-    converted, cut = json_form(obj, min(MAX_ITEMS, budget.items) - 1)
+    converted, cut = json_form(obj, min(MAX_ITEMS, budget.items))
     budget.cut = budget.cut or cut
     if type(converted) is str:
         return cut_text(converted, budget, len(converted))

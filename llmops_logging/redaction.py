@@ -166,7 +166,7 @@ class _Walk(Budget):
     def convert(self, value: Any) -> Any:
         hit = self.converted.get(id(value))
         if hit is None:
-            form, cut = json_form(value, min(MAX_ITEMS, self.items) - 1)
+            form, cut = json_form(value, min(MAX_ITEMS, self.items))
             self.cut = self.cut or cut
             hit = self.converted[id(value)] = (value, form)
         return hit[1]
