@@ -436,7 +436,7 @@ def _sanitize(obj: Any, depth: int, seen: set[int], budget: Budget) -> Any:
 _ITEMS_COUNT = re.compile(re.escape(ITEMS_MARKER).replace(r"\{\}", r"(\d+)"))
 _MIN_CUT = 48
 """Room below which a value is not cut but replaced by its marker alone."""
-_SHRINK_DEPTH = 8
+_SHRINK_DEPTH = 24
 """Levels a cut descends into; deeper, a value that does not fit is replaced by a marker."""
 
 
