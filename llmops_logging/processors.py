@@ -45,6 +45,7 @@ from ._contract import (
 from ._platform import at_fork_in_child
 from ._render import (
     DEFAULT_MAX_RECORD_BYTES,
+    FLAT_TEXT,
     LINE_OPTIONS,
     describe_exception,
     json_default,
@@ -304,7 +305,11 @@ class LineRenderer:
         self.budget = record_budget(max_record_bytes)
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> bytes:
-        if not self.bounded and not within_budget(event_dict, *self.budget):
+        if (  # numbers and strings alone are checked in C; a walk only for containers
+            not self.bounded
+            and not FLAT_TEXT.issuperset(map(type, event_dict.values()))
+            and not within_budget(event_dict, *self.budget)
+        ):
             return render_line(event_dict, self.max_record_bytes)
         try:  # the common case without a call through render_line's own fast path
             line = orjson.dumps(event_dict, default=json_default, option=LINE_OPTIONS)
