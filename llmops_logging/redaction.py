@@ -709,8 +709,10 @@ class Redactor:
 
     def _redact_text(self, text: str, parent: str, name: str | None, walk: _Walk) -> str:
         size = len(text)
-        keep = walk.text(text, walk.text_limit)
-        if keep < size:  # cut, but scan past the cut: no secret is cut in half
+        if size <= walk.chars and size <= walk.text_limit:  # within the budget: spent inline
+            walk.chars -= size
+        else:  # cut, but scan past the cut: no secret is cut in half
+            keep = walk.text(text, walk.text_limit)
             if not keep:  # nothing of it is written: nothing to scan
                 return TRUNCATED_MARKER.format(size)
             window = text[: keep + _CUT_MARGIN]
