@@ -13,14 +13,26 @@ repeated (many `password=` or `token:` separators, unclosed quotes, URL and toke
 redacted whole, in microseconds per KiB (best of the rounds). Redaction is linear, so these
 figures do not grow with `--kib`; before it was, the first ones grew with it.
 
+Last, hostile calls: one `log.info` whose arguments are small in the caller's memory but huge
+when walked (`[row] * 10_000` of a 1,000-key dict, 2**20 shared references made by `x = [x, x]`
+twenty times, a 10-million-number numpy array, 300 wide fields), through `configure()` into a
+real file, each in a fresh process: the call's wall and CPU time and the peak resident memory it
+added (the kernel's high-water mark, reset just before the call), redaction on and off. On a
+loaded machine the CPU time is the steadier figure.
+
     python benchmarks/bench_redaction.py [--events 20000] [--rounds 7] [--kib 256]
     python benchmarks/bench_redaction.py --hostile-only --kib 32
+    python benchmarks/bench_redaction.py --calls-only
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -153,14 +165,93 @@ def worst_cases(kib: int, rounds: int) -> None:
         print(f"{'hostile ' + repr(unit):<44}{us_per_kib(unit, kib, rounds):10.1f} us/KiB")
 
 
+HOSTILE_CALLS = ("rows", "shared", "shared_text", "numpy", "wide")
+
+
+def hostile_fields(case: str) -> dict[str, Any]:
+    """The arguments of one hostile call, beside the small fields every case carries."""
+    if case == "rows":
+        row = {f"field_{j}": f"value {j}" for j in range(1000)}
+        return {"rows": [row] * 10_000}
+    if case in ("shared", "shared_text"):
+        tree: Any = "leaf" if case == "shared" else "t" * 1000
+        for _ in range(20):
+            tree = [tree, tree]
+        return {"tree": tree}
+    if case == "numpy":
+        import numpy
+
+        return {"matrix": numpy.arange(10_000_000, dtype=numpy.float64).reshape(10_000, 1_000)}
+    return {f"k{n}": "v" * 20_000 for n in range(300)}
+
+
+def _kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field):
+                return int(line.split()[1])
+    return 0
+
+
+def hostile_call(case: str, redact: bool) -> dict[str, Any]:
+    """Runs in a fresh process: one hostile call, its wall time and added peak memory."""
+    with tempfile.TemporaryDirectory() as log_dir:
+        ll.configure(log_dir, redact=redact, capture_stdlib=False)
+        log = ll.get_logger("bench")
+        log.info("warm up", i=0)
+        fields = hostile_fields(case)
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")  # resets the peak resident size (VmHWM) to the current one
+        before = _kib("VmRSS:")
+        started, cpu = time.perf_counter(), time.process_time()
+        log.info("batch", **fields, user_id="u-42", doc_id="d-7", i=3)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        peak = _kib("VmHWM:")
+        with open(os.path.join(log_dir, "events.jsonl"), "rb") as f:
+            line = f.read().splitlines()[-1]
+        ll.reset()
+    record = json.loads(line)
+    kept = all(k in record for k in ("user_id", "doc_id", "i"))
+    return {"ms": elapsed * 1e3, "cpu_ms": cpu * 1e3, "mib": (peak - before) / 1024,
+            "bytes": len(line), "kept": kept}  # fmt: skip
+
+
+def hostile_calls() -> None:
+    print("\nhostile calls, one log.info each in a fresh process:")
+    print(f"{'case':<14}{'redact':>7}{'time':>11}{'cpu':>11}{'peak added':>13}{'line':>10}"
+          "  small fields")  # fmt: skip
+    for case in HOSTILE_CALLS:
+        for redact in (True, False):
+            done = subprocess.run(
+                [sys.executable, __file__, "--call", case, "--redact", str(int(redact))],
+                capture_output=True, text=True, check=False, timeout=900,
+            )  # fmt: skip
+            if done.returncode != 0:
+                print(f"{case:<14}{redact!s:>7}  failed: {done.stderr.strip()[-300:]}")
+                continue
+            got = json.loads(done.stdout.splitlines()[-1])
+            print(f"{case:<14}{redact!s:>7}{got['ms']:>8.1f} ms{got['cpu_ms']:>8.1f} ms"
+                  f"{got['mib']:>9.1f} MiB"
+                  f"{got['bytes']:>10,}  {'kept' if got['kept'] else 'LOST'}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--kib", type=int, default=256, help="size of the worst-case strings")
     parser.add_argument("--hostile-only", action="store_true", help="only the worst cases")
+    parser.add_argument("--calls-only", action="store_true", help="only the hostile calls")
+    parser.add_argument("--call", choices=HOSTILE_CALLS, help=argparse.SUPPRESS)
+    parser.add_argument("--redact", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     n, rounds = args.events, args.rounds
+    if args.call:
+        print(json.dumps(hostile_call(args.call, bool(args.redact))))
+        return
+    if args.calls_only:
+        hostile_calls()
+        return
     if args.hostile_only:
         worst_cases(args.kib, min(rounds, 3))
         return
@@ -191,6 +282,7 @@ def main() -> None:
         finally:
             ll.reset()
     worst_cases(args.kib, min(rounds, 3))
+    hostile_calls()
 
 
 if __name__ == "__main__":

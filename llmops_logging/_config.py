@@ -116,7 +116,7 @@ def configure(
     chain = build_processors(
         fields=fields,
         sampler=Sampler.from_settings(sample, sample_runs),
-        redactor=Redactor.from_settings(redact),
+        redactor=Redactor.from_settings(redact, max_record_bytes),
         max_record_bytes=max_record_bytes,
     )
     path = os.path.abspath(os.path.join(log_dir, filename))

@@ -49,11 +49,14 @@ from ._identities import add_identities
 from ._platform import at_fork_in_child
 from ._render import (
     DEFAULT_MAX_RECORD_BYTES,
+    FLAT_TEXT,
     LINE_OPTIONS,
     describe_exception,
     json_default,
+    record_budget,
     render_line,
     safe_str,
+    within_budget,
 )
 from ._tracing import OTEL_TRACE_MODULE, add_trace_ids, modules
 
@@ -313,18 +316,32 @@ def add_error_info(logger: Any, method_name: str, event_dict: EventDict) -> Even
 
 
 class LineRenderer:
-    """Render the record as one strict JSON line in bytes, at most `max_record_bytes` long."""
+    """Render the record as one strict JSON line in bytes, at most `max_record_bytes` long.
 
-    def __init__(self, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> None:
+    `bounded`: a processor before it (the redactor) already kept the record within its
+    `record_budget`; otherwise it checks that first, so that no value is written whole past it.
+    """
+
+    def __init__(
+        self, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES, bounded: bool = False
+    ) -> None:
         self.max_record_bytes = max_record_bytes
+        self.bounded = bounded
+        self.budget = record_budget(max_record_bytes)
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> bytes:
+        if (  # numbers and strings alone are checked in C; a walk only for containers
+            not self.bounded
+            and not FLAT_TEXT.issuperset(map(type, event_dict.values()))
+            and not within_budget(event_dict, *self.budget)
+        ):
+            return render_line(event_dict, self.max_record_bytes)
         try:  # the common case without a call through render_line's own fast path
             line = orjson.dumps(event_dict, default=json_default, option=LINE_OPTIONS)
         except Exception:
             return render_line(event_dict, self.max_record_bytes)
         if 0 < self.max_record_bytes < len(line):
-            return render_line(event_dict, self.max_record_bytes)
+            return render_line(event_dict, self.max_record_bytes, bounded=True)
         return line
 
 
@@ -348,7 +365,7 @@ def build_processors(
     if redactor is not None:
         chain.append(redactor.__call__)
     chain.append(add_identities)  # after redaction: identifiers, never replaced
-    chain.append(LineRenderer(max_record_bytes).__call__)
+    chain.append(LineRenderer(max_record_bytes, bounded=redactor is not None).__call__)
     return chain
 
 

@@ -13,7 +13,9 @@ A value JSON cannot hold (an Enum, a dataclass, a namedtuple, bytes, a numpy sca
 object) is converted by `_render.to_json_form` inside the walk, once, and the record keeps the
 converted form, so the renderer never converts (or calls `repr`) on its own. Work per record is
 bounded and linear: strings are cut at `max_text` characters before they are scanned (the scan
-reads a margin past the cut, so no secret is cut in half unseen), containers at `MAX_ITEMS`.
+reads a margin past the cut, so no secret is cut in half unseen), containers at `MAX_ITEMS`, and
+the whole record at the items and characters of its `Budget`, small fields first: what the
+budget leaves out is cut with a marker, never written unscanned.
 
 Most records hold no secret, so that case is kept cheap: one walk over the fields gathers the
 strings long enough to hold a secret (strings seen clean recently are skipped) and two
@@ -68,16 +70,23 @@ from ._redaction_rules import (
     value_span,
 )
 from ._render import (
+    CONTAINER_ITEMS,
     DEFAULT_MAX_RECORD_BYTES,
     ITEMS_KEY,
     ITEMS_MARKER,
     MAX_DEPTH,
     MAX_ITEMS,
     NATIVE_LEAVES,
+    SMALL_TEXT,
     TRUNCATED_MARKER,
+    Budget,
     _json_key,
+    cost_order,
+    is_small,
+    json_form,
+    record_budget,
     safe_int,
-    to_json_form,
+    sanitize,
 )
 
 RedactionSettings = bool | Mapping[str, Any] | None
@@ -113,7 +122,11 @@ def _hides(value: Any, flags: int) -> bool:
 
 
 def _is_tally(value: Any) -> bool:
-    return type(value) is dict and all(type(n) is int for n in value.values())
+    return (
+        type(value) is dict
+        and len(value) <= _CLEAN_MAX_LEN
+        and all(type(n) is int for n in value.values())
+    )
 
 
 def _path(parent: str, key: Any) -> str:
@@ -137,14 +150,15 @@ def _header_name(item: Any) -> str | None:
     return None
 
 
-class _Walk:
-    """The state of one slow-path walk: the paths replaced, the containers being walked (for
-    cycles) and each converted object's form, so that its own code runs only once."""
+class _Walk(Budget):
+    """The state of one slow-path walk: its budget, the paths replaced, the containers being
+    walked (for cycles) and each converted object's form, so that its own code runs only once."""
 
-    __slots__ = ("active", "converted", "cut", "paths")
+    __slots__ = ("active", "converted", "paths", "text_limit")
 
-    def __init__(self) -> None:
-        self.cut = False  # a string or a container was cut: the record says `truncated`
+    def __init__(self, items: int, chars: int, text_limit: int) -> None:
+        super().__init__(items, chars)
+        self.text_limit = text_limit  # the longest string kept: `max_text`, or a share of it
         self.paths: list[str] = []
         self.active: set[int] = set()
         self.converted: dict[int, tuple[Any, Any]] = {}
@@ -152,7 +166,9 @@ class _Walk:
     def convert(self, value: Any) -> Any:
         hit = self.converted.get(id(value))
         if hit is None:
-            hit = self.converted[id(value)] = (value, to_json_form(value))
+            form, cut = json_form(value, min(MAX_ITEMS, self.items))
+            self.cut = self.cut or cut
+            hit = self.converted[id(value)] = (value, form)
         return hit[1]
 
 
@@ -162,7 +178,8 @@ class Redactor:
     `keys` adds sensitive key names (whole names; case, `-`, `_` and camelCase do not
     matter); `patterns` adds regexes whose matches are replaced in any string; `allow` names
     keys that are never redacted, neither by name nor inside their value. Strings longer than
-    `max_text` characters are cut there, before they are scanned.
+    `max_text` characters are cut there, before they are scanned; a record visits at most the
+    `record_budget` of `max_record_bytes`.
     """
 
     def __init__(
@@ -171,11 +188,13 @@ class Redactor:
         patterns: Iterable[str | re.Pattern[str]] = (),
         allow: Iterable[str] = (),
         max_text: int = DEFAULT_MAX_RECORD_BYTES,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     ) -> None:
         self.keys = _key_names("keys", keys)
         self.allow = _key_names("allow", allow)
         self.patterns = tuple(_compile(p) for p in _sequence("patterns", patterns))
         self.max_text = max_text
+        self.max_items, self.max_chars = record_budget(max_record_bytes)
         # With extra patterns, any string may hold a secret.
         self._min_pair_len = 1 if self.patterns else _MIN_PAIR_LEN
         self._min_shape_len = 1 if self.patterns else _MIN_SHAPE_LEN
@@ -191,12 +210,14 @@ class Redactor:
         self._end_flags = {**self._top_flags, "counts": _TALLY, "dropped": _TALLY}
 
     @classmethod
-    def from_settings(cls, settings: RedactionSettings) -> Redactor | None:
+    def from_settings(
+        cls, settings: RedactionSettings, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    ) -> Redactor | None:
         """The redactor `configure(redact=...)` asks for; None when redaction is off."""
         if settings is None or settings is False:
             return None
         if settings is True:
-            return cls()
+            return cls(max_record_bytes=max_record_bytes)
         if not isinstance(settings, Mapping):
             raise TypeError(
                 f"redact must be True, False, None or a mapping of {_USE}, not {settings!r}"
@@ -204,7 +225,7 @@ class Redactor:
         unknown = sorted(map(str, set(settings) - _OPTIONS))
         if unknown:
             raise ValueError(f"unknown redact option(s) {', '.join(unknown)}; use {_USE}")
-        return cls(**{str(k): v for k, v in settings.items()})
+        return cls(**{str(k): v for k, v in settings.items()}, max_record_bytes=max_record_bytes)
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         try:
@@ -217,9 +238,10 @@ class Redactor:
                 min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
                 texts: list[str] | None = None  # made only when a string needs a scan
                 rest: list[tuple[Any, Any]] | None = None  # what the loop does not settle
-                slow = False
+                slow = len(event_dict) > self.max_items  # a budget of items and text
+                chars = 0
                 stamp_names = CONTRACT_FIELDS
-                for key, value in event_dict.items():
+                for key, value in () if slow else event_dict.items():
                     if key in stamp_names:  # the stamps: below (a set difference costs more)
                         continue
                     shape = type(value)
@@ -233,6 +255,7 @@ class Redactor:
                                 and "%" not in value
                             ):
                                 continue
+                            chars += size
                             if size > self.max_text:
                                 slow = True
                             elif value not in clean:
@@ -253,6 +276,7 @@ class Redactor:
                     texts is None
                     and rest is None
                     and not slow
+                    and chars <= self.max_chars
                     and kind in stamps
                     and event_dict.get(LOGGER) in stamps
                     and event_dict.get(RUN_ID) in stamps
@@ -269,7 +293,10 @@ class Redactor:
                 if not slow and rest is not None:
                     if texts is None:
                         texts = []
-                    slow = self._collect(rest, 0, texts, table)
+                    left = [self.max_items - len(event_dict), self.max_chars - chars]
+                    slow = self._collect(rest, 0, texts, table, left) or left[1] < 0
+                elif chars > self.max_chars:
+                    slow = True
                 if not slow and texts:
                     slow = self._texts_hold_secret(texts)
             except Exception:  # a key that cannot hash, a value that lies about its type
@@ -404,22 +431,29 @@ class Redactor:
         depth: int,
         texts: list[str],
         table: dict[Any, int],
+        left: list[int],
     ) -> bool:
         """Gather the strings worth scanning into `texts`; True when the slow path is needed:
-        a key alone, a value to convert, a long string or container, deep nesting. Hot, so
-        flat and without cycle tracking: a cycle runs into the depth limit."""
+        a key alone, a value to convert, a long string or container, deep nesting, more items
+        than `left[0]` (the characters gathered are taken from `left[1]`). Hot, so flat and
+        without cycle tracking: a cycle runs into the budget or the depth limit."""
         min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
         max_text, cached = self.max_text, table.get
         for key, value in pairs:
             flags = cached(key)
             if flags is None:
-                if type(key) is not str:  # converted to text, and scanned, on the slow path
+                if type(key) is not str or len(key) > _CLEAN_MAX_LEN:  # on the slow path
                     return True
+                left[1] -= len(key)
                 flags = self._flags(key)
                 if len(table) < _CACHE_SIZE and len(key) <= _CLEAN_MAX_LEN:
                     table[key] = flags
             if flags:
-                if flags & _SKIP or (flags & _TALLY and _is_tally(value)):
+                if flags & _SKIP:  # unscanned, but within the budget
+                    if is_small(value):
+                        continue
+                    return True
+                if flags & _TALLY and _is_tally(value):
                     continue
                 if flags & _LEAK or (flags & _SENSITIVE and _hides(value, flags)):
                     return True
@@ -431,19 +465,24 @@ class Redactor:
                 ):
                     if size > max_text:
                         return True
+                    left[1] -= size
                     if value not in clean:
                         texts.append(value)
                 continue
             if kind in _SCALARS:
                 continue  # an int beyond 64 bits: the renderer writes its digits
             if kind is dict:
-                if len(value) > MAX_ITEMS:
+                left[0] -= len(value) + CONTAINER_ITEMS
+                if len(value) > MAX_ITEMS or left[0] < 0:
                     return True
                 inner: Iterable[tuple[Any, Any]] = value.items()
             elif kind is list or kind is tuple:
-                if len(value) > MAX_ITEMS:
+                left[0] -= len(value) + CONTAINER_ITEMS
+                if len(value) > MAX_ITEMS or left[0] < 0:
                     return True
-                if len(value) == 2 and type(value[0]) is str:  # a ("Cookie", value) pair?
+                if (  # a ("Cookie", value) pair?
+                    len(value) == 2 and type(value[0]) is str and len(value[0]) <= _CLEAN_MAX_LEN
+                ):
                     pair_flags = self._flags(value[0])
                     if pair_flags & _SENSITIVE and _hides(value[1], pair_flags):
                         return True
@@ -452,7 +491,7 @@ class Redactor:
                 continue
             else:
                 return True  # converted once, on the slow path
-            if depth >= MAX_DEPTH or self._collect(inner, depth + 1, texts, self._flag_cache):
+            if depth >= MAX_DEPTH or self._collect(inner, depth + 1, texts, self._flag_cache, left):
                 return True
         return False
 
@@ -483,24 +522,50 @@ class Redactor:
         return record
 
     def _redact_record(self, event_dict: EventDict) -> None:
-        walk = _Walk()
+        """Redact in place, small fields first: a large value may exhaust the budget, but
+        never at the cost of an id or a count logged beside it."""
+        walk = _Walk(self.max_items, self.max_chars, self.max_text)
         top_flags = self._top_level_flags(event_dict)
-        for key, value in list(event_dict.items()):
+        fields = list(event_dict.items())
+        lost = 0
+        if len(fields) > self.max_items:  # more fields than the budget: the stamps stay
+            over = [k for k, _ in fields[self.max_items :] if k not in CONTRACT_FIELDS]
+            for key in over:
+                del event_dict[key]
+            lost = len(over)
+            fields = fields[: self.max_items] + [
+                field for field in fields[self.max_items :] if field[0] in CONTRACT_FIELDS
+            ]
+        fields.sort(key=lambda field: cost_order(field[1]))
+        texts_left = sum(type(v) is str and len(v) > SMALL_TEXT for _, v in fields)
+        for key, value in fields:
             if key in _GENERATED:
                 continue
+            if walk.items <= 0 and key not in CONTRACT_FIELDS:
+                del event_dict[key]  # the budget is spent: what is not scanned is not written
+                lost += 1
+                continue
+            walk.items -= 1
             flags = top_flags.get(key) if type(key) is str else None
             if flags is None or flags & _LEAK:
                 name, flags = self._key(key, top_flags, walk.paths, "")
             else:
                 name = key
-            if flags & _SKIP or (flags & _TALLY and _is_tally(value)):
+            if flags & _TALLY and _is_tally(value):
                 continue
+            if type(value) is str and len(value) > SMALL_TEXT:  # long texts share what is left
+                walk.text_limit = min(self.max_text, max(walk.chars, 0) // texts_left)
+                texts_left -= 1
             new = self._redact_value(name, flags, value, "", 0, walk)
+            walk.text_limit = self.max_text
             if name is not key:
                 del event_dict[key]
                 event_dict[_unique(name, event_dict)] = new
             elif new is not value:
                 event_dict[key] = new
+        if lost:
+            event_dict[_unique(ITEMS_KEY, event_dict)] = ITEMS_MARKER.format(lost)
+            walk.cut = True
         if walk.paths:  # a key and its value replaced: one path
             event_dict["redacted"] = list(dict.fromkeys(walk.paths))
         if walk.cut:
@@ -509,14 +574,20 @@ class Redactor:
     def _key(
         self, key: Any, table: dict[Any, int], paths: list[str], parent: str
     ) -> tuple[str, int]:
-        """A key as it will be written (text, its secrets replaced) and its flags."""
+        """A key as it will be written (text, its secrets replaced, cut past `SMALL_TEXT`
+        characters after a scan that reads a margin beyond) and its flags."""
         name = key if type(key) is str else _json_key(key)  # no hashing of foreign keys
+        size = len(name)
+        if size > SMALL_TEXT:
+            name = name[: SMALL_TEXT + _CUT_MARGIN]
         flags = table.get(name)
         if flags is None:
             flags = self._flags(name)
         if flags & _LEAK:
             name = self.scrub(name)
             paths.append(_path(parent, name))
+        if size > SMALL_TEXT:
+            name = name[:SMALL_TEXT] + TRUNCATED_MARKER.format(size - SMALL_TEXT)
         return name, flags
 
     def _redact_value(
@@ -525,8 +596,8 @@ class Redactor:
         """`value` (under the key `name`, of class `flags`, in the container at `parent`) as it
         will be written: the same object when nothing changes, else a converted or redacted
         copy. Paths are built only when needed."""
-        if flags & _SKIP:
-            return value
+        if flags & _SKIP:  # written unscanned, within the budget
+            return value if is_small(value) else sanitize(value, depth, None, walk)
         kind = type(value)
         if flags & _SENSITIVE:
             if kind not in _SCALARS and kind is not str and flags & _USAGE:
@@ -566,54 +637,89 @@ class Redactor:
             walk.active.discard(id(value))
 
     def _redact_dict(self, value: dict[Any, Any], here: str, depth: int, walk: _Walk) -> Any:
-        items = list(islice(dict.items(value), MAX_ITEMS))
+        size = len(value)
+        walk.items -= CONTAINER_ITEMS
+        items = list(islice(dict.items(value), min(size, MAX_ITEMS, max(walk.items, 0))))
         out: dict[str, Any] = {}
-        changed = len(value) > MAX_ITEMS
+        changed = False
         cached = self._flag_cache.get
+        kept = 0
         for key, item in items:
+            if walk.items <= 0:
+                break
+            walk.items -= 1
+            kept += 1
             flags = cached(key) if type(key) is str else None
             if flags is None or flags & _LEAK:
                 name, flags = self._key(key, self._flag_cache, walk.paths, here)
             else:
                 name = key
-            new = self._redact_value(name, flags, item, here, depth + 1, walk)
+            kind = type(item)
+            if flags:
+                new = self._redact_value(name, flags, item, here, depth + 1, walk)
+            elif kind is str:  # the common leaves, without a call through _redact_value
+                new = self._redact_text(item, here, name, walk)
+            elif kind is float or kind is bool or item is None:
+                new = item
+            elif kind is int:
+                new = safe_int(item)
+            else:
+                new = self._redact_value(name, flags, item, here, depth + 1, walk)
             if name is not key or new is not item:
                 changed = True
             out[name if name not in out else _unique(name, out)] = new
-        if len(value) > MAX_ITEMS:
-            out[_unique(ITEMS_KEY, out)] = ITEMS_MARKER.format(len(value) - MAX_ITEMS)
-            walk.cut = True
-        return out if changed or len(out) != len(items) else value
+        if kept < size:
+            out[_unique(ITEMS_KEY, out)] = ITEMS_MARKER.format(size - kept)
+            walk.cut = changed = True
+        return out if changed or len(out) != kept else value
 
     def _redact_list(self, value: Any, here: str, depth: int, walk: _Walk) -> Any:
-        items = list(islice(value, MAX_ITEMS))
+        size = len(value)
+        walk.items -= CONTAINER_ITEMS
+        items = list(islice(value, min(size, MAX_ITEMS, max(walk.items, 0))))
         pair_flags = 0
         if len(items) == 2:  # a ("Authorization", value) header pair, str or bytes
             header = _header_name(items)
-            pair_flags = self._flags(header) & ~_LEAK if header is not None else 0
-        out = []
-        changed = len(value) > MAX_ITEMS
-        for index, item in enumerate(items):
-            flags = pair_flags if index == 1 else 0
-            new = self._redact_value(str(index), flags, item, here, depth + 1, walk)
-            changed = changed or new is not item
-            out.append(new)
-        if len(value) > MAX_ITEMS:
-            out.append(ITEMS_MARKER.format(len(value) - MAX_ITEMS))
-            walk.cut = True
+            if header is not None and len(header) <= _CLEAN_MAX_LEN:
+                pair_flags = self._flags(header) & ~_LEAK
+        if not pair_flags and _SCALARS.issuperset(map(type, items)):  # in bulk: nothing to scan
+            walk.items -= len(items)
+            out = items
+            changed = False
+        else:
+            out = []
+            changed = False
+            for index, item in enumerate(items):
+                if walk.items <= 0:
+                    break
+                walk.items -= 1
+                flags = pair_flags if index == 1 else 0
+                if type(item) is str and not flags:
+                    new = self._redact_text(item, here, str(index), walk)
+                else:
+                    new = self._redact_value(str(index), flags, item, here, depth + 1, walk)
+                changed = changed or new is not item
+                out.append(new)
+        if len(out) < size:
+            out.append(ITEMS_MARKER.format(size - len(out)))
+            walk.cut = changed = True
         if not changed:
             return value
         return tuple(out) if type(value) is tuple else out
 
     def _redact_text(self, text: str, parent: str, name: str | None, walk: _Walk) -> str:
         size = len(text)
-        if size > self.max_text:  # cut, but scan past the cut: no secret is cut in half
-            window = text[: self.max_text + _CUT_MARGIN]
+        if size <= walk.chars and size <= walk.text_limit:  # within the budget: spent inline
+            walk.chars -= size
+        else:  # cut, but scan past the cut: no secret is cut in half
+            keep = walk.text(text, walk.text_limit)
+            if not keep:  # nothing of it is written: nothing to scan
+                return TRUNCATED_MARKER.format(size)
+            window = text[: keep + _CUT_MARGIN]
             scrubbed = self.scrub(window)
             if scrubbed is not window:
                 walk.paths.append(_path(parent, name))
-            walk.cut = True
-            return scrubbed[: self.max_text] + TRUNCATED_MARKER.format(size - self.max_text)
+            return scrubbed[:keep] + TRUNCATED_MARKER.format(size - keep)
         if (
             text in self._clean
             or size < self._min_pair_len

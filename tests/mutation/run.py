@@ -309,6 +309,20 @@ MUTATIONS = (
         ("tests/test_cli_follow.py",),
         where="cli/tail",
     ),
+    Mutation(
+        "record-budget-unlimited",
+        "the redactor walks a record whatever its size (shared references, rows of wide dicts)",
+        "self.max_items, self.max_chars = record_budget(max_record_bytes)",
+        "self.max_items, self.max_chars = record_budget(0)",
+        ("tests/test_record_budget.py",),
+    ),
+    Mutation(
+        "shrink-largest-last",
+        "a record shrunk to max_record_bytes cuts its smaller values before its largest",
+        "ordered = sorted(sizes, key=sizes.__getitem__)",
+        "ordered = sorted(sizes, key=sizes.__getitem__, reverse=True)",
+        ("tests/test_record_budget.py",),
+    ),
 )
 
 
