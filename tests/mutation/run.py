@@ -142,9 +142,9 @@ MUTATIONS = (
     Mutation(
         "links-followed",
         "log files are opened following symbolic links (a planted link redirects the writes)",
-        "    base = flags | O_NOFOLLOW | O_CLOEXEC | _NONBLOCK",
-        "    base = flags | O_CLOEXEC | _NONBLOCK",
-        ("tests/test_hostile_files.py",),
+        "FOUND_FILE_FLAGS = O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK",
+        "FOUND_FILE_FLAGS = O_CLOEXEC | O_NONBLOCK",
+        ("tests/test_hostile_files.py", "tests/test_reader_planted.py"),
     ),
     Mutation(
         "run-id-forgeable",
