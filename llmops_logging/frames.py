@@ -121,20 +121,20 @@ class _Log:
                         if kind == "int" and not _INT64[0] <= value <= _INT64[1]:
                             big.add(name)
                 out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
-        self.as_text = {name for name, kinds in columns.items() if not _fits_one_type(name, kinds)}
-        self.as_text |= big.intersection(INT_FIELDS)
-        if self.as_text:
-            self.rewrite(self.as_text)
+        mixed = {name for name, kinds in columns.items() if not _fits_one_type(name, kinds)}
+        self.as_json_text(mixed | big.intersection(INT_FIELDS))
 
-    def rewrite(self, as_text: set[str]) -> None:
-        """Write the columns `as_text` as JSON text, line by line."""
-        self.as_text = set(as_text)
-        source = self.path
-        self.path = os.path.join(self.directory, f"log-{len(os.listdir(self.directory))}.ndjson")
+    def as_json_text(self, names: set[str]) -> None:
+        """Rewrite the file with the values of the columns `names` as their JSON text."""
+        todo = names - self.as_text
+        if not todo:
+            return
+        self.as_text |= todo
+        source, self.path = self.path, f"{self.path}.{len(self.as_text)}"
         with open(source, "rb") as lines, open(self.path, "wb") as out:
             for line in lines:
                 record = orjson.loads(line)
-                for name in as_text.intersection(record):
+                for name in todo.intersection(record):
                     if record[name] is not None:
                         record[name] = orjson.dumps(record[name]).decode()
                 out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
@@ -185,7 +185,7 @@ def _polars(log: _Log) -> polars.DataFrame:
             frame = _polars_read(log)
         except (pl.exceptions.ComputeError, pl.exceptions.SchemaError):
             # nested values whose shapes disagree (a field an object here, a list there)
-            log.rewrite(log.as_text | log.nested())
+            log.as_json_text(log.nested())
             frame = _polars_read(log)
     missing = [pl.lit(None, dtype=types[name]).alias(name) for name in CONTRACT_COLUMNS
                if name not in frame.columns]  # fmt: skip

@@ -4,6 +4,7 @@ checked against the lines parsed with the stdlib, in real polars, pandas and Duc
 from __future__ import annotations
 
 import ast
+import json
 import math
 import re
 import statistics
@@ -180,6 +181,27 @@ def test_user_fields_keep_their_values_whatever_comes_first(tmp_path: Path, engi
     assert [r["label"] for r in table[-2:]] == ["7", '"seven"']
     assert [r["big"] for r in table[-2:]] == [2**64 - 1, 1]
     assert types["seq"].lower() in ("int64", "bigint") and "int" in types["pid"].lower()
+
+
+def _decoded(value: Any) -> Any:
+    """A value with the JSON text of its parts read back."""
+    if isinstance(value, str):
+        return _decoded(json.loads(value))
+    if isinstance(value, dict):
+        return {k: _decoded(v) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_nested_fields_whose_shapes_disagree_keep_their_values(tmp_path: Path, engine: str) -> None:
+    ll.configure(tmp_path)
+    log = ll.get_logger("agent")
+    shapes = [{"x": 1}, {"x": {"y": 2}}, {"x": [3, "z"]}]
+    for shape in shapes:
+        log.info("call", extra=shape)
+    ll.reset()
+    table, _ = rows(engine, tmp_path)
+    assert [_decoded(r["extra"]) for r in table] == shapes
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -190,6 +190,13 @@ MUTATIONS = (
         "if False}",
         ("tests/test_frames.py",),
     ),
+    Mutation(
+        "frames-nested-conflict-raises",
+        "read_polars raises on nested fields whose shapes disagree instead of keeping them",
+        "            log.as_json_text(log.nested())\n",
+        "            raise\n",
+        ("tests/test_frames.py",),
+    ),
 )
 
 
