@@ -18,9 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import anthropic
-import openai
 from fake_llm import FAIL_MODEL, FakeLLM
+
+try:
+    import anthropic
+    import openai
+except ImportError as missing:  # `pip install -e .` alone does not bring the SDKs
+    sys.exit(f"examples/agent.py needs {missing.name}: pip install -e '.[examples]'")
 
 import llmops_logging as ll
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._config import configure, current_handler, get_logger, reset
 from .agents import agent, handoff
 from .formatters import JsonlFormatter
+from .frames import read_duckdb, read_pandas, read_polars
 from .handlers import RotatingJsonlHandler
 from .llm._call import LlmCall, llm_call
 from .llm.anthropic import instrument_anthropic
@@ -42,7 +43,10 @@ __all__ = [
     "new_run_id",
     "now_iso",
     "random_seed",
+    "read_duckdb",
     "read_events",
+    "read_pandas",
+    "read_polars",
     "reset",
     "run",
     "step",

@@ -84,9 +84,12 @@ _SHAPES = re.compile(
             r"(?P<basic>(?=[A-Za-z0-9+/]*(?:[0-9+/=]|[a-z][A-Z]))[A-Za-z0-9+/]{8,}={0,2})",
             # An Azure storage account key: 64 random bytes in base64, read back from its end.
             r"=(?<===)(?<=[A-Za-z0-9+/]{86}==)(?<![A-Za-z0-9+/]{87}==)(?P<azure_key>)",
-            # The start of a URL's user:password@ (`UrlPasswords` finds its end).
-            r"://[^/\s:@\"'<>]{0,256}+:(?![0-9]{1,5}+(?:[/?#\s\"'<>]|\Z))"
-            r"(?=[^\s\"'<>@]{0,128}+@)(?P<url_user>)",
+            # The start of a URL's user:password@ (`UrlPasswords` finds its end). The user is
+            # read once, as an atomic group would (a lookahead is never re-entered; Python
+            # 3.10 has no possessive quantifiers); the other runs stop at a character they
+            # exclude, so backing off them cannot find another match.
+            r"://(?=(?P<url_host>[^/\s:@\"'<>]{0,256}))(?P=url_host):"
+            r"(?![0-9]{1,5}(?:[/?#\s\"'<>]|\Z))(?=[^\s\"'<>@]{0,128}@)(?P<url_user>)",
         )
     )
 )

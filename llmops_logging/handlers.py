@@ -13,7 +13,8 @@ memory: a mapped file that someone truncates, or a full disk, would raise SIGBUS
 holds a shared `flock` on the file it appends to, and compression and retention (in
 `_logfiles`) pass over files still held, so no record lands in a file being gzipped or
 deleted. Renames or removals by anyone else are noticed by an `lstat` of the live
-path (and of the lock file) every `check_interval` seconds (0: before every record).
+path (and of the lock file) at the first record after every `check_interval` seconds (0:
+before every record), and a removal also at `close()`.
 
 Nothing in the directory is trusted: files are opened without following links and only when
 they are this user's and no one else can write them (`_logfiles.open_private`); a FIFO or a
@@ -576,9 +577,14 @@ class RotatingJsonlHandler(logging.Handler):
             )
 
     def close(self) -> None:
-        """Release the files; records that still arrive are written without keeping them."""
+        """Release the files; records that still arrive are written without keeping them.
+        A removal of the live file that no check has seen yet is reported here, so that a
+        process which ends before its next check (logging's shutdown at exit closes every
+        handler) still says that records went with the file."""
         with self.lock:  # type: ignore[union-attr]
             self._closed = True
+            if not self._checking:
+                self._note_removal(time.monotonic())
             self._close_files()
         super().close()
 

@@ -37,6 +37,12 @@ FOREIGN = {"note": "from another writer", "value": 3}
 INVALID = {"kind": "log", "event": "clock says yesterday", "ts": "yesterday"}
 
 
+FORKS_BESIDE_THREADS = pytest.mark.filterwarnings("ignore:This process:DeprecationWarning")
+"""For tests that fork and count the records of the log: from Python 3.12 a fork in a process
+that has threads warns (threads that other tests' libraries leave behind are enough), and the
+library logs that warning like any other, as one more record."""
+
+
 @pytest.fixture(autouse=True)
 def _unconfigured() -> Iterator[None]:
     ll.reset()

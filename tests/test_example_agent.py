@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import genai_prices
 
 from .conftest import assert_contract, cli, read_records
 
@@ -66,3 +69,76 @@ def test_the_agent_example_logs_its_steps_calls_and_totals(tmp_path: Path) -> No
     failed_group = groups["no-such-model"]  # no tokens reported: none shown, not 0
     assert failed_group["errors"] == 1 and failed_group["input_tokens"] is None
     assert failed_group["cost_usd"] is None
+
+
+MASKS = (
+    (re.compile(r"\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?\b"), "<time>"),
+    (re.compile(r"(?<![\w.])\d+(\.\d+)?(ms|s)\b"), "<duration>"),
+    (re.compile(r"\b[0-9a-f]{8}\b"), "<run>"),
+    (re.compile(r"─+"), "<rule>"),  # as wide as the columns, which the durations widen
+)
+PRICES = re.compile(r"prices from genai-prices ([0-9][\w.]*)")
+
+
+def _normalized(text: str, costs: bool) -> list[str]:
+    """Lines with times, durations and run ids masked and column padding collapsed; costs
+    masked too when the price table differs from the README's."""
+    lines = []
+    for line in text.strip().splitlines():
+        for pattern, mask in MASKS:
+            line = pattern.sub(mask, line)
+        if not costs:
+            line = re.sub(r"(>=)?\$\d+\.\d+", "<cost>", line)
+        lines.append(" ".join(line.split()))
+    return lines
+
+
+def test_the_readme_shows_what_the_agent_example_prints(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Seeing LLM calls from the terminal") :]
+    block = section[section.index("```console\n") + len("```console\n") :]
+    block = block[: block.index("```")]
+    prices = PRICES.search(section[: section.index("```console")])
+    assert prices, "the README names the price table its figures come from"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.pop("LLMOPS_LOG_DIR", None)
+    for _ in range(2):  # "After two runs"
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "agent.py"), "--data-dir", "data"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    shown = re.split(r"^\$ llmops-logs (.*)$", block, flags=re.M)
+    assert shown[0].strip() == "" and len(shown) == 7, block  # three commands and outputs
+    same_prices = genai_prices.__version__ == prices.group(1)
+    for command, output in zip(shown[1::2], shown[2::2], strict=True):
+        printed = cli(*command.split(), cwd=tmp_path, env=env).stdout
+        assert _normalized(printed, same_prices) == _normalized(output, same_prices), command
+
+
+BLOCK_SDK = """
+import importlib.abc, runpy, sys
+class NoSdk(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("anthropic", "openai"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, NoSdk())
+sys.path.insert(0, "examples")
+sys.argv = ["examples/agent.py", "--data-dir", sys.argv[1]]
+runpy.run_path("examples/agent.py", run_name="__main__")
+"""
+
+
+def test_the_agent_example_without_the_sdks_names_the_extra_that_brings_them(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCK_SDK, str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "pip install -e '.[examples]'" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    (extra,) = re.findall(r"^examples = \[(.*)\]$", pyproject, re.M)
+    assert '"openai' in extra and '"anthropic' in extra and "llm" in extra

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import llmops_logging as ll
 
-from .conftest import assert_contract, read_records
+from .conftest import FORKS_BESIDE_THREADS, assert_contract, read_records
 
 PER_PROCESS = 50
 
@@ -36,6 +36,7 @@ def _assert_unique_ids(records: list[dict[str, object]], tags: list[str]) -> Non
         assert min(int(str(r["seq"])) for r in records if r["who"] == child) == 1
 
 
+@FORKS_BESIDE_THREADS
 def test_event_ids_are_unique_across_os_fork_children_and_the_parent(tmp_path: Path) -> None:
     ll.configure(tmp_path, max_bytes=1 << 30)
     _write("parent")
@@ -61,6 +62,7 @@ def _mp_child(tag: str) -> None:
     _write(tag)
 
 
+@FORKS_BESIDE_THREADS
 def test_event_ids_are_unique_across_multiprocessing_fork_workers(tmp_path: Path) -> None:
     ll.configure(tmp_path, max_bytes=1 << 30)
     _write("parent")

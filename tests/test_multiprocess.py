@@ -12,7 +12,7 @@ import pytest
 
 import llmops_logging as ll
 
-from .conftest import log_files, read_records
+from .conftest import FORKS_BESIDE_THREADS, log_files, read_records
 
 MAX_BYTES = 16 * 1024
 RECORDS = 1500
@@ -78,6 +78,7 @@ def _forked_writer(proc: str) -> None:
     sys.exit(1 if handler is None or handler.dropped else 0)
 
 
+@FORKS_BESIDE_THREADS
 def test_forked_children_inherit_the_handler(tmp_path: Path) -> None:
     ll.configure(tmp_path, max_bytes=MAX_BYTES, backup_count=100000)
     log = ll.get_logger("parent")

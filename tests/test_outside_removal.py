@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -83,3 +85,54 @@ def test_a_copy_truncate_by_another_tool_is_reported_and_writing_goes_on(
     assert copied == list(range(5))
     assert [r["i"] for r in read_records(tmp_path)] == list(range(5, 10))  # from offset 0
     copy.unlink()
+
+
+SHORT_PROCESS = """
+import os, sys
+import llmops_logging as ll
+ll.configure(sys.argv[1], check_interval=3600)
+log = ll.get_logger("short")
+for i in range(3):
+    log.info("before", i=i)
+os.unlink(os.path.join(sys.argv[1], "events.jsonl"))
+log.info("after")
+log.info("after")
+"""
+
+
+def test_a_short_process_whose_live_file_is_removed_reports_it_at_exit(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SHORT_PROCESS, str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    match = REMOVED.search(done.stderr)
+    assert match, done.stderr
+    assert int(match.group(1)) >= 2  # the two records written after the removal
+    assert len(REMOVED.findall(done.stderr)) == 1
+    assert not (tmp_path / "events.jsonl").exists()
+
+
+def test_closing_the_handler_reports_a_removal_the_periodic_check_has_not_seen(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handler = ll.configure(tmp_path, check_interval=3600)
+    log = ll.get_logger("rm")
+    log.info("first")
+    (tmp_path / "events.jsonl").unlink()
+    log.info("second")
+    assert not REMOVED.search(capsys.readouterr().err)  # the check is an hour away
+    handler.close()
+    match = REMOVED.search(capsys.readouterr().err)
+    assert match and int(match.group(1)) >= 1
+
+
+def test_closing_the_handler_after_a_rename_reports_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handler = ll.configure(tmp_path, check_interval=3600)
+    ll.get_logger("mv").info("first")
+    (tmp_path / "events.jsonl").rename(tmp_path / "events.jsonl.000001")  # logrotate
+    handler.close()
+    assert "another program" not in capsys.readouterr().err
+    assert [r["event"] for r in read_records(tmp_path)] == ["first"]

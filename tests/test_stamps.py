@@ -15,7 +15,7 @@ import structlog
 
 import llmops_logging as ll
 
-from .conftest import assert_contract, read_records
+from .conftest import FORKS_BESIDE_THREADS, assert_contract, read_records
 
 FORGED: dict[str, Any] = {
     "ts": "1999-01-01T00:00:00.000000+00:00",
@@ -103,6 +103,7 @@ def _wait_for(child: int, timeout: float = 120.0) -> None:
         time.sleep(0.01)
 
 
+@FORKS_BESIDE_THREADS
 def test_seq_counts_the_records_of_the_file_whatever_else_formats_them(tmp_path: Path) -> None:
     """A console echo and other handlers formatting the same records leave no gap in the file."""
     ll.configure(tmp_path, console=True)

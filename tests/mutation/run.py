@@ -323,6 +323,35 @@ MUTATIONS = (
         "ordered = sorted(sizes, key=sizes.__getitem__, reverse=True)",
         ("tests/test_record_budget.py",),
     ),
+    Mutation(
+        "removal-unreported-at-close",
+        "a live file removed by another program is not reported when the handler closes",
+        "            if not self._checking:\n"
+        "                self._note_removal(time.monotonic())\n",
+        "",
+        ("tests/test_outside_removal.py",),
+    ),
+    Mutation(
+        "frames-schema-from-a-sample",
+        "read_polars lets polars infer the schema from the first 100 records",
+        "    return pl.read_ndjson(log.path, infer_schema_length=None, schema_overrides=overrides)",
+        "    return pl.read_ndjson(log.path, schema_overrides=overrides)",
+        ("tests/test_frames.py",),
+    ),
+    Mutation(
+        "frames-mixed-column-coerced",
+        "a column of mixed kinds is handed to the engine as it is, not as JSON text",
+        "if not _fits_one_type(name, kinds)}",
+        "if False}",
+        ("tests/test_frames.py",),
+    ),
+    Mutation(
+        "frames-nested-conflict-raises",
+        "read_polars raises on nested fields whose shapes disagree instead of keeping them",
+        "            log.as_json_text(log.nested())\n",
+        "            raise\n",
+        ("tests/test_frames.py",),
+    ),
 )
 
 
