@@ -233,3 +233,27 @@ TOOL_TYPE_FUNCTION = "function"
 CONVERSATION_PATH = (GEN_AI, "conversation", "id")
 USER_PATH = ("user", "id")
 """Where a run's conversation and user ids are written on every record of the run."""
+
+# -- OpenInference: what Phoenix keys on, written beside the GenAI names on exported spans -----
+
+OI_SPAN_KIND = "openinference.span.kind"
+OI_LLM, OI_TOOL, OI_AGENT, OI_CHAIN = "LLM", "TOOL", "AGENT", "CHAIN"
+"""The values of `openinference.span.kind`: an `llm_call`, a `tool_call`, an agent's step, and
+a run or any other step."""
+OI_INPUT_VALUE, OI_INPUT_MIME = "input.value", "input.mime_type"
+OI_OUTPUT_VALUE, OI_OUTPUT_MIME = "output.value", "output.mime_type"
+MIME_JSON, MIME_TEXT = "application/json", "text/plain"
+OI_MODEL_NAME = "llm.model_name"
+OI_PROVIDER = "llm.provider"
+OI_PROMPT_TOKENS = "llm.token_count.prompt"
+OI_COMPLETION_TOKENS = "llm.token_count.completion"
+OI_TOTAL_TOKENS = "llm.token_count.total"
+OI_TOOL_NAME = "tool.name"
+OI_TOOL_DESCRIPTION = "tool.description"
+OI_AGENT_NAME = "agent.name"
+OI_SESSION_ID = "session.id"
+OI_USER_ID = "user.id"
+USAGE_COST = "gen_ai.usage.cost"
+"""A call's cost in USD as a float, under the name Langfuse reads (beside `cost_usd`)."""
+RUN_INPUT, RUN_OUTPUT = "input", "output"
+"""A run's or step's own fields that an exported span shows as its input and output."""

@@ -6,15 +6,18 @@ A run is one line, written when it ends, unless memory asks for more (below).
 
 - The run is the root span; its `trace_id` is the run id's 32 hex digits when the run id is a
   uuid as the library or OpenTelemetry writes it, else the first 32 hex digits of its SHA-256.
-- Each step and each `llm_call` is a span whose `span_id` is the first 16 hex digits of the
-  SHA-256 of the compact JSON array `[run_id, step_id]` (the root's: `[run_id]`), so a step id
-  forged into two runs still gives two ids. Its parent is its `parent_id`'s span in the same
-  run, else the run's root, if it has one. A parent that would make a span its own ancestor
-  (a step naming itself, a cycle A -> B -> A) is replaced by the root for the span of that
-  cycle that came first.
-- Attributes are the record's fields flattened (see `_otlp_values`); an error sets the span's
-  status to ERROR and adds an `exception` event; other records become events of their step's
-  span, or of the root's (made for them when the run has no run record).
+- Each step, each `llm_call` and each `tool_call` is a span whose `span_id` is the first 16
+  hex digits of the SHA-256 of the compact JSON array `[run_id, step_id]` (the root's:
+  `[run_id]`), so a step id forged into two runs still gives two ids. Its parent is its
+  `parent_id`'s span in the same run, else the run's root, if it has one. A parent that
+  would make a span its own ancestor (a step naming itself, a cycle A -> B -> A) is replaced
+  by the root for the span of that cycle that came first.
+- A span's name and, beside the record's fields flattened (see `_otlp_values`), its
+  OpenInference attributes and cost come from `span_semantics` (`execute_tool {name}`,
+  `invoke_agent {name}`, `openinference.span.kind`, ...), whose names win a clash; an error
+  sets the span's status to ERROR and adds an `exception` event; other records become events
+  of their step's span, or of the root's (made for them when the run has no run record); a
+  `handoff` is the event `handoff {from} -> {to}`.
 
 Memory holds at most `MAX_OPEN_RUNS` runs of `MAX_SPANS` spans. A run reaching `MAX_SPANS`
 has its finished spans written and its open ones kept (unless half are open: it is written
@@ -45,6 +48,7 @@ from ..._contract import (
     DURATION_S,
     ERROR,
     EVENT,
+    HANDOFF,
     KIND,
     LEVEL,
     LLM_CALL,
@@ -56,11 +60,13 @@ from ..._contract import (
     STEP_ID,
     STEP_KINDS,
     STEP_START,
+    TOOL_CALL,
     TS,
 )
 from .._parser import PROG
 from ..stats import ERROR_LEVELS
-from ._otlp_values import attributes, clamp, duration_nanos, nanos
+from ._otlp_values import any_value, attributes, clamp, duration_nanos, nanos
+from .span_semantics import handoff_name, span_attributes, span_name
 
 Record = dict[str, Any]
 MAX_OPEN_RUNS = 256
@@ -71,7 +77,7 @@ SPAN_KIND_CLIENT = 3
 STATUS_OK = 1
 STATUS_ERROR = 2
 _CORE = frozenset(CORE_FIELDS)
-_SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL))
+_SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL, TOOL_CALL))
 _STARTS = frozenset((RUN_START, STEP_START))
 _EXCEPTION = {"type": "type", "message": "message", "traceback": "stacktrace"}
 _ROOT = ""  # the root's key: never a step's, whose keys are "s" + step_id
@@ -197,7 +203,7 @@ class _Trace:
             parent = record.get(PARENT_ID)
             span = self._span(
                 "s" + step,
-                str(record.get(EVENT)) if kind == LLM_CALL else str(record.get(NAME, "-")),
+                span_name(record),
                 "s" + parent if isinstance(parent, str) else _ROOT,
                 SPAN_KIND_CLIENT if kind == LLM_CALL else SPAN_KIND_INTERNAL,
             )
@@ -206,7 +212,8 @@ class _Trace:
             owner = owner or self.spans.get(_ROOT) or self.root("-")
             fields = {k: v for k, v in record.items() if k not in _CORE and k != STEP_ID}
             fields[LEVEL] = record.get(LEVEL)
-            owner.event(at, str(record.get(EVENT)), fields, record.get(LEVEL) in ERROR_LEVELS)
+            name = handoff_name(record) if kind == HANDOFF else str(record.get(EVENT))
+            owner.event(at, name, fields, record.get(LEVEL) in ERROR_LEVELS)
             return
         error = record.get(ERROR)
         fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
@@ -216,6 +223,10 @@ class _Trace:
         if rest is not None:
             fields[ERROR] = rest
         span.attributes.update((a["key"], a) for a in attributes(fields))
+        span.attributes.update(
+            (key, {"key": key, "value": any_value(value)})
+            for key, value in span_attributes(record).items()
+        )
         if kind in _STARTS:
             if at is not None:
                 span.start = at
