@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from llmops_logging.cli import main
@@ -211,3 +212,57 @@ def test_a_cost_that_leaves_out_unpriced_calls_is_shown_as_a_lower_bound(tmp_pat
     # the model's row, the step's row, and the run's line
     assert html.count('<td class="num">&gt;=$0.0100</td>') == 2
     assert "2 LLM calls &middot; 24 tokens &middot; &gt;=$0.0100" in html
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (CI installs it)")
+def test_the_timeline_shows_agents_and_tools_with_arguments_and_results(tmp_path: Path) -> None:
+    import llmops_logging as ll
+
+    @ll.tool
+    def lookup(city: str) -> dict[str, str]:
+        return {"city": city, "sky": "<b>clear</b>"}
+
+    @ll.tool(name="book")
+    def book(city: str) -> None:
+        raise TimeoutError("no seats")
+
+    ll.configure(tmp_path / "raw_events")
+    with ll.run("trip"), ll.agent("planner"):
+        lookup("Oslo")
+        with pytest.raises(TimeoutError):
+            book("Oslo")
+    ll.reset()
+    page = tmp_path / "report.html"
+    assert main(["report", str(tmp_path / "raw_events"), "--out", str(page)]) == 0
+    browser = Browser()
+    try:
+        browser.open(page.as_uri())
+        rows: list[dict[str, Any]] = browser.evaluate(
+            """Array.from(document.querySelectorAll('details')).map(d => {
+                d.open = true;
+                const pre = c => (d.querySelector(':scope > .body > pre.' + c) || {}).textContent;
+                const status = d.classList.contains('error') ? 'error' : 'ok';
+                return {kind: d.dataset.kind, status: status,
+                        label: d.querySelector('.label').title,
+                        depth: parseFloat(d.querySelector('.label').style.paddingLeft),
+                        duration: d.querySelector('.dur').textContent,
+                        body: d.querySelector('.body').innerText,
+                        arguments: pre('arguments'), result: pre('result')}; })"""
+        )
+        errors = browser.console_errors()
+    finally:
+        browser.close()
+    assert errors == []
+    by_label = {r["label"]: r for r in rows}
+    assert [(r["kind"], r["label"]) for r in rows] == [
+        ("run", "run trip"), ("agent", "planner"), ("tool", "lookup"), ("tool", "book"),
+    ]  # fmt: skip
+    agent, lookup_row, book_row = by_label["planner"], by_label["lookup"], by_label["book"]
+    assert agent["depth"] < lookup_row["depth"] == book_row["depth"]
+    assert lookup_row["status"] == "ok" and book_row["status"] == "error"
+    assert all(r["duration"].strip() not in ("", "-") for r in rows)
+    assert orjson.loads(lookup_row["arguments"]) == {"city": "Oslo"}
+    assert orjson.loads(lookup_row["result"]) == {"city": "Oslo", "sky": "<b>clear</b>"}
+    assert orjson.loads(book_row["arguments"]) == {"city": "Oslo"}
+    assert book_row.get("result") is None
+    assert "TimeoutError" in book_row["body"] and "no seats" in book_row["body"]

@@ -26,7 +26,18 @@ from typing import Any
 
 import orjson
 
-from ..._contract import CORE_FIELDS, ERROR, EVENT, KIND, LEVEL, LEVELS, TS
+from ..._contract import (
+    CORE_FIELDS,
+    ERROR,
+    EVENT,
+    KIND,
+    LEVEL,
+    LEVELS,
+    LLM_CALL,
+    STEP_KINDS,
+    TOOL_CALL,
+    TS,
+)
 from ...reader import EventStream
 from .. import _steps
 from .._outfile import output_file
@@ -34,6 +45,7 @@ from .._output import Progress
 from .._parser import PROG
 from .._steps import number, path
 from ..export import MissingDependency, default_path
+from ..export.span_semantics import is_agent
 from ..stats import ERROR_LEVELS
 from . import charts
 from .data import (
@@ -57,6 +69,7 @@ REPORT_MISSING = (
     "install them with: pip install 'llmops_logging[report]'"
 )
 _CORE = frozenset(CORE_FIELDS)
+_SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL, TOOL_CALL))
 
 
 def _libraries() -> tuple[Any, Any, Any]:
@@ -95,8 +108,33 @@ def _span(span_id: str, kind: str, label: str, parent: Any) -> dict[str, Any]:
         "error": None,
         "prompt": None,
         "response": None,
+        "arguments": None,
+        "result": None,
         "events": [],
     }
+
+
+def _row_kind(record: Record) -> tuple[str, str]:
+    """A timeline row's kind and label: an LLM call by its event, a tool and an agent by
+    their names, another step by its name."""
+    kind = record.get(KIND)
+    if kind == LLM_CALL:
+        return "llm", str(record.get(EVENT))
+    if kind == TOOL_CALL:
+        name = path(record, "gen_ai", "tool", "name")
+        return "tool", str(name if isinstance(name, str) else record.get(EVENT))
+    name = record.get("name")
+    if is_agent(record):
+        agent = path(record, "gen_ai", "agent", "name")
+        return "agent", str(agent if isinstance(agent, str) else name)
+    return "step", str(name)
+
+
+def _content_text(value: Any) -> str | None:
+    """A tool's arguments or result for the page: text as it is, anything else as JSON."""
+    if value is None:
+        return None
+    return value if isinstance(value, str) else _json(value)
 
 
 def _user_fields(record: Record) -> dict[str, Any]:
@@ -104,7 +142,8 @@ def _user_fields(record: Record) -> dict[str, Any]:
 
 
 def timeline(run: Run) -> dict[str, Any]:
-    """The run's steps and LLM calls as nested rows with bar positions in percent."""
+    """The run's steps, agents, LLM calls and tool calls as nested rows with bar positions in
+    percent."""
     records = [trim(record) for record in run.records or ()]
     origin = parse_time(run.start) or parse_time(records[0].get(TS) if records else None)
     if origin is None:
@@ -117,17 +156,9 @@ def timeline(run: Run) -> dict[str, Any]:
         step_id = record.get("step_id")
         if kind in ("run_start", "run_ok", "run_error"):
             span = root
-        elif kind in ("step_start", "step_ok", "step_error", "llm_call") and isinstance(
-            step_id, str
-        ):
+        elif kind in _SPAN_KINDS and isinstance(step_id, str):
             span = spans.get(step_id) or spans.setdefault(
-                step_id,
-                _span(
-                    step_id,
-                    "llm" if kind == "llm_call" else "step",
-                    str(record.get(EVENT)) if kind == "llm_call" else f"{record.get('name')}",
-                    record.get("parent_id"),
-                ),
+                step_id, _span(step_id, *_row_kind(record), record.get("parent_id"))
             )
         else:  # an event inside a step (or directly in the run)
             owner = spans.get(step_id) if isinstance(step_id, str) else None
@@ -143,13 +174,23 @@ def timeline(run: Run) -> dict[str, Any]:
             )
             continue
         fields = _user_fields(record)
-        if kind == "llm_call" and isinstance(fields.get("gen_ai"), dict):
+        if kind == LLM_CALL and isinstance(fields.get("gen_ai"), dict):
             # The content is shown as prompt and response; the rest stays among the fields.
             fields["gen_ai"] = {
                 k: v
                 for k, v in fields["gen_ai"].items()
                 if k not in ("input", "output", "system_instructions")
             }
+        if kind == TOOL_CALL and isinstance(path(fields, "gen_ai", "tool"), dict):
+            # The arguments and result are shown as such; the rest stays among the fields.
+            tool = dict(fields["gen_ai"]["tool"])
+            call = tool.pop("call", None)
+            span["arguments"], span["result"] = path(call, "arguments"), path(call, "result")
+            if isinstance(call, dict) and (rest := {
+                k: v for k, v in call.items() if k not in ("arguments", "result")
+            }):  # fmt: skip
+                tool["call"] = rest
+            fields["gen_ai"] = {**fields["gen_ai"], "tool": tool}
         span["fields"].update(fields)
         if kind in ("run_start", "step_start"):
             span["start"] = at
@@ -162,7 +203,7 @@ def timeline(run: Run) -> dict[str, Any]:
             span["status"] = "error" if failed or record.get(LEVEL) in ERROR_LEVELS else "ok"
         if isinstance(record.get(ERROR), dict):
             span["error"] = record[ERROR]
-        if kind == "llm_call":
+        if kind == LLM_CALL:
             span["prompt"] = {
                 name: value
                 for name, keys in (
@@ -202,6 +243,8 @@ def _rows(root: dict[str, Any], spans: dict[str, dict[str, Any]]) -> dict[str, A
             error_json=None if span["error"] is None else _json(_short_error(span["error"])),
             prompt_json=None if span["prompt"] is None else _json(span["prompt"]),
             response_json=None if span["response"] is None else _json(span["response"]),
+            arguments_text=_content_text(span["arguments"]),
+            result_text=_content_text(span["result"]),
         )
         span["left"] = min(span["left"], 100 - span["width"])
         rows.append(span)
