@@ -1,6 +1,7 @@
 """A log written by an attacker: markup, style, links, frames and scripts in every string the
-report shows (run, step, event and model names, error messages, tracebacks, levels, field names
-and values), each pointing at `base`, a local server that counts the requests it gets."""
+report shows (run, step, event, model and tool names, error messages, tracebacks, levels, field
+names and values, a tool's arguments and result), each pointing at `base`, a local server that
+counts the requests it gets."""
 
 from __future__ import annotations
 
@@ -45,8 +46,9 @@ def _at(second: int) -> str:
 
 
 def hostile_records(base: str) -> list[dict[str, Any]]:
-    """One run per payload: the payload is the run's, step's, event's and model's name, an
-    error's type, message and traceback, a level, a field's name and value."""
+    """One run per payload: the payload is the run's, step's, event's, model's and tool's name,
+    an error's type, message and traceback, a level, a field's name and value, a tool's
+    arguments and result."""
     records: list[dict[str, Any]] = []
     for i, text in enumerate(payloads(base)):
         run_id = f"run-{i:03d}"
@@ -66,6 +68,12 @@ def hostile_records(base: str) -> list[dict[str, Any]]:
                         "usage": {"input_tokens": 10 + i, "output_tokens": 5},
                         "input": {"messages": [{"role": "user", "content": text}]},
                         "output": {"messages": [{"role": "assistant", "content": text}]}}},
+            {**common, "ts": _at(10 * i + 1), "kind": "tool_call", "event": f"execute_tool {text}",
+             "step_id": f"tool-{i:03d}", "parent_id": step_id, "duration_s": 0.25,
+             "gen_ai": {"operation": {"name": "execute_tool"},
+                        "tool": {"name": f"tool {text}", "type": text, "description": text,
+                                 "call": {"id": text, "arguments": {text: text},
+                                          "result": f"result {text}"}}}},
             {**common, "ts": _at(10 * i + 2), "kind": "log", "event": text, "level": text,
              "step_id": step_id, text: text, "error": error},
             {**common, "ts": _at(10 * i + 3), "kind": "step_error" if failed else "step_ok",

@@ -167,6 +167,11 @@ def test_a_hostile_log_makes_no_request_no_live_element_and_reads_as_text(
         titles = browser.evaluate(
             "Array.from(document.querySelectorAll('[title]')).map(e => e.title)"
         )
+        tools = browser.evaluate(
+            "Array.from(document.querySelectorAll('details.tool')).map(d => ["
+            " d.querySelector('.label').title, d.querySelector('pre.arguments').textContent,"
+            " d.querySelector('pre.result').textContent])"
+        )
         violations = browser.evaluate("window.__violations")
         plots = browser.evaluate("document.querySelectorAll('.js-plotly-plot').length")
         buttons = browser.evaluate(
@@ -188,6 +193,9 @@ def test_a_hostile_log_makes_no_request_no_live_element_and_reads_as_text(
         assert text in shown, f"not shown as text in the tables and timelines: {text!r}"
         assert any(f"{text} run-0" in h for h in hovered), f"not in a chart's hover: {text!r}"
         assert f"chat {text}" in titles
+        assert [f"tool {text}", {text: text}, f"result {text}"] in [
+            [name, orjson.loads(arguments), result] for name, arguments, result in tools
+        ], f"the tool's name, arguments and result not shown as text: {text!r}"
     # The model and step charts show the 20 most frequent names, as text on their axes.
     assert len([text for text in texts if text in charts]) >= 20
 
