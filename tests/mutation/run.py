@@ -352,6 +352,21 @@ MUTATIONS = (
         "            raise\n",
         ("tests/test_frames.py",),
     ),
+    Mutation(
+        "otlp-tool-call-an-event",
+        "export --format otlp writes a tool_call as an event of its parent, not as a span",
+        "_SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL, TOOL_CALL))",
+        "_SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL))",
+        ("tests/test_export_otlp_agents.py",),
+        "export/otlp.py",
+    ),
+    Mutation(
+        "otlp-no-session-id",
+        "exported spans leave out session.id, so a conversation cannot be followed",
+        "        out[OI_SESSION_ID] = session\n",
+        "        pass\n",
+        ("tests/test_export_otlp_agents.py",),
+    ),
 )
 
 
