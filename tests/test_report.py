@@ -220,6 +220,7 @@ def test_the_timeline_shows_agents_and_tools_with_arguments_and_results(tmp_path
 
     @ll.tool
     def lookup(city: str) -> dict[str, str]:
+        ll.get_logger("weather").info("asking the weather service", city=city)
         return {"city": city, "sky": "<b>clear</b>"}
 
     @ll.tool(name="book")
@@ -266,3 +267,6 @@ def test_the_timeline_shows_agents_and_tools_with_arguments_and_results(tmp_path
     assert orjson.loads(book_row["arguments"]) == {"city": "Oslo"}
     assert book_row.get("result") is None
     assert "TimeoutError" in book_row["body"] and "no seats" in book_row["body"]
+    # what the tool logged while it ran is in the tool's row, not the run's
+    assert "asking the weather service" in lookup_row["body"]
+    assert "asking the weather service" not in by_label["run trip"]["body"]

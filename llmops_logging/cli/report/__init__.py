@@ -150,6 +150,11 @@ def timeline(run: Run) -> dict[str, Any]:
         return {"rows": [], "total_s": 0.0}
     root = _span(run.run_id, "run", f"run {run.name}", None)
     spans: dict[str, dict[str, Any]] = {run.run_id: root}
+    # The rows first: a tool call's record comes after what was logged while it ran.
+    for record in records:
+        step_id = record.get("step_id")
+        if record.get(KIND) in _SPAN_KINDS and isinstance(step_id, str) and step_id not in spans:
+            spans[step_id] = _span(step_id, *_row_kind(record), record.get("parent_id"))
     for record in records:
         kind = record.get(KIND)
         at = _offset(record.get(TS), origin)
@@ -157,9 +162,7 @@ def timeline(run: Run) -> dict[str, Any]:
         if kind in ("run_start", "run_ok", "run_error"):
             span = root
         elif kind in _SPAN_KINDS and isinstance(step_id, str):
-            span = spans.get(step_id) or spans.setdefault(
-                step_id, _span(step_id, *_row_kind(record), record.get("parent_id"))
-            )
+            span = spans[step_id]
         else:  # an event inside a step (or directly in the run)
             owner = spans.get(step_id) if isinstance(step_id, str) else None
             (owner or root)["events"].append(
