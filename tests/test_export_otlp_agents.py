@@ -23,6 +23,7 @@ CONTENT_KEYS = {"input.value", "input.mime_type", "output.value", "output.mime_t
 @ll.tool
 def add(a: int, b: int = 10) -> int:
     """Add two numbers."""
+    ll.get_logger("calc").info("adding", a=a, b=b)
     return a + b
 
 
@@ -87,8 +88,11 @@ def test_tools_and_agents_are_spans_under_the_run(tmp_path: Path) -> None:
     assert broken["status"]["code"] == 2 and broken["status"]["message"].startswith("RuntimeError")
     assert [e["name"] for e in broken["events"]] == ["exception"]
     # the hand-off is an event of the agent's span, named by both agents
-    [handoff] = [e for e in agent["events"] if e["name"].startswith("handoff")]
+    [handoff] = agent["events"]
     assert handoff["name"] == "handoff planner -> writer"
+    # what the tool logged while it ran is an event of the tool's span (its record came later)
+    assert [e["name"] for e in tool["events"]] == ["adding"]
+    assert "events" not in run
     assert text(agent, "gen_ai.operation.name") == "invoke_agent"
     assert text(tool, "gen_ai.operation.name") == "execute_tool"
 
@@ -197,3 +201,19 @@ def test_hostile_tool_and_agent_records_still_export(tmp_path: Path) -> None:
     assert "llm.token_count.total" not in attrs(spans["c"])
     [handoff] = spans["ag"]["events"]
     assert handoff["name"].startswith("handoff")
+
+
+def test_records_of_steps_never_seen_go_to_the_root_and_are_all_counted(tmp_path: Path) -> None:
+    """Records wait for their step's span only up to a bound; the rest, and those whose step
+    never comes, are events of the run's root (or counted as dropped there)."""
+    records = [line("run_start", name="r")]
+    records += [line("log", step_id=f"ghost{i}", i=i) for i in range(1_000)]
+    records += [line("log", step_id="late", note="before its tool")]
+    records += [line("tool_call", step_id="late", duration_s=0.1, gen_ai={"tool": {"name": "t"}})]
+    records += [line("run_ok", name="r")]
+    spans = by_name(validated(export(write_lines(tmp_path / "events.jsonl", records), tmp_path)))
+    root, tool = spans["run r"], spans["execute_tool t"]
+    assert [e["name"] for e in tool["events"]] == ["log"]
+    assert len(root["events"]) + root["droppedEventsCount"] + len(tool.get("events", [])) == 1_001
+    # the root keeps its first events in the order they were logged
+    assert [attrs(e)["i"]["intValue"] for e in root["events"]] == [str(i) for i in range(128)]

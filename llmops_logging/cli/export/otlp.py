@@ -17,7 +17,9 @@ A run is one line, written when it ends, unless memory asks for more (below).
   `invoke_agent {name}`, `openinference.span.kind`, ...), whose names win a clash; an error
   sets the span's status to ERROR and adds an `exception` event; other records become events
   of their step's span, or of the root's (made for them when the run has no run record); a
-  `handoff` is the event `handoff {from} -> {to}`.
+  `handoff` is the event `handoff {from} -> {to}`. A record of a step not seen yet waits for
+  its span (a `tool_call` is written after what the tool logged); when `MAX_WAITING` records
+  wait, or the run is written whole, the waiting ones go to the root.
 
 Memory holds at most `MAX_OPEN_RUNS` runs of `MAX_SPANS` spans. A run reaching `MAX_SPANS`
 has its finished spans written and its open ones kept (unless half are open: it is written
@@ -72,6 +74,7 @@ Record = dict[str, Any]
 MAX_OPEN_RUNS = 256
 MAX_SPANS = 10_000
 MAX_EVENTS = 128
+MAX_WAITING = 4 * MAX_EVENTS
 SPAN_KIND_INTERNAL = 1
 SPAN_KIND_CLIENT = 3
 STATUS_OK = 1
@@ -139,7 +142,7 @@ class _Span:
         self.span_kind = kind
         self.order = order
         self.attributes: dict[str, dict[str, Any]] = {}
-        self.events: list[tuple[int | None, str, list[dict[str, Any]]]] = []
+        self.events: list[tuple[int, int | None, str, list[dict[str, Any]]]] = []  # seq first
         self.errors = 0  # error-level events kept beyond MAX_EVENTS
         self.exceptions: list[tuple[int | None, str, list[dict[str, Any]]]] = []
         self.dropped = 0
@@ -148,12 +151,12 @@ class _Span:
         self.ended = False
         self.status: dict[str, Any] | None = None
 
-    def event(self, at: int | None, name: str, fields: Record, error: bool) -> None:
+    def event(self, seq: int, at: int | None, name: str, fields: Record, error: bool) -> None:
         if len(self.events) - self.errors < MAX_EVENTS:
-            self.events.append((at, name, attributes(fields)))
+            self.events.append((seq, at, name, attributes(fields)))
         elif error and self.errors < MAX_EVENTS:
             self.errors += 1
-            self.events.append((at, name, attributes(fields)))
+            self.events.append((seq, at, name, attributes(fields)))
         else:
             self.dropped += 1
 
@@ -170,6 +173,9 @@ class _Trace:
         self.ids: set[str] = set()
         self.last: int | None = None
         self.order = 0
+        self.seq = 0
+        self.waiting: dict[str, list[tuple[int, int | None, str, Record, bool]]] = {}
+        self.waiting_count = 0  # records of steps not seen yet, at most MAX_WAITING
         if position is not None:  # a later part of a run: it gets a root of its own
             self.root("-")
 
@@ -185,6 +191,9 @@ class _Trace:
             self.ids.add(sid)
             self.order += 1
             span = self.spans[key] = _Span(sid, name, parent, kind, self.order)
+            for event in self.waiting.pop(step, ()) if step is not None else ():
+                self.waiting_count -= 1
+                span.event(*event)
         return span
 
     def root(self, name: str) -> _Span:
@@ -196,6 +205,7 @@ class _Trace:
         if at is not None:
             self.last = at if self.last is None else max(self.last, at)
         step = record.get(STEP_ID)
+        self.seq += 1
         if kind in RUN_KINDS:
             span = self.root(str(record.get(NAME, "-")))
             span.name = f"run {record.get(NAME, '-')}"
@@ -209,11 +219,19 @@ class _Trace:
             )
         else:
             owner = self.spans.get("s" + step) if isinstance(step, str) else None
-            owner = owner or self.spans.get(_ROOT) or self.root("-")
             fields = {k: v for k, v in record.items() if k not in _CORE and k != STEP_ID}
             fields[LEVEL] = record.get(LEVEL)
             name = handoff_name(record) if kind == HANDOFF else str(record.get(EVENT))
-            owner.event(at, name, fields, record.get(LEVEL) in ERROR_LEVELS)
+            event = (self.seq, at, name, fields, record.get(LEVEL) in ERROR_LEVELS)
+            if owner is None and isinstance(step, str):
+                # A step not seen yet: a tool call's record comes after what it logged.
+                if self.waiting_count >= MAX_WAITING:
+                    self.give_up_waiting()
+                self.waiting.setdefault(step, []).append(event)
+                self.waiting_count += 1
+                return
+            owner = owner or self.spans.get(_ROOT) or self.root("-")
+            owner.event(*event)
             return
         error = record.get(ERROR)
         fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
@@ -275,9 +293,22 @@ class _Trace:
             done.update(path)
         return parents
 
+    def give_up_waiting(self) -> None:
+        """The records waiting for their step's span go to the root, in the order logged."""
+        if not self.waiting:
+            return
+        root = self.spans.get(_ROOT) or self.root("-")
+        for event in sorted(e for events in self.waiting.values() for e in events):
+            root.event(*event)
+        self.waiting.clear()
+        self.waiting_count = 0
+
     def take(self, finished_only: bool, position: int) -> list[dict[str, Any]]:
         """Render and forget the spans (only the ended ones, if asked); spans made after this
-        get ids salted with `position`, so that none repeats an id written here."""
+        get ids salted with `position`, so that none repeats an id written here. Written whole,
+        the run's records of steps never seen go to its root."""
+        if not finished_only:
+            self.give_up_waiting()
         parents = self._parents()
         ids = {key: span.id for key, span in self.spans.items()}
         out = []
@@ -307,7 +338,7 @@ class _Trace:
         }
         if parent is not None:
             out["parentSpanId"] = parent
-        events = [(start if at is None else at, name, a) for at, name, a in span.events]
+        events = [(start if at is None else at, name, a) for _, at, name, a in sorted(span.events)]
         events += [(end if at is None else at, name, a) for at, name, a in span.exceptions]
         if events:
             out["events"] = [
