@@ -233,8 +233,8 @@ MUTATIONS = (
     Mutation(
         "ttft-is-duration",
         "a stream's ttft_s is the whole call's duration, not the time to its first chunk",
-        'record["ttft_s"] = self._ttft',
-        'record["ttft_s"] = duration',
+        "record[TTFT_S] = self._ttft",
+        "record[TTFT_S] = duration",
         ("tests/test_llm_streams.py",),
     ),
     Mutation(
@@ -282,8 +282,8 @@ MUTATIONS = (
     Mutation(
         "runs-usage-of-previous-row",
         "the runs table shows, from its second row on, the previous run's calls, tokens and cost",
-        'r["ok_rate"], r["error_type"], *(usage_cells(r) if llm else ())]',
-        'r["ok_rate"], r["error_type"], *(usage_cells(rows[max(n - 1, 0)]) if llm else ())]',
+        'r["ok_rate"], r["error_type"], *(usage_cells(r) if llm else ()),',
+        'r["ok_rate"], r["error_type"], *(usage_cells(rows[max(n - 1, 0)]) if llm else ()),',
         ("tests/test_cli_llm.py",),
     ),
     Mutation(
