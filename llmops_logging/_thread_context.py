@@ -6,8 +6,10 @@ context: so an LLM call made there belonged to no run or step and counted in no 
 With `configure(thread_inherit_context=True)` (the default), `Thread.start()` and
 `ThreadPoolExecutor.submit()` (which `map()` calls) take a copy of the caller's context at
 that moment, and the thread's `run()` or the task runs inside it. The copy is taken at start
-or submit, never when a pool creates its worker: a worker reused by tasks from different runs
-gives each task its submitter's context, and a thread started outside any run stays outside.
+or submit, never when a pool creates its worker (a worker started inside `submit()` gets a
+context of its own, as without this module, and so does its initializer): a worker reused by
+tasks from different runs gives each task its submitter's context, and a thread started
+outside any run stays outside.
 `reset()`, or `configure(thread_inherit_context=False)`, puts the original methods back
 (or, when other code has wrapped them since, makes ours pass through).
 
@@ -51,11 +53,14 @@ def _unwrapped(method: Any) -> Any:
 _original_start = _unwrapped(threading.Thread.start)
 _original_submit: Any = None  # ThreadPoolExecutor.submit, read when first installed
 _enabled = False
+_submitting = threading.local()
+"""Set in a thread while it is inside a pool's `submit()`: a worker the pool starts there is
+the pool's, not the submitter's, and starts in a context of its own (its initializer too)."""
 
 
 def _start(self: threading.Thread) -> None:
     """`Thread.start()`, the thread's `run()` inside a copy of the starter's context."""
-    if not _enabled:
+    if not _enabled or getattr(_submitting, "active", False):
         _original_start(self)
         return
     had_own_run = "run" in vars(self)
@@ -82,7 +87,11 @@ def _submit(
     submit = _original_submit
     if not _enabled or type(self).__module__.startswith("concurrent.futures.interpreter"):
         return submit(self, fn, *args, **kwargs)  # type: ignore[no-any-return]
-    return submit(self, contextvars.copy_context().run, fn, *args, **kwargs)  # type: ignore[no-any-return]
+    _submitting.active = True
+    try:
+        return submit(self, contextvars.copy_context().run, fn, *args, **kwargs)  # type: ignore[no-any-return]
+    finally:
+        _submitting.active = False
 
 
 setattr(_start, _ORIGINAL, _original_start)

@@ -257,3 +257,22 @@ def test_a_method_wrapped_by_other_code_since_is_left_in_place(tmp_path: Path) -
         assert _labelled(_records(tmp_path), "llm_call")["thread"]["run_id"] != run.run_id
     finally:
         threading.Thread.start = ORIGINAL_START  # type: ignore[method-assign]
+
+
+def test_a_pool_worker_itself_starts_outside_its_first_submitters_run(tmp_path: Path) -> None:
+    """The worker a pool makes during a `submit()` is the pool's, not the submitter's: its
+    `initializer` holds no run; only each task runs in its submitter's context."""
+    ll.configure(tmp_path)
+
+    def initializer() -> None:
+        ll.get_logger("init").info("worker_up", label="init")
+
+    with (
+        ThreadPoolExecutor(max_workers=1, initializer=initializer) as pool,
+        ll.run("first") as first,
+    ):
+        pool.submit(_call, "first").result()
+    records = _records(tmp_path)
+    (up,) = [r for r in records if r["event"] == "worker_up"]
+    assert up["run_id"] != first.run_id
+    assert _labelled(records, "llm_call")["first"]["run_id"] == first.run_id
