@@ -159,3 +159,16 @@ def test_the_temporary_is_created_without_following_links(
     assert outside.read_bytes() == SECRET
     assert (tmp_path / "out.csv").read_bytes() == b"new\n"
     assert (tmp_path / ".out.csv.aa.tmp").is_symlink()
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_file_replaced_keeps_its_permissions(
+    command: str, log_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A report or export the user made private (it holds prompts) stays private."""
+    out = tmp_path / "result.out"
+    out.write_bytes(SECRET)
+    out.chmod(0o600)
+    assert run(command, out, log_dir, capsys) == 0
+    check_output(command, out)
+    assert out.stat().st_mode & 0o777 == 0o600

@@ -6,8 +6,8 @@ temporary is made as the writer makes its files (`_logfiles`): a random name, cr
 `O_EXCL | O_NOFOLLOW | O_CLOEXEC`, so no link planted beside `--out` can redirect the write
 and two commands writing to one path do not share a temporary (the last rename wins). The
 rename replaces the name `--out` itself: when `--out` is a symbolic link, the link is replaced
-by the new file and the file it pointed to is left untouched. An error or an interruption
-removes the temporary.
+by the new file and the file it pointed to is left untouched. A regular file replaced keeps
+its permission bits. An error or an interruption removes the temporary.
 """
 
 from __future__ import annotations
@@ -38,14 +38,16 @@ def _create(directory: str, name: str) -> tuple[int, str]:
     raise OSError(errno.EEXIST, f"cannot create a temporary file beside {name} in {directory}")
 
 
-def _refuse_directory(out: str) -> None:
-    """A clear error before any work when `--out` is a directory (not a link to one)."""
+def _existing_mode(out: str) -> int | None:
+    """The permission bits of a regular file at `out` (a link's target is not asked), so the
+    new file keeps them; a clear error before any work when `out` is a directory."""
     try:
         mode = os.lstat(out).st_mode
     except FileNotFoundError:
-        return
+        return None
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, f"cannot write {out}: it is a directory")
+    return stat.S_IMODE(mode) if stat.S_ISREG(mode) else None
 
 
 @contextlib.contextmanager
@@ -54,9 +56,11 @@ def output_file(out: str) -> Iterator[BinaryIO]:
     directory = os.path.dirname(out)
     if directory:
         os.makedirs(directory, exist_ok=True)
-    _refuse_directory(out)
+    mode = _existing_mode(out)
     fd, temp = _create(directory or ".", os.path.basename(out))
     try:
+        if mode is not None:  # a report made 0600 (it holds prompts) stays 0600
+            os.fchmod(fd, mode)
         with open(fd, "wb") as stream:
             yield stream
         try:
