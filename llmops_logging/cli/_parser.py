@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
 
-from .._contract import DEFAULT_LOG_DIR, LEVELS, LOG_DIR_ENV, RUN_ID
+from .._contract import DEFAULT_LOG_DIR, LEVELS, LOG_DIR_ENV, NAME, RUN_ID
 from ..reader import parse_ts
 
 PROG = "llmops-logs"
@@ -186,6 +186,44 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FIELD",
         help="name (default: run and step names, LLM calls by operation and model), run "
         "(run id), or any field path: kind, logger, tool, gen_ai.request.model, ...",
+    )
+    sco = command(
+        "scores",
+        "per score and group: count, mean, pass rate with its 95% Wilson interval, pass@k; "
+        "--compare with a significance test; --fail-under / --fail-drop gate CI (status 1)",
+    )
+    sco.add_argument(
+        "--by",
+        default=NAME,
+        metavar="FIELD,...",
+        help="group by these fields of the score or of its run's run_start (default: name, "
+        "the run's name): model, version, item, ...",
+    )
+    sco.add_argument(
+        "--k",
+        metavar="K,...",
+        help="pass@k and pass^k (every one of k) per item for these k (default: 1 and the "
+        "fewest samples of any item of the group)",
+    )
+    sco.add_argument(
+        "--compare",
+        nargs=3,
+        metavar=("FIELD", "A", "B"),
+        help="compare each score between FIELD=A and FIELD=B: difference B-A and p "
+        "(Fisher's exact test for pass/fail, Welch's t for numbers)",
+    )
+    sco.add_argument(
+        "--fail-under",
+        action="append",
+        metavar="NAME=X",
+        help="status 1 when a group's pass rate (mean for a numeric score) of NAME is below "
+        "X, or NAME has no score (repeatable)",
+    )
+    sco.add_argument(
+        "--fail-drop",
+        action="append",
+        metavar="NAME=D",
+        help="with --compare: status 1 when B is below A by more than D and p < 0.05",
     )
     command("validate", "check every line against the record contract; status 1 on problems")
     exp = command(
