@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar, overload
 
 from ._contract import ITEM, REPETITION, SEED
 from ._render import safe_repr
+from .processors import beside_own_fields
 from .runs import run
 
 T = TypeVar("T")
@@ -67,18 +68,29 @@ def _plan(
     return [(item, seed, rep) for item in pool for rep, seed in enumerate(seeds)]
 
 
-def _fields(item: Any, seed: int, rep: int) -> dict[str, Any]:
+_OWN = frozenset({SEED, ITEM, REPETITION})
+
+
+def _fields(given: dict[str, Any], item: Any, seed: int, rep: int) -> dict[str, Any]:
     key = item_key(item)
-    fields: dict[str, Any] = {SEED: seed, REPETITION: rep}
+    fields = beside_own_fields(given, _OWN)
+    fields.update({SEED: seed, REPETITION: rep})
     if key is not None:
         fields[ITEM] = key
     return fields
 
 
-def _one(fn: Callable[[Any, int], Any], name: str, item: Any, seed: int, rep: int) -> Outcome[Any]:
+def _one(
+    fn: Callable[[Any, int], Any],
+    name: str,
+    fields: dict[str, Any],
+    item: Any,
+    seed: int,
+    rep: int,
+) -> Outcome[Any]:
     run_id = ""
     try:
-        with run(name, **_fields(item, seed, rep)) as scope:
+        with run(name, **_fields(fields, item, seed, rep)) as scope:
             run_id = scope.run_id
             return Outcome(run_id, seed, item, rep, result=fn(item, seed))
     except Exception as exc:
@@ -86,11 +98,16 @@ def _one(fn: Callable[[Any, int], Any], name: str, item: Any, seed: int, rep: in
 
 
 async def _one_async(
-    fn: Callable[[Any, int], Awaitable[Any]], name: str, item: Any, seed: int, rep: int
+    fn: Callable[[Any, int], Awaitable[Any]],
+    name: str,
+    fields: dict[str, Any],
+    item: Any,
+    seed: int,
+    rep: int,
 ) -> Outcome[Any]:
     run_id = ""
     try:
-        with run(name, **_fields(item, seed, rep)) as scope:
+        with run(name, **_fields(fields, item, seed, rep)) as scope:
             run_id = scope.run_id
             return Outcome(run_id, seed, item, rep, result=await fn(item, seed))
     except Exception as exc:
@@ -98,7 +115,7 @@ async def _one_async(
 
 
 @overload
-def repeat(  # type: ignore[overload-overlap]
+def repeat(
     fn: Callable[[Any, int], Awaitable[T]],
     *,
     n: int | None = ...,
@@ -106,6 +123,7 @@ def repeat(  # type: ignore[overload-overlap]
     items: Iterable[Any] | None = ...,
     concurrency: int = ...,
     name: str | None = ...,
+    **fields: Any,
 ) -> Awaitable[list[Outcome[T]]]: ...
 @overload
 def repeat(
@@ -116,6 +134,7 @@ def repeat(
     items: Iterable[Any] | None = ...,
     concurrency: int = ...,
     name: str | None = ...,
+    **fields: Any,
 ) -> list[Outcome[T]]: ...
 def repeat(
     fn: Callable[[Any, int], Any],
@@ -125,25 +144,28 @@ def repeat(
     items: Iterable[Any] | None = None,
     concurrency: int = 1,
     name: str | None = None,
+    **fields: Any,
 ) -> Any:
     """Call `fn(item, seed)` once per item and seed, each call a run of its own; return the
     outcomes in plan order (item by item, seed by seed).
 
     `seeds` default to `range(n)`; without `items`, `item` is None (and absent from the runs).
-    The runs are named `name`, else the function's name. A coroutine function makes this
-    return an awaitable (use `await ll.repeat(...)`); `concurrency` runs that many at a time.
+    The runs are named `name`, else the function's name, and carry `fields` (a `version`,
+    a `model`) beside their own `seed`, `item` and `repetition`; a field of one of those names
+    is kept as `user_<name>`. A coroutine function makes this return an awaitable (use
+    `await ll.repeat(...)`); `concurrency` runs that many at a time.
     """
     plan = _plan(n, seeds, items)
     label = name or getattr(fn, "__name__", None) or "repeat"
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     if inspect.iscoroutinefunction(fn):
-        return _repeat_async(fn, plan, label, concurrency)
+        return _repeat_async(fn, plan, label, concurrency, fields)
     if concurrency == 1:
-        return [_one(fn, label, *step) for step in plan]
+        return [_one(fn, label, fields, *step) for step in plan]
     with ThreadPoolExecutor(max_workers=concurrency) as pool:  # each in the caller's context
         futures = [
-            pool.submit(contextvars.copy_context().run, _one, fn, label, item, seed, rep)
+            pool.submit(contextvars.copy_context().run, _one, fn, label, fields, item, seed, rep)
             for item, seed, rep in plan
         ]
         return [future.result() for future in futures]
@@ -154,11 +176,12 @@ async def _repeat_async(
     plan: list[tuple[Any, int, int]],
     label: str,
     concurrency: int,
+    fields: dict[str, Any],
 ) -> list[Outcome[Any]]:
     limit = asyncio.Semaphore(concurrency)
 
     async def bounded(item: Any, seed: int, rep: int) -> Outcome[Any]:
         async with limit:
-            return await _one_async(fn, label, item, seed, rep)
+            return await _one_async(fn, label, fields, item, seed, rep)
 
     return list(await asyncio.gather(*(bounded(*step) for step in plan)))

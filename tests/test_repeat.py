@@ -109,3 +109,13 @@ def test_a_coroutine_function_runs_as_tasks_with_bounded_concurrency(tmp_path: P
     assert sorted((r["item"], r["seed"], r["end"]) for r in runs.values()) == sorted(
         (o.item, o.seed, "run_ok" if o.ok else "run_error") for o in outcomes
     )
+
+
+def test_fields_given_go_on_every_run_beside_its_own(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    ll.repeat(lambda item, seed: None, n=2, items=["a"], version="v2", seed="mine")
+    runs = _runs(tmp_path).values()
+    assert sorted((r["version"], r["seed"], r["user_seed"], r["item"]) for r in runs) == [
+        ("v2", 0, "mine", "a"),
+        ("v2", 1, "mine", "a"),
+    ]
