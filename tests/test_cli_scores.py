@@ -217,3 +217,12 @@ def test_a_log_without_scores_says_so(tmp_path: Path) -> None:
     ll.reset()
     done = cli("scores", tmp_path)
     assert "no score record matched" in done.stderr
+
+
+def test_the_help_lists_scores_and_its_options() -> None:
+    listed = cli("--help").stdout
+    assert "scores " in listed and "a scores gate failed" in listed
+    helped = cli("scores", "--help").stdout
+    for option in ("--by", "--k", "--compare", "--fail-under", "--fail-drop"):
+        assert option in helped
+    assert "%%" not in helped

@@ -22,9 +22,9 @@ Every command takes PATHs (a log directory, a live file, a single file such as
 data/raw_events (a directory with no log but a raw_events/ below it means that one), and
 the same record filters; one that matches no record says so on stderr. Log text is shown
 with its control characters escaped (\\x1b). With no COMMAND, this help. Exit status: 0
-done (or this help), 1 validate found torn or invalid lines (or export lacks its optional
-dependency), 2 usage error, missing path or a --run prefix of several runs, 130 interrupted
-(but Ctrl-C is the normal end of tail -f: 0).
+done (or this help), 1 validate found torn or invalid lines, a scores gate failed (or
+export lacks its optional dependency), 2 usage error, missing path or a --run prefix of
+several runs, 130 interrupted (but Ctrl-C is the normal end of tail -f: 0).
 """
 EPILOG = """\
 examples:
@@ -33,6 +33,7 @@ examples:
   llmops-logs runs --since 2h                 runs that wrote in the last two hours
   llmops-logs stats --by kind --json          per-kind counts and durations, for scripts
   llmops-logs stats --by gen_ai.request.model latency, tokens and cost per model
+  llmops-logs scores --by version --fail-under correct=0.8   pass rates; CI gate
   llmops-logs validate logs/ || echo broken   exit status 1 on torn or invalid lines
   llmops-logs export --format parquet --out data/derived/events.parquet
   llmops-logs report --open                   an HTML report of runs, steps and LLM calls
@@ -189,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sco = command(
         "scores",
-        "per score and group: count, mean, pass rate with its 95% Wilson interval, pass@k; "
+        "per score and group: count, mean, pass rate with its Wilson interval, pass@k; "
         "--compare with a significance test; --fail-under / --fail-drop gate CI (status 1)",
     )
     sco.add_argument(
