@@ -178,6 +178,12 @@ def test_the_gates_exit_statuses(log: Path) -> None:
     assert "--fail-drop correct: v2 is" in done.stderr
     cli("scores", path, *compare, "--fail-drop", f"correct={v1 - v2 + 0.01}")
     cli("scores", path, "--compare", "version", "v2", "v1", "--fail-drop", "correct=0.05")
+    q1 = [_outcome("q1", s) for s in range(7)]
+    q2 = [_outcome("q2", s) for s in range(7)]
+    small = [[sum(q1), 7 - sum(q1)], [sum(q2), 7 - sum(q2)]]
+    assert sum(q1) - sum(q2) > 1 and stats.fisher_exact(small).pvalue >= 0.05
+    done = cli("scores", path, "--compare", "item", "q1", "q2", "--fail-drop", "correct=0.1")
+    assert "fail" not in done.stderr  # a drop that chance explains at 7 runs a side
     cli("scores", path, "--fail-drop", "correct=0.05", status=2)
     cli("scores", path, "--fail-under", "correct", status=2)
 

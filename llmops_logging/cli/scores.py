@@ -38,7 +38,7 @@ from .._contract import (
     SCORE_VALUE_PATH,
 )
 from . import _steps
-from ._output import Progress, console, json_text, print_table, wants_color
+from ._output import Progress, console, json_text, print_table, visible, wants_color
 from ._parser import PROG
 from ._significance import (
     fisher_exact,
@@ -304,7 +304,7 @@ def command(args: argparse.Namespace) -> int:
         _print(rows, comparisons, by, args, stream.report)
     _steps.say_unmatched(stream.accept, nothing)
     for failure in failures:
-        print(f"{PROG}: {failure}", file=sys.stderr)
+        print(f"{PROG}: {visible(failure)}", file=sys.stderr)
     return 1 if failures else 0
 
 
