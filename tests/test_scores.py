@@ -161,3 +161,23 @@ def test_a_score_from_another_process_lands_on_the_earlier_run(tmp_path: Path) -
     assert record["run_id"] == task.run_id and record["source"] == "human"
     assert record["scorer_run_id"] != task.run_id and "step_id" not in record
     assert _evaluation(record)["score"]["value"] == 4
+
+
+class _Hostile:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_hostile_arguments_never_raise_and_still_write_a_record(tmp_path: Path) -> None:
+    ll.score("before configure", True)  # nowhere to write yet: no exception either
+    ll.configure(tmp_path)
+    with ll.run("task"):
+        ll.score(_Hostile(), _Hostile(), label=_Hostile(), explanation=_Hostile(),  # type: ignore[arg-type]
+                 source=_Hostile(), run_id=_Hostile(), extra=_Hostile())  # fmt: skip
+    (record,) = _scores(tmp_path)
+    assert_contract(record)
+    assert isinstance(_evaluation(record)["name"], str) and record["score_invalid"]
+    assert isinstance(record["run_id"], str) and isinstance(record["source"], str)
