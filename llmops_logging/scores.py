@@ -23,9 +23,9 @@ from typing import Any
 from ._config import get_logger
 from ._context import current_run, default_run_id, nearest_open, scope_stamps
 from ._contract import (
-    EVALUATION,
+    EVALUATION_NAME_PATH,
+    EXPLANATION_PATH,
     FAIL_LABEL,
-    GEN_AI,
     PASS_LABEL,
     PASSED,
     RUN_ID,
@@ -33,6 +33,8 @@ from ._contract import (
     SCORE_EVENT,
     SCORE_FIELDS,
     SCORE_INVALID,
+    SCORE_LABEL_PATH,
+    SCORE_VALUE_PATH,
     SCORER_RUN_ID,
     SOURCE,
     STEP_ID,
@@ -60,6 +62,13 @@ def _value(value: Any) -> tuple[float | int | None, bool | None, str | None]:
     return None, None, safe_repr(value)[:_MAX_INVALID_TEXT]
 
 
+def _put(record: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set `value` at `path` (the contract's nesting of an OpenTelemetry name)."""
+    for key in path[:-1]:
+        record = record.setdefault(key, {})
+    record[path[-1]] = value
+
+
 def _own_run_id() -> str:
     run = nearest_open(current_run.get())
     return default_run_id() if run is None else run.run_id
@@ -85,14 +94,14 @@ def score(
         number, passed, invalid = _value(value)
         if passed is not None and label is None:
             label = PASS_LABEL if passed else FAIL_LABEL
-        result: dict[str, Any] = {"value": number} if number is not None else {}
-        if label is not None:
-            result["label"] = safe_str(label)
-        evaluation: dict[str, Any] = {"name": safe_str(name), "score": result}
-        if explanation is not None:
-            evaluation["explanation"] = safe_str(explanation)
         record = beside_own_fields(fields, SCORE_FIELDS)
-        record[GEN_AI] = {EVALUATION: evaluation}
+        _put(record, EVALUATION_NAME_PATH, safe_str(name))
+        if number is not None:
+            _put(record, SCORE_VALUE_PATH, number)
+        if label is not None:
+            _put(record, SCORE_LABEL_PATH, safe_str(label))
+        if explanation is not None:
+            _put(record, EXPLANATION_PATH, safe_str(explanation))
         record[SOURCE] = safe_str(source)
         if passed is not None:
             record[PASSED] = passed
