@@ -16,7 +16,9 @@ from .llm._call import LlmCall, llm_call
 from .llm.anthropic import instrument_anthropic
 from .llm.openai import instrument_openai
 from .reader import EventStream, ReadReport, read_events
+from .repeat import Outcome, repeat
 from .runs import run, step
+from .scores import score
 from .tools import ToolCall, tool, tool_call
 from .utils import Timer, jitter, new_run_id, now_iso, random_seed, write_jsonl
 
@@ -26,6 +28,7 @@ __all__ = [
     "EventStream",
     "JsonlFormatter",
     "LlmCall",
+    "Outcome",
     "ReadReport",
     "RotatingJsonlHandler",
     "Timer",
@@ -47,8 +50,10 @@ __all__ = [
     "read_events",
     "read_pandas",
     "read_polars",
+    "repeat",
     "reset",
     "run",
+    "score",
     "step",
     "tool",
     "tool_call",

@@ -257,3 +257,34 @@ USAGE_COST = "gen_ai.usage.cost"
 """A call's cost in USD as a float, under the name Langfuse reads (beside `cost_usd`)."""
 RUN_INPUT, RUN_OUTPUT = "input", "output"
 """A run's or step's own fields that an exported span shows as its input and output."""
+
+# -- scores ------------------------------------------------------------------------------------
+
+SCORE = "score"
+"""The kind of the record of one evaluation result (`ll.score`)."""
+SCORE_EVENT = "gen_ai.evaluation.result"
+"""The event name of a score record: the OpenTelemetry GenAI evaluation event."""
+EVALUATION = "evaluation"
+"""Under `gen_ai`: `evaluation.{name, score.value, score.label, explanation}`."""
+EVALUATION_NAME_PATH = (GEN_AI, EVALUATION, "name")
+SCORE_VALUE_PATH = (GEN_AI, EVALUATION, "score", "value")
+SCORE_LABEL_PATH = (GEN_AI, EVALUATION, "score", "label")
+EXPLANATION_PATH = (GEN_AI, EVALUATION, "explanation")
+SOURCE = "source"
+"""Who scored: `code` (default), `human`, `llm_judge`, ... as the caller says."""
+PASSED = "passed"
+"""On a pass/fail score (a boolean value): true or false; absent on a numeric score."""
+PASS_LABEL, FAIL_LABEL = "pass", "fail"
+SCORER_RUN_ID = "scorer_run_id"
+"""On a score attached to another run (`run_id=` given): the run that was current where the
+score was logged; the record's own `run_id` is the run it scores."""
+SCORE_INVALID = "score_invalid"
+"""On a score whose value was not a finite number: the value's text; `score.value` is then
+absent, and summaries leave the record out of means and rates."""
+SCORE_FIELDS: frozenset[str] = frozenset(
+    {EVENT, KIND, GEN_AI, SOURCE, PASSED, SCORER_RUN_ID, SCORE_INVALID, STEP_ID, PARENT_ID}
+)
+"""What the library writes on a score record: a field given under such a name is kept as
+`user_<name>`."""
+SEED, ITEM, REPETITION = "seed", "item", "repetition"
+"""The fields `ll.repeat` gives each run it starts."""

@@ -279,7 +279,7 @@ def test_default_path_is_env_then_data_raw_events(smoke: dict[str, Any], tmp_pat
     assert missing.stdout == ""
 
 
-@pytest.mark.parametrize("command", ["tail", "runs", "stats", "validate", "export"])
+@pytest.mark.parametrize("command", ["tail", "runs", "stats", "scores", "validate", "export"])
 def test_every_command_rejects_a_missing_path_and_has_help(command: str, tmp_path: Path) -> None:
     done = cli(command, tmp_path / "nope", status=2)
     assert f"no such file or directory: {tmp_path / 'nope'}" in done.stderr

@@ -1,7 +1,7 @@
 """llmops-logs: read, follow, summarise, check and export llmops_logging JSONL logs.
 
 `main` parses the command line (`_parser`) and hands it to the command's module: `tail`,
-`runs`, `stats`, `validate`, `export`, `report`, each with a `command(args)` returning the
+`runs`, `stats`, `scores`, `validate`, `export`, `report`, each with a `command(args)` returning the
 exit status. `_output` draws (rich), `_steps` holds what every command shares (paths, filters,
 footers). Only the reader is used to read logs: the CLI knows nothing of the writer.
 
@@ -29,12 +29,13 @@ __all__ = ["main"]
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from . import export, report, runs, stats, tail, validate
+    from . import export, report, runs, scores, stats, tail, validate
 
     return {
         "tail": tail.command,
         "runs": runs.command,
         "stats": stats.command,
+        "scores": scores.command,
         "validate": validate.command,
         "export": export.command,
         "report": report.command,

@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
 
-from .._contract import DEFAULT_LOG_DIR, LEVELS, LOG_DIR_ENV, RUN_ID
+from .._contract import DEFAULT_LOG_DIR, LEVELS, LOG_DIR_ENV, NAME, RUN_ID
 from ..reader import parse_ts
 
 PROG = "llmops-logs"
@@ -22,9 +22,9 @@ Every command takes PATHs (a log directory, a live file, a single file such as
 data/raw_events (a directory with no log but a raw_events/ below it means that one), and
 the same record filters; one that matches no record says so on stderr. Log text is shown
 with its control characters escaped (\\x1b). With no COMMAND, this help. Exit status: 0
-done (or this help), 1 validate found torn or invalid lines (or export lacks its optional
-dependency), 2 usage error, missing path or a --run prefix of several runs, 130 interrupted
-(but Ctrl-C is the normal end of tail -f: 0).
+done (or this help), 1 validate found torn or invalid lines, a scores gate failed (or
+export lacks its optional dependency), 2 usage error, missing path or a --run prefix of
+several runs, 130 interrupted (but Ctrl-C is the normal end of tail -f: 0).
 """
 EPILOG = """\
 examples:
@@ -33,6 +33,7 @@ examples:
   llmops-logs runs --since 2h                 runs that wrote in the last two hours
   llmops-logs stats --by kind --json          per-kind counts and durations, for scripts
   llmops-logs stats --by gen_ai.request.model latency, tokens and cost per model
+  llmops-logs scores --by version --fail-under correct=0.8   pass rates; CI gate
   llmops-logs validate logs/ || echo broken   exit status 1 on torn or invalid lines
   llmops-logs export --format parquet --out data/derived/events.parquet
   llmops-logs report --open                   an HTML report of runs, steps and LLM calls
@@ -186,6 +187,44 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FIELD",
         help="name (default: run and step names, LLM calls by operation and model), run "
         "(run id), or any field path: kind, logger, tool, gen_ai.request.model, ...",
+    )
+    sco = command(
+        "scores",
+        "per score and group: count, mean, pass rate with its Wilson interval, pass@k; "
+        "--compare with a significance test; --fail-under / --fail-drop gate CI (status 1)",
+    )
+    sco.add_argument(
+        "--by",
+        default=NAME,
+        metavar="FIELD,...",
+        help="group by these fields of the score or of its run's run_start (default: name, "
+        "the run's name): model, version, item, ...",
+    )
+    sco.add_argument(
+        "--k",
+        metavar="K,...",
+        help="pass@k and pass^k (every one of k) per item for these k (default: 1 and the "
+        "fewest samples of any item of the group)",
+    )
+    sco.add_argument(
+        "--compare",
+        nargs=3,
+        metavar=("FIELD", "A", "B"),
+        help="compare each score between FIELD=A and FIELD=B: difference B-A and p "
+        "(Fisher's exact test for pass/fail, Welch's t for numbers)",
+    )
+    sco.add_argument(
+        "--fail-under",
+        action="append",
+        metavar="NAME=X",
+        help="status 1 when a group's pass rate (mean for a numeric score) of NAME is below "
+        "X, or NAME has no score (repeatable)",
+    )
+    sco.add_argument(
+        "--fail-drop",
+        action="append",
+        metavar="NAME=D",
+        help="with --compare: status 1 when B is below A by more than D and p < 0.05",
     )
     command("validate", "check every line against the record contract; status 1 on problems")
     exp = command(

@@ -367,6 +367,55 @@ MUTATIONS = (
         "        pass\n",
         ("tests/test_export_otlp_agents.py",),
     ),
+    Mutation(
+        "score-on-the-scoring-run",
+        "a score given run_id= lands on the run current where it is logged",
+        "            stamps[RUN_ID] = safe_str(run_id)\n",
+        "            stamps[STEP_ID] = safe_str(run_id)\n",
+        ("tests/test_scores.py",),
+    ),
+    Mutation(
+        "wilson-without-center-shift",
+        "the Wilson interval is centred on the observed rate (a Wald-like interval)",
+        "    center = (p + z2 / (2 * n)) / denominator",
+        "    center = p",
+        ("tests/test_cli_scores.py",),
+    ),
+    Mutation(
+        "pass-at-k-with-replacement",
+        "pass@k assumes samples drawn with replacement (1 - (1 - c/n)**k)",
+        "    return 1.0 - math.comb(n - c, k) / math.comb(n, k)",
+        "    return 1.0 - (1 - c / n) ** k",
+        ("tests/test_cli_scores.py",),
+    ),
+    Mutation(
+        "fisher-one-sided",
+        "Fisher's test sums only the tables on one side of the one seen",
+        "    p = sum(math.exp(lp) for lp in map(log_p, range(low, high + 1)) if lp <= seen)",
+        "    p = sum(math.exp(log_p(x)) for x in range(low, a + 1))",
+        ("tests/test_cli_scores.py",),
+    ),
+    Mutation(
+        "welch-pooled-variance",
+        "the t-test takes n1 + n2 - 2 degrees of freedom (Student's) for Welch's",
+        "    df = (s1 + s2) ** 2 / (s1**2 / (len(first) - 1) + s2**2 / (len(second) - 1))",
+        "    df = len(first) + len(second) - 2",
+        ("tests/test_cli_scores.py",),
+    ),
+    Mutation(
+        "fail-drop-ignores-significance",
+        "--fail-drop fails on any drop larger than D, significant or not",
+        "-diff > limit and p < ALPHA:",
+        "-diff > limit:",
+        ("tests/test_cli_scores.py",),
+    ),
+    Mutation(
+        "repeat-stops-at-an-exception",
+        "an exception in one repetition ends the whole loop",
+        "result=fn(item, seed))\n    except Exception as exc:",
+        "result=fn(item, seed))\n    except KeyError as exc:",
+        ("tests/test_repeat.py",),
+    ),
 )
 
 
