@@ -66,6 +66,15 @@ def test_an_instrumented_call_writes_its_llm_call_and_no_http_request_line(
     assert _http_lines(records) == []
 
 
+def test_instrumenting_before_configure_also_leaves_the_lines_out(
+    tmp_path: Path, server: FakeLLM
+) -> None:
+    client = _openai(server)
+    ll.configure(tmp_path)
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert [r["kind"] for r in read_records(tmp_path)] == ["llm_call"]
+
+
 def test_an_instrumented_anthropic_call_writes_no_http_request_line(
     tmp_path: Path, server: FakeLLM
 ) -> None:
