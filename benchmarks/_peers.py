@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -38,6 +39,7 @@ PACKAGES = (
     "concurrent-log-handler",
     "portalocker",
     "loguru",
+    "picologging",
 )
 
 
@@ -138,48 +140,171 @@ def _llmops(log_dir: str, max_bytes: int, backup_count: int, compress: bool = Fa
     return Session(run, ll.reset, lambda: handler.dropped)
 
 
-def _floor(log_dir: str, max_bytes: int, backup_count: int, compress: bool = False) -> Session:
+def _floor_info(log_dir: str, lock: bool, max_bytes: int, backup_count: int) -> Session:
+    """The cheapest Python that writes the library's record: `info(**fields)` builds the
+    dict of the nine stamps (`ts`, `run_id`, `event`, `kind`, `level`, `logger`, `event_id`,
+    `seq`, `pid`) and the fields, `orjson.dumps`, one `os.write`. With `lock`, also what a
+    rotating handler must do per record: take a lock, learn the size with `lseek`, and rotate
+    by rename when the line would pass `max_bytes`."""
+    import itertools
+    import threading
+    import uuid
+    from datetime import datetime, timezone
+
+    path = os.path.join(log_dir, LIVE_NAME)
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-    fd = os.open(os.path.join(log_dir, LIVE_NAME), flags, 0o600)
-    dumps, write, newline = orjson.dumps, os.write, orjson.OPT_APPEND_NEWLINE
+    fds = [os.open(path, flags, 0o600)]
+    dumps, write, lseek, newline = orjson.dumps, os.write, os.lseek, orjson.OPT_APPEND_NEWLINE
+    now, utc = datetime.now, timezone.utc
+    run_id, pid, prefix = str(uuid.uuid4()), os.getpid(), os.urandom(8).hex() + "-"
+    seq = itertools.count(1).__next__
+    mutex = threading.Lock()
 
-    def run(n: int, proc: int | None) -> None:
-        if proc is None:
-            for i in range(n):
-                record = {"event": "sample", "kind": "sample", "i": i, "ok": True}
-                write(fd, dumps(record, option=newline))
-        else:
-            for i in range(n):
-                record = {"event": "sample", "kind": "sample", "proc": proc, "i": i, "ok": True}
-                write(fd, dumps(record, option=newline))
+    def rotate() -> None:
+        os.close(fds[0])
+        for k in range(backup_count - 1, 0, -1):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(f"{path}.{k}", f"{path}.{k + 1}")
+        os.replace(path, f"{path}.1")
+        fds[0] = os.open(path, flags, 0o600)
 
-    return Session(run, lambda: os.close(fd))
+    def info(event: str, kind: str = "log", **fields: Any) -> None:
+        n = seq()
+        line = dumps(
+            {
+                "ts": now(utc).isoformat(),
+                "run_id": run_id,
+                "event": event,
+                "kind": kind,
+                "level": "info",
+                "logger": "bench",
+                "event_id": prefix + str(n),
+                "seq": n,
+                "pid": pid,
+                **fields,
+            },
+            option=newline,
+        )
+        write(fds[0], line)
+
+    def info_rotating(event: str, kind: str = "log", **fields: Any) -> None:
+        n = seq()
+        line = dumps(
+            {
+                "ts": now(utc).isoformat(),
+                "run_id": run_id,
+                "event": event,
+                "kind": kind,
+                "level": "info",
+                "logger": "bench",
+                "event_id": prefix + str(n),
+                "seq": n,
+                "pid": pid,
+                **fields,
+            },
+            option=newline,
+        )
+        with mutex:
+            if lseek(fds[0], 0, os.SEEK_END) + len(line) > max_bytes:
+                rotate()
+            write(fds[0], line)
+
+    log = SimpleNamespace(info=info_rotating if lock else info)
+    return Session(_kwargs_loop(log), lambda: os.close(fds[0]))
+
+
+def _floor(log_dir: str, max_bytes: int, backup_count: int, compress: bool = False) -> Session:
+    return _floor_info(log_dir, False, max_bytes, backup_count)
+
+
+def _floor_rotating(
+    log_dir: str, max_bytes: int, backup_count: int, compress: bool = False
+) -> Session:
+    return _floor_info(log_dir, True, max_bytes, backup_count)
 
 
 def _structlog_bytes(
     log_dir: str, max_bytes: int, backup_count: int, compress: bool = False
 ) -> Session:
+    """structlog rendering straight to bytes, with the same stamps as the library's records
+    (`run_id` bound in the context, the others by a processor; no rotation)."""
+    import itertools
+    import uuid
+
     import structlog
+
+    pid, prefix = os.getpid(), os.urandom(8).hex() + "-"
+    seq = itertools.count(1).__next__
+
+    def add_ids(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        n = seq()
+        event_dict["logger"] = "bench"
+        event_dict["event_id"] = prefix + str(n)
+        event_dict["seq"] = n
+        event_dict["pid"] = pid
+        return event_dict
 
     file = open(os.path.join(log_dir, LIVE_NAME), "ab")  # noqa: SIM115 - closed by the session
     structlog.configure(
         cache_logger_on_first_use=True,
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
         processors=[
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            add_ids,
             structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
         logger_factory=structlog.BytesLoggerFactory(file),
     )
+    structlog.contextvars.bind_contextvars(run_id=str(uuid.uuid4()))
     log = structlog.get_logger("bench")
 
     def close() -> None:
+        structlog.contextvars.clear_contextvars()
         structlog.reset_defaults()
         file.close()
 
     return Session(_kwargs_loop(log), close)
+
+
+def _picologging(
+    log_dir: str, max_bytes: int, backup_count: int, compress: bool = False
+) -> Session:
+    """picologging (the stdlib logging API in C): its RotatingFileHandler and a formatter
+    that writes the stamps it has (time, level, logger, pid) and the fields as one JSON-shaped
+    line; it has no JSON renderer, so `i` and `ok` travel as message arguments."""
+    import picologging
+    from picologging.handlers import RotatingFileHandler
+
+    handler = RotatingFileHandler(
+        os.path.join(log_dir, LIVE_NAME), maxBytes=max_bytes, backupCount=backup_count
+    )
+    handler.setFormatter(
+        picologging.Formatter(
+            '{"ts":"%(asctime)s","event":"sample","level":"%(levelname)s",'
+            '"logger":"%(name)s","pid":%(process)d,%(message)s}'
+        )
+    )
+    logger = picologging.getLogger("bench")
+    logger.handlers[:] = [handler]
+    logger.setLevel(picologging.INFO)
+    logger.propagate = False
+
+    def run(n: int, proc: int | None) -> None:
+        info = logger.info
+        if proc is None:
+            for i in range(n):
+                info('"kind":"sample","i":%d,"ok":%s', i, "true")
+        else:
+            for i in range(n):
+                info('"kind":"sample","proc":%d,"i":%d,"ok":%s', proc, i, "true")
+
+    def close() -> None:
+        logger.removeHandler(handler)
+        handler.close()
+
+    return Session(run, close)
 
 
 def _kwargs_loop(log: Any) -> Callable[[int, int | None], None]:
@@ -330,8 +455,15 @@ CONTENDERS: dict[str, Contender] = {
     c.key: c
     for c in (
         Contender("llmops", "llmops_logging configure() chain", _llmops),
-        Contender("floor", "raw orjson + os.write (floor)", _floor, rotates=False),
-        Contender("structlog-bytes", "structlog -> orjson bytes", _structlog_bytes, rotates=False),
+        Contender("floor", "floor: same record, orjson + os.write", _floor, rotates=False),
+        Contender("floor-rotating", "floor + lock, lseek, rename rotation", _floor_rotating),
+        Contender(
+            "structlog-bytes",
+            "structlog -> orjson bytes, same stamps",
+            _structlog_bytes,
+            rotates=False,
+        ),
+        Contender("picologging", "picologging RotatingFH, JSON-shaped fmt", _picologging),
         Contender("pjl-rfh", "python-json-logger + RotatingFH", _pjl_rfh),
         Contender("clh-pjl", "concurrent-log-handler + pjl", _clh_pjl),
         Contender("loguru", "loguru serialize=True", _loguru),

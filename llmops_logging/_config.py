@@ -22,7 +22,7 @@ import structlog
 from . import _thread_context
 from ._console import ConsoleEcho
 from ._contract import LIVE_NAME, default_log_dir, level_number
-from ._library_logs import NamedLevels, keep_request_content_out
+from ._library_logs import NamedLevels, keep_request_content_out, sdk_request_lines
 from ._library_logs import capture_warnings as capture_warnings_
 from ._llm_settings import LlmSettings, install, settings_from
 from ._logger import CHAIN, BoundLogger, Sink, set_min_level, sink_factory
@@ -131,6 +131,8 @@ def configure(
         check_interval=check_interval,
         formatter=JsonlFormatter(processors=_processors, seq_counter=seq_counter),
     )
+    if min_level > logging.DEBUG:  # at DEBUG the user asked for every line
+        handler.addFilter(sdk_request_lines)
     echo = ConsoleEcho(sys.stderr) if console else None
 
     global _installed
@@ -251,6 +253,7 @@ def reset() -> None:
             logging.getLogger().setLevel(getattr(left_over, _MARK)[0])
             left_over.close()
         _named_levels.restore()
+        sdk_request_lines.active = False
         capture_warnings_(False)
         _thread_context.install(False)
         structlog.reset_defaults()

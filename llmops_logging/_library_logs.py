@@ -11,6 +11,14 @@ With `capture_content=False`, the SDKs' own DEBUG lines must not carry what `llm
 records leave out: the Anthropic SDK logs "Request options: {...}" with the whole request body
 (`json_data`: messages, system prompt) and a filter on its request logger, and on OpenAI's,
 blanks those parts while content capture is off.
+
+While an SDK is instrumented, its per-request INFO lines (`HTTP Request: POST ...` from
+`httpx2` / `httpx`, the SDKs' "Retrying request" lines) say nothing the `llm_call` record does
+not (the call, its status, its `attempts`), yet cost about 100 µs and one line per call: a
+filter on the library's handler leaves them out (unless `configure(level="DEBUG")`). A
+filter rather than a level, so that the loggers' levels stay the user's and `reset()` has
+nothing to give back; a logger whose level someone set (`levels=`, `setLevel`, the SDKs'
+`OPENAI_LOG` / `ANTHROPIC_LOG`) keeps its lines.
 """
 
 from __future__ import annotations
@@ -55,6 +63,44 @@ def keep_request_content_out() -> None:
         logger = logging.getLogger(name)
         if _request_filter not in logger.filters:
             logger.addFilter(_request_filter)
+
+
+SDK_REQUEST_LINES = ("httpx2", "httpx", *SDK_REQUEST_LOGGERS)
+
+
+def _level_set_for(name: str) -> int:
+    """The level set on logger `name` or its nearest ancestor below the root, else NOTSET."""
+    logger: logging.Logger | None = logging.getLogger(name)
+    root = logging.getLogger()
+    while logger is not None and logger is not root:
+        if logger.level != logging.NOTSET:
+            return logger.level
+        logger = logger.parent
+    return logging.NOTSET
+
+
+class SdkRequestLines(logging.Filter):
+    """Drop INFO-and-below records of the SDKs' request loggers while an SDK is instrumented;
+    warnings and errors pass, and so does every record of a logger whose level someone set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.active = False
+        self.names = frozenset(SDK_REQUEST_LINES)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.active or record.levelno > logging.INFO or record.name not in self.names:
+            return True
+        return _level_set_for(record.name) != logging.NOTSET
+
+
+sdk_request_lines = SdkRequestLines()
+"""The one filter, on every handler `configure()` makes; `reset()` turns it off."""
+
+
+def quiet_sdk_request_lines() -> None:
+    """Called by the SDK instrumentations: from now on their request lines are left out."""
+    sdk_request_lines.active = True
 
 
 class NamedLevels:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _price_table
 from .._contract import token_count_ok
+from .._library_logs import quiet_sdk_request_lines
 from ._call import LlmCall, note_internal_error
 from ._content import Pieces, as_mapping, text_part, tool_call_part, tool_response_part
 from ._patch import (
@@ -54,6 +55,7 @@ def instrument_anthropic(client: Anthropic | AsyncAnthropic | None = None) -> No
     from anthropic.resources.messages import AsyncMessages, Messages
 
     _price_table.preload()
+    quiet_sdk_request_lines()
     if client is None:
         for cls in (Messages, AsyncMessages):
             wrap_class(cls, "create", _CREATE)

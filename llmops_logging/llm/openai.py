@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .. import _price_table
+from .._library_logs import quiet_sdk_request_lines
 from ._call import LlmCall
 from ._content import (
     Pieces,
@@ -47,6 +48,7 @@ def instrument_openai(client: OpenAI | AsyncOpenAI | None = None) -> None:
     from openai.resources.responses import AsyncResponses, Responses
 
     _price_table.preload()
+    quiet_sdk_request_lines()
     if client is None:
         for cls, hooks in (
             (Completions, _CHAT),

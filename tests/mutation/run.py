@@ -416,6 +416,27 @@ MUTATIONS = (
         "result=fn(item, seed))\n    except KeyError as exc:",
         ("tests/test_repeat.py",),
     ),
+    Mutation(
+        "sdk-request-warnings-dropped",
+        "while an SDK is instrumented its loggers' warnings are dropped with their INFO lines",
+        "or record.levelno > logging.INFO or",
+        "or record.levelno > logging.WARNING or",
+        ("tests/test_sdk_request_lines.py",),
+    ),
+    Mutation(
+        "sdk-request-lines-kept",
+        "an instrumented SDK's per-request INFO lines are still written",
+        "    sdk_request_lines.active = True\n",
+        "    sdk_request_lines.active = False\n",
+        ("tests/test_sdk_request_lines.py",),
+    ),
+    Mutation(
+        "sdk-request-lines-ignore-levels",
+        "levels={'httpx2': 'INFO'} no longer brings the request lines back",
+        "        return _level_set_for(record.name) != logging.NOTSET\n",
+        "        return False\n",
+        ("tests/test_sdk_request_lines.py",),
+    ),
 )
 
 
