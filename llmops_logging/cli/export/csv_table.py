@@ -85,11 +85,6 @@ class Columns:
         once an object above it was found keyed."""
         return self.overflow or bool(self.shape.keyed)
 
-    @property
-    def kept_whole(self) -> list[str]:
-        """The objects keyed by data, each one column of JSON text."""
-        return self.shape.describe()
-
 
 def neutral(text: str) -> str:
     """`text` as a spreadsheet shows it, never run as a formula."""

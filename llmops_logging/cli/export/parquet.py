@@ -513,9 +513,10 @@ def write_parquet(
     sink: BinaryIO,
     spool_dir: str,
     tick: Callable[[int], None] = lambda n: None,
-) -> tuple[int, list[str], list[str], str | None]:
-    """Write the records to `sink` as Parquet; returns (rows, column names, objects kept
-    whole, the field holding the top-level fields beyond `shape.MAX_FIELDS` or None).
+) -> tuple[int, list[str], Shape, str | None]:
+    """Write the records to `sink` as Parquet; returns (rows, column names, the `Shape` that
+    names the objects kept whole, the field holding the top-level fields beyond
+    `shape.MAX_FIELDS` or None).
 
     Without a filter, Arrow parses the log's own lines, a block at a time
     (`EventStream.blocks`); the blocks it refuses, and the records a filter keeps, are
@@ -631,7 +632,7 @@ def write_parquet(
                     group = []
             if group or not rows:
                 writer.write_table(pa.concat_tables(group) if group else schema.empty_table())
-    return rows, list(schema.names), shape.describe(), shape.rest
+    return rows, list(schema.names), shape, shape.rest
 
 
 def _from_lines(data: bytes, schema: Any, texts: TextPaths) -> Any:
