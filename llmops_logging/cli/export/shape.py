@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+from .flat import json_text
 
 MAX_OBJECT_KEYS = 200
 """Distinct keys an object path may have across the log before it is kept whole."""
@@ -127,7 +127,7 @@ class Shape:
         if rest is None or fields.keys() >= record.keys():
             return record
         kept = {k: v for k, v in record.items() if k in fields}
-        kept[rest] = orjson.dumps({k: v for k, v in record.items() if k not in fields}).decode()
+        kept[rest] = json_text({k: v for k, v in record.items() if k not in fields})
         return kept
 
     def _number(self, path: Path, value: float) -> None:
