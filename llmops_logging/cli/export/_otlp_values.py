@@ -17,6 +17,7 @@ import math
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ...reader import ts_parts
 from . import flat
 
 MAX_NANOS = 2**64 - 1
@@ -32,15 +33,11 @@ def clamp(nanos: int) -> int:
 
 def nanos(ts: Any) -> int | None:
     """An ISO-8601 time with its offset as nanoseconds, clamped to uint64; None if it is not one."""
-    if not isinstance(ts, str):
+    parts = ts_parts(ts)
+    if parts is None or parts[0].tzinfo is None:
         return None
-    try:
-        when = datetime.fromisoformat(ts)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        return None
-    return clamp((when - _EPOCH) // _MICROSECOND * 1000)
+    when, extra = parts
+    return clamp((when - _EPOCH) // _MICROSECOND * 1000 + extra)
 
 
 def duration_nanos(value: Any) -> int | None:

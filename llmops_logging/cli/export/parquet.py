@@ -42,7 +42,7 @@ from typing import IO, Any, BinaryIO, TypeVar
 import orjson
 
 from ..._contract import CORE_FIELDS, TS
-from ...reader import EventStream
+from ...reader import EventStream, ts_parts
 from .flat import json_text
 from .shape import ITEM, Path, Shape
 
@@ -371,11 +371,8 @@ def _slow_table(data: bytes, schema: Any) -> Any:
 def _utc(ts: str | None) -> datetime | None:
     """The instant `ts` names, or None for no time, a bad one or a naive one (which is not a
     UTC instant)."""
-    try:
-        moment = datetime.fromisoformat(ts) if ts is not None else None
-    except ValueError:
-        return None
-    return moment if moment is not None and moment.tzinfo is not None else None
+    parts = ts_parts(ts)
+    return parts[0] if parts is not None and parts[0].tzinfo is not None else None
 
 
 def _aligned(table: Any, schema: Any) -> Any:
