@@ -1,15 +1,18 @@
 """Exports of a log whose records hold dicts keyed by data (`scores={doc_id: score}`).
 
     python benchmarks/bench_export_keys.py [--records 5000,10000,20000] [--repeat 1]
+        [--shape scores|paths]
 
 Writes, through `ll.configure()`, a log of N `retrieval` records, each with a few scores
 keyed by document ids drawn from a space much larger than N (so nearly every id is new: about
 one new key per record, the shape of a retrieval evaluation), then exports it in fresh
 processes: `llmops-logs export --format parquet`, `--format csv`, and DuckDB's own
 `COPY (SELECT * FROM read_json_auto(...)) TO ... (FORMAT PARQUET)`, which reads such a dict
-as a MAP. Prints seconds, peak RSS (the child's max RSS), the output's size and columns, and
-the ratios: ours against DuckDB, and each size against the smallest (linear scaling keeps
-seconds per record flat). Not run by the tests.
+as a MAP. `--shape paths` writes instead one new top-level key per record holding
+`{"a": 1}` (more distinct object paths than the export tracks past 20,000 records). Prints
+seconds, peak RSS (the child's max RSS), the output's size and columns, and the ratios: ours
+against DuckDB, and each size against the smallest (linear scaling keeps seconds per record
+flat). Not run by the tests.
 """
 
 from __future__ import annotations
@@ -25,13 +28,17 @@ import tempfile
 import llmops_logging as ll
 
 
-def write_log(log_dir: str, records: int, seed: int = 7) -> int:
-    """N records of 1 to 3 id-keyed scores each; returns the log's size in bytes."""
+def write_log(log_dir: str, records: int, seed: int = 7, shape: str = "scores") -> int:
+    """N records of 1 to 3 id-keyed scores each (or, for `paths`, of one new key each);
+    returns the log's size in bytes."""
     rng = random.Random(seed)
     ll.configure(log_dir, max_bytes=1 << 30, capture_stdlib=False)
     log = ll.get_logger("bench")
     with ll.run("retrieval-eval"):
         for i in range(records):
+            if shape == "paths":
+                log.info("retrieval", **{f"u{i}": {"a": 1}})
+                continue
             ids = [f"doc-{rng.randrange(10**9):09d}" for _ in range(rng.randint(1, 3))]
             log.info(
                 "retrieval",
@@ -103,10 +110,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", default="5000,10000,20000", help="comma-separated sizes")
     parser.add_argument("--repeat", type=int, default=1, help="best of this many runs")
+    parser.add_argument("--shape", choices=("scores", "paths"), default="scores")
     parser.add_argument("--write", nargs=2, metavar=("DIR", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write:  # the child that writes a log
-        print(write_log(args.write[0], int(args.write[1])))
+        print(write_log(args.write[0], int(args.write[1]), shape=args.shape))
         return 0
     sizes = [int(n) for n in args.records.split(",")]
     results: dict[tuple[int, str], tuple[float, float, float, int, int]] = {}
@@ -116,7 +124,7 @@ def main() -> int:
             log_dir, out = os.path.join(work, f"log{records}"), os.path.join(work, f"out{records}")
             os.makedirs(out)
             written = subprocess.run(
-                [sys.executable, __file__, "--write", log_dir, str(records)],
+                [sys.executable, __file__, "--shape", args.shape, "--write", log_dir, str(records)],
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
             log_bytes = int(written.stdout)

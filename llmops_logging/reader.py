@@ -430,9 +430,38 @@ def log_streams(path: StrPath, report: ReadReport) -> Iterator[tuple[str, IO[byt
 # -- filters ----------------------------------------------------------------------------------
 
 
+_FRACTION = re.compile(r"(\d\d:\d\d:\d\d)[.,](\d+)")
+
+
+def ts_parts(value: Any) -> tuple[datetime, int] | None:
+    """An ISO-8601 time as (the time to the microsecond, its nanoseconds beyond), or None if
+    `value` is not one. The same on every Python: a trailing `Z` is UTC and a fraction of any
+    length is read (truncated to nanoseconds), which `datetime.fromisoformat` refuses before
+    3.11. The time is naive when the text names no zone."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = f"{text[:-1]}+00:00"
+    extra = 0
+    fraction = _FRACTION.search(text)
+    if fraction is not None:
+        digits = fraction.group(2)
+        extra = int(digits[6:9].ljust(3, "0")) if len(digits) > 6 else 0
+        text = f"{text[: fraction.end(1)]}.{digits[:6].ljust(6, '0')}{text[fraction.end(2) :]}"
+    try:
+        return datetime.fromisoformat(text), extra
+    except ValueError:
+        return None
+
+
 def parse_ts(value: str) -> datetime:
-    """An ISO-8601 time; `Z` means UTC and a time without zone is taken as UTC."""
-    moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace(" ", "T", 1))
+    """An ISO-8601 time (`ts_parts`); a time without zone is taken as UTC. ValueError if
+    `value` is not one."""
+    parts = ts_parts(value.replace(" ", "T", 1))
+    if parts is None:
+        raise ValueError(f"not an ISO-8601 time: {value!r}")
+    moment = parts[0]
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 

@@ -219,8 +219,8 @@ MUTATIONS = (
     Mutation(
         "otlp-times-in-ms",
         "OTLP span and event times are written in milliseconds instead of nanoseconds",
-        "return clamp((when - _EPOCH) // _MICROSECOND * 1000)",
-        "return clamp((when - _EPOCH) // _MICROSECOND // 1000)",
+        "return clamp((when - _EPOCH) // _MICROSECOND * 1000 + extra)",
+        "return clamp((when - _EPOCH) // _MICROSECOND // 1000 + extra)",
         ("tests/test_export_otlp.py",),
     ),
     Mutation(

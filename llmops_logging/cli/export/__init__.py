@@ -26,7 +26,7 @@ from .._parser import PROG
 from . import csv_table
 from .otlp import write_otlp
 from .parquet import write_parquet
-from .shape import MAX_OBJECT_KEYS
+from .shape import MAX_OBJECT_KEYS, MAX_PATHS
 
 Record = dict[str, Any]
 PARQUET_MISSING = (
@@ -54,6 +54,9 @@ class Exported:
     spans: int = 0
     kept_whole: list[str] = field(default_factory=list)
     """Objects keyed by data (`scores` of `{doc_id: score}`), each written as JSON text."""
+    kept_whole_paths: list[str] = field(default_factory=list)
+    """Top-level fields kept whole as JSON text because the log has more than
+    `shape.MAX_PATHS` distinct object paths."""
     rest_column: str | None = None
     """The CSV column holding the fields that have no column of their own, if any."""
 
@@ -72,10 +75,16 @@ def export(
         except ImportError:
             raise MissingDependency(PARQUET_MISSING) from None
         with output_file(out) as stream:
-            rows, names, kept_whole, rest = write_parquet(
+            rows, names, shape, rest = write_parquet(
                 open_records, stream, os.path.dirname(out) or ".", tick
             )
-        return Exported(rows=rows, names=names, kept_whole=kept_whole, rest_column=rest)
+        return Exported(
+            rows=rows,
+            names=names,
+            kept_whole=shape.describe(),
+            kept_whole_paths=shape.describe_whole(),
+            rest_column=rest,
+        )
     if fmt == "otlp":
         with output_file(out) as stream:
             count, traces, spans = write_otlp(open_records(), stream, tick)
@@ -93,7 +102,8 @@ def export(
     return Exported(
         rows=columns.rows,
         names=names,
-        kept_whole=columns.kept_whole,
+        kept_whole=columns.shape.describe(),
+        kept_whole_paths=columns.shape.describe_whole(),
         rest_column=names[-1] if columns.has_rest else None,
     )
 
@@ -150,7 +160,12 @@ def command(args: argparse.Namespace) -> int:
         progress.done()
     if args.json:
         otlp = {"traces": done.traces, "spans": done.spans} if suffix != args.format else {}
-        tabular = {} if otlp else {"kept_whole": done.kept_whole, "rest_column": done.rest_column}
+        tabular = {
+            "kept_whole": done.kept_whole,
+            "kept_whole_paths": done.kept_whole_paths,
+            "rest_column": done.rest_column,
+        }
+        tabular = {} if otlp else tabular
         _steps.dump(
             {
                 "out": out,
@@ -172,7 +187,12 @@ def command(args: argparse.Namespace) -> int:
     if done.kept_whole:
         print(
             f"kept whole as JSON text, keyed by data (more than {MAX_OBJECT_KEYS} distinct "
-            f"keys): {', '.join(_shown(name) for name in done.kept_whole)}"
+            f"keys): {_listed(done.kept_whole)}"
+        )
+    if done.kept_whole_paths:
+        print(
+            f"kept whole as JSON text, the log having more than {MAX_PATHS:,} object paths: "
+            f"{_listed(done.kept_whole_paths)}"
         )
     if done.rest_column is not None:
         print(
@@ -183,6 +203,15 @@ def command(args: argparse.Namespace) -> int:
 
 
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+SHOWN = 20
+"""Names listed at most in a message; the others are counted."""
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(_shown(name) for name in names[:SHOWN])
+    return shown if len(names) <= SHOWN else f"{shown} and {len(names) - SHOWN:,} more"
 
 
 def _shown(name: str) -> str:

@@ -17,8 +17,7 @@ import math
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import orjson
-
+from ...reader import ts_parts
 from . import flat
 
 MAX_NANOS = 2**64 - 1
@@ -34,15 +33,11 @@ def clamp(nanos: int) -> int:
 
 def nanos(ts: Any) -> int | None:
     """An ISO-8601 time with its offset as nanoseconds, clamped to uint64; None if it is not one."""
-    if not isinstance(ts, str):
+    parts = ts_parts(ts)
+    if parts is None or parts[0].tzinfo is None:
         return None
-    try:
-        when = datetime.fromisoformat(ts)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        return None
-    return clamp((when - _EPOCH) // _MICROSECOND * 1000)
+    when, extra = parts
+    return clamp((when - _EPOCH) // _MICROSECOND * 1000 + extra)
 
 
 def duration_nanos(value: Any) -> int | None:
@@ -56,12 +51,8 @@ def duration_nanos(value: Any) -> int | None:
     return round(min(value, MAX_NANOS / 1e9) * 1e9)
 
 
-def json_text(value: Any) -> str:
-    """Compact JSON, for values OTLP has no type for (objects, lists of objects)."""
-    try:
-        return orjson.dumps(value).decode()
-    except (TypeError, orjson.JSONEncodeError):  # what orjson cannot hold: say what it was
-        return orjson.dumps(value, default=lambda v: f"<{type(v).__name__}>").decode()
+json_text = flat.json_text
+"""Compact JSON, for values OTLP has no type for (objects, lists of objects)."""
 
 
 def any_value(value: Any) -> dict[str, Any]:
@@ -88,30 +79,11 @@ def any_value(value: Any) -> dict[str, Any]:
     return {"stringValue": json_text(value)}
 
 
-def _flat(fields: dict[str, Any], prefix: str, out: list[Attribute], seen: set[str]) -> None:
-    for key, value in fields.items():
-        name = f"{prefix}{key}"
-        if type(value) is str:  # the common case first: most fields are text
-            out.append({"key": name, "value": {"stringValue": value}})
-        elif isinstance(value, dict) and value:
-            _flat(value, f"{name}.", out, seen)
-            continue
-        elif value is None:
-            continue
-        else:
-            out.append({"key": name, "value": any_value(value)})
-        seen.add(name)
-
-
 def attributes(fields: dict[str, Any]) -> list[Attribute]:
-    """Fields flattened to dotted keys, unique within the list; lists of objects as JSON text."""
-    out: list[Attribute] = []
-    seen: set[str] = set()
-    _flat(fields, "", out, seen)
-    if len(seen) == len(out):
-        return out
-    # A clash: name each path by the export's one rule (`flat.names`).
-    keys = flat.names([path for path, value in flat.leaves(fields) if value is not None])
+    """Fields flattened to dotted keys by the export's one rule (`flat`), unique within the
+    list; lists of objects as JSON text. No recursion: values may nest a thousand levels."""
+    found = [(path, value) for path, value in flat.leaves(fields) if value is not None]
+    keys = flat.names([path for path, _ in found])
     return [
-        {"key": key, "value": attribute["value"]} for key, attribute in zip(keys, out, strict=True)
+        {"key": key, "value": any_value(value)} for key, (_, value) in zip(keys, found, strict=True)
     ]

@@ -19,10 +19,8 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
-import orjson
-
 from ..._contract import CORE_FIELDS
-from .flat import Path, flatten, leaves, names
+from .flat import Path, flatten, json_text, leaves, names
 from .shape import MAX_FIELDS, REST, Shape
 
 Record = dict[str, Any]
@@ -85,11 +83,6 @@ class Columns:
         once an object above it was found keyed."""
         return self.overflow or bool(self.shape.keyed)
 
-    @property
-    def kept_whole(self) -> list[str]:
-        """The objects keyed by data, each one column of JSON text."""
-        return self.shape.describe()
-
 
 def neutral(text: str) -> str:
     """`text` as a spreadsheet shows it, never run as a formula."""
@@ -107,7 +100,7 @@ def cell(value: Any, raw: bool = False) -> Any:
         return "true" if value else "false"
     if kind is int or kind is float:
         return value
-    text = orjson.dumps(value).decode()
+    text = json_text(value)
     return text if raw else neutral(text)
 
 
@@ -127,7 +120,7 @@ def rows(records: Iterable[Record], columns: Columns, raw: bool = False) -> Iter
             else:
                 row[at] = cell(value, raw)
         if rest and rest_at is not None:  # else the first pass saw every name
-            row[rest_at] = cell(orjson.dumps(rest).decode(), raw)
+            row[rest_at] = cell(json_text(rest), raw)
         yield row
 
 

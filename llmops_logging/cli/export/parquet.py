@@ -42,7 +42,8 @@ from typing import IO, Any, BinaryIO, TypeVar
 import orjson
 
 from ..._contract import CORE_FIELDS, TS
-from ...reader import EventStream
+from ...reader import EventStream, ts_parts
+from .flat import json_text
 from .shape import ITEM, Path, Shape
 
 Record = dict[str, Any]
@@ -82,7 +83,7 @@ def text_paths(paths: Iterable[Path]) -> TextPaths:
 
 def _text_at(value: Any, rest: Path) -> Any:
     if not rest:
-        return value if value is None or type(value) is str else orjson.dumps(value).decode()
+        return value if value is None or type(value) is str else json_text(value)
     head = rest[0]
     if head == ITEM and type(value) is list:
         return [_text_at(item, rest[1:]) for item in value]
@@ -90,6 +91,25 @@ def _text_at(value: Any, rest: Path) -> Any:
         copy = dict(value)
         copy[head] = _text_at(value[head], rest[1:])
         return copy
+    return value
+
+
+def _line(record: Record) -> bytes:
+    """`record` as one JSON line; a top-level value too deep for orjson (255 levels) is
+    rendered as JSON text (`flat.json_text`) instead."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        return orjson.dumps(
+            {k: _orjson_value(v) for k, v in record.items()}, option=orjson.OPT_APPEND_NEWLINE
+        )
+
+
+def _orjson_value(value: Any) -> Any:
+    try:
+        orjson.dumps(value)
+    except TypeError:
+        return json_text(value)
     return value
 
 
@@ -342,7 +362,7 @@ def _slow_table(data: bytes, schema: Any) -> Any:
         record = orjson.loads(line)
         if not isinstance(record.get(TS, ""), str):
             record[TS] = None
-        rendered += orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+        rendered += _line(record)
     table = _read(bytes(rendered), as_text).select(as_text.names).cast(as_text)
     times = [_utc(ts) for ts in table.column(TS).to_pylist()]
     return table.set_column(where, schema.field(TS), pa.array(times, schema.field(TS).type))
@@ -351,11 +371,8 @@ def _slow_table(data: bytes, schema: Any) -> Any:
 def _utc(ts: str | None) -> datetime | None:
     """The instant `ts` names, or None for no time, a bad one or a naive one (which is not a
     UTC instant)."""
-    try:
-        moment = datetime.fromisoformat(ts) if ts is not None else None
-    except ValueError:
-        return None
-    return moment if moment is not None and moment.tzinfo is not None else None
+    parts = ts_parts(ts)
+    return parts[0] if parts is not None and parts[0].tzinfo is not None else None
 
 
 def _aligned(table: Any, schema: Any) -> Any:
@@ -513,9 +530,10 @@ def write_parquet(
     sink: BinaryIO,
     spool_dir: str,
     tick: Callable[[int], None] = lambda n: None,
-) -> tuple[int, list[str], list[str], str | None]:
-    """Write the records to `sink` as Parquet; returns (rows, column names, objects kept
-    whole, the field holding the top-level fields beyond `shape.MAX_FIELDS` or None).
+) -> tuple[int, list[str], Shape, str | None]:
+    """Write the records to `sink` as Parquet; returns (rows, column names, the `Shape` that
+    names the objects kept whole, the field holding the top-level fields beyond
+    `shape.MAX_FIELDS` or None).
 
     Without a filter, Arrow parses the log's own lines, a block at a time
     (`EventStream.blocks`); the blocks it refuses, and the records a filter keeps, are
@@ -567,7 +585,6 @@ def write_parquet(
                 count = 0
             big_values = shape.big_values
 
-        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
         # A worker reads and parses the next block while this thread spools this one.
         with (
             open_records() as stream,
@@ -588,7 +605,7 @@ def write_parquet(
                             record = shape.moved(record)
                         if texts:
                             record = _as_text(record, texts)
-                        rendered += dumps(record, option=newline)
+                        rendered += _line(record)
                         count += 1
                         if len(rendered) >= BATCH_BYTES:
                             flush()
@@ -631,17 +648,14 @@ def write_parquet(
                     group = []
             if group or not rows:
                 writer.write_table(pa.concat_tables(group) if group else schema.empty_table())
-    return rows, list(schema.names), shape.describe(), shape.rest
+    return rows, list(schema.names), shape, shape.rest
 
 
 def _from_lines(data: bytes, schema: Any, texts: TextPaths) -> Any:
     """A batch parsed again with the final schema, its text fields rendered first."""
     pa = _pa()
     if texts:
-        data = b"".join(
-            orjson.dumps(_as_text(orjson.loads(line), texts), option=orjson.OPT_APPEND_NEWLINE)
-            for line in _lines(data)
-        )
+        data = b"".join(_line(_as_text(orjson.loads(line), texts)) for line in _lines(data))
     try:
         return _read(data, schema).select(schema.names).cast(schema)
     except pa.ArrowInvalid:

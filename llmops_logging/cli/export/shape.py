@@ -7,15 +7,17 @@ object path of the records (`("scores",)`, `("gen_ai", "usage")`) and counts the
 keys seen under it, up to `MAX_OBJECT_KEYS` (as DuckDB's `map_inference_threshold`); a path
 with more becomes *keyed*: exporters keep its value whole (JSON text) instead of a column per
 key, and forget what they knew of the keys below it. At most `MAX_PATHS` paths are tracked;
-an object met once that budget is spent is keyed too. So memory is bounded whatever the keys,
-and each record costs time linear in its size.
+once that budget is spent, a new object's top-level field is kept whole instead (`whole`, at
+most `MAX_FIELDS` of them, which frees the paths tracked below it), and past that new objects
+are not followed (their fields land in the capped columns or in `REST`). So memory is bounded
+whatever the keys, and each record costs time linear in its size.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
+from .flat import json_text
 
 MAX_OBJECT_KEYS = 200
 """Distinct keys an object path may have across the log before it is kept whole."""
@@ -46,6 +48,8 @@ class Shape:
         self.columnar = columnar
         self.keys: dict[Path, set[str]] = {}
         self.keyed: set[Path] = set()
+        self.whole: set[Path] = set()
+        """Top-level fields kept whole because the path budget was spent (also in `keyed`)."""
         self.big: set[Path] = set()
         self.negative: set[Path] = set()
         self.floats: set[Path] = set()
@@ -80,8 +84,10 @@ class Shape:
                     continue
                 names = keys.get(path)
                 if names is None:
+                    if self._below_keyed(path):
+                        continue
                     if len(keys) >= MAX_PATHS:
-                        keyed.add(path)
+                        self._over_budget(path)
                         continue
                     names = keys[path] = set()
                 names.update(value)
@@ -121,7 +127,7 @@ class Shape:
         if rest is None or fields.keys() >= record.keys():
             return record
         kept = {k: v for k, v in record.items() if k in fields}
-        kept[rest] = orjson.dumps({k: v for k, v in record.items() if k not in fields}).decode()
+        kept[rest] = json_text({k: v for k, v in record.items() if k not in fields})
         return kept
 
     def _number(self, path: Path, value: float) -> None:
@@ -134,17 +140,42 @@ class Shape:
         elif value < 0 and len(self.negative) < MAX_PATHS:
             self.negative.add(path)
 
+    def _below_keyed(self, path: Path) -> bool:
+        """Whether an object above `path` is keyed (one set lookup per ancestor)."""
+        keyed = self.keyed
+        return any(path[:n] in keyed for n in range(1, len(path)))
+
+    def _over_budget(self, path: Path) -> None:
+        """A new object once `MAX_PATHS` are tracked: keep its top-level field whole, while
+        fewer than `MAX_FIELDS` are (and, for `columnar`, if it has a field of its own)."""
+        top = path[:1]
+        if len(self.whole) >= MAX_FIELDS or (self.columnar and top[0] not in self.fields):
+            return
+        self.whole.add(top)
+        self._keyed(top)
+
     def _keyed(self, path: Path) -> None:
-        """`path` is keyed by data: forget it and every path below it."""
+        """`path` is kept whole: forget every path below it (the paths below it that were
+        keyed stay in `keyed`, unreported, rather than scanning `keyed` each time)."""
         self.keyed.add(path)
         size = len(path)
         for known in [p for p in self.keys if p[:size] == path]:
             del self.keys[known]
-        self.keyed.difference_update([p for p in self.keyed if len(p) > size and p[:size] == path])
 
     def is_keyed(self, path: Path) -> bool:
         return path in self.keyed
 
+    def _dotted(self, paths: set[Path]) -> list[str]:
+        return sorted(
+            ".".join("[]" if s == ITEM else str(s) for s in p)
+            for p in paths
+            if not self._below_keyed(p)
+        )
+
     def describe(self) -> list[str]:
-        """The keyed paths, dotted, for the read report."""
-        return sorted(".".join("[]" if s == ITEM else str(s) for s in p) for p in self.keyed)
+        """The paths keyed by data, dotted, for the read report."""
+        return self._dotted(self.keyed - self.whole)
+
+    def describe_whole(self) -> list[str]:
+        """The top-level fields kept whole because the path budget was spent."""
+        return self._dotted(self.whole)

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..._contract import ERROR, EVENT, KIND, LEVEL, RUN_ID, TS, USAGE
+from ...reader import ts_parts
 from .._steps import number, path
 from .._usage import Usage
 from ..stats import ERROR_LEVELS, Quantiles
@@ -276,10 +277,8 @@ def gather(records: Iterable[Record]) -> ReportData:
 
 def parse_time(ts: Any) -> datetime | None:
     """An aware time (UTC when the text names no zone, so that times compare), or None."""
-    if not isinstance(ts, str):
+    parts = ts_parts(ts)
+    if parts is None:
         return None
-    try:
-        when = datetime.fromisoformat(ts)
-    except ValueError:
-        return None
+    when = parts[0]
     return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)

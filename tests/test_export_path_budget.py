@@ -1,0 +1,74 @@
+"""A log with more distinct object paths than the export tracks (`shape.MAX_PATHS`): the
+columns stay bounded, every value is written, and the objects kept whole for that reason are
+not reported as keyed by data."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from llmops_logging.cli import main
+from llmops_logging.cli.export.shape import MAX_FIELDS, MAX_PATHS
+
+RECORDS = MAX_PATHS + 1_000
+
+
+@pytest.fixture(scope="module")
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One record per new top-level key, each holding `{"a": n}`."""
+    directory = tmp_path_factory.mktemp("paths") / "logs"
+    directory.mkdir()
+    base = '{"ts": "2026-01-01T00:00:00.000000+00:00", "run_id": "r", "level": "info", '
+    base += '"logger": "x", "event_id": "e", "pid": 1, "kind": "log", "event": "e", '
+    with (directory / "events.jsonl").open("w") as out:
+        for n in range(RECORDS):
+            out.write(f'{base}"seq": {n}, "u{n}": {{"a": {n}}}}}\n')
+    return directory
+
+
+def test_csv_of_more_paths_than_tracked_keeps_every_value_in_bounded_columns(
+    log_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.csv"
+    capsys.readouterr()
+    assert main(["export", "--out", str(out), str(log_dir)]) == 0
+    printed = capsys.readouterr().out
+    with out.open(newline="", encoding="utf-8") as stream:
+        reader = csv.reader(stream)
+        header = next(reader)
+        rows = [dict(zip(header, row, strict=True)) for row in reader]
+    assert len(header) <= MAX_FIELDS and len(rows) == RECORDS
+    rest_name = header[-1]
+    for n, row in enumerate(rows):
+        rest = json.loads(row[rest_name]) if row[rest_name] else {}
+        assert (
+            row.get(f"u{n}.a") == str(n)
+            or (f"u{n}" in row and json.loads(row[f"u{n}"]) == {"a": n})
+            or rest.get(f"u{n}") == {"a": n}
+            or rest.get(f"u{n}.a") == n
+        ), n
+    assert "keyed by data" not in printed
+    assert f"more than {MAX_PATHS:,} object paths" in printed
+    assert len(printed) < 2_000
+
+
+def test_parquet_of_more_paths_than_tracked_keeps_every_value_in_bounded_fields(
+    log_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    out = tmp_path / "out.parquet"
+    capsys.readouterr()
+    assert main(["export", "--format", "parquet", "--out", str(out), str(log_dir)]) == 0
+    printed = capsys.readouterr().out
+    table = pq.read_table(out)
+    assert len(table.schema.names) <= MAX_FIELDS + 1 and table.num_rows == RECORDS
+    rest_name = table.schema.names[-1]
+    for n, row in enumerate(table.to_pylist()):
+        rest = json.loads(row[rest_name]) if row.get(rest_name) else {}
+        value = row.get(f"u{n}")
+        assert value == {"a": n} or rest.get(f"u{n}") == {"a": n}, n
+    assert "keyed by data" not in printed
+    assert len(printed) < 2_000
