@@ -21,7 +21,7 @@ from ..._contract import DERIVED_DIR_NAME, LIVE_NAME, RAW_DIR_NAME
 from ...reader import EventStream
 from .. import _steps
 from .._outfile import output_file
-from .._output import Progress
+from .._output import Progress, visible
 from .._parser import PROG
 from . import csv_table
 from .otlp import write_otlp
@@ -197,12 +197,9 @@ def command(args: argparse.Namespace) -> int:
     if done.rest_column is not None:
         print(
             f"fields without a column of their own (beyond {csv_table.MAX_COLUMNS:,} columns, "
-            f"or below a kept-whole object): one JSON object per row in {_shown(done.rest_column)}"
+            f"or below a kept-whole object): one JSON object per row in {visible(done.rest_column)}"
         )
     return 0
-
-
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 
 
 SHOWN = 20
@@ -210,10 +207,5 @@ SHOWN = 20
 
 
 def _listed(names: list[str]) -> str:
-    shown = ", ".join(_shown(name) for name in names[:SHOWN])
+    shown = ", ".join(visible(name) for name in names[:SHOWN])
     return shown if len(names) <= SHOWN else f"{shown} and {len(names) - SHOWN:,} more"
-
-
-def _shown(name: str) -> str:
-    """A name from the log, its control characters escaped for the terminal."""
-    return name.translate(_CONTROLS)
