@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from ._platform import at_fork_in_child
 
@@ -87,6 +87,13 @@ class RunState:
     usage: UsageTotals | None = None
     conversation_id: str | None = None  # written on every record of the run, never redacted
     user_id: str | None = None
+    identities_seen: ClassVar[bool] = False
+    """Whether any run of the process has had a conversation or user id: until one has, the
+    renderer does not look for them (a class attribute read, not a context variable's)."""
+
+    def __post_init__(self) -> None:
+        if self.conversation_id is not None or self.user_id is not None:
+            RunState.identities_seen = True
 
     @property
     def parent_run_id(self) -> str | None:

@@ -1,7 +1,7 @@
 """The run's conversation and user ids on every record of the run, after redaction.
 
 They are identifiers, never secrets: a conversation id may look like a token (a session
-string, a JWT-shaped key), and the redactor would replace it. So this processor runs after
+string, a JWT-shaped key), and the redactor would replace it. So the renderer writes them, after
 the redactor and writes only the run's own ids, which are text the library made or checked
 (`runs.run` turns them into `str`); whatever the caller logged still passes the redactor,
 a real session token under a field such as `session_id` included.
@@ -15,20 +15,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._context import current_run
+from ._context import RunState
 from ._contract import CONVERSATION_PATH, USER_PATH, USER_PREFIX, EventDict
 
 
-def add_identities(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
-    """Write the current run's `gen_ai.conversation.id` and `user.id`; nothing outside one."""
-    run = current_run.get()
-    if run is None or (run.conversation_id is None and run.user_id is None):
-        return event_dict
+def add_identities(event_dict: EventDict, run: RunState) -> None:
+    """Write `run`'s `gen_ai.conversation.id` and `user.id` (the renderer calls this, after
+    the redactor, for the records of a run that has them)."""
     if run.conversation_id is not None:
         _put(event_dict, CONVERSATION_PATH, run.conversation_id)
     if run.user_id is not None:
         _put(event_dict, USER_PATH, run.user_id)
-    return event_dict
 
 
 def _put(event_dict: EventDict, path: tuple[str, ...], value: str) -> None:

@@ -24,7 +24,7 @@ from structlog import DropEvent
 from structlog.contextvars import STRUCTLOG_KEY_PREFIX_LEN, merge_contextvars
 from structlog.processors import StackInfoRenderer
 
-from ._context import current_run, current_step, default_run_id, scope_stamps
+from ._context import RunState, current_run, current_step, default_run_id, scope_stamps
 from ._contract import (
     CORE_FIELDS,
     DEFAULT_KIND,
@@ -320,6 +320,9 @@ class LineRenderer:
 
     `bounded`: a processor before it (the redactor) already kept the record within its
     `record_budget`; otherwise it checks that first, so that no value is written whole past it.
+    It first writes the run's conversation and user ids (`add_identities`): after the
+    redactor, and here rather than as a processor of their own, which cost about 3% of a
+    record's instructions (callgrind) for a check that almost always finds nothing.
     """
 
     def __init__(
@@ -330,6 +333,10 @@ class LineRenderer:
         self.budget = record_budget(max_record_bytes)
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> bytes:
+        if RunState.identities_seen:  # after redaction: a run's ids are identifiers
+            run = current_run.get()
+            if run is not None and (run.conversation_id is not None or run.user_id is not None):
+                add_identities(event_dict, run)
         if (  # numbers and strings alone are checked in C; a walk only for containers
             not self.bounded
             and not FLAT_TEXT.issuperset(map(type, event_dict.values()))
@@ -353,7 +360,7 @@ def build_processors(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> list[Processor]:
     """The chain in the contract's order: context, sampling, stamps (the Stamper adds the
-    error fields too), redaction, the run's conversation and user ids, render.
+    error fields too), redaction, render (with the run's conversation and user ids).
 
     Processors that are objects go in as their bound `__call__`: CPython calls a bound method
     of a Python function on its fast path, and an object's `__call__` through a slower one.
@@ -364,7 +371,6 @@ def build_processors(
     chain.append(Stamper(fields).__call__)
     if redactor is not None:
         chain.append(redactor.__call__)
-    chain.append(add_identities)  # after redaction: identifiers, never replaced
     chain.append(LineRenderer(max_record_bytes, bounded=redactor is not None).__call__)
     return chain
 

@@ -261,8 +261,10 @@ MUTATIONS = (
     Mutation(
         "conversation-id-redacted",
         "a run's conversation and user ids pass the redactor, which may replace them",
-        "        chain.append(redactor.__call__)\n    chain.append(add_identities)",
-        "        chain.append(add_identities)\n        chain.append(redactor.__call__)",
+        "        event_dict[RUN_ID] = run.run_id\n        run.counts[kind] += 1\n",
+        "        event_dict[RUN_ID] = run.run_id\n        run.counts[kind] += 1\n"
+        "        if run.conversation_id is not None or run.user_id is not None:\n"
+        "            add_identities(event_dict, run)\n",
         ("tests/test_conversations.py",),
     ),
     Mutation(
