@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,16 @@ def log_dir(tmp_path: Path) -> Path:
 
 
 def test_json_text_of_values_past_every_encoders_limit() -> None:
+    """Past orjson's depth the stdlib encoder takes over; where that one stops too (its
+    recursion limit: Python 3.10 and 3.11 at 5,000 levels, while 3.12+ reach deeper), the text
+    is cut with the marker. Either way, text and no exception."""
     assert json.loads(flat.json_text(nested_list(LIST_DEPTH))) == nested_list(LIST_DEPTH)
     text = flat.json_text(nested_list(5_000))
-    assert text.startswith("[[[[") and flat.TOO_DEEP in text
+    assert text.startswith("[[[[")
+    if flat.TOO_DEEP not in text:  # this Python's encoder reached that deep: the value whole
+        assert text == "[" * 5_000 + "1" + "]" * 5_000
+    elif sys.version_info < (3, 12):
+        assert text.count("[") < 5_000
 
 
 def test_csv_export_of_deep_values(log_dir: Path, tmp_path: Path) -> None:
