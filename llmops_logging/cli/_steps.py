@@ -26,8 +26,6 @@ from .._contract import (
 from ..reader import Accept, EventStream, ReadReport, log_files, make_filter, unread_files
 from ._output import json_text, visible
 from ._parser import PROG
-from ._values import number as number  # re-exported: the commands read values from here
-from ._values import path as path
 
 
 class UsageError(Exception):

@@ -40,8 +40,8 @@ from ._output import (
     usage_cells,
     wants_color,
 )
-from ._steps import number, path
 from ._usage import Usage
+from ._values import number, path
 from .stats import Record
 
 # -- runs -------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from ._significance import (
     welch,
     wilson,
 )
-from ._steps import number
+from ._values import number
 from .stats import field_value
 
 Record = dict[str, Any]

@@ -31,8 +31,8 @@ from ._output import (
     usage_cells,
     wants_color,
 )
-from ._steps import number
 from ._usage import Usage
+from ._values import number
 
 Record = dict[str, Any]
 

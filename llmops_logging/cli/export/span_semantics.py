@@ -65,18 +65,10 @@ from ..._contract import (
     cost_ok,
     token_count_ok,
 )
+from .._values import path
 from ._otlp_values import json_text
 
 Record = dict[str, Any]
-
-
-def _at(record: Any, *path: str) -> Any:
-    """The value at a path of nested objects, or None."""
-    for key in path:
-        if not isinstance(record, dict):
-            return None
-        record = record.get(key)
-    return record
 
 
 def _text(value: Any) -> str | None:
@@ -86,7 +78,7 @@ def _text(value: Any) -> str | None:
 def is_agent(record: Record) -> bool:
     """Whether a step's record is an agent's invocation."""
     return (
-        record.get(KIND) in STEP_KINDS and _at(record, GEN_AI, "operation", "name") == INVOKE_AGENT
+        record.get(KIND) in STEP_KINDS and path(record, GEN_AI, "operation", "name") == INVOKE_AGENT
     )
 
 
@@ -104,19 +96,19 @@ def span_name(record: Record) -> str:
     """The name of the span of a step, an `llm_call` or a `tool_call` record."""
     kind = record.get(KIND)
     if kind == TOOL_CALL:
-        tool = _text(_at(record, GEN_AI, "tool", "name"))
+        tool = _text(path(record, GEN_AI, "tool", "name"))
         return f"execute_tool {tool}" if tool is not None else str(record.get(EVENT))
     if kind == LLM_CALL:
         return str(record.get(EVENT))
     name = record.get(NAME, "-")
     if is_agent(record):
-        return f"invoke_agent {_text(_at(record, GEN_AI, 'agent', 'name')) or name}"
+        return f"invoke_agent {_text(path(record, GEN_AI, 'agent', 'name')) or name}"
     return str(name)
 
 
 def handoff_name(record: Record) -> str:
     """`handoff {from} -> {to}`, `?` for an agent the record does not name as text."""
-    source = _text(_at(record, GEN_AI, "agent", "name")) or "?"
+    source = _text(path(record, GEN_AI, "agent", "name")) or "?"
     return f"handoff {source} -> {_text(record.get(TO_AGENT)) or '?'}"
 
 
@@ -134,21 +126,21 @@ def span_attributes(record: Record) -> dict[str, Any]:
     int or float."""
     kind = span_kind(record)
     out: dict[str, Any] = {OI_SPAN_KIND: kind}
-    session, user = _text(_at(record, *CONVERSATION_PATH)), _text(_at(record, *USER_PATH))
+    session, user = _text(path(record, *CONVERSATION_PATH)), _text(path(record, *USER_PATH))
     if session is not None:
         out[OI_SESSION_ID] = session
     if user is not None:
         out[OI_USER_ID] = user
     gen_ai = record.get(GEN_AI)
     if kind == OI_LLM:
-        model = _text(_at(gen_ai, "response", "model")) or _text(_at(gen_ai, "request", "model"))
+        model = _text(path(gen_ai, "response", "model")) or _text(path(gen_ai, "request", "model"))
         if model is not None:
             out[OI_MODEL_NAME] = model
-        provider = _text(_at(gen_ai, "provider", "name"))
+        provider = _text(path(gen_ai, "provider", "name"))
         if provider is not None:
             out[OI_PROVIDER] = provider
-        usage = _at(gen_ai, "usage")
-        prompt, completion = _at(usage, "input_tokens"), _at(usage, "output_tokens")
+        usage = path(gen_ai, "usage")
+        prompt, completion = path(usage, "input_tokens"), path(usage, "output_tokens")
         prompt_ok, completion_ok = token_count_ok(prompt), token_count_ok(completion)
         if prompt_ok:
             out[OI_PROMPT_TOKENS] = int(prompt)
@@ -159,20 +151,20 @@ def span_attributes(record: Record) -> dict[str, Any]:
         cost: Any = record.get(COST_USD)
         if cost_ok(cost):
             out[USAGE_COST] = float(cost)
-        _content(out, OI_INPUT_VALUE, OI_INPUT_MIME, _at(gen_ai, "input", "messages"))
-        _content(out, OI_OUTPUT_VALUE, OI_OUTPUT_MIME, _at(gen_ai, "output", "messages"))
+        _content(out, OI_INPUT_VALUE, OI_INPUT_MIME, path(gen_ai, "input", "messages"))
+        _content(out, OI_OUTPUT_VALUE, OI_OUTPUT_MIME, path(gen_ai, "output", "messages"))
     elif kind == OI_TOOL:
-        name = _text(_at(gen_ai, "tool", "name"))
+        name = _text(path(gen_ai, "tool", "name"))
         if name is not None:
             out[OI_TOOL_NAME] = name
-        description = _text(_at(gen_ai, "tool", "description"))
+        description = _text(path(gen_ai, "tool", "description"))
         if description is not None:
             out[OI_TOOL_DESCRIPTION] = description
-        _content(out, OI_INPUT_VALUE, OI_INPUT_MIME, _at(gen_ai, "tool", "call", "arguments"))
-        _content(out, OI_OUTPUT_VALUE, OI_OUTPUT_MIME, _at(gen_ai, "tool", "call", "result"))
+        _content(out, OI_INPUT_VALUE, OI_INPUT_MIME, path(gen_ai, "tool", "call", "arguments"))
+        _content(out, OI_OUTPUT_VALUE, OI_OUTPUT_MIME, path(gen_ai, "tool", "call", "result"))
     else:
         if kind == OI_AGENT:
-            name = _text(_at(gen_ai, "agent", "name"))
+            name = _text(path(gen_ai, "agent", "name"))
             if name is not None:
                 out[OI_AGENT_NAME] = name
         _content(out, OI_INPUT_VALUE, OI_INPUT_MIME, record.get(RUN_INPUT))

@@ -43,7 +43,7 @@ from .. import _steps
 from .._outfile import output_file
 from .._output import Progress
 from .._parser import PROG
-from .._steps import number, path
+from .._values import number, path
 from ..export import MissingDependency, default_path
 from ..export.span_semantics import is_agent
 from ..stats import ERROR_LEVELS

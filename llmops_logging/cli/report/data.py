@@ -22,8 +22,8 @@ from typing import Any
 
 from ..._contract import ERROR, EVENT, KIND, LEVEL, RUN_ID, TS, USAGE
 from ...reader import ts_parts
-from .._steps import number, path
 from .._usage import Usage
+from .._values import number, path
 from ..stats import ERROR_LEVELS, Quantiles
 
 Record = dict[str, Any]

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._output import usd
-from .._steps import number
 from .._usage import lower_bound
+from .._values import number
 
 
 def cost(totals: dict[str, Any]) -> str:
