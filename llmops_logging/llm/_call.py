@@ -61,6 +61,7 @@ from .._llm_settings import llm_settings
 from .._platform import at_fork_in_child
 from ..processors import beside_own_fields, error_fields
 from ..runs import step_record
+from . import _once
 from ._cost import price_call
 
 _LOGGER_NAME = "llmops_logging.llm"
@@ -137,6 +138,8 @@ class LlmCall:
         self.stream_incomplete = False
         self.fields: dict[str, Any] = dict(fields)
         self.capture_content = True
+        self.fidelity = _once.FRAMEWORK
+        self.superseded = False  # another instrumentation records this call (`_once`)
         self.on_finish: Callable[[LlmCall], object] | None = None
         self.step_id = uuid.uuid4().hex
         self.parent_id: str | None = None
@@ -213,6 +216,8 @@ class LlmCall:
             if self._done or not self._started or self._pid != os.getpid():
                 return
             self._done = True
+        if self.superseded:
+            return
         duration = time.perf_counter() - self._started
         if self.on_finish is not None:
             try:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, Protocol
 
+from . import _once
 from ._call import LlmCall, note_internal_error
 
 WRAPPED = "__llmops_logging_wrapped__"
@@ -69,7 +70,10 @@ def _begin(hooks: Hooks, resource: Any, kwargs: dict[str, Any]) -> LlmCall | Non
 
 
 class Attempts:
-    """Counts the requests of one call while it is being sent: `with Attempts(call):`."""
+    """Counts the requests of one call while it is being sent: `with Attempts(call):`.
+
+    Meanwhile the call encloses what runs inside the SDK (`_once`): a framework's view of
+    the same call, opened in there or around it, writes no record of its own."""
 
     def __init__(self, call: LlmCall) -> None:
         self.call = call
@@ -77,9 +81,12 @@ class Attempts:
 
     def __enter__(self) -> Attempts:
         self.token = _requests.set(self.box)
+        self.call.fidelity = _once.SDK
+        _once.enclose(self.call)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        _once.release(self.call)
         _requests.reset(self.token)
         if self.box[0]:
             self.call.attempts = self.box[0]
