@@ -439,6 +439,20 @@ MUTATIONS = (
         "        return False\n",
         ("tests/test_sdk_request_lines.py",),
     ),
+    Mutation(
+        "pytest-repeat-rate-strict",
+        "a pass rate exactly at llmops_repeat's minimum fails the test",
+        "        return self.passed >= self.min_pass_rate * self.n\n",
+        "        return self.passed > self.min_pass_rate * self.n\n",
+        ("tests/test_pytest_plugin.py",),
+    ),
+    Mutation(
+        "pytest-repeat-score-on-scorer",
+        "each repetition's score lands on the scoring process's run, not on the repetition's",
+        "outcome.ok, run_id=outcome.run_id, source=",
+        "outcome.ok, source=",
+        ("tests/test_pytest_plugin.py",),
+    ),
 )
 
 
