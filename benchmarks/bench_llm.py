@@ -1,6 +1,9 @@
-"""What recording one chat completion costs: llmops_logging against Logfire and OpenTelemetry.
+"""What recording one chat completion costs: llmops_logging against Logfire, OpenTelemetry's
+openai-v2 instrumentation and OpenInference's, each with its spans kept in memory and written
+to a file.
 
-    python benchmarks/bench_llm.py [--calls 400] [--rounds 7] [--only llmops,logfire,otel]
+    python benchmarks/bench_llm.py [--calls 400] [--rounds 7]
+        [--only llmops,logfire,otel,openinference] [--sinks memory,file]
 
 The real OpenAI SDK calls an in-process `httpx2.MockTransport` (the SDK's `http_client=` takes
 an `httpx2.Client`) that answers with canned bytes from `examples/fake_llm.py`, so no network
@@ -13,8 +16,14 @@ difference of the medians of the two, in µs per call:
 - llmops_logging: `configure()` into a temporary log (redaction on) and `instrument_openai`.
 - Logfire: `logfire.configure(send_to_logfire=False, console=False)`, `instrument_openai`.
   It always records the content, so "content off" is not applicable.
-- OpenTelemetry: `opentelemetry-instrumentation-openai-v2` with an SDK `TracerProvider` and an
-  in-memory exporter; content by `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`. That
+- OpenTelemetry: `opentelemetry-instrumentation-openai-v2` with an SDK `TracerProvider`;
+  content by `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` (on the span).
+- OpenInference: `openinference-instrumentation-openai` with an SDK `TracerProvider`; content
+  off by `OPENINFERENCE_HIDE_INPUTS` / `OPENINFERENCE_HIDE_OUTPUTS`.
+- Each span-based contender runs twice: spans kept by an in-memory exporter ("memory"), and
+  written one JSON document per span to a file by the SDK's `ConsoleSpanExporter` through a
+  `SimpleSpanProcessor` ("file"), which is what llmops_logging always does with its record.
+  Logfire's "file" adds that processor beside its own pipeline. That
   package imports `httpx` for its `URL` class only; the current SDKs use `httpx2`, so its
   subprocess makes `import httpx` give `httpx2`; and it calls opentelemetry-util-genai by
   names the installed version renamed (`_genai_shim`).
@@ -41,12 +50,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
 
-CONTENDERS = ("llmops", "logfire", "otel")
+CONTENDERS = ("llmops", "logfire", "otel", "openinference")
+SINKS = ("memory", "file")
 MODES = ("plain", "plain-nocontent", "stream", "stream-nocontent")
 LABELS = {
     "llmops": "llmops_logging instrument_openai",
     "logfire": "logfire.instrument_openai",
     "otel": "opentelemetry-instrumentation-openai-v2",
+    "openinference": "openinference-instrumentation-openai",
 }
 _WORDS = [
     "refund",
@@ -125,7 +136,21 @@ def _call(client: Any, stream: bool, prompt: str) -> None:
         pass
 
 
-def _instrument(contender: str, content: bool, log_dir: str) -> tuple[Any, Any, Callable[[], None]]:
+def _span_processor(sink: str, log_dir: str) -> tuple[Any, Callable[[], None]]:
+    """A span processor for the sink, and what to do between rounds."""
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    if sink == "file":
+        out = open(os.path.join(log_dir, "spans.jsonl"), "a", encoding="utf-8")  # noqa: SIM115
+        return SimpleSpanProcessor(ConsoleSpanExporter(out=out)), lambda: None
+    exporter = InMemorySpanExporter()
+    return SimpleSpanProcessor(exporter), exporter.clear
+
+
+def _instrument(
+    contender: str, content: bool, log_dir: str, sink: str
+) -> tuple[Any, Any, Callable[[], None]]:
     """The plain client, the instrumented client, and what to do between rounds."""
     plain, traced = _client(), _client()
     between: Callable[[], None] = lambda: None  # noqa: E731
@@ -138,7 +163,9 @@ def _instrument(contender: str, content: bool, log_dir: str) -> tuple[Any, Any, 
     elif contender == "logfire":
         import logfire
 
-        logfire.configure(send_to_logfire=False, console=False, inspect_arguments=False)
+        extra = [_span_processor(sink, log_dir)[0]] if sink == "file" else []
+        logfire.configure(send_to_logfire=False, console=False, inspect_arguments=False,
+                          additional_span_processors=extra)  # fmt: skip
         logfire.instrument_openai(traced)
     elif contender == "otel":
         import httpx2
@@ -149,19 +176,30 @@ def _instrument(contender: str, content: bool, log_dir: str) -> tuple[Any, Any, 
             "SPAN_ONLY" if content else "NO_CONTENT"
         )
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-        exporter = InMemorySpanExporter()
-        provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-        instrumentor = OpenAIInstrumentor()
-        instrumentor.instrument(tracer_provider=provider)
-        between = exporter.clear
-        # It patches the SDK's classes: both clients are traced while it is on.
-        plain = _Toggled(plain, instrumentor.uninstrument)
-        traced = _Toggled(traced, lambda: instrumentor.instrument(tracer_provider=provider))
+        plain, traced, between = _class_patching(OpenAIInstrumentor(), plain, traced, sink, log_dir)
+    elif contender == "openinference":
+        if not content:
+            os.environ["OPENINFERENCE_HIDE_INPUTS"] = os.environ["OPENINFERENCE_HIDE_OUTPUTS"] = "1"
+        from openinference.instrumentation.openai import OpenAIInstrumentor as OIInstrumentor
+
+        plain, traced, between = _class_patching(OIInstrumentor(), plain, traced, sink, log_dir)
+    return plain, traced, between
+
+
+def _class_patching(
+    instrumentor: Any, plain: Any, traced: Any, sink: str, log_dir: str
+) -> tuple[Any, Any, Callable[[], None]]:
+    """An instrumentor that patches the SDK's classes traces both clients while it is on: turn
+    it off for the plain client's call and on for the traced one's."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    processor, between = _span_processor(sink, log_dir)
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    instrumentor.instrument(tracer_provider=provider)
+    plain = _Toggled(plain, instrumentor.uninstrument)
+    traced = _Toggled(traced, lambda: instrumentor.instrument(tracer_provider=provider))
     return plain, traced, between
 
 
@@ -199,12 +237,14 @@ class _Toggled:
         self.client, self.switch = client, switch
 
 
-def child(contender: str, mode: str, calls: int, rounds: int, prompt_size: int) -> dict[str, Any]:
+def child(
+    contender: str, mode: str, calls: int, rounds: int, prompt_size: int, sink: str
+) -> dict[str, Any]:
     stream = mode.startswith("stream")
     content = not mode.endswith("nocontent")
     prompts = _prompts(prompt_size, calls) if prompt_size else ["Where is my order A-1001?"]
     with tempfile.TemporaryDirectory() as log_dir:
-        plain, traced, between = _instrument(contender, content, log_dir)
+        plain, traced, between = _instrument(contender, content, log_dir, sink)
 
         def timed(client: Any, prompt: str) -> int:
             if isinstance(client, _Toggled):
@@ -240,10 +280,12 @@ def child(contender: str, mode: str, calls: int, rounds: int, prompt_size: int) 
 # -- the parent: one subprocess per contender and mode ----------------------------------------
 
 
-def run_child(contender: str, mode: str, args: argparse.Namespace, prompt_size: int = 0) -> Any:
+def run_child(
+    contender: str, mode: str, args: argparse.Namespace, prompt_size: int = 0, sink: str = "file"
+) -> Any:
     command = [sys.executable, __file__, "--child", contender, "--mode", mode,
                "--calls", str(args.calls), "--rounds", str(args.rounds),
-               "--prompt-size", str(prompt_size)]  # fmt: skip
+               "--prompt-size", str(prompt_size), "--sink", sink]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
@@ -266,9 +308,11 @@ def main() -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="plain", help=argparse.SUPPRESS)
     parser.add_argument("--prompt-size", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--sinks", default=",".join(SINKS), help="for the span-based contenders")
+    parser.add_argument("--sink", default="file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        result = child(args.child, args.mode, args.calls, args.rounds, args.prompt_size)
+        result = child(args.child, args.mode, args.calls, args.rounds, args.prompt_size, args.sink)
         print(json.dumps(result))
         return 0
 
@@ -277,20 +321,27 @@ def main() -> int:
     print(f"python {sys.version.split()[0]}, openai {openai.__version__}, cpus {os.cpu_count()}")
     print(f"{args.calls * args.rounds} calls each way, alternating; process CPU time\n")
     chosen = [c for c in args.only.split(",") if c in CONTENDERS]
-    results: dict[str, dict[str, Any]] = {}
+    sinks = [s for s in args.sinks.split(",") if s in SINKS]
+    rows_of = [(c, "file") if c == "llmops" else (c, s) for c in chosen for s in sinks]
+    rows_of = list(dict.fromkeys(rows_of))  # llmops writes its file whatever the sink
+    results: dict[tuple[str, str], dict[str, Any]] = {}
     base: dict[str, float] = {}
-    for contender in chosen:
+    for contender, sink in rows_of:
         for mode in MODES:
             if contender == "logfire" and mode.endswith("nocontent"):
-                results.setdefault(contender, {})[mode] = None
+                results.setdefault((contender, sink), {})[mode] = None
                 continue
-            result = run_child(contender, mode, args)
-            results.setdefault(contender, {})[mode] = result
+            result = run_child(contender, mode, args, sink=sink)
+            results.setdefault((contender, sink), {})[mode] = result
             if result and "base_us" in result:
                 base.setdefault(mode, result["base_us"])
-            print(f"  {contender} {mode}: {result}", file=sys.stderr)
+            print(f"  {contender} {sink} {mode}: {result}", file=sys.stderr)
     header = ["CPU µs added per call", "plain", "plain, no content", "stream", "stream, no content"]
-    rows = [[LABELS[c], *(_cell(results[c][m]) for m in MODES)] for c in chosen]
+    rows = [
+        [f"{LABELS[c]} ({'its file' if c == 'llmops' else s})",
+         *(_cell(results[(c, s)][m]) for m in MODES)]
+        for c, s in rows_of
+    ]  # fmt: skip
     rows.append(["(the uninstrumented call)", *(f"{base[m]:,.0f}" if m in base else "-"
                                                 for m in MODES)])  # fmt: skip
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
