@@ -9,7 +9,8 @@ The tree follows LangChain's: a run's parent is the run LangChain names as its
 starts. A top-level chain with no `ll.run` open is a run of its own (`run_start` ...
 `run_ok`), so that each invocation of an agent is one run with its status, duration and
 usage; inside an `ll.run` it is a step of that run. Runs LangChain marks hidden
-(`langsmith:hidden`) are left out, their children hung on their parent.
+(`langsmith:hidden`, LangChain's mark for plumbing) are left out, and so are the runs
+inside them, which inherit the tag; a child without it hangs on the hidden run's parent.
 
 The handler runs inline (`run_inline`): LangChain calls it in the caller's thread and
 context, also from async code, so that a step it opens is current for the code inside the

@@ -45,6 +45,7 @@ from langchain_core.language_models.fake_chat_models import (  # noqa: E402
 )
 from langchain_core.messages import AIMessage  # noqa: E402
 from langchain_core.retrievers import BaseRetriever  # noqa: E402
+from langchain_core.runnables import RunnableLambda  # noqa: E402
 from langchain_core.tools import BaseTool, tool  # noqa: E402
 from langchain_openai import ChatOpenAI  # noqa: E402
 from langgraph.graph import END, START, MessagesState, StateGraph  # noqa: E402
@@ -217,6 +218,7 @@ def test_a_langgraph_agent_is_one_run_of_node_steps_tool_calls_and_model_calls(
         assert call["gen_ai"]["provider"]["name"] == "openai"
         assert call["gen_ai"]["request"]["model"] == "gpt-4o-mini"
         assert call["gen_ai"]["response"]["model"] == "gpt-4o-mini-2024-07-18"
+        assert call["gen_ai"]["response"]["id"] == "chatcmpl-fake1"
         assert call["duration_s"] >= 0
     first, second = calls
     assert first["gen_ai"]["response"]["finish_reasons"] == ["tool_calls"]
@@ -518,6 +520,25 @@ def test_a_retriever_is_a_step_that_counts_its_documents(tmp_path: Path) -> None
     (step_ok,) = _by_kind(records, "step_ok")
     assert step_ok["name"] == "_Shelf"
     assert step_ok["documents"] == 3
+
+
+def test_a_run_marked_hidden_is_left_out_with_what_runs_inside_it(tmp_path: Path) -> None:
+    ll.configure(tmp_path)
+    inner = RunnableLambda(lambda x: x + 1, name="inner_of_hidden")
+    hidden = RunnableLambda(lambda x: inner.invoke(x), name="plumbing").with_config(
+        tags=["langsmith:hidden"]
+    )
+    visible = RunnableLambda(lambda x: x * 10, name="visible")
+    outer = RunnableLambda(lambda x: visible.invoke(hidden.invoke(x)), name="outer")
+    with ll.run("job"):
+        assert outer.invoke(1) == 20
+
+    records = read_records(tmp_path)
+    _assert_one_tree(records)
+    steps = _steps(records)
+    assert sorted(s["name"] for s in steps.values()) == ["outer", "visible"]
+    (after,) = [s for s in steps.values() if s["name"] == "visible"]
+    assert _ancestors(records, after["start"]) == ["outer"]
 
 
 # -- the hook itself -------------------------------------------------------------------------
