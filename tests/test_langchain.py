@@ -45,7 +45,7 @@ from langchain_core.language_models.fake_chat_models import (  # noqa: E402
 )
 from langchain_core.messages import AIMessage  # noqa: E402
 from langchain_core.retrievers import BaseRetriever  # noqa: E402
-from langchain_core.runnables import RunnableLambda  # noqa: E402
+from langchain_core.runnables import RunnableConfig, RunnableLambda  # noqa: E402
 from langchain_core.tools import BaseTool, tool  # noqa: E402
 from langchain_openai import ChatOpenAI  # noqa: E402
 from langgraph.graph import END, START, MessagesState, StateGraph  # noqa: E402
@@ -414,6 +414,32 @@ def test_async_agents_in_tasks_keep_their_steps_and_runs(tmp_path: Path, server:
         assert steps[line["step_id"]]["start"]["run_id"] == line["run_id"]
     for call in _by_kind(records, "llm_call"):
         assert _ancestors(records, call) == ["agent"]
+
+
+def test_a_tool_run_from_a_plain_thread_of_a_node_hangs_below_the_node(tmp_path: Path) -> None:
+    """With threads left to start in an empty context, only LangChain's parent run id places
+    what the thread runs."""
+    ll.configure(tmp_path, thread_inherit_context=False)
+
+    def node(state: MessagesState, config: RunnableConfig) -> dict[str, Any]:
+        worker = threading.Thread(
+            target=lambda: lookup_order.invoke({"order_id": "A-7"}, config=config)
+        )
+        worker.start()
+        worker.join()
+        return {"messages": []}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("fan_out", node)
+    graph.add_edge(START, "fan_out")
+    graph.compile(name="g").invoke({"messages": []})
+
+    records = read_records(tmp_path)
+    _assert_one_tree(records)
+    (tool_call,) = _by_kind(records, "tool_call")
+    (run_start,) = _by_kind(records, "run_start")
+    assert tool_call["run_id"] == run_start["run_id"]
+    assert _ancestors(records, tool_call) == ["fan_out"]
 
 
 # -- one call, one record --------------------------------------------------------------------
