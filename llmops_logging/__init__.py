@@ -12,6 +12,7 @@ from .agents import agent, handoff
 from .formatters import JsonlFormatter
 from .frames import read_duckdb, read_pandas, read_polars
 from .handlers import RotatingJsonlHandler
+from .langchain import instrument_langchain
 from .llm._call import LlmCall, llm_call
 from .llm.anthropic import instrument_anthropic
 from .llm.openai import instrument_openai
@@ -40,6 +41,7 @@ __all__ = [
     "get_logger",
     "handoff",
     "instrument_anthropic",
+    "instrument_langchain",
     "instrument_openai",
     "jitter",
     "llm_call",

@@ -233,6 +233,8 @@ TOOL_TYPE_FUNCTION = "function"
 CONVERSATION_PATH = (GEN_AI, "conversation", "id")
 USER_PATH = ("user", "id")
 """Where a run's conversation and user ids are written on every record of the run."""
+DOCUMENTS = "documents"
+"""How many documents a retriever's step returned (on its `step_ok`)."""
 
 # -- OpenInference: what Phoenix keys on, written beside the GenAI names on exported spans -----
 

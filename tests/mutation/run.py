@@ -453,6 +453,28 @@ MUTATIONS = (
         "outcome.ok, source=",
         ("tests/test_pytest_plugin.py",),
     ),
+    Mutation(
+        "langchain-handler-off-the-callers-context",
+        "LangChain runs the handler in an executor under async code: its steps and its "
+        "enclosing of a model call never reach the node's code",
+        "    run_inline = True  #",
+        "    run_inline = False  #",
+        ("tests/test_langchain.py",),
+    ),
+    Mutation(
+        "langchain-model-call-not-enclosing",
+        "a LangChain model call over an instrumented SDK is recorded twice and counted twice",
+        "        _once.enclose(call)  # an instrumented SDK's call inside supersedes this one\n",
+        "",
+        ("tests/test_langchain.py",),
+    ),
+    Mutation(
+        "langchain-parent-run-ignored",
+        "a LangChain run hangs below whatever step is current, not below its parent run",
+        "        parent = self._followed.get(parent_run_id) if parent_run_id is not None else None",
+        "        parent = None",
+        ("tests/test_langchain.py",),
+    ),
 )
 
 
