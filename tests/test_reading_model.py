@@ -12,22 +12,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import llmops_logging as ll
+from llmops_logging.cli.report.data import ReportData, gather
+from llmops_logging.reader import EventStream
 from llmops_logging.readmodel.spans import SpanTree
 
 from .conftest import ENV, cli, read_records, table
 
 
-def _report_errors(log_dir: Path, tmp_path: Path) -> int:
-    """The errors the report counts: its JSON says the runs; the page states the records."""
-    pytest.importorskip("jinja2")
-    pytest.importorskip("plotly")
-    from llmops_logging.cli.report.data import gather
-    from llmops_logging.reader import EventStream
-
-    return gather(EventStream([str(log_dir)])).errors
+def _report(log_dir: Path) -> ReportData:
+    """What the report gathers from the log (its cards, its per-model table)."""
+    return gather(EventStream([str(log_dir)]))
 
 
 def test_stats_and_the_report_count_the_same_failed_records(tmp_path: Path) -> None:
@@ -48,7 +43,7 @@ def test_stats_and_the_report_count_the_same_failed_records(tmp_path: Path) -> N
     assert len(failed) == 3
     groups = json.loads(cli("stats", "--by", "run", "--json", log_dir).stdout)["groups"]
     assert sum(g["errors"] for g in groups) == 3
-    assert _report_errors(log_dir, tmp_path) == 3
+    assert _report(log_dir).errors == 3
 
 
 def test_tail_and_the_report_name_a_call_by_the_model_that_answered(tmp_path: Path) -> None:
@@ -66,11 +61,7 @@ def test_tail_and_the_report_name_a_call_by_the_model_that_answered(tmp_path: Pa
     assert record["gen_ai"]["response"]["model"] == "gpt-4o-2024-08-06"
     out = cli("tail", "--kind", "llm_call", "--color", "never", log_dir).stdout
     assert "model=gpt-4o-2024-08-06" in out
-    pytest.importorskip("jinja2")
-    from llmops_logging.cli.report.data import gather
-    from llmops_logging.reader import EventStream
-
-    assert list(gather(EventStream([str(log_dir)])).models) == ["gpt-4o-2024-08-06"]
+    assert list(_report(log_dir).models) == ["gpt-4o-2024-08-06"]
 
 
 # -- scores in `runs` ---------------------------------------------------------------------------
