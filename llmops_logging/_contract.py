@@ -290,3 +290,22 @@ SCORE_FIELDS: frozenset[str] = frozenset(
 `user_<name>`."""
 SEED, ITEM, REPETITION = "seed", "item", "repetition"
 """The fields `ll.repeat` gives each run it starts."""
+
+# -- names the reading side folds (the writer spells some of these in its own slots) ----------
+
+LLM_CALLS = "llm_calls"
+INPUT_TOKENS, OUTPUT_TOKENS = "input_tokens", "output_tokens"
+CALLS_WITHOUT_COST = "calls_without_cost"
+"""Keys of the `usage` totals on run and step ends (and of `gen_ai.usage` for the tokens)."""
+USAGE_PATH = (GEN_AI, USAGE)
+REQUEST_MODEL_PATH = (GEN_AI, "request", "model")
+RESPONSE_MODEL_PATH = (GEN_AI, "response", "model")
+TOOL_NAME_PATH = (GEN_AI, "tool", NAME)
+TOOL_CALL_PATH = (GEN_AI, "tool", "call")
+AGENT_NAME_PATH = (GEN_AI, "agent", NAME)
+OPERATION_PATH = (GEN_AI, "operation", NAME)
+ERROR_TYPE, ERROR_MESSAGE, ERROR_TRACEBACK = "type", "message", "traceback"
+"""The keys of an `error` field: an exception's type, message and traceback."""
+SAMPLE = "sample"
+"""The kind of a seeded sample's record; `ok` its outcome, and `ok_rate` a run's share of them."""
+OK, OK_RATE = "ok", "ok_rate"

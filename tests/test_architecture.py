@@ -94,14 +94,107 @@ def _graph() -> dict[str, set[str]]:
     return {name: _imports(name, path, set(modules)) for name, path in modules.items()}
 
 
-def test_imports_point_one_way_cli_to_reader_to_contract() -> None:
+READING_MODEL = "llmops_logging.readmodel"
+
+
+def test_imports_point_one_way_cli_to_reading_model_to_reader_to_contract() -> None:
     graph = _graph()
-    reading_side = {"llmops_logging.reader", CONTRACT_MODULE}
+    below_model = {"llmops_logging.reader", CONTRACT_MODULE}
+    model = {name for name in graph if name.startswith(READING_MODEL)}
+    assert model, "the reading model is missing"
     for name, targets in graph.items():
         if name.startswith("llmops_logging.cli"):
             outside = {t for t in targets if not t.startswith("llmops_logging.cli")}
-            assert outside <= reading_side, (name, outside - reading_side)
+            assert outside <= below_model | model, (name, outside - below_model - model)
+        elif name in model:
+            assert targets <= below_model | model, (name, targets - below_model - model)
     assert graph["llmops_logging.reader"] <= {CONTRACT_MODULE}
+
+
+def _contract_names() -> dict[str, str]:
+    """Each text a contract constant spells (a kind, a field, a path's part), with its name."""
+    names: dict[str, str] = {}
+    for name, value in vars(_contract).items():
+        if not name.isupper():
+            continue
+        for text in value if isinstance(value, (tuple, frozenset)) else (value,):
+            if isinstance(text, str):
+                names.setdefault(text, name)
+    return names
+
+
+SPELLED_ELSEWHERE = {
+    "name": "a word of every table and JSON row (`name`, `--by name`), not only the field",
+    "id": "a span's and a row's own key in the report and the OTLP output",
+    "value": "the OTLP attribute's `value` and a score row's key",
+    "input": "the parser's and the report's ordinary word; the field is `RUN_INPUT`",
+    "output": "the parser's `--output`; the field is `RUN_OUTPUT`",
+    "error": "a status and a table heading (`ok`, `error`), beside the `ERROR` field",
+    "label": "the report's row label",
+    "conversation": "the `runs --by conversation` option value and its column heading",
+    "ok": "a status word, beside the `OK` sample field",
+    "pass": "a score's label in the scores table, as `ll.score` writes it",
+    "score": "the scores table's heading; the kind is `SCORE`",
+    "type": "an error's key read by the reading model as `ERROR_TYPE`; elsewhere a word",
+    "message": "an error's key read by the reading model as `ERROR_MESSAGE`; elsewhere a word",
+    "traceback": "the OTLP exception mapping spells the OpenTelemetry `exception.*` names",
+    "function": "a tool's type, spelled by the OpenAI API too",
+    "source": "a column heading",
+    "item": "a column heading and an option value",
+    "counts": "a word of the CLI's messages",
+    "dropped": "the report and OTLP say how many events a span dropped",
+    "messages": "a content path's part (input/output messages)",
+    "log": "a word of the CLI's messages",
+    "model": "a `gen_ai` path's part and a label (`model=` in `tail`)",
+    "tool": "a `gen_ai` path's part and a row kind and label (`tool=`)",
+    "agent": "a `gen_ai` path's part and a row kind of the report",
+    "response": "a `gen_ai` path's part and the report's row field",
+    "request": "a `gen_ai` path's part",
+    "call": "a `gen_ai` path's part",
+    "operation": "a `gen_ai` path's part",
+}
+"""Contract texts that are also ordinary words the CLI writes: allowed in any module."""
+
+SPELLED_HERE = {
+    ("llmops_logging/cli/tail.py", ".gz"): "the suffix of a followed file, not the log's name",
+    ("llmops_logging/cli/report/charts.py", "stack"): "plotly's bar mode, not the field",
+}
+"""Allowed in one module, with the reason."""
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """The text constants that stand alone as statements: docstrings, of a module, a class,
+    a function or an assignment."""
+    found = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        for statement in body if isinstance(body, list) else ():
+            if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+                found.add(id(statement.value))
+    return found
+
+
+def test_kind_and_field_names_are_spelled_only_in_the_contract_module() -> None:
+    """The commands and the reading model spell no kind or field name of the contract: they
+    import it, so that a renamed field is one edit and a typo is an import error."""
+    names = _contract_names()
+    offenders = []
+    for module, path in _modules().items():
+        if not (module.startswith("llmops_logging.cli") or module.startswith(READING_MODEL)):
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        docs = _docstrings(tree)
+        where = str(path.relative_to(PACKAGE.parent))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+                continue
+            text = node.value
+            if text not in names or id(node) in docs or text in SPELLED_ELSEWHERE:
+                continue
+            if (where, text) in SPELLED_HERE:
+                continue
+            offenders.append(f"{where}:{node.lineno} {text!r} (_contract.{names[text]})")
+    assert not offenders, "kind and field names outside _contract.py:\n" + "\n".join(offenders)
 
 
 def test_the_handler_knows_nothing_of_structlog() -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from llmops_logging.cli._usage import Usage, lower_bound
+from llmops_logging.readmodel.usage import Usage, lower_bound
 
 
 def _call(cost: float | None = None, **tokens: int) -> dict[str, Any]:

@@ -45,20 +45,30 @@ from .._contract import (
     ERROR,
     EVENT,
     EVENT_ID,
+    GEN_AI,
+    INPUT_TOKENS,
     KIND,
     LEVEL,
     LEVELS,
     LLM_CALL,
+    LLM_CALLS,
     LOGGER,
+    NAME,
+    OUTPUT_TOKENS,
     PID,
+    RESPONSE_MODEL_PATH,
     RUN_ID,
     SEQ,
     TOOL_CALL,
+    TOOL_CALL_PATH,
+    TOOL_NAME_PATH,
     TS,
     TTFT_S,
+    USAGE_PATH,
 )
-from ._usage import lower_bound
-from ._values import path
+from ..readmodel.records import call_model, error_text
+from ..readmodel.usage import lower_bound
+from ..readmodel.values import path
 
 Row = Sequence[Any]
 
@@ -247,15 +257,15 @@ def usd(value: float | None) -> str:
     return f"${value:.4f}" if value < 100 else f"${value:,.2f}"
 
 
-USAGE_HEADERS = ("llm_calls", "tokens_in", "tokens_out", "cost")
+USAGE_HEADERS = (LLM_CALLS, "tokens_in", "tokens_out", "cost")
 
 
 def usage_cells(row: dict[str, Any]) -> list[Any]:
     """The cells under `USAGE_HEADERS`; the cost is `>=` a sum when some calls had no price."""
-    cost = usd(row.get("cost_usd"))
+    cost = usd(row.get(COST_USD))
     if lower_bound(row):
         cost = f">={cost}"
-    return [row.get("llm_calls", 0), row.get("input_tokens"), row.get("output_tokens"), cost]
+    return [row.get(LLM_CALLS, 0), row.get(INPUT_TOKENS), row.get(OUTPUT_TOKENS), cost]
 
 
 def short_ts(ts: Any) -> str:
@@ -283,30 +293,23 @@ def _value(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
-def _error_text(value: Any) -> Any:
-    if isinstance(value, dict):
-        return f"{value.get('type')}: {value.get('message')}"
-    return value
-
-
 def llm_call_parts(record: dict[str, Any]) -> list[str]:
     """An `llm_call` in a few words: provider, model, tokens in+out, cost, duration, the
     first chunk's delay and finish reasons or the error and HTTP status; never its content."""
-    response_model = path(record, "gen_ai", "response", "model")
-    model = response_model or path(record, "gen_ai", "request", "model")
-    usage = path(record, "gen_ai", "usage")
+    model = call_model(record)
+    usage = path(record, *USAGE_PATH)
     usage = usage if isinstance(usage, dict) else {}
-    tokens_in, tokens_out = usage.get("input_tokens"), usage.get("output_tokens")
+    tokens_in, tokens_out = usage.get(INPUT_TOKENS), usage.get(OUTPUT_TOKENS)
     shown: list[tuple[str, Any]] = [
-        ("provider", path(record, "gen_ai", "provider", "name")),
+        ("provider", path(record, GEN_AI, "provider", NAME)),
         ("model", model),
         ("tokens", None if tokens_in is None and tokens_out is None
          else f"{cell(tokens_in)}+{cell(tokens_out)}"),
         ("cost", None if record.get(COST_USD) is None else usd(record[COST_USD])),
         ("duration", None if record.get(DURATION_S) is None else seconds(record[DURATION_S])),
         ("ttft", None if record.get(TTFT_S) is None else seconds(record[TTFT_S])),
-        ("finish", path(record, "gen_ai", "response", "finish_reasons")),
-        (ERROR, _error_text(record.get(ERROR))),
+        ("finish", path(record, *RESPONSE_MODEL_PATH[:-1], "finish_reasons")),
+        (ERROR, error_text(record) or record.get(ERROR)),
         ("status", path(record, ERROR, "status_code")),
     ]  # fmt: skip
     return [f"{key}={_value(value)}" for key, value in shown if value is not None]
@@ -316,10 +319,10 @@ def tool_call_parts(record: dict[str, Any]) -> list[str]:
     """A `tool_call` in a few words: the tool, its call id, duration and the error; never its
     arguments or result (content, which may be long or private)."""
     shown: list[tuple[str, Any]] = [
-        ("tool", path(record, "gen_ai", "tool", "name")),
-        ("call_id", path(record, "gen_ai", "tool", "call", "id")),
+        ("tool", path(record, *TOOL_NAME_PATH)),
+        ("call_id", path(record, *TOOL_CALL_PATH, "id")),
         ("duration", None if record.get(DURATION_S) is None else seconds(record[DURATION_S])),
-        (ERROR, _error_text(record.get(ERROR))),
+        (ERROR, error_text(record) or record.get(ERROR)),
     ]
     return [f"{key}={_value(value)}" for key, value in shown if value is not None]
 
@@ -371,7 +374,9 @@ class LinePrinter:
                 parts.append(f"{KIND}={_value(kind)}")
             for key, value in record.items():
                 if key not in _SHOWN_APART:
-                    parts.append(f"{key}={_value(_error_text(value) if key == ERROR else value)}")
+                    parts.append(
+                        f"{key}={_value(error_text(record) or value if key == ERROR else value)}"
+                    )
         run_id = record.get(RUN_ID)
         run = visible(f"run={str(run_id)[:8]}") if run_id is not None else ""
         logger = visible(str(record.get(LOGGER, "-")))

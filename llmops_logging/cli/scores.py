@@ -37,6 +37,7 @@ from .._contract import (
     SCORE_INVALID,
     SCORE_VALUE_PATH,
 )
+from ..readmodel.values import field_value, number
 from . import _steps
 from ._output import Progress, console, json_text, print_table, visible, wants_color
 from ._parser import PROG
@@ -48,8 +49,6 @@ from ._significance import (
     welch,
     wilson,
 )
-from ._values import number
-from .stats import field_value
 
 Record = dict[str, Any]
 ALPHA = 0.05

@@ -170,9 +170,9 @@ MUTATIONS = (
     ),
     Mutation(
         "report-p95-is-median",
-        "the report's per-model and per-step p95 is the median",
-        '"p95_s": self.latency.quantile(0.95),',
-        '"p95_s": self.latency.quantile(0.5),',
+        "the report's per-model and per-step p95 (a group's `Tally`) is the median",
+        '"p95_s": d.quantile(0.95),',
+        '"p95_s": d.quantile(0.5),',
         ("tests/test_report_figures.py",),
     ),
     Mutation(
@@ -284,16 +284,16 @@ MUTATIONS = (
     Mutation(
         "runs-usage-of-previous-row",
         "the runs table shows, from its second row on, the previous run's calls, tokens and cost",
-        'r["ok_rate"], r["error_type"], *(usage_cells(r) if llm else ()),',
-        'r["ok_rate"], r["error_type"], *(usage_cells(rows[max(n - 1, 0)]) if llm else ()),',
+        'r[OK_RATE], r["error_type"], *(usage_cells(r) if llm else ()),',
+        'r[OK_RATE], r["error_type"], *(usage_cells(rows[max(n - 1, 0)]) if llm else ()),',
         ("tests/test_cli_llm.py",),
     ),
     Mutation(
         "runs-usage-carried-over",
         "a run that ended without LLM calls shows the usage of the run that ended before it",
-        "row.closing_usage = Usage.of_totals(record.get(USAGE)) or row.closing_usage",
-        "row.closing_usage = Usage.of_totals(record.get(USAGE)) or next("
-        "(r.closing_usage for r in reversed(table.values()) if r.closing_usage), None)",
+        "summary = table[run_id] = RunSummary(run_id)",
+        "summary = table[run_id] = RunSummary(run_id, closing_usage=next("
+        "(r.closing_usage for r in reversed(table.values()) if r.closing_usage), None))",
         ("tests/test_cli_llm.py",),
     ),
     Mutation(
@@ -357,10 +357,10 @@ MUTATIONS = (
     Mutation(
         "otlp-tool-call-an-event",
         "export --format otlp writes a tool_call as an event of its parent, not as a span",
-        "_SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL, TOOL_CALL))",
-        "_SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL))",
+        "SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL, TOOL_CALL))",
+        "SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL))",
         ("tests/test_export_otlp_agents.py",),
-        "export/otlp.py",
+        "readmodel/records.py",
     ),
     Mutation(
         "otlp-no-session-id",
@@ -474,6 +474,27 @@ MUTATIONS = (
         "        parent = self._followed.get(parent_run_id) if parent_run_id is not None else None",
         "        parent = None",
         ("tests/test_langchain.py",),
+    ),
+    Mutation(
+        "failure-rule-ignores-error-kinds",
+        "a record whose kind ends in _error (a user's tool_error) at info level is not a failure",
+        "    return isinstance(kind, str) and kind.endswith(ERROR_SUFFIX)\n",
+        "    return False\n",
+        ("tests/test_reading_model.py",),
+    ),
+    Mutation(
+        "usage-sum-keeps-last-output",
+        "summed usage keeps the last record's output tokens instead of adding them",
+        "self.output_tokens += other.output_tokens",
+        "self.output_tokens = other.output_tokens",
+        ("tests/test_cli_usage.py",),
+    ),
+    Mutation(
+        "span-parent-always-root",
+        "every step, call and tool call of a run hangs from the run's root, whatever its parent_id",
+        "node = self.node(key, STEP_KEY + parent if isinstance(parent, str) else ROOT)",
+        "node = self.node(key, ROOT)",
+        ("tests/test_reading_model.py",),
     ),
 )
 

@@ -47,26 +47,20 @@ import orjson
 
 from ..._contract import (
     CORE_FIELDS,
-    DURATION_S,
     ERROR,
     EVENT,
     HANDOFF,
     KIND,
     LEVEL,
     LLM_CALL,
-    NAME,
-    PARENT_ID,
     RUN_ID,
     RUN_KINDS,
-    RUN_START,
     STEP_ID,
-    STEP_KINDS,
-    STEP_START,
-    TOOL_CALL,
     TS,
 )
+from ...readmodel.records import STARTS, error_text, failed
+from ...readmodel.spans import Node, SpanTree
 from .._parser import PROG
-from ..stats import ERROR_LEVELS
 from ._otlp_values import any_value, attributes, clamp, duration_nanos, nanos
 from .span_semantics import handoff_name, span_attributes, span_name
 
@@ -80,10 +74,7 @@ SPAN_KIND_CLIENT = 3
 STATUS_OK = 1
 STATUS_ERROR = 2
 _CORE = frozenset(CORE_FIELDS)
-_SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL, TOOL_CALL))
-_STARTS = frozenset((RUN_START, STEP_START))
 _EXCEPTION = {"type": "type", "message": "message", "traceback": "stacktrace"}
-_ROOT = ""  # the root's key: never a step's, whose keys are "s" + step_id
 _NAME = "llmops_logging"
 
 
@@ -127,229 +118,132 @@ class _Seen:
         return all(self.bits[slot >> 3] >> (slot & 7) & 1 for slot in self._slots(run_id))
 
 
-class _Span:
-    """One span being filled in; rendered to OTLP/JSON once, when written."""
-
-    __slots__ = (
-        "attributes", "dropped", "end", "ended", "errors", "events", "exceptions", "id",
-        "name", "order", "parent", "span_kind", "start", "status",
-    )  # fmt: skip
-
-    def __init__(self, span_id: str, name: str, parent: str | None, kind: int, order: int) -> None:
-        self.id = span_id
-        self.name = name
-        self.parent = parent  # a key: the parent step's, or the root's; None for the root
-        self.span_kind = kind
-        self.order = order
-        self.attributes: dict[str, dict[str, Any]] = {}
-        self.events: list[tuple[int, int | None, str, list[dict[str, Any]]]] = []  # seq first
-        self.errors = 0  # error-level events kept beyond MAX_EVENTS
-        self.exceptions: list[tuple[int | None, str, list[dict[str, Any]]]] = []
-        self.dropped = 0
-        self.start: int | None = None
-        self.end: int | None = None
-        self.ended = False
-        self.status: dict[str, Any] | None = None
-
-    def event(self, seq: int, at: int | None, name: str, fields: Record, error: bool) -> None:
-        if len(self.events) - self.errors < MAX_EVENTS:
-            self.events.append((seq, at, name, attributes(fields)))
-        elif error and self.errors < MAX_EVENTS:
-            self.errors += 1
-            self.events.append((seq, at, name, attributes(fields)))
-        else:
-            self.dropped += 1
-
-
 class _Trace:
-    """A run's spans not yet written. `position` (None for a run's first part) salts the ids."""
+    """A run's spans not yet written, a `SpanTree` whose nodes hold their span ids.
+    `position` (None for a run's first part) salts the ids of the spans made from then on."""
 
     def __init__(self, run_id: str, position: int | None) -> None:
         self.run_id = run_id
         self.trace_id = trace_id(run_id)
         self.position = position
         self.first_part = position is None
-        self.spans: dict[str, _Span] = {}
         self.ids: set[str] = set()
         self.last: int | None = None
-        self.order = 0
-        self.seq = 0
-        self.waiting: dict[str, list[tuple[int, int | None, str, Record, bool]]] = {}
-        self.waiting_count = 0  # records of steps not seen yet, at most MAX_WAITING
+        self.tree = SpanTree(MAX_EVENTS, MAX_WAITING, self._name)
         if position is not None:  # a later part of a run: it gets a root of its own
-            self.root("-")
+            self.tree.root()
 
-    def _span(self, key: str, name: str, parent: str | None, kind: int) -> _Span:
-        span = self.spans.get(key)
-        if span is None:
-            step = None if key == _ROOT else key[1:]
-            sid = span_id(self.run_id, step, self.position)
-            salt = 0
-            while sid in self.ids or sid == "0" * 16:  # a 64-bit clash: rehash, deterministic
-                salt += 1
-                sid = span_id(self.run_id, f"{step}\0{salt}", self.position)
-            self.ids.add(sid)
-            self.order += 1
-            span = self.spans[key] = _Span(sid, name, parent, kind, self.order)
-            for event in self.waiting.pop(step, ()) if step is not None else ():
-                self.waiting_count -= 1
-                span.event(*event)
-        return span
+    @property
+    def spans(self) -> dict[str, Node]:
+        return self.tree.nodes
 
-    def root(self, name: str) -> _Span:
-        return self._span(_ROOT, f"run {name}", None, SPAN_KIND_INTERNAL)
+    def _name(self, node: Node) -> None:
+        """Give a new node its span id (a 64-bit clash is rehashed, deterministically)."""
+        step = node.step_id
+        sid = span_id(self.run_id, step, self.position)
+        salt = 0
+        while sid in self.ids or sid == "0" * 16:
+            salt += 1
+            sid = span_id(self.run_id, f"{step}\0{salt}", self.position)
+        self.ids.add(sid)
+        node.data = sid
 
     def add(self, record: Record) -> None:
-        kind = record.get(KIND)
         at = nanos(record.get(TS))
         if at is not None:
             self.last = at if self.last is None else max(self.last, at)
-        step = record.get(STEP_ID)
-        self.seq += 1
-        if kind in RUN_KINDS:
-            span = self.root(str(record.get(NAME, "-")))
-            span.name = f"run {record.get(NAME, '-')}"
-        elif kind in _SPAN_KINDS and isinstance(step, str):
-            parent = record.get(PARENT_ID)
-            span = self._span(
-                "s" + step,
-                span_name(record),
-                "s" + parent if isinstance(parent, str) else _ROOT,
-                SPAN_KIND_CLIENT if kind == LLM_CALL else SPAN_KIND_INTERNAL,
-            )
-        else:
-            owner = self.spans.get("s" + step) if isinstance(step, str) else None
-            fields = {k: v for k, v in record.items() if k not in _CORE and k != STEP_ID}
-            fields[LEVEL] = record.get(LEVEL)
-            name = handoff_name(record) if kind == HANDOFF else str(record.get(EVENT))
-            event = (self.seq, at, name, fields, record.get(LEVEL) in ERROR_LEVELS)
-            if owner is None and isinstance(step, str):
-                # A step not seen yet: a tool call's record comes after what it logged.
-                if self.waiting_count >= MAX_WAITING:
-                    self.give_up_waiting()
-                self.waiting.setdefault(step, []).append(event)
-                self.waiting_count += 1
-                return
-            owner = owner or self.spans.get(_ROOT) or self.root("-")
-            owner.event(*event)
-            return
-        error = record.get(ERROR)
-        fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
-        rest = error
-        if isinstance(error, dict):  # type, message, traceback go to the exception event
-            rest = {k: v for k, v in error.items() if k not in _EXCEPTION} or None
-        if rest is not None:
-            fields[ERROR] = rest
-        span.attributes.update((a["key"], a) for a in attributes(fields))
-        span.attributes.update(
-            (key, {"key": key, "value": any_value(value)})
-            for key, value in span_attributes(record).items()
-        )
-        if kind in _STARTS:
-            if at is not None:
-                span.start = at
-            return
-        span.ended = True
-        span.end = at
-        duration = duration_nanos(record.get(DURATION_S))
-        if span.start is None and at is not None and duration is not None:
-            span.start = clamp(at - duration)
-        if str(kind).endswith("_error") or record.get(LEVEL) in ERROR_LEVELS or error is not None:
-            span.status = {"code": STATUS_ERROR}
-            if isinstance(error, dict):
-                span.status["message"] = f"{error.get('type')}: {error.get('message')}"
-                exception = {
-                    f"exception.{name}": error.get(field) for field, name in _EXCEPTION.items()
-                }
-                if len(span.exceptions) < MAX_EVENTS:
-                    span.exceptions.append((at, "exception", attributes(exception)))
-                else:
-                    span.dropped += 1
-        else:
-            span.status = {"code": STATUS_OK}
-
-    def _parents(self) -> dict[str, str | None]:
-        """Each span's parent key: its own if in this part, else the root; cycles cut."""
-        has_root = _ROOT in self.spans
-        parents: dict[str, str | None] = {}
-        for key, span in self.spans.items():
-            parent = span.parent
-            if parent is not None and parent not in self.spans:
-                parent = _ROOT if has_root else None
-            parents[key] = None if key == _ROOT else parent
-        done: set[str] = set()
-        for key in self.spans:
-            path: list[str] = []
-            on_path: set[str] = set()
-            node: str | None = key
-            while node is not None and node not in done and node not in on_path:
-                path.append(node)
-                on_path.add(node)
-                node = parents[node]
-            if node is not None and node in on_path:  # a cycle: its first-seen span moves
-                cycle = path[path.index(node) :]
-                first = min(cycle, key=lambda k: self.spans[k].order)
-                parents[first] = _ROOT if has_root and first != _ROOT else None
-            done.update(path)
-        return parents
-
-    def give_up_waiting(self) -> None:
-        """The records waiting for their step's span go to the root, in the order logged."""
-        if not self.waiting:
-            return
-        root = self.spans.get(_ROOT) or self.root("-")
-        for event in sorted(e for events in self.waiting.values() for e in events):
-            root.event(*event)
-        self.waiting.clear()
-        self.waiting_count = 0
+        self.tree.add(record)
 
     def take(self, finished_only: bool, position: int) -> list[dict[str, Any]]:
         """Render and forget the spans (only the ended ones, if asked); spans made after this
         get ids salted with `position`, so that none repeats an id written here. Written whole,
         the run's records of steps never seen go to its root."""
-        if not finished_only:
-            self.give_up_waiting()
-        parents = self._parents()
-        ids = {key: span.id for key, span in self.spans.items()}
         out = []
-        for key, span in list(self.spans.items()):
-            if finished_only and not span.ended:
-                continue
-            del self.spans[key]
-            self.ids.discard(span.id)
-            parent = parents[key]
-            out.append(self._render(span, None if parent is None else ids[parent]))
+        for node, parent in self.tree.take(finished_only):
+            self.ids.discard(node.data)
+            out.append(self._render(node, None if parent is None else parent.data))
         self.position = position
         return out
 
-    def _render(self, span: _Span, parent: str | None) -> dict[str, Any]:
-        end = span.end if span.end is not None else self.last
-        start = span.start if span.start is not None else end
+    def _render(self, node: Node, parent: str | None) -> dict[str, Any]:
+        first = node.first
+        name = f"run {node.name}" if node.is_root or first is None else span_name(first)
+        client = not node.is_root and first is not None and first.get(KIND) == LLM_CALL
+        attrs: dict[str, dict[str, Any]] = {}
+        start = nanos(node.start)
+        status: dict[str, Any] | None = None
+        exceptions: list[tuple[int | None, str, list[dict[str, Any]]]] = []
+        dropped = node.dropped
+        for record in node.records:
+            error = record.get(ERROR)
+            fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
+            rest = error
+            if isinstance(error, dict):  # type, message, traceback go to the exception event
+                rest = {k: v for k, v in error.items() if k not in _EXCEPTION} or None
+            if rest is not None:
+                fields[ERROR] = rest
+            attrs.update((a["key"], a) for a in attributes(fields))
+            attrs.update(
+                (key, {"key": key, "value": any_value(value)})
+                for key, value in span_attributes(record).items()
+            )
+            if record.get(KIND) in STARTS:
+                continue
+            at = nanos(record.get(TS))
+            if not failed(record):
+                status = {"code": STATUS_OK}
+                continue
+            status = {"code": STATUS_ERROR}
+            if isinstance(error, dict):
+                status["message"] = error_text(record)
+                exception = {
+                    f"exception.{key}": error.get(field) for field, key in _EXCEPTION.items()
+                }
+                if len(exceptions) < MAX_EVENTS:
+                    exceptions.append((at, "exception", attributes(exception)))
+                else:
+                    dropped += 1
+        end = nanos(node.end) if node.ended else None
+        duration = duration_nanos(node.duration_s)
+        if start is None and end is not None and duration is not None:
+            start = clamp(end - duration)
+        end = end if end is not None else self.last
+        start = start if start is not None else end
         end = end or 0
         start = min(start or 0, end)
         out: dict[str, Any] = {
             "traceId": self.trace_id,
-            "spanId": span.id,
-            "name": span.name,
-            KIND: span.span_kind,
+            "spanId": node.data,
+            "name": name,
+            KIND: SPAN_KIND_CLIENT if client else SPAN_KIND_INTERNAL,
             "startTimeUnixNano": str(start),
             "endTimeUnixNano": str(end),
-            "attributes": list(span.attributes.values()),
+            "attributes": list(attrs.values()),
         }
         if parent is not None:
             out["parentSpanId"] = parent
-        events = [(start if at is None else at, name, a) for _, at, name, a in sorted(span.events)]
-        events += [(end if at is None else at, name, a) for at, name, a in span.exceptions]
+        events = [
+            (start if at is None else at, label, a)
+            for _, at, label, a in sorted(_event(seq, record) for seq, record in node.events)
+        ]
+        events += [(end if at is None else at, label, a) for at, label, a in exceptions]
         if events:
             out["events"] = [
-                {"timeUnixNano": str(at), "name": name, "attributes": attrs}
-                for at, name, attrs in events
+                {"timeUnixNano": str(at), "name": label, "attributes": a} for at, label, a in events
             ]
-        if span.dropped:
-            out["droppedEventsCount"] = min(span.dropped, 2**32 - 1)  # a uint32
-        if span.status is not None:
-            out["status"] = span.status
+        if dropped:
+            out["droppedEventsCount"] = min(dropped, 2**32 - 1)  # a uint32
+        if status is not None:
+            out["status"] = status
         return out
+
+
+def _event(seq: int, record: Record) -> tuple[int, int | None, str, list[dict[str, Any]]]:
+    """A record inside a span as its event: (position, time, name, attributes)."""
+    fields = {k: v for k, v in record.items() if k not in _CORE and k != STEP_ID}
+    fields[LEVEL] = record.get(LEVEL)
+    name = handoff_name(record) if record.get(KIND) == HANDOFF else str(record.get(EVENT))
+    return seq, nanos(record.get(TS)), name, attributes(fields)
 
 
 class _Writer:

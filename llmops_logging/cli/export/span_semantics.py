@@ -26,10 +26,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..._contract import (
+    AGENT_NAME_PATH,
     CONVERSATION_PATH,
     COST_USD,
     EVENT,
     GEN_AI,
+    INPUT_TOKENS,
     INVOKE_AGENT,
     KIND,
     LLM_CALL,
@@ -55,17 +57,23 @@ from ..._contract import (
     OI_TOOL_NAME,
     OI_TOTAL_TOKENS,
     OI_USER_ID,
+    OPERATION_PATH,
+    OUTPUT_TOKENS,
     RUN_INPUT,
     RUN_OUTPUT,
     STEP_KINDS,
     TO_AGENT,
     TOOL_CALL,
+    TOOL_CALL_PATH,
+    TOOL_NAME_PATH,
     USAGE_COST,
+    USAGE_PATH,
     USER_PATH,
     cost_ok,
     token_count_ok,
 )
-from .._values import path
+from ...readmodel.records import call_model
+from ...readmodel.values import path
 from ._otlp_values import json_text
 
 Record = dict[str, Any]
@@ -77,9 +85,7 @@ def _text(value: Any) -> str | None:
 
 def is_agent(record: Record) -> bool:
     """Whether a step's record is an agent's invocation."""
-    return (
-        record.get(KIND) in STEP_KINDS and path(record, GEN_AI, "operation", "name") == INVOKE_AGENT
-    )
+    return record.get(KIND) in STEP_KINDS and path(record, *OPERATION_PATH) == INVOKE_AGENT
 
 
 def span_kind(record: Record) -> str:
@@ -96,19 +102,19 @@ def span_name(record: Record) -> str:
     """The name of the span of a step, an `llm_call` or a `tool_call` record."""
     kind = record.get(KIND)
     if kind == TOOL_CALL:
-        tool = _text(path(record, GEN_AI, "tool", "name"))
+        tool = _text(path(record, *TOOL_NAME_PATH))
         return f"execute_tool {tool}" if tool is not None else str(record.get(EVENT))
     if kind == LLM_CALL:
         return str(record.get(EVENT))
     name = record.get(NAME, "-")
     if is_agent(record):
-        return f"invoke_agent {_text(path(record, GEN_AI, 'agent', 'name')) or name}"
+        return f"invoke_agent {_text(path(record, *AGENT_NAME_PATH)) or name}"
     return str(name)
 
 
 def handoff_name(record: Record) -> str:
     """`handoff {from} -> {to}`, `?` for an agent the record does not name as text."""
-    source = _text(path(record, GEN_AI, "agent", "name")) or "?"
+    source = _text(path(record, *AGENT_NAME_PATH)) or "?"
     return f"handoff {source} -> {_text(record.get(TO_AGENT)) or '?'}"
 
 
@@ -133,14 +139,14 @@ def span_attributes(record: Record) -> dict[str, Any]:
         out[OI_USER_ID] = user
     gen_ai = record.get(GEN_AI)
     if kind == OI_LLM:
-        model = _text(path(gen_ai, "response", "model")) or _text(path(gen_ai, "request", "model"))
+        model = call_model(record)
         if model is not None:
             out[OI_MODEL_NAME] = model
-        provider = _text(path(gen_ai, "provider", "name"))
+        provider = _text(path(gen_ai, "provider", NAME))
         if provider is not None:
             out[OI_PROVIDER] = provider
-        usage = path(gen_ai, "usage")
-        prompt, completion = path(usage, "input_tokens"), path(usage, "output_tokens")
+        usage = path(record, *USAGE_PATH)
+        prompt, completion = path(usage, INPUT_TOKENS), path(usage, OUTPUT_TOKENS)
         prompt_ok, completion_ok = token_count_ok(prompt), token_count_ok(completion)
         if prompt_ok:
             out[OI_PROMPT_TOKENS] = int(prompt)
@@ -154,17 +160,17 @@ def span_attributes(record: Record) -> dict[str, Any]:
         _content(out, OI_INPUT_VALUE, OI_INPUT_MIME, path(gen_ai, "input", "messages"))
         _content(out, OI_OUTPUT_VALUE, OI_OUTPUT_MIME, path(gen_ai, "output", "messages"))
     elif kind == OI_TOOL:
-        name = _text(path(gen_ai, "tool", "name"))
+        name = _text(path(record, *TOOL_NAME_PATH))
         if name is not None:
             out[OI_TOOL_NAME] = name
-        description = _text(path(gen_ai, "tool", "description"))
+        description = _text(path(record, *TOOL_NAME_PATH[:-1], "description"))
         if description is not None:
             out[OI_TOOL_DESCRIPTION] = description
-        _content(out, OI_INPUT_VALUE, OI_INPUT_MIME, path(gen_ai, "tool", "call", "arguments"))
-        _content(out, OI_OUTPUT_VALUE, OI_OUTPUT_MIME, path(gen_ai, "tool", "call", "result"))
+        _content(out, OI_INPUT_VALUE, OI_INPUT_MIME, path(record, *TOOL_CALL_PATH, "arguments"))
+        _content(out, OI_OUTPUT_VALUE, OI_OUTPUT_MIME, path(record, *TOOL_CALL_PATH, "result"))
     else:
         if kind == OI_AGENT:
-            name = _text(path(gen_ai, "agent", "name"))
+            name = _text(path(record, *AGENT_NAME_PATH))
             if name is not None:
                 out[OI_AGENT_NAME] = name
         _content(out, OI_INPUT_VALUE, OI_INPUT_MIME, record.get(RUN_INPUT))

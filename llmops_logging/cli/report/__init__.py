@@ -27,37 +27,41 @@ from typing import Any
 import orjson
 
 from ..._contract import (
+    AGENT_NAME_PATH,
     CORE_FIELDS,
     ERROR,
     EVENT,
+    GEN_AI,
     KIND,
     LEVEL,
     LEVELS,
     LLM_CALL,
-    STEP_KINDS,
+    NAME,
     TOOL_CALL,
+    TOOL_CALL_PATH,
+    TOOL_NAME_PATH,
     TS,
+    Record,
 )
 from ...reader import EventStream
+from ...readmodel.records import call_label
+from ...readmodel.spans import Node, SpanTree
+from ...readmodel.values import path
 from .. import _steps
 from .._outfile import output_file
 from .._output import Progress
 from .._parser import PROG
-from .._values import number, path
 from ..export import MissingDependency, default_path
 from ..export.span_semantics import is_agent
-from ..stats import ERROR_LEVELS
 from . import charts
 from .data import (
     FAILED_RUNS,
     MAX_CHART_RUNS,
     MAX_RUN_RECORDS,
     RECENT_RUNS,
-    Record,
     ReportData,
     Run,
     gather,
-    model_of,
     parse_time,
     trim,
 )
@@ -69,7 +73,12 @@ REPORT_MISSING = (
     "install them with: pip install 'llmops_logging[report]'"
 )
 _CORE = frozenset(CORE_FIELDS)
-_SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL, TOOL_CALL))
+_SYSTEM = ("system_instructions",)
+_INPUT_MESSAGES = ("input", "messages")
+_OUTPUT_MESSAGES = (GEN_AI, "output", "messages")
+_CONTENT = ("input", "output", "system_instructions")
+"""Under `gen_ai`: a call's content, shown as its prompt and response, not among its fields."""
+_ARGUMENTS, _RESULT = "arguments", "result"
 
 
 def _libraries() -> tuple[Any, Any, Any]:
@@ -121,11 +130,11 @@ def _row_kind(record: Record) -> tuple[str, str]:
     if kind == LLM_CALL:
         return "llm", str(record.get(EVENT))
     if kind == TOOL_CALL:
-        name = path(record, "gen_ai", "tool", "name")
+        name = path(record, *TOOL_NAME_PATH)
         return "tool", str(name if isinstance(name, str) else record.get(EVENT))
-    name = record.get("name")
+    name = record.get(NAME)
     if is_agent(record):
-        agent = path(record, "gen_ai", "agent", "name")
+        agent = path(record, *AGENT_NAME_PATH)
         return "agent", str(agent if isinstance(agent, str) else name)
     return "step", str(name)
 
@@ -143,80 +152,74 @@ def _user_fields(record: Record) -> dict[str, Any]:
 
 def timeline(run: Run) -> dict[str, Any]:
     """The run's steps, agents, LLM calls and tool calls as nested rows with bar positions in
-    percent."""
+    percent: the run's `SpanTree`, drawn."""
     records = [trim(record) for record in run.records or ()]
     origin = parse_time(run.start) or parse_time(records[0].get(TS) if records else None)
     if origin is None:
         return {"rows": [], "total_s": 0.0}
-    root = _span(run.run_id, "run", f"run {run.name}", None)
-    spans: dict[str, dict[str, Any]] = {run.run_id: root}
-    # The rows first: a tool call's record comes after what was logged while it ran.
+    tree = SpanTree()
+    tree.root().name = run.row()[NAME]
     for record in records:
-        step_id = record.get("step_id")
-        if record.get(KIND) in _SPAN_KINDS and isinstance(step_id, str) and step_id not in spans:
-            spans[step_id] = _span(step_id, *_row_kind(record), record.get("parent_id"))
-    for record in records:
-        kind = record.get(KIND)
-        at = _offset(record.get(TS), origin)
-        step_id = record.get("step_id")
-        if kind in ("run_start", "run_ok", "run_error"):
-            span = root
-        elif kind in _SPAN_KINDS and isinstance(step_id, str):
-            span = spans[step_id]
-        else:  # an event inside a step (or directly in the run)
-            owner = spans.get(step_id) if isinstance(step_id, str) else None
-            (owner or root)["events"].append(
-                {
-                    "at": at,
-                    LEVEL: record.get(LEVEL),
-                    EVENT: record.get(EVENT),
-                    KIND: kind,
-                    "fields": _json(_user_fields(record)),
-                    "error": record.get(ERROR),
-                }
-            )
-            continue
+        tree.add(record)
+    taken = tree.take()
+    spans: dict[str, dict[str, Any]] = {}
+    for node, parent in taken:
+        span_key = run.run_id if node.is_root else str(node.step_id)
+        spans[span_key] = _node_span(node, span_key, parent, run.run_id, origin)
+    return _rows(spans[run.run_id], spans)
+
+
+def _node_span(
+    node: Node, span_key: str, parent: Node | None, run_id: str, origin: datetime
+) -> dict[str, Any]:
+    """One row of the timeline from its node: its records folded, its events listed."""
+    first = node.first
+    kind, label = ("run", f"run {node.name}") if node.is_root or first is None else _row_kind(first)
+    parent_key = None if parent is None else run_id if parent.is_root else parent.step_id
+    span = _span(span_key, kind, label, parent_key)
+    for record in node.records:
         fields = _user_fields(record)
-        if kind == LLM_CALL and isinstance(fields.get("gen_ai"), dict):
+        if record.get(KIND) == LLM_CALL and isinstance(fields.get(GEN_AI), dict):
             # The content is shown as prompt and response; the rest stays among the fields.
-            fields["gen_ai"] = {
-                k: v
-                for k, v in fields["gen_ai"].items()
-                if k not in ("input", "output", "system_instructions")
-            }
-        if kind == TOOL_CALL and isinstance(path(fields, "gen_ai", "tool"), dict):
+            fields[GEN_AI] = {k: v for k, v in fields[GEN_AI].items() if k not in _CONTENT}
+        if record.get(KIND) == TOOL_CALL and isinstance(path(fields, *TOOL_CALL_PATH[:-1]), dict):
             # The arguments and result are shown as such; the rest stays among the fields.
-            tool = dict(fields["gen_ai"]["tool"])
-            call = tool.pop("call", None)
-            span["arguments"], span["result"] = path(call, "arguments"), path(call, "result")
+            tool = dict(fields[GEN_AI][TOOL_CALL_PATH[1]])
+            call = tool.pop(TOOL_CALL_PATH[2], None)
+            span["arguments"], span["result"] = path(call, _ARGUMENTS), path(call, _RESULT)
             if isinstance(call, dict) and (rest := {
-                k: v for k, v in call.items() if k not in ("arguments", "result")
+                k: v for k, v in call.items() if k not in (_ARGUMENTS, _RESULT)
             }):  # fmt: skip
-                tool["call"] = rest
-            fields["gen_ai"] = {**fields["gen_ai"], "tool": tool}
+                tool[TOOL_CALL_PATH[2]] = rest
+            fields[GEN_AI] = {**fields[GEN_AI], TOOL_CALL_PATH[1]: tool}
         span["fields"].update(fields)
-        if kind in ("run_start", "step_start"):
-            span["start"] = at
-        else:
-            span["end"] = at
-            duration = number(record.get("duration_s"))
-            if span["start"] is None and at is not None and duration is not None:
-                span["start"] = at - duration
-            failed = str(kind).endswith("_error") or ERROR in record
-            span["status"] = "error" if failed or record.get(LEVEL) in ERROR_LEVELS else "ok"
         if isinstance(record.get(ERROR), dict):
             span["error"] = record[ERROR]
-        if kind == LLM_CALL:
+        if record.get(KIND) == LLM_CALL:
             span["prompt"] = {
                 name: value
-                for name, keys in (
-                    ("system", ("system_instructions",)),
-                    ("messages", ("input", "messages")),
-                )
-                if (value := path(record, "gen_ai", *keys)) is not None
+                for name, keys in (("system", _SYSTEM), ("messages", _INPUT_MESSAGES))
+                if (value := path(record, GEN_AI, *keys)) is not None
             } or None
-            span["response"] = path(record, "gen_ai", "output", "messages")
-    return _rows(root, spans)
+            span["response"] = path(record, *_OUTPUT_MESSAGES)
+    span["start"] = _offset(node.start, origin)
+    if node.ended:
+        span["end"] = _offset(node.end, origin)
+        if span["start"] is None and span["end"] is not None and node.duration_s is not None:
+            span["start"] = span["end"] - node.duration_s
+        span["status"] = node.status
+    for _, record in sorted(node.events, key=lambda event: event[0]):
+        span["events"].append(
+            {
+                "at": _offset(record.get(TS), origin),
+                LEVEL: record.get(LEVEL),
+                EVENT: record.get(EVENT),
+                KIND: record.get(KIND),
+                "fields": _json(_user_fields(record)),
+                ERROR: record.get(ERROR),
+            }
+        )
+    return span
 
 
 def _rows(root: dict[str, Any], spans: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -287,8 +290,7 @@ def render(data: ReportData, sources: list[str]) -> str:
         figures["chart-steps"] = chart
     detailed = data.detailed()
     runs: list[dict[str, Any]] = [
-        {"run": run.summary(), "timeline": timeline(run), "dropped": run.dropped}
-        for run in detailed
+        {"run": run.row(), "timeline": timeline(run), "dropped": run.dropped} for run in detailed
     ]
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("llmops_logging.cli.report", "templates"),
@@ -324,7 +326,7 @@ def render(data: ReportData, sources: list[str]) -> str:
             "records": MAX_RUN_RECORDS,
         },
         error_rate=data.runs_failed / data.runs_seen if data.runs_seen else 0.0,
-        model_of=model_of,
+        model_of=call_label,
     )
     return text
 

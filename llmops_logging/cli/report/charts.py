@@ -23,7 +23,13 @@ from typing import Any
 
 import orjson
 
-from ..._contract import RUN_ID
+from ..._contract import (
+    COST_USD,
+    DURATION_S,
+    INPUT_TOKENS,
+    OUTPUT_TOKENS,
+    RUN_ID,
+)
 from .._output import usd
 from .data import ReportData, parse_time
 from .formats import secs
@@ -101,7 +107,7 @@ def runs_chart(go: Any, data: ReportData) -> Any:
         }
         figure.add_trace(
             go.Scatter(
-                y=[r["duration_s"] for _, r in chosen],
+                y=[r[DURATION_S] for _, r in chosen],
                 name=f"{status} ({len(chosen):,})",
                 marker={"color": color, "size": 7},
                 hovertemplate=f"%{{text}}<br>%{{y:.3f}} s{_EXTRA}",
@@ -123,8 +129,8 @@ def runs_chart(go: Any, data: ReportData) -> Any:
         )
         figure.add_trace(
             go.Scatter(
-                y=[r["cost_usd"] for _, r in chosen],
-                customdata=[usd(r["cost_usd"]) for _, r in chosen],
+                y=[r[COST_USD] for _, r in chosen],
+                customdata=[usd(r[COST_USD]) for _, r in chosen],
                 showlegend=False,
                 marker={"color": color, "size": 5},
                 hovertemplate=f"%{{text}}<br>%{{customdata}}{_EXTRA}",
@@ -133,7 +139,7 @@ def runs_chart(go: Any, data: ReportData) -> Any:
             row=3,
             col=1,
         )
-    for row, key in ((1, "duration_s"), (2, "tokens"), (3, "cost_usd")):
+    for row, key in ((1, DURATION_S), (2, "tokens"), (3, COST_USD)):
         figure.update_yaxes(range=value_range(r[key] for _, r in runs), row=row, col=1)
     figure.update_yaxes(row=3, col=1, **_COST_AXIS)
     _layout(figure, 560, "Runs over time")
@@ -195,7 +201,7 @@ def groups_chart(go: Any, rows: list[dict[str, Any]], title: str, money: bool) -
         )
     figure.update_yaxes(range=value_range(r[k] for r in rows for k in ("p50_s", "p95_s")), col=1)
     if money:
-        for key, name in (("input_tokens", "input"), ("output_tokens", "output")):
+        for key, name in ((INPUT_TOKENS, "input"), (OUTPUT_TOKENS, "output")):
             figure.add_bar(
                 x=names,
                 y=[r[key] for r in rows],
@@ -204,9 +210,9 @@ def groups_chart(go: Any, rows: list[dict[str, Any]], title: str, money: bool) -
                 row=1,
                 col=2,
             )
-        tokens = [r[k] for r in rows for k in ("input_tokens", "output_tokens")]
+        tokens = [r[k] for r in rows for k in (INPUT_TOKENS, OUTPUT_TOKENS)]
         figure.update_yaxes(range=value_range(tokens), row=1, col=2)
-        costs = [r["cost_usd"] for r in rows]
+        costs = [r[COST_USD] for r in rows]
         figure.add_bar(
             x=names,
             y=costs,

@@ -20,13 +20,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ..._contract import ERROR, EVENT, KIND, LEVEL, RUN_ID, TS, USAGE
+from ..._contract import (
+    COST_USD,
+    DURATION_S,
+    ERROR,
+    KIND,
+    LLM_CALL,
+    LLM_CALLS,
+    NAME,
+    RUN_ID,
+    TS,
+    USAGE,
+    Record,
+)
 from ...reader import ts_parts
-from .._usage import Usage
-from .._values import number, path
-from ..stats import ERROR_LEVELS, Quantiles
-
-Record = dict[str, Any]
+from ...readmodel.records import RUN_ENDS, RUN_START, STEP_ENDS, call_label, failed
+from ...readmodel.runs import RUNNING, RunSummary
+from ...readmodel.tally import Tally
+from ...readmodel.usage import Usage
 
 RECENT_RUNS = 20
 FAILED_RUNS = 20
@@ -36,8 +47,6 @@ MAX_BUFFERED = 20_000
 MAX_CHART_RUNS = 20_000
 MAX_TEXT = 4_000
 MAX_ITEMS = 100
-_ENDS = {"run_ok": "ok", "run_error": "error"}
-_ERROR_KINDS = ("run_error", "step_error")
 
 
 def trim(value: Any, depth: int = 0) -> Any:
@@ -62,68 +71,42 @@ def trim(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def model_of(record: Record) -> str:
-    model = path(record, "gen_ai", "request", "model") or path(
-        record, "gen_ai", "response", "model"
-    )
-    return str(model) if model else str(record.get(EVENT) or "-")
-
-
-@dataclass
-class Group:
-    """Calls or steps of one model or step name."""
-
-    count: int = 0
-    errors: int = 0
-    latency: Quantiles = field(default_factory=Quantiles)
-    usage: Usage = field(default_factory=Usage)
-
-    def row(self, key: str) -> dict[str, Any]:
-        return {
-            "key": key,
-            "count": self.count,
-            "errors": self.errors,
-            "error_rate": self.errors / self.count if self.count else 0.0,
-            "p50_s": self.latency.quantile(0.5),
-            "p95_s": self.latency.quantile(0.95),
-            "max_s": self.latency.max,
-            "llm_calls": self.usage.llm_calls,
-            "input_tokens": self.usage.input_tokens,
-            "output_tokens": self.usage.output_tokens,
-            "cost_usd": self.usage.cost,
-            "priced_calls": self.usage.priced_calls,
-        }
-
-
 @dataclass
 class Run:
-    """One run's summary; `records` holds its trimmed records while it may be shown in full."""
+    """One run's summary (`RunSummary`); `records` holds its records while it may be shown
+    in full."""
 
-    run_id: str
-    name: str = "-"
-    start: str | None = None
-    end: str | None = None
-    status: str = "running"
-    duration_s: float | None = None
-    events: int = 0
-    error: str | None = None
-    usage: Usage = field(default_factory=Usage)
+    summary: RunSummary
     records: list[Record] | None = field(default_factory=list)
     dropped: int = 0
 
-    def summary(self) -> dict[str, Any]:
+    @property
+    def run_id(self) -> str:
+        return self.summary.run_id
+
+    @property
+    def start(self) -> str | None:
+        return self.summary.start
+
+    @property
+    def status(self) -> str:
+        return self.summary.status or RUNNING
+
+    def row(self) -> dict[str, Any]:
+        s = self.summary
+        usage = s.usage
         return {
-            RUN_ID: self.run_id,
-            "name": self.name,
-            "start": self.start,
+            RUN_ID: s.run_id,
+            NAME: s.name if s.name is not None else "-",
+            "start": s.start,
             "status": self.status,
-            "duration_s": self.duration_s,
-            "events": self.events,
-            "error": self.error,
-            "llm_calls": self.usage.llm_calls,
-            "tokens": self.usage.input_tokens + self.usage.output_tokens,
-            "cost_usd": self.usage.cost,
-            "priced_calls": self.usage.priced_calls,
+            DURATION_S: s.duration_s,
+            "events": s.events,
+            ERROR: s.error,
+            LLM_CALLS: usage.llm_calls,
+            "tokens": usage.input_tokens + usage.output_tokens,
+            COST_USD: usage.cost,
+            "priced_calls": usage.priced_calls,
         }
 
 
@@ -138,8 +121,8 @@ class ReportData:
     first_ts: str | None = None
     last_ts: str | None = None
     usage: Usage = field(default_factory=Usage)
-    models: dict[str, Group] = field(default_factory=dict)
-    steps: dict[str, Group] = field(default_factory=dict)
+    models: dict[str, Tally] = field(default_factory=dict)
+    steps: dict[str, Tally] = field(default_factory=dict)
     chart_runs: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MAX_CHART_RUNS))
     recent: deque[Run] = field(default_factory=lambda: deque(maxlen=RECENT_RUNS))
     failed: deque[Run] = field(default_factory=lambda: deque(maxlen=FAILED_RUNS))
@@ -159,14 +142,14 @@ class ReportData:
         kind = record.get(KIND)
         if type(kind) is not str:
             kind = ""
-        if record.get(LEVEL) in ERROR_LEVELS or kind in _ERROR_KINDS:
+        if failed(record):
             self.errors += 1
         run_id = record.get(RUN_ID)
         run = self.open_runs.get(run_id) if type(run_id) is str else None
-        if kind == "run_start" and type(run_id) is str:
+        if kind == RUN_START and type(run_id) is str:
             run = self._open(run_id, record)
         if run is not None:
-            run.events += 1
+            run.summary.add(record)
             if run.records is not None:
                 if len(run.records) < MAX_RUN_RECORDS:
                     run.records.append(record)
@@ -175,23 +158,18 @@ class ReportData:
                         self._forget_oldest()
                 else:
                     run.dropped += 1
-        if kind == "llm_call":
-            self._call(record, run)
-        elif kind in ("step_ok", "step_error"):
-            group = self.steps.setdefault(str(record.get("name", "-")), Group())
-            group.count += 1
-            group.errors += kind == "step_error"
-            duration = number(record.get("duration_s"))
-            if duration is not None:
-                group.latency.add(duration)
-            totals = Usage.of_totals(record.get(USAGE))
-            if totals is not None:
-                group.usage.add(totals)
-        elif kind in _ENDS and run is not None:
-            self._close(run, record, _ENDS[kind])
+        if kind == LLM_CALL:
+            call = Usage.of_call(record)
+            self.models.setdefault(call_label(record), Tally()).add(record, call)
+            self.usage.add(call)
+        elif kind in STEP_ENDS:
+            group = self.steps.setdefault(str(record.get(NAME, "-")), Tally())
+            group.add(record, Usage.of_totals(record.get(USAGE)))
+        elif kind in RUN_ENDS and run is not None:
+            self._close(run)
 
     def _open(self, run_id: str, record: Record) -> Run:
-        run = Run(run_id, name=str(record.get("name", "-")), start=record.get(TS))
+        run = Run(RunSummary(run_id))
         self.open_runs[run_id] = run
         if len(self.open_runs) > MAX_OPEN_RUNS:  # runs that never end: keep their summary only
             _, oldest = self.open_runs.popitem(last=False)
@@ -208,36 +186,15 @@ class ReportData:
                 run.records = None
                 return
 
-    def _call(self, record: Record, run: Run | None) -> None:
-        group = self.models.setdefault(model_of(record), Group())
-        group.count += 1
-        failed = record.get(LEVEL) in ERROR_LEVELS or ERROR in record
-        group.errors += failed
-        duration = number(record.get("duration_s"))
-        if duration is not None:
-            group.latency.add(duration)
-        call = Usage.of_call(record)
-        group.usage.add(call)
-        self.usage.add(call)
-        if run is not None:
-            run.usage.add(call)
-
-    def _close(self, run: Run, record: Record, status: str) -> None:
+    def _close(self, run: Run) -> None:
         del self.open_runs[run.run_id]
         self.buffered -= len(run.records or ())
-        run.status = status
-        run.end = record.get(TS)
-        run.duration_s = number(record.get("duration_s"))
-        run.usage = Usage.of_totals(record.get(USAGE)) or run.usage
-        error = record.get(ERROR)
-        if isinstance(error, dict):
-            run.error = f"{error.get('type', 'Error')}: {error.get('message', '')}"
         self._retire(run)
 
     def _retire(self, run: Run) -> None:
         """File an ended (or abandoned) run: its summary always, its records if selected."""
         self.runs_seen += 1
-        self.chart_runs.append(run.summary())
+        self.chart_runs.append(run.row())
         self.runs_failed += run.status == "error"
         if run.records is None:
             return

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._contract import (
+    COST_USD,
+)
+from ...readmodel.usage import lower_bound
+from ...readmodel.values import number
 from .._output import usd
-from .._usage import lower_bound
-from .._values import number
 
 
 def cost(totals: dict[str, Any]) -> str:
     """The cost of a run, a group or the log; `>=` when some of its calls had no price."""
-    value = number(totals.get("cost_usd"))
+    value = number(totals.get(COST_USD))
     if value is None:
         return "-"
     return f"{'>=' if lower_bound(totals) else ''}{usd(value)}"

@@ -20,8 +20,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._contract import COST_USD, cost_ok, token_count_ok
-from ._values import path
+from .._contract import (
+    CALLS_WITHOUT_COST,
+    COST_USD,
+    INPUT_TOKENS,
+    LLM_CALLS,
+    OUTPUT_TOKENS,
+    USAGE_PATH,
+    cost_ok,
+    token_count_ok,
+)
+from .values import path
 
 
 @dataclass
@@ -40,17 +49,17 @@ class Usage:
     @classmethod
     def of_call(cls, record: Mapping[str, Any]) -> Usage:
         """One `llm_call` record: a call, priced when it has `cost_usd`."""
-        usage = path(record, "gen_ai", "usage")
-        return cls._of(1, path(usage, "input_tokens"), path(usage, "output_tokens"),
+        usage = path(record, *USAGE_PATH)
+        return cls._of(1, path(usage, INPUT_TOKENS), path(usage, OUTPUT_TOKENS),
                        record.get(COST_USD))  # fmt: skip
 
     @classmethod
     def of_totals(cls, totals: Any) -> Usage | None:
         """A run or step end's `usage` totals, or None when it has none to go by."""
-        if not isinstance(totals, Mapping) or (calls := _count(totals.get("llm_calls"))) is None:
+        if not isinstance(totals, Mapping) or (calls := _count(totals.get(LLM_CALLS))) is None:
             return None
-        return cls._of(calls, totals.get("input_tokens"), totals.get("output_tokens"),
-                       totals.get(COST_USD), totals.get("calls_without_cost"))  # fmt: skip
+        return cls._of(calls, totals.get(INPUT_TOKENS), totals.get(OUTPUT_TOKENS),
+                       totals.get(COST_USD), totals.get(CALLS_WITHOUT_COST))  # fmt: skip
 
     @classmethod
     def _of(cls, calls: int, input_tokens: Any, output_tokens: Any, cost: Any,
@@ -80,9 +89,9 @@ class Usage:
         if not self.llm_calls:
             return {}
         return {
-            "llm_calls": self.llm_calls,
-            "input_tokens": self.input_tokens if self.counted else None,
-            "output_tokens": self.output_tokens if self.counted else None,
+            LLM_CALLS: self.llm_calls,
+            INPUT_TOKENS: self.input_tokens if self.counted else None,
+            OUTPUT_TOKENS: self.output_tokens if self.counted else None,
             COST_USD: self.cost,
             "priced_calls": self.priced_calls,
         }
@@ -90,7 +99,7 @@ class Usage:
 
 def lower_bound(totals: Mapping[str, Any]) -> bool:
     """Whether the cost of `Usage.as_dict`-shaped totals leaves out calls without a price."""
-    return totals.get(COST_USD) is not None and totals["priced_calls"] < totals["llm_calls"]
+    return totals.get(COST_USD) is not None and totals["priced_calls"] < totals[LLM_CALLS]
 
 
 def _count(value: Any) -> int | None:

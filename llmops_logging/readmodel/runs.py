@@ -1,0 +1,169 @@
+"""One run's summary, folded from its records in any order: what `runs` lists and the
+report's pages and charts show.
+
+A run's tokens and cost are the `usage` totals its end recorded (nested steps, threads and
+tasks included); for a run still going, the sum of its `llm_call` records so far. Its scores
+are its `score` records, wherever and whenever they were written: one given `run_id=` from
+another process, after the run ended, is the run's like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._contract import (
+    CONVERSATION_PATH,
+    DURATION_S,
+    ERROR,
+    EVALUATION_NAME_PATH,
+    KIND,
+    LLM_CALL,
+    NAME,
+    OK,
+    OK_RATE,
+    PARENT_RUN_ID,
+    PASSED,
+    RUN_ID,
+    SAMPLE,
+    SCORE,
+    SCORE_LABEL_PATH,
+    SCORE_VALUE_PATH,
+    SOURCE,
+    TS,
+    USAGE,
+    USER_PATH,
+    Record,
+)
+from .records import RUN_ENDS, RUN_OK, RUN_START, error_text, error_type, text
+from .usage import Usage
+from .values import number, path
+
+RUNNING, OK_STATUS, ERROR_STATUS = "running", "ok", "error"
+SCORES = "scores"
+
+
+@dataclass
+class Score:
+    """One `score` record of a run: its name, value (None when invalid), label and source."""
+
+    name: str
+    value: float | None
+    label: str | None = None
+    passed: bool | None = None
+    source: str | None = None
+
+    @classmethod
+    def of(cls, record: Record) -> Score:
+        passed = record.get(PASSED)
+        return cls(
+            str(path(record, *EVALUATION_NAME_PATH) or "-"),
+            number(path(record, *SCORE_VALUE_PATH)),
+            text(path(record, *SCORE_LABEL_PATH)),
+            passed if isinstance(passed, bool) else None,
+            text(record.get(SOURCE)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "label": self.label,
+                PASSED: self.passed, SOURCE: self.source}  # fmt: skip
+
+    def short(self) -> str:
+        """`name=label`, else `name=value`: a table's few characters."""
+        if self.label is not None:
+            return f"{self.name}={self.label}"
+        return f"{self.name}={'-' if self.value is None else f'{self.value:g}'}"
+
+
+@dataclass
+class RunSummary:
+    """A run as its records say: `add` each record of the run, in any order."""
+
+    run_id: str
+    name: str | None = None
+    start: str | None = None
+    first_ts: str | None = None
+    end: str | None = None
+    status: str | None = None
+    """None until a run_start or run end is seen; then running, ok or error."""
+    duration_s: float | None = None
+    events: int = 0
+    samples: int = 0
+    samples_ok: int = 0
+    closing_ok_rate: float | None = None
+    error: str | None = None
+    error_type: str | None = None
+    closing_usage: Usage | None = None
+    calls: Usage = field(default_factory=Usage)  # its llm_call records, for a run still going
+    conversation_id: str | None = None
+    user_id: str | None = None
+    parent_run_id: str | None = None
+    scores: list[Score] = field(default_factory=list)
+
+    def add(self, record: Record) -> None:
+        self.events += 1
+        ts = record.get(TS)
+        if self.first_ts is None and isinstance(ts, str):
+            self.first_ts = ts
+        if self.conversation_id is None:
+            self.conversation_id = text(path(record, *CONVERSATION_PATH))
+        if self.user_id is None:
+            self.user_id = text(path(record, *USER_PATH))
+        kind = record.get(KIND)
+        if kind == SAMPLE:
+            self.samples += 1
+            self.samples_ok += record.get(OK) is True
+        elif kind == LLM_CALL:
+            self.calls.add(Usage.of_call(record))
+        elif kind == SCORE:
+            self.scores.append(Score.of(record))
+        elif kind == RUN_START:
+            self.start = ts if isinstance(ts, str) else None
+            self.status = self.status or RUNNING
+            self.name = record.get(NAME, self.name)
+            self.parent_run_id = text(record.get(PARENT_RUN_ID))
+        elif kind in RUN_ENDS:
+            self.status = OK_STATUS if kind == RUN_OK else ERROR_STATUS
+            self.end = ts if isinstance(ts, str) else None
+            self.duration_s = number(record.get(DURATION_S))
+            self.name = record.get(NAME, self.name)
+            rate = record.get(OK_RATE)
+            if isinstance(rate, (int, float)) and not isinstance(rate, bool):
+                self.closing_ok_rate = float(rate)
+            if isinstance(record.get(ERROR), dict):
+                self.error, self.error_type = error_text(record), error_type(record)
+            self.closing_usage = Usage.of_totals(record.get(USAGE)) or self.closing_usage
+
+    @property
+    def usage(self) -> Usage:
+        """The totals the run recorded when it closed, else the sum of its llm_call records."""
+        return self.closing_usage if self.closing_usage is not None else self.calls
+
+    @property
+    def ok_rate(self) -> float | None:
+        """The rate the run recorded when it closed, else the share of its ok samples."""
+        if self.closing_ok_rate is not None:
+            return self.closing_ok_rate
+        return self.samples_ok / self.samples if self.samples else None
+
+    def as_dict(self) -> dict[str, Any]:
+        identities = {
+            "conversation_id": self.conversation_id,
+            "user_id": self.user_id,
+            PARENT_RUN_ID: self.parent_run_id,
+        }
+        return {
+            RUN_ID: self.run_id,
+            NAME: self.name,
+            "start": self.start or self.first_ts,
+            "status": self.status,
+            DURATION_S: self.duration_s,
+            "events": self.events,
+            "samples": self.samples,
+            OK_RATE: self.ok_rate,
+            ERROR: self.error,
+            "error_type": self.error_type,
+            **{k: v for k, v in identities.items() if v is not None},  # left out when absent
+            **self.usage.as_dict(),
+            **({SCORES: [s.as_dict() for s in self.scores]} if self.scores else {}),
+        }

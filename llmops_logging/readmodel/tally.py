@@ -1,0 +1,122 @@
+"""One group's figures (records, failures, durations, LLM usage) in bounded memory: what
+`stats` shows per group and the report per model and per step name.
+
+Durations go into `Quantiles`, which holds exact values up to a few thousand per group and
+then folds them into a log-bucket histogram, so the percentiles of a million step durations
+cost a few kilobytes, within half a percent.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._contract import (
+    COST_USD,
+    DURATION_S,
+    INPUT_TOKENS,
+    LLM_CALLS,
+    OUTPUT_TOKENS,
+    Record,
+)
+from .records import failed
+from .usage import Usage
+from .values import number
+
+EXACT_LIMIT = 4096
+_GAMMA = 1.01  # bucket k holds (GAMMA**(k-1), GAMMA**k]: relative error <= (GAMMA-1)/2
+_LOG_GAMMA = math.log(_GAMMA)
+_NON_POSITIVE = -(10**9)
+
+
+class Quantiles:
+    """Percentiles of a stream of numbers in bounded memory: exact while small, then ~0.5%."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.max: float | None = None
+        self._values: list[float] | None = []
+        self._buckets: dict[int, int] = {}
+
+    @property
+    def exact(self) -> bool:
+        return self._values is not None
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        if self.max is None or value > self.max:
+            self.max = value
+        if self._values is None:
+            self._bucket(value)
+            return
+        self._values.append(value)
+        if len(self._values) > EXACT_LIMIT:
+            for kept in self._values:
+                self._bucket(kept)
+            self._values = None
+
+    def _bucket(self, value: float) -> None:
+        key = math.ceil(math.log(value) / _LOG_GAMMA) if value > 0 else _NON_POSITIVE
+        self._buckets[key] = self._buckets.get(key, 0) + 1
+
+    def quantile(self, q: float) -> float | None:
+        """The q-quantile (0..1): interpolated while exact, then a bucket's middle."""
+        if not self.count:
+            return None
+        if self._values is not None:
+            ordered = sorted(self._values)
+            rank = q * (len(ordered) - 1)
+            low = math.floor(rank)
+            high = min(low + 1, len(ordered) - 1)
+            return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+        target = q * (self.count - 1)
+        seen = 0
+        for key in sorted(self._buckets):
+            seen += self._buckets[key]
+            if seen > target:
+                if key == _NON_POSITIVE:
+                    return 0.0
+                middle = 2 * _GAMMA**key / (_GAMMA + 1)
+                return min(middle, self.max) if self.max is not None else middle
+        return self.max
+
+
+@dataclass
+class Tally:
+    """Records of one group: how many, how many failed (`records.failed`), their durations,
+    and the LLM usage the caller folds in (calls' records, or steps' totals)."""
+
+    count: int = 0
+    errors: int = 0
+    durations: Quantiles = field(default_factory=Quantiles)
+    usage: Usage = field(default_factory=Usage)
+
+    def add(self, record: Record, usage: Usage | None = None) -> None:
+        self.count += 1
+        self.errors += failed(record)
+        duration = number(record.get(DURATION_S))
+        if duration is not None:
+            self.durations.add(duration)
+        if usage is not None:
+            self.usage.add(usage)
+
+    def row(self, key: str) -> dict[str, Any]:
+        d = self.durations
+        return {
+            "key": key,
+            "count": self.count,
+            "errors": self.errors,
+            "error_rate": self.errors / self.count if self.count else None,
+            "durations": d.count,
+            "p50_s": d.quantile(0.50),
+            "p95_s": d.quantile(0.95),
+            "p99_s": d.quantile(0.99),
+            "max_s": d.max,
+            "exact": d.exact,
+            LLM_CALLS: self.usage.llm_calls,
+            INPUT_TOKENS: self.usage.input_tokens,
+            OUTPUT_TOKENS: self.usage.output_tokens,
+            COST_USD: self.usage.cost,
+            "priced_calls": self.usage.priced_calls,
+        }
