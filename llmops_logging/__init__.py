@@ -14,6 +14,7 @@ from .frames import read_duckdb, read_pandas, read_polars
 from .handlers import RotatingJsonlHandler
 from .llm._call import LlmCall, llm_call
 from .llm.anthropic import instrument_anthropic
+from .llm.google_genai import instrument_google_genai
 from .llm.openai import instrument_openai
 from .reader import EventStream, ReadReport, read_events
 from .repeat import Outcome, repeat
@@ -40,6 +41,7 @@ __all__ = [
     "get_logger",
     "handoff",
     "instrument_anthropic",
+    "instrument_google_genai",
     "instrument_openai",
     "jitter",
     "llm_call",

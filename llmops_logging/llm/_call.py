@@ -384,6 +384,9 @@ def _error_field(error: BaseException) -> dict[str, Any]:
     """`{"type", "message", "traceback"}`, plus `status_code` for an HTTP error."""
     field: dict[str, Any] = error_fields(error)
     status = getattr(error, "status_code", None)
+    if status is None:  # google-genai's APIError names it `code`
+        code = getattr(error, "code", None)
+        status = code if isinstance(code, int) and 100 <= code <= 599 else None
     if isinstance(status, int) and not isinstance(status, bool):
         field["status_code"] = status
     return field
