@@ -16,6 +16,7 @@ from google.genai import errors, types
 from google.genai.models import AsyncModels, Models
 
 import llmops_logging as ll
+from llmops_logging import _price_table
 
 from .conftest import assert_contract, read_records
 
@@ -49,6 +50,13 @@ TOOLS = types.GenerateContentConfig(
 def server() -> Iterator[FakeLLM]:
     with FakeLLM.start() as fake:
         yield fake
+
+
+@pytest.fixture(autouse=True)
+def _prices_loaded() -> None:
+    """The price table in place: a call that ends before it loads is written without a cost."""
+    _price_table.preload()
+    assert _price_table.loaded.wait(120)
 
 
 @pytest.fixture(autouse=True)

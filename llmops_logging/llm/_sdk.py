@@ -32,11 +32,7 @@ def instrument(
 ) -> None:
     """Wrap the methods `classes()` names for every client, or those `resources(client)`
     names on one client; idempotent (see `_patch`). `missing` is the ImportError's message."""
-    try:
-        importlib.import_module(package)
-    except ImportError as exc:
-        raise ImportError(missing) from exc
-    _price_table.preload()
+    require(package, missing)
     quiet_sdk_request_lines()
     if client is None:
         for cls, name, patch in classes():
@@ -44,6 +40,15 @@ def instrument(
         return
     for resource, name, patch in resources(client):
         wrap_instance(resource, name, patch)
+
+
+def require(package: str, missing: str) -> None:
+    """Import `package` or raise an ImportError saying what to install; start loading prices."""
+    try:
+        importlib.import_module(package)
+    except ImportError as exc:
+        raise ImportError(missing) from exc
+    _price_table.preload()
 
 
 def number(value: Any) -> bool:

@@ -118,7 +118,7 @@ def _usage_counts(
 # -- chat completions ---------------------------------------------------------------------
 
 
-def _chat_input(messages: Any) -> list[dict[str, Any]] | None:
+def chat_input(messages: Any) -> list[dict[str, Any]] | None:
     """Chat messages as OpenTelemetry input messages; None for an iterable read only once."""
     if not isinstance(messages, (list, tuple)):
         return None
@@ -150,7 +150,7 @@ def _chat_input(messages: Any) -> list[dict[str, Any]] | None:
     return converted
 
 
-def _chat_output(message: Any, finish_reason: Any) -> dict[str, Any]:
+def chat_output(message: Any, finish_reason: Any) -> dict[str, Any]:
     """An output message from a `ChatCompletionMessage`, or from a stream's pieces put back
     into its shape (`_ChoiceSoFar.message`): one function for both, so the records agree."""
     parts: list[dict[str, Any]] = []
@@ -258,7 +258,7 @@ class _ChatStream:
         indexes = sorted(set(self.reasons) | set(self.choices))
         if call.capture_content and indexes:
             call.output_messages = [
-                _chat_output(
+                chat_output(
                     self.choices[i].message() if i in self.choices else {}, self.reasons.get(i)
                 )
                 for i in indexes
@@ -269,7 +269,7 @@ class _ChatHooks:
     def begin(self, resource: Any, kwargs: dict[str, Any]) -> LlmCall:
         call = _begin(resource, kwargs, "chat")
         if call.capture_content:
-            call.input_messages = _chat_input(kwargs.get("messages"))
+            call.input_messages = chat_input(kwargs.get("messages"))
         return call
 
     def end(self, call: LlmCall, result: Any) -> Any:
@@ -291,7 +291,7 @@ class _ChatHooks:
             )
         if call.capture_content:
             call.output_messages = [
-                _chat_output(choice.message, choice.finish_reason) for choice in result.choices
+                chat_output(choice.message, choice.finish_reason) for choice in result.choices
             ]
         call.finish()
         return result
