@@ -1,23 +1,26 @@
-"""A tiny stand-in for the OpenAI and Anthropic HTTP APIs, stdlib only: for examples and tests.
+"""A tiny stand-in for the OpenAI, Anthropic and Gemini HTTP APIs, stdlib only: for examples
+and tests.
 
     server = FakeLLM.start()            # 127.0.0.1, a free port, a daemon thread
     OpenAI(base_url=server.openai_url, api_key="fake")
     Anthropic(base_url=server.anthropic_url, api_key="fake")
+    genai.Client(api_key="fake", http_options=types.HttpOptions(base_url=server.gemini_url))
     server.stop()                       # or: with FakeLLM.start() as server: ...
 
-OpenAI's `POST /v1/chat/completions`, `/v1/responses` and `/v1/embeddings` and Anthropic's
-`POST /v1/messages` answer in the providers' shapes, plain or as a server-sent-event stream
-(`"stream": true`; a chat stream ends with a usage chunk when `stream_options.include_usage`
-asks for it). The reply is canned: a request that offers tools and has no tool result yet gets
-one call of each tool offered (parallel calls), in every API; streamed, as the providers stream
-them: arguments in several pieces, OpenAI's chat calls interleaved by index, Responses
-function-call events, Anthropic `input_json_delta`s. The model `FAIL_MODEL` gets an HTTP 404
-in the provider's error shape; usage reports cached and reasoning tokens, and the response
-names the dated snapshot of the model (`SNAPSHOTS`), as the real APIs do. Tests plan other
-replies per path (`plan`: an error status with headers, a longer stream, a stream that fails
-midway or pauses before its end) and read what was asked (`requests`). The body builders are
-plain functions, so a benchmark can serve the same bytes from an in-process transport
-(`respond`).
+OpenAI's `POST /v1/chat/completions`, `/v1/responses` and `/v1/embeddings`, Anthropic's
+`POST /v1/messages` and Gemini's `POST /v1beta/models/{model}:generateContent` (and
+`:streamGenerateContent?alt=sse`) answer in the providers' shapes, plain or as a
+server-sent-event stream (`"stream": true`; a chat stream ends with a usage chunk when
+`stream_options.include_usage` asks for it). The reply is canned: a request that offers tools
+and has no tool result yet gets one call of each tool offered (parallel calls), in every API;
+streamed, as the providers stream them: arguments in several pieces, OpenAI's chat calls
+interleaved by index, Responses function-call events, Anthropic `input_json_delta`s, Gemini's
+calls whole in one chunk. The model `FAIL_MODEL` gets an HTTP 404 in the provider's error
+shape; usage reports cached and reasoning tokens, and the response names the dated snapshot
+of the model (`SNAPSHOTS`), as the real APIs do. Tests plan other replies per path (`plan`:
+an error status with headers, a longer stream, a stream that fails midway or pauses before
+its end) and read what was asked (`requests`). The body builders are plain functions, so a
+benchmark can serve the same bytes from an in-process transport (`respond`).
 """
 
 from __future__ import annotations
@@ -39,12 +42,16 @@ MESSAGE_ID = "msg_fake1"
 SNAPSHOTS = {
     "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
     "claude-sonnet-4-6": "claude-sonnet-4-6-20260217",
+    "gemini-2.5-flash": "gemini-2.5-flash-001",
 }
 """The dated model a response names for the model a request asked for (others: as asked)."""
 CACHED_TOKENS = 4  # OpenAI: prompt tokens read from the cache (at most the prompt)
 REASONING_TOKENS = 1  # OpenAI: completion tokens spent reasoning
 CACHE_READ_TOKENS = 100  # Anthropic: input read from the prompt cache (beside input_tokens)
 CACHE_WRITE_TOKENS = 10  # Anthropic: input written to the prompt cache
+GEMINI_ID = "gemini_fake1"
+GEMINI_CACHED_TOKENS = 3  # Gemini: prompt tokens from cached content (part of the prompt)
+GEMINI_THOUGHTS_TOKENS = 2  # Gemini: tokens spent thinking (beside the candidates' tokens)
 
 
 @dataclass
@@ -419,6 +426,76 @@ def anthropic_error(model: str) -> dict[str, Any]:
     }
 
 
+# -- Gemini generateContent ---------------------------------------------------------------------
+
+
+def _gemini_tools(request: dict[str, Any]) -> list[ToolCall]:
+    """The function calls a request gets: its declared functions', unless one was answered."""
+    for content in request.get("contents") or []:
+        if any("functionResponse" in part for part in content.get("parts") or []):
+            return []
+    names = [
+        declaration["name"]
+        for tool in request.get("tools") or []
+        for declaration in tool.get("functionDeclarations") or []
+    ]
+    return tool_calls(names, prefix="fc_")
+
+
+def gemini_response(request: dict[str, Any], model: str) -> dict[str, Any]:
+    """A `GenerateContentResponse`: the canned text, or a line of text and a call per tool."""
+    calls = _gemini_tools(request)
+    parts: list[dict[str, Any]] = [{"text": TOOL_PREAMBLE if calls else REPLY}]
+    parts += [
+        {"functionCall": {"id": call.id, "name": call.name, "args": call.arguments}}
+        for call in calls
+    ]
+    prompt = tokens([request.get("systemInstruction"), request.get("contents")])
+    output = TOOL_TOKENS if calls else len(words_of())
+    return {
+        "candidates": [
+            {"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}
+        ],
+        "usageMetadata": {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": output,
+            "cachedContentTokenCount": min(GEMINI_CACHED_TOKENS, prompt),
+            "thoughtsTokenCount": GEMINI_THOUGHTS_TOKENS,
+            "totalTokenCount": prompt + output + GEMINI_THOUGHTS_TOKENS,
+        },
+        "modelVersion": SNAPSHOTS.get(model, model),
+        "responseId": GEMINI_ID,
+    }
+
+
+def gemini_chunks(
+    request: dict[str, Any], model: str, reply: Reply | None = None
+) -> Iterator[dict[str, Any]]:
+    """The reply as streamed `GenerateContentResponse`s: a word of text each, the function
+    calls whole in one chunk, the finish reason and the usage in the last."""
+    whole = gemini_response(request, model)
+    base = {"modelVersion": whole["modelVersion"], "responseId": GEMINI_ID}
+    calls = _gemini_tools(request)
+    words = [TOOL_PREAMBLE] if calls else words_of(reply)
+    pieces: list[list[dict[str, Any]]] = [[{"text": word}] for word in words]
+    if calls:
+        pieces.append(whole["candidates"][0]["content"]["parts"][1:])
+    usage = {**whole["usageMetadata"], "candidatesTokenCount": TOOL_TOKENS if calls else len(words)}
+    for number, parts in enumerate(pieces, start=1):
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+        chunk = {**base, "candidates": [candidate]}
+        if number == len(pieces):
+            candidate["finishReason"] = "STOP"
+            chunk["usageMetadata"] = usage
+        yield chunk
+
+
+def gemini_error(model: str) -> dict[str, Any]:
+    return {
+        "error": {"code": 404, "message": f"models/{model} is not found", "status": "NOT_FOUND"}
+    }
+
+
 # -- routing ----------------------------------------------------------------------------------
 
 
@@ -440,6 +517,8 @@ def respond(
         return reply.status, body, None
     if reply.body is not None:  # a planned body, whatever a provider might send
         return 200, reply.body, None
+    if ":generateContent" in path or ":streamGenerateContent" in path:
+        return _gemini(path, request, reply)
     model = str(request.get("model", ""))
     stream = bool(request.get("stream"))
     if path.endswith("/chat/completions"):
@@ -468,6 +547,21 @@ def respond(
             return 200, None, sse(iter(anthropic_events(request, reply)))
         return 200, anthropic_message(request), None
     return 404, {"error": {"message": f"no route {path}", "type": "not_found"}}, None
+
+
+def _gemini(
+    path: str, request: dict[str, Any], reply: Reply
+) -> tuple[int, Any, Iterator[bytes] | None]:
+    model, method = path.rsplit("/", 1)[-1].split(":", 1)
+    if model == FAIL_MODEL:
+        return 404, gemini_error(model), None
+    if method != "streamGenerateContent":
+        return 200, gemini_response(request, model), None
+    chunks = gemini_chunks(request, model, reply)
+    if reply.fail_mid_stream:
+        error = {"error": {"code": 500, "message": "failed mid-stream", "status": "INTERNAL"}}
+        return 200, None, sse(iter([(None, next(chunks)), (None, error)]))
+    return 200, None, sse((None, chunk) for chunk in chunks)
 
 
 def _then_done(chunks: Iterator[tuple[None, Any]]) -> Iterator[tuple[str | None, Any]]:
@@ -546,6 +640,7 @@ class FakeLLM:
         self.port = server.server_address[1]
         self.anthropic_url = f"http://127.0.0.1:{self.port}"
         self.openai_url = f"{self.anthropic_url}/v1"
+        self.gemini_url = self.anthropic_url
         self.seen: list[Seen] = []
         self._planned: dict[str, deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()

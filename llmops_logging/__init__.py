@@ -15,6 +15,8 @@ from .handlers import RotatingJsonlHandler
 from .langchain import instrument_langchain
 from .llm._call import LlmCall, llm_call
 from .llm.anthropic import instrument_anthropic
+from .llm.google_genai import instrument_google_genai
+from .llm.litellm import instrument_litellm
 from .llm.openai import instrument_openai
 from .reader import EventStream, ReadReport, read_events
 from .repeat import Outcome, repeat
@@ -41,7 +43,9 @@ __all__ = [
     "get_logger",
     "handoff",
     "instrument_anthropic",
+    "instrument_google_genai",
     "instrument_langchain",
+    "instrument_litellm",
     "instrument_openai",
     "jitter",
     "llm_call",

@@ -20,6 +20,9 @@ import pytest
 
 import llmops_logging as ll
 
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM: its bundled prices,
+# not a download of them when it is imported
+
 CONTRACT_FIELDS = {
     "ts": str,
     "run_id": str,

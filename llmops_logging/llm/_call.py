@@ -62,7 +62,7 @@ from .._platform import at_fork_in_child
 from ..processors import beside_own_fields, error_fields
 from ..runs import step_record
 from . import _once
-from ._cost import price_call
+from ._cost import Cost, price_call
 
 _LOGGER_NAME = "llmops_logging.llm"
 _USAGE_PATHS = (
@@ -109,7 +109,9 @@ class LlmCall:
     The content (`input_messages`, `output_messages`, `system_instructions`) is left out of
     the record when `configure(capture_content=False)`; `capture_content` tells an
     instrumentation whether collecting it is worth the time. `on_finish(call)` runs first
-    when the call finishes: a stream's observer assembles what it saw there.
+    when the call finishes: a stream's observer assembles what it saw there. `fallback_cost`
+    is a price another party computed (LiteLLM's), written only when neither the user's prices
+    nor the price table know the model: those price every instrumentation's calls alike.
 
     Token counts are written as set; one that no count can be (`_contract.token_count_ok`)
     is listed in `usage_rejected`, prices nothing and is summed nowhere. Fields given here
@@ -141,6 +143,8 @@ class LlmCall:
         self.fidelity = _once.FRAMEWORK
         self.superseded = False  # another instrumentation records this call (`_once`)
         self.on_finish: Callable[[LlmCall], object] | None = None
+        self.fallback_cost: Cost | None = None
+        self._duration: float | None = None
         self.step_id = uuid.uuid4().hex
         self.parent_id: str | None = None
         self._scopes: list[RunState | StepState] = []
@@ -183,6 +187,13 @@ class LlmCall:
         if reasoning_output_tokens is not None:
             self.reasoning_output_tokens = reasoning_output_tokens
 
+    def timed(self, duration_s: float, ttft_s: float | None = None) -> None:
+        """The call's times as measured by a framework that reports the call after it ended
+        (a callback on a worker thread): they replace the clock's reading at `finish()`."""
+        self._duration = duration_s
+        if ttft_s is not None:
+            self._ttft = ttft_s
+
     def first_chunk(self) -> None:
         """Mark the first content of a stream: the record gets `ttft_s` (the first mark)."""
         if self._ttft is None and self._started:
@@ -218,7 +229,7 @@ class LlmCall:
             self._done = True
         if self.superseded:
             return
-        duration = time.perf_counter() - self._started
+        duration = time.perf_counter() - self._started if self._duration is None else self._duration
         if self.on_finish is not None:
             try:
                 self.on_finish(self)
@@ -262,6 +273,8 @@ class LlmCall:
             cost_note = str(exc)
         except Exception:
             note_internal_error()
+        if cost is None and self.fallback_cost is not None:  # no table knows the model
+            cost, cost_note = self.fallback_cost, None
         if cost is not None and not cost_ok(cost.usd):
             rejected.append(COST_USD)
         add_usage(
@@ -384,6 +397,9 @@ def _error_field(error: BaseException) -> dict[str, Any]:
     """`{"type", "message", "traceback"}`, plus `status_code` for an HTTP error."""
     field: dict[str, Any] = error_fields(error)
     status = getattr(error, "status_code", None)
+    if status is None:  # google-genai's APIError names it `code`
+        code = getattr(error, "code", None)
+        status = code if isinstance(code, int) and 100 <= code <= 599 else None
     if isinstance(status, int) and not isinstance(status, bool):
         field["status_code"] = status
     return field

@@ -30,7 +30,9 @@ class Hooks(Protocol):
 
     def begin(self, resource: Any, kwargs: dict[str, Any]) -> LlmCall | None: ...
 
-    def end(self, call: LlmCall, result: Any) -> None: ...
+    def end(self, call: LlmCall, result: Any) -> Any:
+        """Finish `call` from `result`, or watch it as a stream; return what the caller gets
+        (`result` itself, or a watched stream that replaces it)."""
 
 
 _requests: ContextVar[list[int] | None] = ContextVar("llmops_llm_requests", default=None)
@@ -101,14 +103,6 @@ def _parsed(result: Any) -> Any:
     return result
 
 
-def _end(hooks: Hooks, call: LlmCall, result: Any) -> None:
-    try:
-        hooks.end(call, _parsed(result))
-    except Exception:
-        note_internal_error()
-        call.finish()  # what was known before the failure
-
-
 def record_failure(call: LlmCall, exc: BaseException) -> None:
     try:
         if call.attempts is None:
@@ -116,6 +110,51 @@ def record_failure(call: LlmCall, exc: BaseException) -> None:
     except Exception:
         note_internal_error()
     call.finish(exc)
+
+
+class Sending:
+    """The body of every wrapper, sync or async: the call begins (`hooks.begin`), its
+    requests are counted while the SDK sends them, a failure is recorded, and `end(result)`
+    hands the result to `hooks.end`, which finishes the call or watches the stream::
+
+        with Sending(hooks, resource, kwargs) as sending:
+            result = original(...)      # or: await original(...)
+        return sending.end(result)
+
+    Where the call could not begin, the SDK runs as if nothing were there."""
+
+    def __init__(self, hooks: Hooks, resource: Any, kwargs: dict[str, Any]) -> None:
+        self.hooks = hooks
+        self.call = _begin(hooks, resource, kwargs)
+        self.attempts: Attempts | None = None
+
+    def __enter__(self) -> Sending:
+        if self.call is not None:
+            self.attempts = Attempts(self.call).__enter__()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if self.attempts is None or self.call is None:
+            return
+        self.attempts.__exit__()
+        if exc is not None:
+            record_failure(self.call, exc)
+
+    def end(self, result: Any) -> Any:
+        """What the caller gets back: `result`, or the watched stream that replaces it."""
+        call = self.call
+        if call is None:
+            return result
+        parsed = _parsed(result)
+        try:
+            returned = self.hooks.end(call, parsed)
+        except Exception:
+            note_internal_error()
+            call.finish()  # what was known before the failure
+            return result
+        return result if returned is parsed else returned
 
 
 def attempts_of(source: Any) -> int | None:
@@ -148,51 +187,44 @@ def _wrap(original: Callable[..., Any], hooks: Hooks) -> Callable[..., Any]:
 
         @functools.wraps(original)
         async def async_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            call = _begin(hooks, self, kwargs)
-            if call is None:
-                return await original(self, *args, **kwargs)
-            try:
-                with Attempts(call):
-                    result = await original(self, *args, **kwargs)
-            except BaseException as exc:
-                record_failure(call, exc)
-                raise
-            _end(hooks, call, result)
-            return result
+            with Sending(hooks, self, kwargs) as sending:
+                result = await original(self, *args, **kwargs)
+            return sending.end(result)
 
-        setattr(async_wrapper, WRAPPED, original)
         return async_wrapper
 
     @functools.wraps(original)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        call = _begin(hooks, self, kwargs)
-        if call is None:
-            return original(self, *args, **kwargs)
-        try:
-            with Attempts(call):
-                result = original(self, *args, **kwargs)
-        except BaseException as exc:
-            record_failure(call, exc)
-            raise
-        _end(hooks, call, result)
-        return result
+        with Sending(hooks, self, kwargs) as sending:
+            result = original(self, *args, **kwargs)
+        return sending.end(result)
 
+    return wrapper
+
+
+Wrap = Callable[[Callable[..., Any]], Callable[..., Any]]
+"""Makes the wrapper of one method from the original, for a method that `Sending` does not
+fit (one that returns something whose use later sends the request)."""
+
+
+def _wrapper(original: Callable[..., Any], patch: Hooks | Wrap) -> Callable[..., Any]:
+    """The marked wrapper of `original`: hooks around each call, or a wrapper of its own."""
+    wrapper = patch(original) if callable(patch) else _wrap(original, patch)
     setattr(wrapper, WRAPPED, original)
     return wrapper
 
 
-def wrap_class(cls: type, name: str, hooks: Hooks) -> None:
+def wrap_class(cls: type, name: str, patch: Hooks | Wrap) -> None:
     """Wrap `cls.name` for every instance; once."""
     original = cls.__dict__.get(name)
     if original is None or hasattr(original, WRAPPED):
         return
-    setattr(cls, name, _wrap(original, hooks))
+    setattr(cls, name, _wrapper(original, patch))
 
 
-def wrap_instance(resource: Any, name: str, hooks: Hooks) -> None:
+def wrap_instance(resource: Any, name: str, patch: Hooks | Wrap) -> None:
     """Wrap `name` on one resource object, unless its class or itself is wrapped already."""
     if name in vars(resource) or hasattr(getattr(type(resource), name, None), WRAPPED):
         return
-    original = getattr(type(resource), name)
-    wrapper = _wrap(original, hooks)
+    wrapper = _wrapper(getattr(type(resource), name), patch)
     setattr(resource, name, functools.partial(wrapper, resource))

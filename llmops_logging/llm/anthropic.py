@@ -13,23 +13,15 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Awaitable, Callable
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from .. import _price_table
 from .._contract import token_count_ok
-from .._library_logs import quiet_sdk_request_lines
 from ._call import LlmCall, note_internal_error
 from ._content import Pieces, as_mapping, text_part, tool_call_part, tool_response_part
-from ._patch import (
-    WRAPPED,
-    Attempts,
-    attempts_of,
-    count_requests,
-    record_failure,
-    wrap_class,
-    wrap_instance,
-)
-from ._streams import watch_async_stream, watch_stream
+from ._patch import Hooks, Sending, Wrap, count_requests
+from ._sdk import Patch, instrument, new_call
+from ._streams import watch
 
 if TYPE_CHECKING:
     from anthropic import Anthropic, AsyncAnthropic
@@ -48,36 +40,26 @@ def instrument_anthropic(client: Anthropic | AsyncAnthropic | None = None) -> No
 
     Idempotent; a client made later by `client.with_options()` is covered only class-wide.
     """
-    try:
-        import anthropic  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(_MISSING_SDK) from exc
+    instrument("anthropic", _MISSING_SDK, _classes, _resources, client)
+
+
+def _classes() -> list[Patch]:
     from anthropic.resources.messages import AsyncMessages, Messages
 
-    _price_table.preload()
-    quiet_sdk_request_lines()
-    if client is None:
-        for cls in (Messages, AsyncMessages):
-            wrap_class(cls, "create", _CREATE)
-            _wrap_stream_class(cls)
-        return
-    wrap_instance(client.messages, "create", _CREATE)
-    _wrap_stream_instance(client.messages)
+    return [(cls, name, _PATCHES[name]) for cls in (Messages, AsyncMessages) for name in _PATCHES]
+
+
+def _resources(client: Any) -> list[Patch]:
+    return [(client.messages, name, _PATCHES[name]) for name in _PATCHES]
 
 
 # -- the record from the SDK's types --------------------------------------------------------
 
+_PARAMS = MappingProxyType({"max_tokens": "max_tokens"})  # the only sampling one of this API
+
 
 def _begin(kwargs: dict[str, Any]) -> LlmCall:
-    model = kwargs.get("model")
-    call = LlmCall(model if isinstance(model, str) else "unknown", provider="anthropic")
-    max_tokens = kwargs.get("max_tokens")  # the only sampling parameter of this API
-    if isinstance(max_tokens, int) and not isinstance(max_tokens, bool):
-        call.request["max_tokens"] = max_tokens
-    stop = kwargs.get("stop_sequences")
-    if isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
-        call.request["stop_sequences"] = list(stop)
-    call.start()
+    call = new_call(kwargs.get("model"), "anthropic", kwargs, _PARAMS)
     if call.capture_content:
         call.input_messages = _input_messages(kwargs.get("messages"))
         system = kwargs.get("system")
@@ -246,36 +228,18 @@ class _EventStream:
             ]
 
 
-def _watch(call: LlmCall, stream: Any) -> None:
-    """Watch a raw event stream (sync or async), or finish at once if it is not one."""
-    from anthropic import AsyncStream, Stream
-
-    observer = _EventStream(call)
-    if call.attempts is None:
-        call.attempts = attempts_of(stream)
-    call.on_finish = observer.finish
-    if isinstance(stream, Stream):
-        watched = watch_stream(stream, call, observer)
-    elif isinstance(stream, AsyncStream):
-        watched = watch_async_stream(stream, call, observer)
-    else:
-        watched = False
-    if not watched:
-        call.finish()
-
-
 class _CreateHooks:
     def begin(self, resource: Any, kwargs: dict[str, Any]) -> LlmCall:
         return _begin(kwargs)
 
-    def end(self, call: LlmCall, result: Any) -> None:
+    def end(self, call: LlmCall, result: Any) -> Any:
         from anthropic.types import Message
 
-        if isinstance(result, Message):
-            _fill_message(call, result)
-            call.finish()
-        else:
-            _watch(call, result)
+        if not isinstance(result, Message):
+            return watch(call, result, _EventStream(call))
+        _fill_message(call, result)
+        call.finish()
+        return result
 
 
 _CREATE = _CreateHooks()
@@ -284,51 +248,21 @@ _CREATE = _CreateHooks()
 # -- messages.stream(): the request is sent when the manager is entered ----------------------
 
 
-def _started(kwargs: dict[str, Any]) -> LlmCall | None:
-    try:
-        return _begin(kwargs)
-    except Exception:
-        note_internal_error()
-        return None
-
-
-def _watched(call: LlmCall, stream: Any) -> None:
-    try:
-        _watch(call, stream)
-    except Exception:
-        note_internal_error()
-        call.finish()
-
-
-def _sync_request(request: Callable[[], Any], kwargs: dict[str, Any]) -> Callable[[], Any]:
+def _sync_request(
+    request: Callable[[], Any], resource: Any, kwargs: dict[str, Any]
+) -> Callable[[], Any]:
     def send() -> Any:
-        call = _started(kwargs)
-        if call is None:
-            return request()
-        try:
-            with Attempts(call):
-                stream = request()
-        except BaseException as exc:
-            record_failure(call, exc)
-            raise
-        _watched(call, stream)
-        return stream
+        with Sending(_CREATE, resource, kwargs) as sending:
+            stream = request()
+        return sending.end(stream)
 
     return send
 
 
-async def _async_request(request: Awaitable[Any], kwargs: dict[str, Any]) -> Any:
-    call = _started(kwargs)
-    if call is None:
-        return await request
-    try:
-        with Attempts(call):
-            stream = await request
-    except BaseException as exc:
-        record_failure(call, exc)
-        raise
-    _watched(call, stream)
-    return stream
+async def _async_request(request: Awaitable[Any], resource: Any, kwargs: dict[str, Any]) -> Any:
+    with Sending(_CREATE, resource, kwargs) as sending:
+        stream = await request
+    return sending.end(stream)
 
 
 def _instrument_manager(manager: Any, resource: Any, kwargs: dict[str, Any]) -> None:
@@ -336,10 +270,10 @@ def _instrument_manager(manager: Any, resource: Any, kwargs: dict[str, Any]) -> 
         count_requests(resource)
         if hasattr(manager, _MANAGER_REQUEST):
             request = getattr(manager, _MANAGER_REQUEST)
-            setattr(manager, _MANAGER_REQUEST, _sync_request(request, kwargs))
+            setattr(manager, _MANAGER_REQUEST, _sync_request(request, resource, kwargs))
         elif hasattr(manager, _ASYNC_MANAGER_REQUEST):
             request = getattr(manager, _ASYNC_MANAGER_REQUEST)
-            setattr(manager, _ASYNC_MANAGER_REQUEST, _async_request(request, kwargs))
+            setattr(manager, _ASYNC_MANAGER_REQUEST, _async_request(request, resource, kwargs))
         else:  # the SDK's private hook moved: say so rather than silently record nothing
             raise SdkShapeChanged(
                 f"{type(manager).__name__} has no {_MANAGER_REQUEST} nor"
@@ -356,18 +290,7 @@ def _stream_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
         _instrument_manager(manager, self, kwargs)
         return manager
 
-    setattr(stream, WRAPPED, original)
     return stream
 
 
-def _wrap_stream_class(cls: type) -> None:
-    original = cls.__dict__.get("stream")
-    if original is not None and not hasattr(original, WRAPPED):
-        cls.stream = _stream_wrapper(original)  # type: ignore[attr-defined]
-
-
-def _wrap_stream_instance(resource: Any) -> None:
-    if "stream" in vars(resource) or hasattr(getattr(type(resource), "stream", None), WRAPPED):
-        return
-    wrapper = _stream_wrapper(type(resource).stream)
-    resource.stream = functools.partial(wrapper, resource)
+_PATCHES: dict[str, Hooks | Wrap] = {"create": _CREATE, "stream": _stream_wrapper}

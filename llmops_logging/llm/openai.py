@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from .. import _price_table
-from .._library_logs import quiet_sdk_request_lines
 from ._call import LlmCall
 from ._content import (
     Pieces,
@@ -25,8 +23,8 @@ from ._content import (
     tool_call_part,
     tool_response_part,
 )
-from ._patch import attempts_of, wrap_class, wrap_instance
-from ._streams import watch_async_stream, watch_stream
+from ._sdk import Patch, instrument, new_call, number
+from ._streams import watch
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, OpenAI
@@ -39,75 +37,65 @@ def instrument_openai(client: OpenAI | AsyncOpenAI | None = None) -> None:
 
     Idempotent; a client made later by `client.with_options()` is covered only class-wide.
     """
-    try:
-        import openai  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(_MISSING_SDK) from exc
+    instrument("openai", _MISSING_SDK, _classes, _resources, client)
+
+
+def _classes() -> list[Patch]:
     from openai.resources.chat.completions import AsyncCompletions, Completions
     from openai.resources.embeddings import AsyncEmbeddings, Embeddings
     from openai.resources.responses import AsyncResponses, Responses
 
-    _price_table.preload()
-    quiet_sdk_request_lines()
-    if client is None:
-        for cls, hooks in (
-            (Completions, _CHAT),
-            (AsyncCompletions, _CHAT),
-            (Responses, _RESPONSES),
-            (AsyncResponses, _RESPONSES),
-            (Embeddings, _EMBEDDINGS),
-            (AsyncEmbeddings, _EMBEDDINGS),
-        ):
-            for name in _METHODS[hooks]:
-                wrap_class(cls, name, hooks)
-        return
-    for resource, hooks in (
-        (client.chat.completions, _CHAT),
-        (client.responses, _RESPONSES),
-        (client.embeddings, _EMBEDDINGS),
-    ):
-        for name in _METHODS[hooks]:
-            wrap_instance(resource, name, hooks)
+    return [
+        (cls, name, hooks)
+        for classes, hooks in (
+            ((Completions, AsyncCompletions), _CHAT),
+            ((Responses, AsyncResponses), _RESPONSES),
+            ((Embeddings, AsyncEmbeddings), _EMBEDDINGS),
+        )
+        for cls in classes
+        for name in _METHODS[hooks]
+    ]
+
+
+def _resources(client: Any) -> list[Patch]:
+    return [
+        (resource, name, hooks)
+        for resource, hooks in (
+            (client.chat.completions, _CHAT),
+            (client.responses, _RESPONSES),
+            (client.embeddings, _EMBEDDINGS),
+        )
+        for name in _METHODS[hooks]
+    ]
 
 
 # -- shared -------------------------------------------------------------------------------
 
-
-def _provider(resource: Any) -> str:
-    client = getattr(resource, "_client", None)
-    return "azure.ai.openai" if "Azure" in type(client).__name__ else "openai"
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+_PARAMS = MappingProxyType(
+    {
+        "temperature": "temperature",
+        "top_p": "top_p",
+        "max_tokens": "max_tokens",
+        "max_completion_tokens": "max_tokens",
+        "max_output_tokens": "max_tokens",
+        "seed": "seed",
+        "frequency_penalty": "frequency_penalty",
+        "presence_penalty": "presence_penalty",
+    }
+)
+"""The request's numeric parameters and their `gen_ai.request.*` names."""
 
 
 def _begin(resource: Any, kwargs: Mapping[str, Any], operation: str) -> LlmCall:
-    model = kwargs.get("model")
-    name = model if isinstance(model, str) else "unknown"
-    call = LlmCall(name, provider=_provider(resource), operation=operation)
-    for param, key in (
-        ("temperature", "temperature"),
-        ("top_p", "top_p"),
-        ("max_tokens", "max_tokens"),
-        ("max_completion_tokens", "max_tokens"),
-        ("max_output_tokens", "max_tokens"),
-        ("seed", "seed"),
-        ("frequency_penalty", "frequency_penalty"),
-        ("presence_penalty", "presence_penalty"),
-    ):
-        value = kwargs.get(param)
-        if _number(value):
-            call.request[key] = value
+    client = getattr(resource, "_client", None)
+    provider = "azure.ai.openai" if "Azure" in type(client).__name__ else "openai"
+    call = new_call(
+        kwargs.get("model"), provider, kwargs, _PARAMS, stop="stop", operation=operation
+    )
     n = kwargs.get("n")
-    if _number(n) and n != 1:
+    if number(n) and n != 1:
         call.request["choice"] = {"count": n}
-    stop = kwargs.get("stop")
-    if isinstance(stop, str):
-        call.request["stop_sequences"] = [stop]
-    elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
-        call.request["stop_sequences"] = list(stop)
-    return call.start()
+    return call
 
 
 def _usage_counts(
@@ -119,35 +107,18 @@ def _usage_counts(
 ) -> None:
     """The counts OpenAI reports; its always-present details are kept only when above 0."""
     call.set_usage(
-        input_tokens if _number(input_tokens) else None,
-        output_tokens if _number(output_tokens) else None,
+        input_tokens if number(input_tokens) else None,
+        output_tokens if number(output_tokens) else None,
         cache_read_input_tokens=getattr(input_details, "cached_tokens", None) or None,
         cache_creation_input_tokens=getattr(input_details, "cache_write_tokens", None) or None,
         reasoning_output_tokens=getattr(output_details, "reasoning_tokens", None) or None,
     )
 
 
-def _end_stream(call: LlmCall, stream: Any, observer: Any) -> None:
-    """Watch a returned stream, or finish at once if `stream` is not one."""
-    from openai import AsyncStream, Stream
-
-    if call.attempts is None:
-        call.attempts = attempts_of(stream)
-    call.on_finish = observer.finish
-    if isinstance(stream, Stream):
-        watched = watch_stream(stream, call, observer)
-    elif isinstance(stream, AsyncStream):
-        watched = watch_async_stream(stream, call, observer)
-    else:
-        watched = False
-    if not watched:
-        call.finish()
-
-
 # -- chat completions ---------------------------------------------------------------------
 
 
-def _chat_input(messages: Any) -> list[dict[str, Any]] | None:
+def chat_input(messages: Any) -> list[dict[str, Any]] | None:
     """Chat messages as OpenTelemetry input messages; None for an iterable read only once."""
     if not isinstance(messages, (list, tuple)):
         return None
@@ -179,7 +150,7 @@ def _chat_input(messages: Any) -> list[dict[str, Any]] | None:
     return converted
 
 
-def _chat_output(message: Any, finish_reason: Any) -> dict[str, Any]:
+def chat_output(message: Any, finish_reason: Any) -> dict[str, Any]:
     """An output message from a `ChatCompletionMessage`, or from a stream's pieces put back
     into its shape (`_ChoiceSoFar.message`): one function for both, so the records agree."""
     parts: list[dict[str, Any]] = []
@@ -287,7 +258,7 @@ class _ChatStream:
         indexes = sorted(set(self.reasons) | set(self.choices))
         if call.capture_content and indexes:
             call.output_messages = [
-                _chat_output(
+                chat_output(
                     self.choices[i].message() if i in self.choices else {}, self.reasons.get(i)
                 )
                 for i in indexes
@@ -298,15 +269,14 @@ class _ChatHooks:
     def begin(self, resource: Any, kwargs: dict[str, Any]) -> LlmCall:
         call = _begin(resource, kwargs, "chat")
         if call.capture_content:
-            call.input_messages = _chat_input(kwargs.get("messages"))
+            call.input_messages = chat_input(kwargs.get("messages"))
         return call
 
-    def end(self, call: LlmCall, result: Any) -> None:
+    def end(self, call: LlmCall, result: Any) -> Any:
         from openai.types.chat import ChatCompletion
 
         if not isinstance(result, ChatCompletion):
-            _end_stream(call, result, _ChatStream(call))
-            return
+            return watch(call, result, _ChatStream(call))
         call.response_id = result.id
         call.response_model = result.model
         call.finish_reasons = [choice.finish_reason for choice in result.choices]
@@ -321,9 +291,10 @@ class _ChatHooks:
             )
         if call.capture_content:
             call.output_messages = [
-                _chat_output(choice.message, choice.finish_reason) for choice in result.choices
+                chat_output(choice.message, choice.finish_reason) for choice in result.choices
             ]
         call.finish()
+        return result
 
 
 # -- responses ----------------------------------------------------------------------------
@@ -477,8 +448,8 @@ class _ResponsesStream:
                 and item.get("status") != "completed"  # `.done` carries the whole arguments
             ):
                 item["arguments"] = self.pieces.text(index)
-            for number, element in enumerate(item.get("content") or ()):
-                text = self.pieces.text((index, number))
+            for position, element in enumerate(item.get("content") or ()):
+                text = self.pieces.text((index, position))
                 if text is not None and element.get("type") in ("output_text", "refusal"):
                     element["text" if element["type"] == "output_text" else "refusal"] = text
             output.append(item)
@@ -496,14 +467,14 @@ class _ResponsesHooks:
                 call.system_instructions = [text_part(instructions)]
         return call
 
-    def end(self, call: LlmCall, result: Any) -> None:
+    def end(self, call: LlmCall, result: Any) -> Any:
         from openai.types.responses import Response
 
         if not isinstance(result, Response):
-            _end_stream(call, result, _ResponsesStream(call))
-            return
+            return watch(call, result, _ResponsesStream(call))
         _fill_response(call, result)
         call.finish()
+        return result
 
 
 # -- embeddings ---------------------------------------------------------------------------
@@ -517,13 +488,14 @@ class _EmbeddingsHooks:
             call.request["encoding_formats"] = [encoding]
         return call
 
-    def end(self, call: LlmCall, result: Any) -> None:
+    def end(self, call: LlmCall, result: Any) -> Any:
         from openai.types import CreateEmbeddingResponse
 
         if isinstance(result, CreateEmbeddingResponse):
             call.response_model = result.model
             call.set_usage(result.usage.prompt_tokens)
         call.finish()
+        return result
 
 
 _CHAT = _ChatHooks()
