@@ -24,6 +24,8 @@ import pytest
 
 from llmops_logging.cli.tail import Follower
 
+from .conftest import cli
+
 WRITER = textwrap.dedent(
     """
     import sys, time, llmops_logging as ll
@@ -134,10 +136,7 @@ def test_follow_waits_for_a_partial_line_to_end(tmp_path: Path) -> None:
 
 
 def test_follow_takes_one_log(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "llmops_logging.cli", "tail", "-f", str(tmp_path), str(tmp_path)],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+    done = cli("tail", "-f", tmp_path, tmp_path, status=None)
     assert done.returncode == 2 and "follows one log" in done.stderr
 
 

@@ -27,12 +27,6 @@ MODEL = "claude-sonnet-4-6"
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 
 
-@pytest.fixture
-def server() -> Iterator[FakeLLM]:
-    with FakeLLM.start() as fake:
-        yield fake
-
-
 @pytest.fixture(autouse=True)
 def _restore_sdk_classes() -> Iterator[None]:
     saved = {

@@ -23,12 +23,6 @@ from fake_llm import FakeLLM
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 
 
-@pytest.fixture
-def server() -> Iterator[FakeLLM]:
-    with FakeLLM.start() as fake:
-        yield fake
-
-
 @pytest.fixture(autouse=True)
 def _restore_sdk_class() -> Iterator[None]:
     saved = Completions.__dict__["create"]

@@ -41,12 +41,6 @@ CHAT_USAGE = {
 CLASSES = (Completions, AsyncCompletions, Responses, AsyncResponses, Embeddings, AsyncEmbeddings)
 
 
-@pytest.fixture
-def server() -> Iterator[FakeLLM]:
-    with FakeLLM.start() as fake:
-        yield fake
-
-
 @pytest.fixture(autouse=True)
 def _restore_sdk_classes() -> Iterator[None]:
     """Class-wide instrumentation is process-wide: undo it after each test."""

@@ -43,12 +43,6 @@ DIFFERING = frozenset({"ts", "seq", "event_id", "step_id", "duration_s", "ttft_s
 """What legitimately differs between two calls: times, identities and the stream's own ttft."""
 
 
-@pytest.fixture
-def server() -> Iterator[FakeLLM]:
-    with FakeLLM.start() as fake:
-        yield fake
-
-
 @pytest.fixture(autouse=True)
 def _restore_sdk_classes() -> Iterator[None]:
     classes = (Completions, AsyncCompletions, Responses, AsyncResponses, Messages, AsyncMessages)

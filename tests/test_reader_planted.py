@@ -12,6 +12,8 @@ import orjson
 
 import llmops_logging as ll
 
+from .conftest import cli
+
 FOREIGN = b'{"ts":"2026-01-01T00:00:00.000000+00:00","event":"not of this log","secret":"s3"}\n'
 
 
@@ -82,10 +84,7 @@ def test_the_cli_names_a_planted_link_and_prints_none_of_its_lines(tmp_path: Pat
     _log(logs)
     planted = logs / f"events.jsonl.{_numbers(logs)[-1] + 1:06d}"
     planted.symlink_to(_victim(tmp_path))
-    done = subprocess.run(
-        [sys.executable, "-m", "llmops_logging.cli", "tail", "-n", "100", "--json", str(logs)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+    done = cli("tail", "-n", "100", "--json", logs)
     lines = [orjson.loads(line) for line in done.stdout.splitlines()]
     assert [r["i"] for r in lines] == list(range(40))
     assert str(planted) in done.stderr and "link" in done.stderr

@@ -125,7 +125,7 @@ class Hits(BaseHTTPRequestHandler):
 def server() -> Iterator[tuple[str, type[Hits]]]:
     handler = type("CountingHandler", (Hits,), {"seen": [], "page": b""})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)  # stop soon
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}", handler

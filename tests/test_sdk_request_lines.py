@@ -29,12 +29,6 @@ MESSAGES = [{"role": "user", "content": "Say hello"}]
 CLASSES = (Completions, AsyncCompletions, Messages, AsyncMessages)
 
 
-@pytest.fixture
-def server() -> Iterator[FakeLLM]:
-    with FakeLLM.start() as fake:
-        yield fake
-
-
 @pytest.fixture(autouse=True)
 def _restore_sdk_classes() -> Iterator[None]:
     """Class-wide instrumentation is process-wide: undo it after each test."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import llmops_logging as ll
 
-from .conftest import log_files
+from .conftest import cli, log_files
 from .test_cli_follow import start_tail, stop, wait_for_lines
 
 LOOPING_WRITER = """
@@ -185,10 +185,7 @@ def test_a_glued_record_with_nested_stamps_is_recovered_whole_everywhere(tmp_pat
     assert read == followed
     assert stream.report.bad == [f"{live}:2"] and stream.report.records == 3
 
-    done = subprocess.run(
-        [sys.executable, "-m", "llmops_logging.cli", "validate", "--json", str(tmp_path)],
-        capture_output=True, timeout=60,
-    )  # fmt: skip
+    done = cli("validate", "--json", tmp_path, status=None)
     verdict = json.loads(done.stdout)
     assert done.returncode == 1
     assert (verdict["valid"], verdict["torn"], verdict["invalid"]) == (3, 1, 0)
