@@ -627,6 +627,11 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the example's log is the point, not the server's access lines."""
 
 
+POLL_S = 0.02
+"""How often the serving thread looks for `stop`: a stop waits up to this long (the stdlib's
+0.5 s, paid by every test that starts a server)."""
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeLLM
@@ -650,7 +655,9 @@ class FakeLLM:
     def start(cls) -> FakeLLM:
         server = _Server(("127.0.0.1", 0), _Handler)
         fake = server.fake = cls(server)
-        fake._thread = threading.Thread(target=server.serve_forever, name="fake-llm", daemon=True)
+        fake._thread = threading.Thread(
+            target=server.serve_forever, args=(POLL_S,), name="fake-llm", daemon=True
+        )
         fake._thread.start()
         return fake
 

@@ -1,20 +1,27 @@
-"""What the tests share: the one fixture that leaves logging unconfigured around every test,
+"""What the tests share: the fixture that leaves logging unconfigured around every test, the fake
+LLM API,
 and the helpers that read a log back without the library's reader, build a log with every kind
-of line, run the CLI in a fresh interpreter and compute sampling decisions independently."""
+of line, run the CLI as a fresh interpreter would and compute sampling decisions independently."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import io
 import json
+import locale
 import logging
 import os
 import re
 import subprocess
 import sys
+import tempfile
+import traceback
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pytest
 
@@ -22,6 +29,9 @@ import llmops_logging as ll
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM: its bundled prices,
 # not a download of them when it is imported
+
+if TYPE_CHECKING:
+    from fake_llm import FakeLLM
 
 CONTRACT_FIELDS = {
     "ts": str,
@@ -51,6 +61,22 @@ def _unconfigured() -> Iterator[None]:
     ll.reset()
     yield
     ll.reset()
+
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+if str(EXAMPLES) not in sys.path:
+    sys.path.insert(0, str(EXAMPLES))  # fake_llm: the stand-in API the examples use too
+
+
+@pytest.fixture
+def server() -> Iterator[FakeLLM]:
+    """The fake OpenAI and Anthropic API (examples/fake_llm.py) on a free port, one per test:
+    the replies a test plans and the requests it reads are its own (a start takes about a
+    millisecond)."""
+    from fake_llm import FakeLLM
+
+    with FakeLLM.start() as fake:
+        yield fake
 
 
 def log_files(log_dir: Path, live: str = "events.jsonl") -> list[Path]:
@@ -174,23 +200,104 @@ def build_rotated_log(log_dir: Path) -> None:
     ll.reset()
 
 
-# -- the command line, run in a fresh interpreter -------------------------------------------
+# -- the command line, run in this process as a fresh interpreter would run it ----------------
 
 ROOT = Path(__file__).parents[1]
 ENV = {k: v for k, v in os.environ.items() if k not in ("LLMOPS_LOG_DIR", "NO_COLOR")}
 CLI_MAIN = "import sys; from llmops_logging.cli import main; sys.exit(main(sys.argv[1:]))"
+"""The command line in a fresh interpreter (`python -c CLI_MAIN ARGS`), for the tests that need
+a process of its own: a pseudo-terminal, a signal, a closed pipe, an import that fails."""
+_PIPES = {
+    "stdout": (sys.__stdout__.encoding, sys.__stdout__.errors),
+    "stderr": (sys.__stderr__.encoding, sys.__stderr__.errors),
+}
+"""The encoding and error handler an interpreter started here gives stdout and stderr."""
+_WARNINGS = list(warnings.filters)
+"""The warning filters of an interpreter started here, before pytest adds its own per test."""
 
 
 def cli(*args: Any, cwd: Path | None = None, env: dict[str, str] | None = None,
         status: int | None = 0) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    """Run `llmops-logs` in a fresh interpreter; check its exit status unless `status=None`."""
-    done = subprocess.run(
-        [sys.executable, "-c", CLI_MAIN, *map(str, args)],
-        capture_output=True, text=True, cwd=cwd or ROOT, env=env or ENV, timeout=300,
-    )  # fmt: skip
+    """Run `llmops-logs ARGS` in this process, as a fresh interpreter with stdout and stderr on
+    pipes runs it, and check its exit status unless `status=None`.
+
+    The environment is exactly `env` (else `ENV`) and the working directory `cwd` (else the
+    checkout), both put back afterwards; stdout and stderr are files that are not terminals,
+    with the encoding and error handler a new interpreter would give them, and `sys.__stdout__`
+    is stdout, so the terminal size is the default one, as on a pipe; warnings are shown on
+    stderr as an interpreter shows them. The exit status is what the interpreter would exit
+    with: `main`'s result, `SystemExit`'s code (argparse's `--help` and usage errors), or 1 with
+    the traceback on stderr for an uncaught exception."""
+    argv = [str(arg) for arg in args]
+    captured: dict[str, str] = {}
+    with _as_a_process(cwd or ROOT, env or ENV, captured):
+        returncode = _exit_status(argv)
+    done = subprocess.CompletedProcess(
+        ["llmops-logs", *argv], returncode, captured["stdout"], captured["stderr"]
+    )
     if status is not None:
         assert done.returncode == status, (args, done.stdout, done.stderr)
     return done
+
+
+def _exit_status(argv: list[str]) -> int:
+    from llmops_logging.cli import main
+
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+        return 1
+    except Exception:
+        traceback.print_exc()
+        return 1
+
+
+@contextlib.contextmanager
+def _as_a_process(cwd: Path, env: dict[str, str], captured: dict[str, str]) -> Iterator[None]:
+    """stdout and stderr on files, and the environment, working directory and warning filters
+    of a new process, for the block; then `captured` gets what each stream received, decoded
+    as `subprocess.run(..., text=True)` decodes a pipe. Everything is put back afterwards."""
+    saved_env = dict(os.environ)
+    saved_cwd = os.getcwd()
+    saved_streams = sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__
+    with contextlib.ExitStack() as files:
+        streams = {
+            name: io.TextIOWrapper(
+                files.enter_context(tempfile.TemporaryFile()), encoding=encoding, errors=errors
+            )
+            for name, (encoding, errors) in _PIPES.items()
+        }
+        try:
+            with warnings.catch_warnings():
+                warnings.filters[:] = _WARNINGS
+                warnings.showwarning = _show_warning
+                os.environ.clear()
+                os.environ.update(env)
+                os.chdir(cwd)
+                sys.stdout = sys.__stdout__ = streams["stdout"]
+                sys.stderr = sys.__stderr__ = streams["stderr"]
+                yield
+        finally:
+            sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__ = saved_streams
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+            for name, stream in streams.items():
+                stream.flush()
+                stream.buffer.seek(0)
+                text = stream.buffer.read().decode(locale.getpreferredencoding(False))
+                captured[name] = text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int,
+    file: TextIO | None = None, line: str | None = None,
+) -> None:  # fmt: skip
+    """As the interpreter shows a warning: on the stderr of the moment."""
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def table(stdout: str) -> list[list[str]]:

@@ -5,28 +5,45 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import genai_prices
+import pytest
 
 from .conftest import assert_contract, cli, read_records
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_agent_example_logs_its_steps_calls_and_totals(tmp_path: Path) -> None:
+def _user_env() -> dict[str, str]:
+    """The environment of a new user: no API key, no log directory set."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.pop("LLMOPS_LOG_DIR", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One run of the example, as a new user starts it: its data directory and what it printed.
+    The README's test takes a copy of it as its first run (an interpreter start with the SDKs
+    costs seconds)."""
+    data = tmp_path_factory.mktemp("agent")
     done = subprocess.run(
-        [sys.executable, "examples/agent.py", "--data-dir", str(tmp_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        [sys.executable, "examples/agent.py", "--data-dir", str(data)],
+        cwd=ROOT, env=_user_env(), capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    raw = tmp_path / "raw_events"
-    assert f"log: {raw / 'events.jsonl'}" in done.stdout
-    assert f"llmops-logs stats --by gen_ai.request.model {raw}" in done.stdout
+    return data, done.stdout
+
+
+def test_the_agent_example_logs_its_steps_calls_and_totals(first_run: tuple[Path, str]) -> None:
+    data, printed = first_run
+    raw = data / "raw_events"
+    assert f"log: {raw / 'events.jsonl'}" in printed
+    assert f"llmops-logs stats --by gen_ai.request.model {raw}" in printed
 
     records = read_records(raw)
     for record in records:
@@ -93,21 +110,22 @@ def _normalized(text: str, costs: bool) -> list[str]:
     return lines
 
 
-def test_the_readme_shows_what_the_agent_example_prints(tmp_path: Path) -> None:
+def test_the_readme_shows_what_the_agent_example_prints(
+    first_run: tuple[Path, str], tmp_path: Path
+) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("### Seeing LLM calls from the terminal") :]
     block = section[section.index("```console\n") + len("```console\n") :]
     block = block[: block.index("```")]
     prices = PRICES.search(section[: section.index("```console")])
     assert prices, "the README names the price table its figures come from"
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.pop("LLMOPS_LOG_DIR", None)
-    for _ in range(2):  # "After two runs"
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "examples" / "agent.py"), "--data-dir", "data"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
+    env = _user_env()
+    shutil.copytree(first_run[0], tmp_path / "data")  # "After two runs": the first, and one more
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "agent.py"), "--data-dir", "data"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
     shown = re.split(r"^\$ llmops-logs (.*)$", block, flags=re.M)
     assert shown[0].strip() == "" and len(shown) == 7, block  # three commands and outputs
     same_prices = genai_prices.__version__ == prices.group(1)
