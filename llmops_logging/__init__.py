@@ -15,6 +15,8 @@ from .handlers import RotatingJsonlHandler
 from .llm._call import LlmCall, llm_call
 from .llm.anthropic import instrument_anthropic
 from .llm.openai import instrument_openai
+from .openai_agents import instrument_openai_agents
+from .otel_spans import instrument_opentelemetry
 from .reader import EventStream, ReadReport, read_events
 from .repeat import Outcome, repeat
 from .runs import run, step
@@ -41,6 +43,8 @@ __all__ = [
     "handoff",
     "instrument_anthropic",
     "instrument_openai",
+    "instrument_openai_agents",
+    "instrument_opentelemetry",
     "jitter",
     "llm_call",
     "new_run_id",
