@@ -14,7 +14,7 @@ import pytest
 import llmops_logging as ll
 from llmops_logging import otel_spans
 
-from .conftest import read_records
+from .conftest import framework, read_records
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from fake_llm import FakeLLM
@@ -71,7 +71,7 @@ def _ancestors(record: dict[str, Any], steps: dict[str, dict[str, Any]]) -> list
 def _pydantic_agent(
     tracer_provider: TracerProvider, model: Any = None, name: str = "helper", tool: Any = None
 ) -> Any:
-    pydantic_ai = pytest.importorskip("pydantic_ai")
+    pydantic_ai = framework("pydantic_ai", "test-agents")
     from pydantic_ai.capabilities import Instrumentation
     from pydantic_ai.models.instrumented import InstrumentationSettings
     from pydantic_ai.models.test import TestModel
@@ -223,7 +223,7 @@ def test_concurrent_agents_in_tasks_are_runs_of_their_own(
 def test_a_pydantic_ai_call_through_the_patched_openai_sdk_is_one_record_counted_once(
     tmp_path: Path, provider: tuple[TracerProvider, InMemorySpanExporter], server: FakeLLM
 ) -> None:
-    pytest.importorskip("pydantic_ai")
+    framework("pydantic_ai", "test-agents")
     import openai
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
@@ -330,7 +330,7 @@ def test_openinference_spans_are_calls_tools_agents_and_steps(
 def test_an_openinference_instrumented_openai_call_over_the_patch_is_one_record(
     tmp_path: Path, provider: tuple[TracerProvider, InMemorySpanExporter], server: FakeLLM
 ) -> None:
-    instrumentation = pytest.importorskip("openinference.instrumentation.openai")
+    instrumentation = framework("openinference.instrumentation.openai", "test-agents")
     import openai
 
     ll.configure(tmp_path)
