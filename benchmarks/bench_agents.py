@@ -1,6 +1,6 @@
 """What recording an agent costs: CPU time added per tool call and per agent run.
 
-    python benchmarks/bench_agents.py [--runs 20] [--rounds 5] [--tools 10]
+    python benchmarks/bench_agents.py [--runs 20] [--rounds 5] [--tools 20]
 
 Two frameworks, each with the tracers that can follow it; every (framework, tracer) pair runs
 in a subprocess of its own, since instrumentation is process-wide. No network and no model:
@@ -11,10 +11,10 @@ each tool, then text), Pydantic AI its own `TestModel`, which does the same. Two
   for Pydantic AI: the agent's span and its model request's);
 - `tools`: the same agent with `--tools` tools, each called once.
 
-Each round times `--runs` runs without the tracer and `--runs` with it, alternately, in
-process CPU time (all threads: an exporter's thread counts), and the table shows the
-medians of the differences: µs added per agent run, and per tool call
-(`(tools - agent) / --tools`), with the ratio to llmops_logging's.
+Each of `--rounds` rounds times `--runs` pairs of runs, one without the tracer and one with
+it, right after each other, in process CPU time (all threads: an exporter's thread counts).
+The table shows medians of the pairs' differences: µs added per agent run, and per tool
+call (`(tools - agent) / --tools`), with the ratio to llmops_logging's.
 
 - Agents SDK, `llmops`: `configure()` into a temporary log and `instrument_openai_agents()`;
   `openinference`: `OpenAIAgentsInstrumentor` on an SDK `TracerProvider` with an in-memory
@@ -226,44 +226,47 @@ def _clear_regularly(clear: Callable[[], None]) -> None:
     _clearers.append(clear)
 
 
-def _timed(run: Callable[[], None], runs: int) -> float:
-    for clear in _clearers:
-        clear()
+def _one(run: Callable[[], None]) -> float:
     start = time.process_time()
-    for _ in range(runs):
-        run()
-    return (time.process_time() - start) / runs
+    run()
+    return time.process_time() - start
 
 
 def child(framework: str, tracer: str, runs: int, rounds: int, tools: int) -> dict[str, Any]:
+    """The median of (traced - plain) over `runs * rounds` pairs of runs, one right after
+    the other: a machine's load drifts over seconds, and a pair sees about the same load."""
     log_dir = tempfile.mkdtemp(prefix="bench-agents-")
     deltas: dict[str, list[float]] = {"agent": [], "tools": []}
     if framework == "openai-agents":
         runner = _agents_runner(tools)
         plain, traced = _agents_tracer(tracer, log_dir)
         work = {"agent": runner(False), "tools": runner(True)}
-        for workload in work.values():  # warm up both paths
-            _agents_toggle(traced)
-            workload()
+
+        def pair(name: str) -> float:
             _agents_toggle(plain)
-            workload()
-        for _ in range(rounds):
-            for name, workload in work.items():
-                _agents_toggle(plain)
-                base = _timed(workload, runs)
-                _agents_toggle(traced)
-                with_tracer = _timed(workload, runs)
-                deltas[name].append(with_tracer - base)
+            base = _one(work[name])
+            _agents_toggle(traced)
+            return _one(work[name]) - base
+
     else:
         pydantic_runner = _pydantic_runner(tools, tracer, log_dir)
-        for with_tools in (False, True):
-            for traced_run in (False, True):
-                pydantic_runner(with_tools, traced_run)()
-        for _ in range(rounds):
-            for name, with_tools in (("agent", False), ("tools", True)):
-                base = _timed(pydantic_runner(with_tools, False), runs)
-                with_tracer = _timed(pydantic_runner(with_tools, True), runs)
-                deltas[name].append(with_tracer - base)
+        pydantic_work = {
+            (name, traced_run): pydantic_runner(with_tools, traced_run)
+            for name, with_tools in (("agent", False), ("tools", True))
+            for traced_run in (False, True)
+        }
+
+        def pair(name: str) -> float:
+            base = _one(pydantic_work[name, False])
+            return _one(pydantic_work[name, True]) - base
+
+    for name in deltas:  # warm up both paths
+        pair(name)
+    for _ in range(rounds):
+        for clear in _clearers:
+            clear()
+        for name in deltas:
+            deltas[name].extend(pair(name) for _ in range(runs))
     agent = statistics.median(deltas["agent"])
     per_tool = (statistics.median(deltas["tools"]) - agent) / tools
     return {"agent_us": agent * 1e6, "tool_us": per_tool * 1e6}
@@ -273,7 +276,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--tools", type=int, default=10)
+    parser.add_argument("--tools", type=int, default=20)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -290,7 +293,7 @@ def main() -> None:
             results[framework, tracer] = done.stderr.strip().splitlines()[-1]
         else:
             results[framework, tracer] = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"CPU µs added (median of {args.rounds} rounds of {args.runs} runs, "
+    print(f"CPU µs added (median of {args.rounds * args.runs} pairs of runs, "
           f"{args.tools} tools per run)\n")  # fmt: skip
     print(f"{'tracer':<62} {'per agent run':>14} {'ratio':>6} {'per tool call':>14} {'ratio':>6}")
     for framework in dict.fromkeys(f for f, _ in PAIRS):

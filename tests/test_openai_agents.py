@@ -77,12 +77,15 @@ def _agent(model: Any, name: str = "support", **options: Any) -> Any:
 
 def _run(agent: Any, streamed: bool = False) -> Any:
     async def go() -> Any:
-        if not streamed:
-            return await agents.Runner.run(agent, QUESTION)
-        result = agents.Runner.run_streamed(agent, QUESTION)
-        async for _ in result.stream_events():
-            pass
-        return result
+        try:
+            if not streamed:
+                return await agents.Runner.run(agent, QUESTION)
+            result = agents.Runner.run_streamed(agent, QUESTION)
+            async for _ in result.stream_events():
+                pass
+            return result
+        finally:  # in this loop: a client collected later, in another loop, logs an error
+            await agent.model._client.close()
 
     return asyncio.run(go())
 
@@ -304,6 +307,7 @@ def test_concurrent_agents_in_tasks_and_threads_keep_their_own_trees(
             agents.Runner.run(_agent(model, "alpha"), QUESTION),
             agents.Runner.run(_agent(model, "beta"), QUESTION),
         )
+        await model._client.close()
 
     asyncio.run(two_in_tasks())
     threads = [
