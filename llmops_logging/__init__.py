@@ -18,6 +18,8 @@ from .llm.anthropic import instrument_anthropic
 from .llm.google_genai import instrument_google_genai
 from .llm.litellm import instrument_litellm
 from .llm.openai import instrument_openai
+from .openai_agents import instrument_openai_agents
+from .otel_spans import instrument_opentelemetry
 from .reader import EventStream, ReadReport, read_events
 from .repeat import Outcome, repeat
 from .runs import run, step
@@ -47,6 +49,8 @@ __all__ = [
     "instrument_langchain",
     "instrument_litellm",
     "instrument_openai",
+    "instrument_openai_agents",
+    "instrument_opentelemetry",
     "jitter",
     "llm_call",
     "new_run_id",

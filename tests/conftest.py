@@ -9,6 +9,7 @@ import contextlib
 import gzip
 import hashlib
 import io
+import importlib
 import json
 import locale
 import logging
@@ -317,3 +318,14 @@ def hash_unit(*parts: object) -> float:
     text = "\0".join(str(part) for part in parts).encode("utf-8")
     number = int(hashlib.blake2b(text, digest_size=8).hexdigest(), 16)
     return number / 18_446_744_073_709_551_616
+
+
+# -- optional frameworks -----------------------------------------------------------------------
+
+
+def framework(module: str, extra: str) -> Any:
+    """Import a framework that only its tests need; without it, skip with the extra to install,
+    except under CI (env `CI` set), where a missing framework fails the test."""
+    if os.environ.get("CI"):
+        return importlib.import_module(module)
+    return pytest.importorskip(module, reason=f"{module} is missing: pip install -e '.[{extra}]'")

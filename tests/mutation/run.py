@@ -496,6 +496,21 @@ MUTATIONS = (
         "node = self.node(key, ROOT)",
         ("tests/test_reading_model.py",),
     ),
+    Mutation(
+        "agents-generation-not-enclosing",
+        "an Agents SDK generation span no longer yields to the OpenAI SDK patch: two records",
+        "        call.start()\n        _once.enclose(call)\n        return call\n",
+        "        call.start()\n        return call\n",
+        ("tests/test_openai_agents.py",),
+        where="openai_agents.py",
+    ),
+    Mutation(
+        "otel-span-records-carry-the-parent-span",
+        "a span's own records carry its parent's span_id, not its own",
+        "    token = context.attach(trace.set_span_in_context(span))\n",
+        "    token = context.attach(context.get_current())\n",
+        ("tests/test_otel_spans.py",),
+    ),
 )
 
 
