@@ -18,27 +18,17 @@ import pytest
 
 import llmops_logging as ll
 from llmops_logging import _price_table
-
-from .conftest import read_records
-
-try:
-    import litellm
-except ImportError:  # a test extra of its own: its install takes minutes
-    if os.environ.get("CI"):
-        raise
-    pytest.skip(
-        "litellm is not installed (pip install -e '.[litellm]'; CI installs it)",
-        allow_module_level=True,
-    )
-
-from litellm.integrations.custom_logger import CustomLogger
-
 from llmops_logging.llm import _once
 from llmops_logging.llm._patch import Attempts
 
+from .conftest import framework, read_records
+
+litellm = framework("litellm", "litellm")  # an extra of its own: its install takes minutes
+CustomLogger = framework("litellm.integrations.custom_logger", "litellm").CustomLogger
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))  # one fake server
-import fake_llm
-from fake_llm import FakeLLM
+import fake_llm  # noqa: E402
+from fake_llm import FakeLLM  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "gpt-4o-mini"
