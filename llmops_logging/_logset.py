@@ -239,7 +239,7 @@ def log_streams(
     if single:
         yield os.fspath(path), open_log_file(os.fspath(path))
         return
-    unread += unread_files(directory, name)
+    unread.extend(unread_files(directory, name))
     live, base = open_live(directory, name, errors, named=not os.path.isdir(path))
     try:
         for number, rotated in rotated_files(directory, name):
