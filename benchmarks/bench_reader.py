@@ -36,8 +36,8 @@ from itertools import islice
 import orjson
 
 import llmops_logging as ll
+from llmops_logging._logset import log_files
 from llmops_logging.cli import stats as cli_stats
-from llmops_logging.reader import log_files
 
 
 def write_log(log_dir: str, records: int, compress: bool) -> float:

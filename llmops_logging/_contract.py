@@ -11,7 +11,6 @@ import logging
 import math
 import numbers
 import os
-import re
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -138,12 +137,24 @@ def rotated_name(live_name: str, number: int, compressed: bool = False) -> str:
     return f"{live_name}.{number:0{ROTATED_DIGITS}d}" + (GZ_SUFFIX if compressed else "")
 
 
-def rotated_pattern(live_name: str) -> re.Pattern[str]:
-    """Matches the rotated file names this library writes for that log (six digits, or more
-    without a leading zero); group 1 is the number, group 2 the `.gz`. Another tool's name
-    such as logrotate's `events.jsonl.2` does not match, so it is never taken for ours."""
-    digits = ROTATED_DIGITS
-    return re.compile(re.escape(live_name) + rf"\.(\d{{{digits}}}|[1-9]\d{{{digits},}})(\.gz)?$")
+def parse_rotated(live_name: str, name: str) -> tuple[int, bool] | None:
+    """`(number, compressed)` when `name` is a rotated file of the log whose live file is
+    `live_name`, else None: the one rule by which the writer prunes and compresses and the
+    reader reads. Only the spelling `rotated_name` gives counts (six ASCII digits, or more
+    without a leading zero, then maybe `.gz`), so another tool's name (logrotate's
+    `events.jsonl.2`), other scripts' digits or a trailing newline is never
+    taken for a file of the log."""
+    prefix = f"{live_name}."
+    if not name.startswith(prefix):
+        return None
+    digits = name[len(prefix) :]
+    compressed = digits.endswith(GZ_SUFFIX)
+    if compressed:
+        digits = digits[: -len(GZ_SUFFIX)]
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    number = int(digits)
+    return (number, compressed) if rotated_name(live_name, number, compressed) == name else None
 
 
 O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)

@@ -26,14 +26,10 @@ from ._contract import (
     FOUND_FILE_FLAGS,
     GZ_SUFFIX,
     O_NONBLOCK,
+    parse_rotated,
     rotated_name,
-    rotated_pattern,
 )
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - non-POSIX platforms get no cross-process locks
-    fcntl = None  # type: ignore[assignment]
+from ._platform import try_lock_exclusive, unlock
 
 _OPEN_ATTEMPTS = 100
 _geteuid = getattr(os, "geteuid", None)
@@ -92,12 +88,6 @@ def open_private(path: str, flags: int, mode: int) -> tuple[int, os.stat_result]
     raise OSError(errno.EAGAIN, f"{path} keeps being created and removed")
 
 
-def lock_shared(fd: int) -> None:
-    """Mark a descriptor as one a writer may still append to (see module docstring)."""
-    if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_SH)
-
-
 @contextlib.contextmanager
 def _idle(path: str) -> Iterator[int | None]:
     """An fd of `path` held exclusively, or None when a writer still holds it, it is gone, or
@@ -111,17 +101,13 @@ def _idle(path: str) -> Iterator[int | None]:
         if unsafe_reason(os.fstat(fd)) is not None:
             yield None
             return
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield None
-                return
+        if try_lock_exclusive(fd) is False:
+            yield None
+            return
         try:
             yield fd
         finally:
-            if fcntl is not None:  # now: a forked child's copy of fd must not keep the lock
-                fcntl.flock(fd, fcntl.LOCK_UN)
+            unlock(fd)  # now: a forked child's copy of fd must not keep the lock
     finally:
         os.close(fd)
 
@@ -133,7 +119,6 @@ class RotatedFiles:
         self.directory = directory
         self.live_name = live_name
         self.file_mode = file_mode
-        self._pattern = rotated_pattern(live_name)
 
     def path(self, number: int, compressed: bool = False) -> str:
         return os.path.join(self.directory, rotated_name(self.live_name, number, compressed))
@@ -142,9 +127,9 @@ class RotatedFiles:
         """Rotated file names by number (a number may briefly have a plain and a `.gz` file)."""
         found: dict[int, list[str]] = {}
         for name in os.listdir(self.directory):
-            match = self._pattern.match(name)
-            if match:
-                found.setdefault(int(match.group(1)), []).append(name)
+            parsed = parse_rotated(self.live_name, name)
+            if parsed is not None:
+                found.setdefault(parsed[0], []).append(name)
         return found
 
     def housekeep(self, keep: int, compress: bool) -> None:

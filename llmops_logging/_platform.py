@@ -12,12 +12,43 @@ import os
 from collections.abc import Callable
 
 try:
-    import fcntl  # noqa: F401  (only its presence is recorded here)
+    import fcntl
 except ImportError:
-    FILE_LOCKS = False
-else:
-    FILE_LOCKS = True
-"""Whether `fcntl.flock` exists, which several processes sharing one log rely on."""
+    fcntl = None  # type: ignore[assignment]
+
+FILE_LOCKS = fcntl is not None
+"""Whether `fcntl.flock` exists, which several processes sharing one log rely on. Without it
+the lock functions below do nothing (and `try_lock_exclusive` says None)."""
+
+
+def lock_shared(fd: int) -> None:
+    """A shared `flock` on `fd`, waiting for it."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+
+
+def lock_exclusive(fd: int) -> None:
+    """An exclusive `flock` on `fd`, waiting for it."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def try_lock_exclusive(fd: int) -> bool | None:
+    """An exclusive `flock` on `fd` without waiting: True when taken, False when another
+    descriptor holds a lock on the file, None without file locks on this platform."""
+    if fcntl is None:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def unlock(fd: int) -> None:
+    """Release this descriptor's `flock`."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _seek_and_read(fd: int, length: int, offset: int) -> bytes:

@@ -15,12 +15,7 @@ import os
 from collections.abc import Iterator
 
 from ._logfiles import open_private
-from ._platform import pread, pwrite
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - non-POSIX platforms get no cross-process lock
-    fcntl = None  # type: ignore[assignment]
+from ._platform import lock_exclusive, pread, pwrite, unlock
 
 _MARK_SIZE = 8
 
@@ -36,14 +31,11 @@ class RotationLock:
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         """Exclusive across processes (threads of one process are serialised by the caller)."""
-        if fcntl is None:  # pragma: no cover
-            yield
-            return
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        lock_exclusive(self._fd)  # without file locks (Windows): nothing, one process only
         try:
             yield
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            unlock(self._fd)
 
     def is_current(self) -> bool:
         """Whether the lock path still names the file this lock holds open."""

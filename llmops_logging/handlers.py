@@ -39,13 +39,8 @@ import weakref
 from collections.abc import Callable
 
 from ._contract import O_CLOEXEC, O_NONBLOCK, lock_name
-from ._logfiles import (
-    RotatedFiles,
-    UnsafeFileError,
-    lock_shared,
-    open_private,
-)
-from ._platform import at_fork_in_child, pread
+from ._logfiles import RotatedFiles, UnsafeFileError, open_private
+from ._platform import at_fork_in_child, lock_shared, pread
 from ._rotation_lock import RotationLock
 
 __all__ = ["RotatingJsonlHandler"]

@@ -233,7 +233,7 @@ def _arguments(raw: Any) -> Any:
 
 def _fill_call(call: LlmCall, data: Any) -> None:
     """What a generation or response span knows of its call, read when it ends."""
-    from .llm.openai import _chat_input, _chat_output, _fill_response, _responses_input
+    from .llm.openai import _fill_response, _responses_input, chat_input, chat_output
 
     if call.superseded:
         return
@@ -263,7 +263,7 @@ def _fill_call(call: LlmCall, data: Any) -> None:
     )
     if not call.capture_content:
         return
-    call.input_messages = _chat_input(data.input)
+    call.input_messages = chat_input(data.input)
     outputs = []
     for item in data.output or ():
         if isinstance(item, dict) and "output" in item:  # a Responses-shaped reply
@@ -272,5 +272,5 @@ def _fill_call(call: LlmCall, data: Any) -> None:
             parts, _ = _output_parts(item["output"])
             outputs.append({"role": "assistant", "parts": parts})
         else:
-            outputs.append(_chat_output(item, None))
+            outputs.append(chat_output(item, None))
     call.output_messages = outputs or None

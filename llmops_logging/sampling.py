@@ -65,7 +65,7 @@ class Sampler:
             event_dict["run_sampled"] = run.sampled
             event_dict["run_sample_rate"] = self.run_rate
         # Both routes name custom levels by the standard level at or below them
-        # (`processors.level_method_name`), so a name test covers every level number.
+        # (`_contract.level_name`), so a name test covers every level number.
         if method_name in _ALWAYS_KEPT_METHODS or kind.startswith(_BOUNDARY_PREFIXES):
             return event_dict
         if run is not None and not run.sampled:

@@ -13,6 +13,8 @@ from llmops_logging import _contract
 
 PACKAGE = Path(_contract.__file__).parent
 CONTRACT_MODULE = "llmops_logging._contract"
+PLATFORM_MODULE = "llmops_logging._platform"
+"""A leaf too: what the platform offers (file locks, which `tail -f` asks of the writer's)."""
 
 
 def _module_name(path: Path) -> str:
@@ -75,6 +77,17 @@ def test_the_package_has_no_import_cycle() -> None:
 def test_the_contract_module_imports_nothing_from_the_package() -> None:
     modules = _modules()
     assert _imports(CONTRACT_MODULE, modules[CONTRACT_MODULE], set(modules)) == set()
+    assert _imports(PLATFORM_MODULE, modules[PLATFORM_MODULE], set(modules)) == set()
+
+
+def test_fcntl_is_imported_in_one_place() -> None:
+    importers = sorted(
+        name
+        for name, path in _modules().items()
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Import) and any(a.name == "fcntl" for a in node.names)
+    )
+    assert importers == [PLATFORM_MODULE]
 
 
 def test_core_field_names_are_spelled_only_in_the_contract_module() -> None:
@@ -95,20 +108,30 @@ def _graph() -> dict[str, set[str]]:
 
 
 READING_MODEL = "llmops_logging.readmodel"
+READER_PARTS = {"llmops_logging._logset", "llmops_logging._lines"}
+"""The reader's private modules: which files make a log, and line framing."""
 
 
 def test_imports_point_one_way_cli_to_reading_model_to_reader_to_contract() -> None:
     graph = _graph()
-    below_model = {"llmops_logging.reader", CONTRACT_MODULE}
+    reading_side = {"llmops_logging.reader", CONTRACT_MODULE, *READER_PARTS, PLATFORM_MODULE}
     model = {name for name in graph if name.startswith(READING_MODEL)}
     assert model, "the reading model is missing"
     for name, targets in graph.items():
         if name.startswith("llmops_logging.cli"):
             outside = {t for t in targets if not t.startswith("llmops_logging.cli")}
-            assert outside <= below_model | model, (name, outside - below_model - model)
+            assert outside <= reading_side | model, (name, outside - reading_side - model)
         elif name in model:
-            assert targets <= below_model | model, (name, targets - below_model - model)
-    assert graph["llmops_logging.reader"] <= {CONTRACT_MODULE}
+            assert targets <= reading_side | model, (name, targets - reading_side - model)
+    assert graph["llmops_logging.reader"] <= {CONTRACT_MODULE, *READER_PARTS}
+    assert graph["llmops_logging._logset"] <= {CONTRACT_MODULE, "llmops_logging._lines"}
+    assert graph["llmops_logging._lines"] <= {CONTRACT_MODULE}
+
+
+def test_the_reader_exports_its_three_public_names() -> None:
+    from llmops_logging import reader
+
+    assert reader.__all__ == ["EventStream", "ReadReport", "read_events"]
 
 
 def _contract_names() -> dict[str, str]:

@@ -5,13 +5,16 @@
 exit status. `_output` draws (rich), `_steps` holds what every command shares (paths, filters,
 footers). Only the reader is used to read logs: the CLI knows nothing of the writer.
 
-The command modules are imported when a command runs, so `--help`, `--version` and the
-message that names the missing `[cli]` extra work without rich or the schema validator.
+Only the module of the command that runs is imported, when it runs: `--help`, `--version`
+and the message that names the missing `[cli]` extra work without rich or the schema
+validator, and a command loads no extra it does not use (pyarrow, plotly, jsonschema).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -28,18 +31,21 @@ MISSING_EXTRA = (
 __all__ = ["main"]
 
 
-def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from . import export, report, runs, scores, stats, tail, validate
+COMMANDS = ("tail", "runs", "stats", "scores", "validate", "export", "report")
+"""The commands, each the `command(args)` of the module of its name."""
 
-    return {
-        "tail": tail.command,
-        "runs": runs.command,
-        "stats": stats.command,
-        "scores": scores.command,
-        "validate": validate.command,
-        "export": export.command,
-        "report": report.command,
-    }
+
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The command's function; raises ImportError when a package of the `[cli]` extra is not
+    installed (looked up without importing it: `validate` alone loads the schema checkers)."""
+    for package in sorted(CLI_EXTRA):
+        if importlib.util.find_spec(package) is None:
+            raise ImportError(f"No module named {package!r}", name=package)
+    if name not in COMMANDS:
+        raise ValueError(f"unknown command {name!r}")
+    command: Callable[[argparse.Namespace], int]
+    command = importlib.import_module(f".{name}", __name__).command
+    return command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        commands = _commands()
+        command = _command(args.command)
     except ImportError as exc:
         name = (exc.name or "").partition(".")[0]
         if name not in CLI_EXTRA:
@@ -60,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ._output import guarded  # imported with the commands: it needs rich
 
     with guarded():  # nothing a command prints can carry a control sequence from the log
-        return _run(commands[args.command], args)
+        return _run(command, args)
 
 
 def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:

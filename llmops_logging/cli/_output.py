@@ -26,14 +26,12 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Literal, TextIO, cast
+from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
 
 import orjson
 from rich import box
 from rich.color import ColorSystem
 from rich.console import Console
-from rich.progress import BarColumn, TaskProgressColumn, TextColumn
-from rich.progress import Progress as RichProgress
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
@@ -69,6 +67,9 @@ from .._contract import (
 from ..readmodel.records import call_model, error_text
 from ..readmodel.usage import lower_bound
 from ..readmodel.values import path
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
 
 Row = Sequence[Any]
 
@@ -475,7 +476,10 @@ class Progress:
         if not self.enabled or time.monotonic() - self.started < self.DELAY_S:
             return
         done, total = self.measure()
-        if self._bar is None:
+        if self._bar is None:  # rich.progress is imported only when a bar is shown
+            from rich.progress import BarColumn, TaskProgressColumn, TextColumn
+            from rich.progress import Progress as RichProgress
+
             self._bar = RichProgress(
                 TextColumn(self.label),
                 BarColumn(),

@@ -23,7 +23,8 @@ from .._contract import (
     RUN_ID,
     default_log_dir,
 )
-from ..reader import Accept, EventStream, ReadReport, log_files, make_filter, unread_files
+from .._logset import log_files, unread_files
+from ..reader import Accept, EventStream, ReadReport, make_filter
 from ._output import json_text, visible
 from ._parser import PROG
 

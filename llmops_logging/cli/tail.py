@@ -2,7 +2,7 @@
 across rotations, each record once, in write order.
 
 The follower holds the live file open by descriptor. When the live path names another inode,
-the file it holds was renamed to the next rotated number (`reader.open_live` tells which):
+the file it holds was renamed to the next rotated number (`_logset.open_live` tells which):
 it drains that descriptor, reads the rotated files that came and went between two polls (a
 fast writer rotates more than once per poll), then reads the new live file from offset 0.
 A line counts once its newline is there; no more than `MAX_LINE_BYTES` of one is held.
@@ -31,29 +31,16 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, TextIO
 
 from .._contract import PID, SEQ
-from ..reader import (
-    MAX_LINE_BYTES,
-    READ_ERRORS,
-    Accept,
-    LineSplitter,
-    ReadReport,
-    decode_line,
-    open_live,
-    open_rotated,
-    read_lines,
-    rotated_files,
-    split_log_path,
-)
+from .._lines import MAX_LINE_BYTES, READ_ERRORS, LineSplitter, decode_line, read_lines
+from .._logset import open_live, open_rotated, rotated_files, split_log_path
+from .._platform import try_lock_exclusive, unlock
+from ..reader import Accept
 from . import _steps
 from ._output import Progress, record_printer, visible, wants_color
 from ._parser import PROG
 
 Record = dict[str, Any]
 Sink = Callable[[Record], Any]
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - no flock: watch rotated files for GRACE_S instead
-    fcntl = None  # type: ignore[assignment]
 
 GRACE_S = 2.0
 """Without `flock`, how long a rotated file is watched for lines that writers add late."""
@@ -88,17 +75,15 @@ class _Tracked:
 
     def released(self) -> bool:
         """Whether no writer holds the file any more (see the module docstring)."""
-        if fcntl is not None:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False
-            except OSError:
-                pass  # locks not supported here: fall back to the grace period
-            else:
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
-                return True
-        return time.monotonic() - self.since > GRACE_S
+        try:
+            taken = try_lock_exclusive(self.fd)
+        except OSError:  # locks not supported by this file system
+            taken = None
+        if taken is None:  # no locks: watch rotated files for GRACE_S instead
+            return time.monotonic() - self.since > GRACE_S
+        if taken:
+            unlock(self.fd)
+        return taken
 
     def close(self) -> None:
         self.stream.close()
@@ -146,9 +131,7 @@ class Follower:
 
     def _read_rotated(self, path: str, sink: Sink) -> None:
         """A rotated file's records; a plain one a writer still holds is kept open (watched)."""
-        report = ReadReport()
-        opened = open_rotated(path, report)
-        self.missed += report.errors
+        opened = open_rotated(path, self.missed)
         if opened is None:
             return
         name, stream = opened
@@ -206,9 +189,7 @@ class Follower:
             self._read_rotated(found[number], sink)
 
     def _open_live(self) -> tuple[_Tracked | None, int]:
-        report = ReadReport()
-        stream, base = open_live(self.directory, self.live_name, report, named=self.named)
-        self.missed += [note for note in report.errors if note not in self.missed]
+        stream, base = open_live(self.directory, self.live_name, self.missed, named=self.named)
         return (self._track(stream) if stream is not None else None), base
 
     # -- the public steps -----------------------------------------------------------------

@@ -21,17 +21,17 @@ import fastjsonschema
 import jsonschema  # type: ignore[import-untyped]  # ships no type information
 
 from .._contract import EVENT_ID, KIND
-from ..reader import (
+from .._lines import (
     MAX_LINE_BYTES,
     READ_ERRORS,
-    Accept,
-    ReadReport,
+    broke_off,
     capped_lines,
     decode_line,
     is_cut,
-    log_streams,
     skip_rest,
 )
+from .._logset import log_streams
+from ..reader import Accept, ReadReport
 from . import _steps
 from ._output import Progress, visible
 from ._parser import PROG
@@ -138,7 +138,7 @@ def validate(
         on_problem(where, message)
 
     for path in paths:
-        for name, stream in log_streams(path, report):
+        for name, stream in log_streams(path, report.errors, report.unread):
             report.files.append(name)
             number = 0
             try:
@@ -178,7 +178,7 @@ def validate(
                     else:
                         verdict.valid += 1
             except READ_ERRORS as exc:
-                report.errors.append(f"{name}: {type(exc).__name__}: {exc} after line {number}")
+                report.errors.append(broke_off(name, exc, number))
                 problem(f"{name}:{number + 1}", f"unreadable: {type(exc).__name__}: {exc}")
             finally:
                 stream.close()

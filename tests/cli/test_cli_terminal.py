@@ -304,7 +304,7 @@ def test_a_command_that_forgets_to_escape_still_prints_no_control_sequence(
         sys.stderr.write(f"warning: {HOSTILE}\n")
         raise cli_steps.UsageError(f"--run {HOSTILE} matches several runs")
 
-    monkeypatch.setattr(cli, "_commands", lambda: {"tail": careless})
+    monkeypatch.setattr(cli, "_command", lambda name: careless)
     assert cli.main(["tail"]) == 2
     captured = capsys.readouterr()
     for printed in (captured.out, captured.err):

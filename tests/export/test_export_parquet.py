@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 import llmops_logging as ll
-from llmops_logging import reader
+from llmops_logging import _lines, reader
 from llmops_logging.cli import main
 from llmops_logging.cli.export import parquet
 from llmops_logging.reader import EventStream
@@ -248,7 +248,7 @@ def test_lines_longer_than_the_limit_and_than_a_block(
     monkeypatch.setattr(parquet, "BATCH_BYTES", 1 << 20)
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
-    huge = b'{"huge":"' + b"h" * reader.MAX_LINE_BYTES + b'"}\n'
+    huge = b'{"huge":"' + b"h" * _lines.MAX_LINE_BYTES + b'"}\n'
     long = b'{"long":"' + b"l" * (3 << 20) + b'"}\n'
     body = b"".join(RECORD % (n, n) + b"\n" for n in range(5000))
     (log_dir / "events.jsonl.000001").write_bytes(body + huge + long + body)
@@ -334,17 +334,17 @@ def test_blocks_give_what_parse_returns_and_the_same_report(tmp_path: Path) -> N
 
 def test_a_line_is_plain_only_if_orjson_could_read_it_alone() -> None:
     plain = RECORD % (1, 1) + b"\n"
-    assert reader.plain_lines(plain * 3, 3)
-    assert not reader.plain_lines(b"\xef\xbb\xbf" + plain * 2, 2)
+    assert _lines.plain_lines(plain * 3, 3)
+    assert not _lines.plain_lines(b"\xef\xbb\xbf" + plain * 2, 2)
     for name in ("blank", "spaces", "crlf", "trailing space", "bom", "array", "string",
                  "pretty", "bad utf-8", "deep"):  # fmt: skip
         line = HOSTILE[name] + b"\n"
         block = plain + line + plain
-        assert not reader.plain_lines(block, block.count(b"\n")), name
+        assert not _lines.plain_lines(block, block.count(b"\n")), name
     deep_enough = b'{"deep":' + b"[" * 1000 + b"]" * 1000 + b"}\n"
-    assert reader.plain_lines(plain + deep_enough, 2)
+    assert _lines.plain_lines(plain + deep_enough, 2)
     wide = b'{"a":"' + b"[" * 5000 + b'"}\n'  # brackets inside a string also count
-    assert not reader.plain_lines(plain + wide, 2)
+    assert not _lines.plain_lines(plain + wide, 2)
 
 
 # -- keys that are data, and integers beyond int64 ---------------------------------------------

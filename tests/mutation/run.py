@@ -511,6 +511,28 @@ MUTATIONS = (
         "    token = context.attach(context.get_current())\n",
         ("tests/test_otel_spans.py",),
     ),
+    Mutation(
+        "rotated-name-any-spelling",
+        "any number after the live name makes a rotated file (logrotate's, other digits)",
+        "if rotated_name(live_name, number, compressed) == name else None\n",
+        "if True else None\n",
+        ("tests/test_rotated_names.py",),
+    ),
+    Mutation(
+        "cli-imports-the-writer",
+        "importing the CLI imports a module of the writer",
+        "from ._parser import PROG, build_parser\n",
+        "from ._parser import PROG, build_parser\nfrom .. import runs as _runs  # noqa: F401\n",
+        ("tests/test_import_cost.py",),
+        where="cli/__init__",
+    ),
+    Mutation(
+        "package-imports-eagerly",
+        "importing the package imports every public name's module (the writer too)",
+        "if TYPE_CHECKING:\n    from ._config import",
+        "if True:\n    from ._config import",
+        ("tests/test_import_cost.py",),
+    ),
 )
 
 

@@ -21,7 +21,8 @@ from typing import IO, Any
 import pytest
 
 import llmops_logging as ll
-from llmops_logging.reader import EventStream, log_files
+from llmops_logging._logset import log_files
+from llmops_logging.reader import EventStream
 
 from ..conftest import FOREIGN, INVALID, build_rotated_log, raw_files, raw_scan
 
@@ -354,11 +355,11 @@ def test_live_file_rotated_between_open_and_listing_is_read_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A rotation racing the read's first steps neither hides nor repeats records."""
-    from llmops_logging import reader
+    from llmops_logging import _logset
 
     (tmp_path / "events.jsonl.000001").write_text('{"i":0}\n')
     (tmp_path / "events.jsonl").write_text('{"i":1}\n')
-    real = reader.open_log_file
+    real = _logset.open_log_file
     rotated = False
 
     def racing(path: str, found: bool = False) -> IO[bytes]:
@@ -370,7 +371,7 @@ def test_live_file_rotated_between_open_and_listing_is_read_once(
             (tmp_path / "events.jsonl").write_text('{"i":2}\n')
         return stream
 
-    monkeypatch.setattr(reader, "open_log_file", racing)
+    monkeypatch.setattr(_logset, "open_log_file", racing)
     assert [r["i"] for r in ll.read_events(tmp_path)] == [0, 1, 2]
 
 

@@ -10,7 +10,6 @@ is written through `_outfile` (never through a link).
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -25,7 +24,7 @@ from .._output import Progress, visible
 from .._parser import PROG
 from . import csv_table
 from .otlp import write_otlp
-from .parquet import write_parquet
+from .parquet import pyarrow_module, write_parquet
 from .shape import MAX_OBJECT_KEYS, MAX_PATHS
 
 Record = dict[str, Any]
@@ -33,11 +32,6 @@ PARQUET_MISSING = (
     "parquet export needs pyarrow, which is not installed; "
     "install it with: pip install 'llmops_logging[export]' (or use --format csv)"
 )
-
-
-def _pyarrow() -> Any:
-    """pyarrow, imported by name: it is optional and ships no type information."""
-    return importlib.import_module("pyarrow")
 
 
 class MissingDependency(RuntimeError):
@@ -71,7 +65,7 @@ def export(
     """Write the records `open_records()` gives (twice for CSV) to `out`."""
     if fmt == "parquet":
         try:
-            _pyarrow()
+            pyarrow_module()
         except ImportError:
             raise MissingDependency(PARQUET_MISSING) from None
         with output_file(out) as stream:

@@ -62,7 +62,7 @@ more memory."""
 CORE_COLUMNS = CORE_FIELDS
 
 
-def _pa() -> Any:
+def pyarrow_module() -> Any:
     """pyarrow, imported by name: it is optional and ships no type information."""
     return importlib.import_module("pyarrow")
 
@@ -133,7 +133,7 @@ def _read(data: bytes | memoryview, schema: Any = None, unexpected: str = "ignor
     # order the blocks happen to finish, not in the order of the log (`BlockParser` parses
     # pieces side by side instead).
     return pj.read_json(
-        _pa().BufferReader(data),
+        pyarrow_module().BufferReader(data),
         read_options=pj.ReadOptions(block_size=len(data) + 1, use_threads=False),
         parse_options=parse,
         memory_pool=_pool(),
@@ -142,14 +142,14 @@ def _read(data: bytes | memoryview, schema: Any = None, unexpected: str = "ignor
 
 def _pool() -> Any:
     """The C library's allocator: Arrow's default pools keep freed batches, about 100 MiB more."""
-    return _pa().system_memory_pool()
+    return pyarrow_module().system_memory_pool()
 
 
 def _infer(data: bytes | memoryview) -> Any:
     """The batch as Arrow parses it, inferring its types; None if they change midway."""
     try:
         return _read(data)
-    except _pa().ArrowInvalid:
+    except pyarrow_module().ArrowInvalid:
         return None
 
 
@@ -162,7 +162,7 @@ def _lines(data: bytes | memoryview) -> list[bytes]:
 
 def _merge(a: Any, b: Any) -> Any:
     """The type that holds values of both, or None if there is none."""
-    pa = _pa()
+    pa = pyarrow_module()
     types = pa.types
     if a == b:
         return a
@@ -190,13 +190,13 @@ def _merge(a: Any, b: Any) -> Any:
 
 
 def _numeric(kind: Any) -> bool:
-    types = _pa().types
+    types = pyarrow_module().types
     return bool(types.is_integer(kind) or types.is_floating(kind) or types.is_decimal(kind))
 
 
 def _exact_integer() -> Any:
     """The exact type of integers from -2**63 to 2**64 - 1 together: a 20-digit decimal."""
-    return _pa().decimal128(20, 0)
+    return pyarrow_module().decimal128(20, 0)
 
 
 def _numbers_as(exact: Any) -> Callable[[Any], Any]:
@@ -207,7 +207,7 @@ def _set_at(kind: Any, path: Path, make: Callable[[Any], Any]) -> Any:
     """`kind` with the type at `path` (below it) replaced by `make(that type)`."""
     if not path:
         return make(kind)
-    pa = _pa()
+    pa = pyarrow_module()
     head, rest = path[0], path[1:]
     if head == ITEM and pa.types.is_list(kind):
         return pa.list_(_set_at(kind.value_type, rest, make))
@@ -223,7 +223,7 @@ def _set_at(kind: Any, path: Path, make: Callable[[Any], Any]) -> Any:
 
 def _type_of(value: Any) -> Any:
     """A value's Arrow type, as Arrow's JSON reader would infer it; None if it has none."""
-    pa = _pa()
+    pa = pyarrow_module()
     if value is None:
         return pa.null()
     if isinstance(value, bool):
@@ -254,7 +254,7 @@ def _type_of(value: Any) -> Any:
 
 def _writable(kind: Any) -> bool:
     """Parquet cannot store a struct without fields (from `{}`)."""
-    types = _pa().types
+    types = pyarrow_module().types
     if types.is_struct(kind):
         return kind.num_fields > 0 and all(
             _writable(kind.field(i).type) for i in range(kind.num_fields)
@@ -282,7 +282,7 @@ class Schema:
     def add_batch(self, data: bytes | memoryview, table: Any) -> None:
         """Merge in the types of a batch, as Arrow parsed it (`table`) or, if it could not
         (None), as found here."""
-        pa = _pa()
+        pa = pyarrow_module()
         if table is not None:
             fields = [(f.name, f.type) for f in table.schema]
         else:  # a type changes inside the batch: find out where, slowly
@@ -311,7 +311,7 @@ class Schema:
     def exact_numbers(self) -> None:
         """Integers beyond int64 keep every digit: uint64, or a 20-digit decimal beside
         negative integers; a path that also holds floats stays float64."""
-        pa = _pa()
+        pa = pyarrow_module()
         shape = self.shape
         for path in shape.big - shape.floats:
             negative = path in shape.negative or path in self.negative
@@ -319,7 +319,7 @@ class Schema:
             self._set(path, _numbers_as(exact))
 
     def keyed_as_text(self) -> None:
-        string = _pa().string()
+        string = pyarrow_module().string()
         for path in self.shape.keyed:
             self._set(path, lambda kind: string)
 
@@ -333,7 +333,7 @@ class Schema:
         return text_paths([*((name,) for name in self.texts), *self.shape.keyed])
 
     def arrow(self) -> Any:
-        pa = _pa()
+        pa = pyarrow_module()
         for name, kind in self.types.items():
             if not _writable(kind):
                 self.texts.add(name)
@@ -354,7 +354,7 @@ def _slow_table(data: bytes, schema: Any) -> Any:
     read with `ts` as text, which is then converted value by value, bad and naive times left
     empty. The other fields are read by Arrow as in every batch (Python's conversion would
     refuse an integer above 2**53 in a float column, for one)."""
-    pa = _pa()
+    pa = pyarrow_module()
     where = schema.get_field_index(TS)
     as_text = schema.set(where, pa.field(TS, pa.string()))
     rendered = bytearray()
@@ -378,7 +378,7 @@ def _utc(ts: str | None) -> datetime | None:
 def _aligned(table: Any, schema: Any) -> Any:
     """A batch as Arrow parsed it, cast to the final schema: Arrow's casts add the struct
     fields the batch lacked, widen integers and parse `ts`; absent columns are all null."""
-    pa, pc = _pa(), importlib.import_module("pyarrow.compute")
+    pa, pc = pyarrow_module(), importlib.import_module("pyarrow.compute")
     columns = [
         pc.cast(table.column(name), field.type, memory_pool=_pool())
         if name in table.column_names
@@ -392,12 +392,13 @@ def _segment(spool: IO[bytes], where: tuple[int, int, int]) -> bytes:
     """Bytes spooled by `_append`, decompressed."""
     spool.seek(where[0])
     packed = spool.read(where[1])
-    return bytes(_pa().decompress(packed, where[2], codec=SPOOL_CODEC, memory_pool=_pool()))
+    pa = pyarrow_module()
+    return bytes(pa.decompress(packed, where[2], codec=SPOOL_CODEC, memory_pool=_pool()))
 
 
 def _append(spool: IO[bytes], data: bytes | memoryview) -> tuple[int, int, int]:
     """Spool `data` compressed; returns where it is: (offset, stored size, size)."""
-    packed = _pa().compress(data, codec=SPOOL_CODEC, asbytes=True, memory_pool=_pool())
+    packed = pyarrow_module().compress(data, codec=SPOOL_CODEC, asbytes=True, memory_pool=_pool())
     return spool.tell(), spool.write(packed), len(data)
 
 
@@ -405,7 +406,7 @@ def _spool_table(spool: IO[bytes], table: Any) -> tuple[int, int]:
     """Spool `table` as an Arrow IPC stream; returns (offset, size). Not compressed: Arrow
     compresses IPC buffers on its own threads and pool, which cost more time and memory here
     than writing them whole."""
-    pa = _pa()
+    pa = pyarrow_module()
     start = spool.tell()
     with pa.ipc.new_stream(pa.PythonFile(spool, mode="w"), table.schema) as out:
         out.write_table(table)
@@ -414,7 +415,7 @@ def _spool_table(spool: IO[bytes], table: Any) -> tuple[int, int]:
 
 def _spooled_table(spool: IO[bytes], where: tuple[int, int]) -> Any:
     spool.seek(where[0])
-    return _pa().ipc.open_stream(spool.read(where[1]), memory_pool=_pool()).read_all()
+    return pyarrow_module().ipc.open_stream(spool.read(where[1]), memory_pool=_pool()).read_all()
 
 
 class BlockParser:
@@ -457,13 +458,13 @@ def _known(data: bytes | memoryview, schema: Any) -> Any:
     new fields are found on the records read line by line, where `Shape` bounds them."""
     try:
         return _read(data, schema, "error")
-    except _pa().ArrowInvalid:
+    except pyarrow_module().ArrowInvalid:
         return None
 
 
 def _negative_paths(table: Any) -> set[Path]:
     """The paths of signed integer columns holding a negative value."""
-    pa, pc = _pa(), importlib.import_module("pyarrow.compute")
+    pa, pc = pyarrow_module(), importlib.import_module("pyarrow.compute")
     types = pa.types
     found: set[Path] = set()
     arrays: list[tuple[Path, Any]] = [
@@ -499,7 +500,7 @@ def _present(table: Any) -> list[str]:
 def _finite(table: Any) -> bool:
     """Whether no number Arrow parsed is NaN or infinite: Arrow's parser also takes the `NaN`
     and `Infinity` tokens, which orjson (and JSON) refuse."""
-    pa, pc = _pa(), importlib.import_module("pyarrow.compute")
+    pa, pc = pyarrow_module(), importlib.import_module("pyarrow.compute")
     types = pa.types
     arrays = [chunk for column in table.columns for chunk in column.chunks]
     while arrays:  # a loop, not recursion: values may nest a thousand levels deep
@@ -543,7 +544,7 @@ def write_parquet(
     lines, compressed, for the batches that need their text fields rendered or that Arrow
     cannot cast. The second pass writes row groups of at least `ROW_GROUP_ROWS` rows.
     """
-    pa = _pa()
+    pa = pyarrow_module()
     pq = importlib.import_module("pyarrow.parquet")
     shape = Shape(columnar=True)
     schema_of = Schema(shape)
@@ -653,7 +654,7 @@ def write_parquet(
 
 def _from_lines(data: bytes, schema: Any, texts: TextPaths) -> Any:
     """A batch parsed again with the final schema, its text fields rendered first."""
-    pa = _pa()
+    pa = pyarrow_module()
     if texts:
         data = b"".join(_line(_as_text(orjson.loads(line), texts)) for line in _lines(data))
     try:
