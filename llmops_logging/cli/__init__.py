@@ -29,7 +29,7 @@ __all__ = ["main"]
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from . import export, report, runs, scores, stats, tail, validate
+    from . import export, report, runs, scores, ship, stats, tail, validate
 
     return {
         "tail": tail.command,
@@ -39,6 +39,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "validate": validate.command,
         "export": export.command,
         "report": report.command,
+        "ship": ship.command,
     }
 
 
