@@ -6,6 +6,7 @@ slow answer), or down (connection refused) for a while."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import http.server
 import json
@@ -32,7 +33,8 @@ def spans_of_protobuf(body: bytes) -> list[tuple[list[Any], Span]]:
     request = ExportTraceServiceRequest()
     request.ParseFromString(body)
     out = []
-    for resource_spans in json_format.MessageToDict(request).get("resourceSpans", []):
+    found = json_format.MessageToDict(request, use_integers_for_enums=True)
+    for resource_spans in found.get("resourceSpans", []):
         resource = resource_spans.get("resource", {}).get("attributes", [])
         for scope in resource_spans.get("scopeSpans", []):
             for span in scope.get("spans", []):
@@ -92,7 +94,7 @@ class Receiver:
                     status, extra, delay = (
                         receiver.answers.pop(0) if receiver.answers else (200, {}, 0.0)
                     )
-                    receiver.headers.append(dict(self.headers))
+                    receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
                 if delay:
                     time.sleep(delay)
                 if status == 200:
@@ -121,7 +123,8 @@ class Receiver:
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(answer)
+                with contextlib.suppress(OSError):  # the client was killed meanwhile
+                    self.wfile.write(answer)
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         server.daemon_threads = True

@@ -238,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
         "[export] extra: pyarrow) or otlp (OTLP/JSON traces, one request per run and line)",
     )
     exp.add_argument(
+        "--protocol",
+        choices=("http/json", "http/protobuf"),
+        default="http/json",
+        help="otlp: OTLP/JSON lines (default) or one binary protobuf ExportTraceServiceRequest "
+        "(default file name .otlp.pb), the body an OTLP/HTTP receiver takes",
+    )
+    exp.add_argument(
         "--out",
         metavar="FILE",
         help="output file (default: derived/ beside raw_events/, else data/derived/)",
@@ -278,6 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the backend's default address and path (default: otel-collector, :4318)",
     )
     shp.add_argument("--once", action="store_true", help="ship what is there, then exit")
+    shp.add_argument(
+        "--batch",
+        type=count_arg,
+        default=2048,
+        metavar="N",
+        help="spans per request at most (default 2048)",
+    )
     shp.add_argument(
         "--project",
         metavar="NAME",

@@ -32,8 +32,7 @@ from .cursor import Cursor
 from .spans import Builder, Span
 
 SERVICE = "llmops_logging"
-BATCH_SPANS = 2048
-READ_BUDGET = 4 << 20
+READ_BUDGET = 1 << 20
 DEFAULT_OPEN_TIMEOUT_S = 900.0
 INTERVAL_S = 0.1
 
@@ -102,8 +101,8 @@ class Shipper:
 
     def deliver(self, spans: list[Span]) -> None:
         """Send the spans in batches; each acknowledged or set aside before this returns."""
-        for start in range(0, len(spans), BATCH_SPANS):
-            batch = spans[start : start + BATCH_SPANS]
+        for start in range(0, len(spans), self.args.batch):
+            batch = spans[start : start + self.args.batch]
             try:
                 answer = self.sender.send(self._encode(batch), lambda: bool(self.stopped))
             except send.Refused as exc:

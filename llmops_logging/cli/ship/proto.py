@@ -73,6 +73,19 @@ def request_bytes(resource: list[dict[str, Any]], scope: str, spans: list[Span])
     return bytes(request.SerializeToString())
 
 
+def encode_request(request: dict[str, Any]) -> bytes:
+    """An OTLP/JSON `ExportTraceServiceRequest` (as `export --format otlp` builds it), as
+    protobuf. Serialized requests written one after the other parse as one request holding all
+    their spans (protobuf appends repeated fields), so a file of them is one request."""
+    return b"".join(
+        request_bytes(
+            resource_spans["resource"]["attributes"], scope["scope"]["name"], scope["spans"]
+        )
+        for resource_spans in request["resourceSpans"]
+        for scope in resource_spans["scopeSpans"]
+    )
+
+
 def rejected_spans(body: bytes) -> tuple[int, str]:
     """An `ExportTraceServiceResponse`'s partial success: spans refused and why."""
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (

@@ -151,9 +151,11 @@ class Sender:
                 retry_after = _seconds(exc.headers.get("Retry-After"))
                 problem = f"HTTP {status}"
             except (OSError, http.client.HTTPException) as exc:
-                if isinstance(exc, ssl.SSLCertVerificationError):
-                    raise Fatal(f"{shown(self.url)}: {exc.verify_message}") from None
-                problem = type(exc).__name__
+                cause = getattr(exc, "reason", exc)
+                if isinstance(cause, ssl.SSLCertVerificationError):
+                    raise Fatal(f"{shown(self.url)}: {cause.verify_message}") from None
+                reason = getattr(exc, "reason", exc)  # a URLError wraps the socket's error
+                problem = type(reason if isinstance(reason, BaseException) else exc).__name__
             failing += 1
             self.retries += 1
             if failing in (1, 10) or not failing % 100:
