@@ -157,6 +157,24 @@ def test_ship_retries_through_503_429_slow_answers_and_an_outage(
     assert_same_spans(receiver.spans, exported(log_dir))
 
 
+def test_a_ship_killed_while_the_backend_is_down_loses_nothing(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    log_dir = tmp_path / "logs"
+    app(log_dir, 10)
+    receiver.stop()
+    shipping = subprocess.Popen(
+        ship_args(log_dir, receiver, "--once"), env=ENV, stderr=subprocess.PIPE, text=True
+    )
+    assert shipping.stderr is not None
+    assert "retrying" in shipping.stderr.readline()
+    shipping.send_signal(signal.SIGKILL)
+    shipping.wait()
+    receiver.start()
+    assert ship(log_dir, receiver).returncode == 0
+    assert_same_spans(receiver.spans, exported(log_dir))
+
+
 def test_a_refused_batch_is_set_aside_and_the_rest_delivered(
     tmp_path: Path, receiver: Receiver
 ) -> None:

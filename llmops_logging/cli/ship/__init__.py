@@ -136,15 +136,19 @@ class Shipper:
         if spans:
             self.deliver(spans)
         if spans or records or self.cursor.state() != before:
-            checkpoint.save(
-                self.path,
-                {
-                    "endpoint": send.shown(self.sender.url),
-                    "cursor": self.cursor.state(),
-                    "runs": self.builder.state(),
-                },
-            )
+            self.save()
         return not caught_up
+
+    def save(self) -> None:
+        """The checkpoint: only once every span read so far was acknowledged (or set aside)."""
+        checkpoint.save(
+            self.path,
+            {
+                "endpoint": send.shown(self.sender.url),
+                "cursor": self.cursor.state(),
+                "runs": self.builder.state(),
+            },
+        )
 
     def run(self) -> None:
         while not self.stopped:
