@@ -68,7 +68,7 @@ _ROOT = ""  # the root's key; a step's is "s" + step_id
 
 def _new_span(sid: str, name: str, parent: str | None, kind: int) -> Span:
     return {
-        "id": sid, "name": name, "parent": parent, "kind": kind, "attrs": {}, "events": [],
+        "id": sid, "name": name, "parent": parent, "span_kind": kind, "attrs": {}, "events": [],
         "errors": 0, "exc": [], "dropped": 0, "start": None, "end": None, "status": None,
     }  # fmt: skip
 
@@ -95,7 +95,7 @@ class Run:
         return cls(
             {
                 "run": run_id, "trace": trace_id(run_id), "spans": {}, "known": {},
-                "waiting": {}, "waiting_count": 0, "last": None, "seq": 0, "pid": None,
+                "waiting": {}, "waiting_count": 0, "last": None, "records": 0, "writer_pid": None,
             }
         )  # fmt: skip
 
@@ -124,9 +124,9 @@ class Run:
             s["last"] = at if s["last"] is None else max(s["last"], at)
         pid = record.get(PID)
         if type(pid) is int:
-            s["pid"] = pid
+            s["writer_pid"] = pid
         step = record.get(STEP_ID)
-        s["seq"] += 1
+        s["records"] += 1
         if kind in RUN_KINDS:
             span = self.root(str(record.get(NAME, "-")))
             span["name"] = f"run {record.get(NAME, '-')}"
@@ -143,7 +143,7 @@ class Run:
             fields = {k: v for k, v in record.items() if k not in _CORE and k != STEP_ID}
             fields[LEVEL] = record.get(LEVEL)
             name = handoff_name(record) if kind == HANDOFF else str(record.get(EVENT))
-            event = [s["seq"], at, name, attributes(fields), record.get(LEVEL) in ERROR_LEVELS]
+            event = [s["records"], at, name, attributes(fields), record.get(LEVEL) in ERROR_LEVELS]
             if owner is None and isinstance(step, str) and step not in s["known"]:
                 if s["waiting_count"] >= MAX_WAITING:
                     self.give_up_waiting()
@@ -236,7 +236,7 @@ class Run:
             "traceId": self.s["trace"],
             "spanId": span["id"],
             "name": span["name"],
-            KIND: span["kind"],
+            KIND: span["span_kind"],
             "startTimeUnixNano": str(start),
             "endTimeUnixNano": str(end),
             "attributes": list(span["attrs"].values()),
@@ -307,7 +307,7 @@ class Builder:
         `timeout` nanoseconds before `now` (by the records' own times)."""
         out: list[Span] = []
         for run_id, run in list(self.runs.items()):
-            pid, last = run.s["pid"], run.s["last"]
+            pid, last = run.s["writer_pid"], run.s["last"]
             if (pid is not None and not alive(pid)) or (last is not None and now - last > timeout):
                 out += self.close(run_id)
         return out
