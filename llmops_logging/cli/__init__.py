@@ -31,7 +31,7 @@ MISSING_EXTRA = (
 __all__ = ["main"]
 
 
-COMMANDS = ("tail", "runs", "stats", "scores", "validate", "export", "report")
+COMMANDS = ("tail", "runs", "stats", "scores", "validate", "export", "report", "ship")
 """The commands, each the `command(args)` of the module of its name."""
 
 

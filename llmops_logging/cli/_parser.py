@@ -239,6 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
         "[export] extra: pyarrow) or otlp (OTLP/JSON traces, one request per run and line)",
     )
     exp.add_argument(
+        "--protocol",
+        choices=("http/json", "http/protobuf"),
+        default="http/json",
+        help="otlp: OTLP/JSON lines (default) or one binary protobuf ExportTraceServiceRequest "
+        "(default file name .otlp.pb), the body an OTLP/HTTP receiver takes",
+    )
+    exp.add_argument(
         "--out",
         metavar="FILE",
         help="output file (default: derived/ beside raw_events/, else data/derived/)",
@@ -249,6 +256,69 @@ def build_parser() -> argparse.ArgumentParser:
         help="csv: write cells as logged (by default a text cell that a spreadsheet would "
         "run as a formula, starting with = + - @, tab or CR, gets a ' in front)",
     )
+    shp = command(
+        "ship",
+        "follow a log and send its runs as OTLP traces to an OpenTelemetry backend, at least "
+        "once (a checkpoint after each acknowledged batch)",
+    )
+    shp.add_argument(
+        "--to",
+        metavar="URL",
+        help="OTLP/HTTP traces endpoint (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "
+        "$OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, else the preset's); a URL without a path "
+        "gets the preset's",
+    )
+    shp.add_argument(
+        "--protocol",
+        choices=("http/protobuf", "http/json"),
+        help="body encoding (default: $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)",
+    )
+    shp.add_argument(
+        "--header",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a header to send, e.g. an API key (repeatable; also "
+        "$OTEL_EXPORTER_OTLP_HEADERS); never printed nor stored",
+    )
+    shp.add_argument(
+        "--preset",
+        choices=("phoenix", "mlflow", "langfuse", "otel-collector"),
+        help="the backend's default address and path (default: otel-collector, :4318)",
+    )
+    shp.add_argument("--once", action="store_true", help="ship what is there, then exit")
+    shp.add_argument(
+        "--batch",
+        type=count_arg,
+        default=2048,
+        metavar="N",
+        help="spans per request at most (default 2048)",
+    )
+    shp.add_argument(
+        "--project",
+        metavar="NAME",
+        help="service.name and Phoenix's project (openinference.project.name)",
+    )
+    shp.add_argument(
+        "--open-timeout",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="close a run as unfinished after S seconds without a record (default 900)",
+    )
+    shp.add_argument(
+        "--no-pid-check",
+        dest="pid_check",
+        action="store_false",
+        help="do not close a run as unfinished when its writer's pid is gone (use when the "
+        "writer runs in another pid namespace)",
+    )
+    shp.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="where the position is kept (default: derived/ beside raw_events/, one per "
+        "endpoint); refused batches go beside it",
+    )
+    shp.add_argument("--insecure", action="store_true", help="do not verify the TLS certificate")
     rep = command("report", "one self-contained HTML page: runs, timelines, models, steps, errors")
     rep.add_argument(
         "--out",

@@ -533,6 +533,27 @@ MUTATIONS = (
         "if True:\n    from ._config import",
         ("tests/test_import_cost.py",),
     ),
+    Mutation(
+        "ship-checkpoint-before-ack",
+        "ship writes its checkpoint before the backend acknowledged the batch",
+        "        if spans:\n            self.deliver(spans)\n",
+        "        if spans:\n            self.save()\n            self.deliver(spans)\n",
+        ("tests/test_ship.py",),
+    ),
+    Mutation(
+        "ship-span-ids-random",
+        "a span's id is random, not derived from its record's ids (a resent span duplicates)",
+        '_new_span(span_id(self.s["run"], step), name, parent, kind)',
+        '_new_span(__import__("os").urandom(8).hex(), name, parent, kind)',
+        ("tests/test_ship.py",),
+    ),
+    Mutation(
+        "ship-ids-read-as-base64",
+        "protobuf ids taken from the hex text as base64 (a span id of 12 bytes, a trace id of 24)",
+        '        message.span_id = bytes.fromhex(span["spanId"])',
+        '        message.span_id = __import__("base64").b64decode(span["spanId"])',
+        ("tests/test_ship.py",),
+    ),
 )
 
 

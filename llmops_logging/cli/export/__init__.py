@@ -55,12 +55,18 @@ class Exported:
     """The CSV column holding the fields that have no column of their own, if any."""
 
 
+PROTO_MISSING = (
+    "--protocol http/protobuf needs opentelemetry-proto: pip install opentelemetry-proto"
+)
+
+
 def export(
     open_records: Callable[[], EventStream],
     fmt: str,
     out: str,
     tick: Callable[[int], None] = lambda n: None,
     raw_cells: bool = False,
+    protobuf: bool = False,
 ) -> Exported:
     """Write the records `open_records()` gives (twice for CSV) to `out`."""
     if fmt == "parquet":
@@ -80,8 +86,15 @@ def export(
             rest_column=rest,
         )
     if fmt == "otlp":
+        encode = None
+        if protobuf:
+            try:
+                from ..ship.proto import encode_request
+            except ImportError:  # pragma: no cover - opentelemetry-proto is missing
+                raise MissingDependency(PROTO_MISSING) from None
+            encode = encode_request
         with output_file(out) as stream:
-            count, traces, spans = write_otlp(open_records(), stream, tick)
+            count, traces, spans = write_otlp(open_records(), stream, tick, encode=encode)
         return Exported(rows=count, traces=traces, spans=spans)
     if fmt != "csv":
         raise ValueError(f"unknown export format {fmt!r}")
@@ -129,7 +142,8 @@ def default_path(path: str, fmt: str) -> str:
 
 def command(args: argparse.Namespace) -> int:
     paths = _steps.paths(args)
-    suffix = "otlp.jsonl" if args.format == "otlp" else args.format
+    protobuf = args.format == "otlp" and args.protocol == "http/protobuf"
+    suffix = ("otlp.pb" if protobuf else "otlp.jsonl") if args.format == "otlp" else args.format
     out = args.out or default_path(paths[0], suffix)
     accept = _steps.accept(args)
     streams: list[EventStream] = []
@@ -146,7 +160,7 @@ def command(args: argparse.Namespace) -> int:
 
     progress = Progress(measure, "exporting")
     try:
-        done = export(open_records, args.format, out, progress.tick, args.raw_cells)
+        done = export(open_records, args.format, out, progress.tick, args.raw_cells, protobuf)
     except MissingDependency as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1

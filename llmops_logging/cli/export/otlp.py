@@ -249,8 +249,9 @@ def _event(seq: int, record: Record) -> tuple[int, int | None, str, list[dict[st
 class _Writer:
     """The runs being read, least recently seen first, and what has been written."""
 
-    def __init__(self, out: IO[bytes]) -> None:
+    def __init__(self, out: IO[bytes], encode: Callable[[dict[str, Any]], bytes]) -> None:
         self.out = out
+        self.encode = encode
         self.open: OrderedDict[str, _Trace] = OrderedDict()
         self.seen = _Seen()
         self.traces = self.spans = self.dropped = self.dropping = 0
@@ -300,7 +301,11 @@ class _Writer:
                 }
             ]
         }
-        self.out.write(orjson.dumps(request, option=orjson.OPT_APPEND_NEWLINE))
+        self.out.write(self.encode(request))
+
+
+def _json_line(request: dict[str, Any]) -> bytes:
+    return orjson.dumps(request, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def _stderr(message: str) -> None:
@@ -312,10 +317,12 @@ def write_otlp(
     out: IO[bytes],
     tick: Callable[[int], None] = lambda n: None,
     warn: Callable[[str], None] = _stderr,
+    encode: Callable[[dict[str, Any]], bytes] | None = None,
 ) -> tuple[int, int, int]:
     """Write the runs to `out` (see the module's docstring); returns (records, traces, spans).
-    Events left out are summed in one `warn`."""
-    writer = _Writer(out)
+    Events left out are summed in one `warn`. Each request is written as `encode` gives it
+    (default: a line of OTLP/JSON)."""
+    writer = _Writer(out, encode or _json_line)
     count = 0
     for count, record in enumerate(records, 1):
         if not count % 8192:

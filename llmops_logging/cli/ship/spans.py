@@ -1,0 +1,313 @@
+"""Records to OTLP spans as they come, for `ship`: a span is given out once it has ended, and
+what is still open is plain data that a checkpoint can hold and a restart take back.
+
+A span is what `export --format otlp` makes of the same records (`otlp.trace_id`,
+`otlp.span_id`, `span_semantics` for names and attributes, `_otlp_values` for values), so a
+span shipped twice, or shipped and exported, is the same span:
+
+- a step, an `llm_call` or a `tool_call` is given out when its ending record comes, under its
+  parent step's span (or the run's root when the parent step never had a span in the run);
+- the run's root span is given out when the run ends, with the spans still open in it (ending
+  at the run's latest time) and the records of steps never seen as its events;
+- a run whose writer is gone (`close_stale`: its pid no longer runs here, or no record for the
+  open timeout) is given out the same way, its root and open spans with the error status
+  `unfinished`, so that a crash shows in the backend.
+
+Memory holds at most `MAX_OPEN_RUNS` runs (past it the least recently seen is closed as
+unfinished) of at most `MAX_OPEN_SPANS` open spans (past it the run is closed likewise), each
+span at most `otlp.MAX_EVENTS` events (and as many at error level).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from ..._contract import (
+    CORE_FIELDS,
+    DURATION_S,
+    ERROR,
+    EVENT,
+    HANDOFF,
+    KIND,
+    LEVEL,
+    LLM_CALL,
+    NAME,
+    PARENT_ID,
+    PID,
+    RUN_ID,
+    RUN_KINDS,
+    RUN_START,
+    STEP_ID,
+    STEP_KINDS,
+    STEP_START,
+    TOOL_CALL,
+    TS,
+)
+from ...readmodel.records import ERROR_LEVELS, failed
+from ..export._otlp_values import any_value, attributes, clamp, duration_nanos, nanos
+from ..export.otlp import MAX_EVENTS, span_id, trace_id
+from ..export.span_semantics import handoff_name, span_attributes, span_name
+
+Record = dict[str, Any]
+Span = dict[str, Any]
+MAX_OPEN_RUNS = 256
+MAX_OPEN_SPANS = 2_000
+MAX_WAITING = 4 * MAX_EVENTS
+UNFINISHED = "unfinished"
+SPAN_KIND_INTERNAL, SPAN_KIND_CLIENT = 1, 3
+STATUS_OK, STATUS_ERROR = 1, 2
+_CORE = frozenset(CORE_FIELDS)
+_SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL, TOOL_CALL))
+_STARTS = frozenset((RUN_START, STEP_START))
+_ENDS = frozenset(RUN_KINDS[1:])
+_EXCEPTION = {"type": "type", "message": "message", "traceback": "stacktrace"}
+_ROOT = ""  # the root's key; a step's is "s" + step_id
+
+
+def _new_span(sid: str, name: str, parent: str | None, kind: int) -> Span:
+    return {
+        "id": sid, "name": name, "parent": parent, "span_kind": kind, "attrs": {}, "events": [],
+        "errors": 0, "exc": [], "dropped": 0, "start": None, "end": None, "status": None,
+    }  # fmt: skip
+
+
+def _event(span: Span, event: list[Any]) -> None:
+    """Keep an event `[seq, at, name, attributes, error]` within the span's budget."""
+    if len(span["events"]) - span["errors"] < MAX_EVENTS:
+        span["events"].append(event[:4])
+    elif event[4] and span["errors"] < MAX_EVENTS:
+        span["errors"] += 1
+        span["events"].append(event[:4])
+    else:
+        span["dropped"] += 1
+
+
+class Run:
+    """One open run: its spans not yet given out, as JSON-ready data (`state`)."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.s = state
+
+    @classmethod
+    def new(cls, run_id: str) -> Run:
+        return cls(
+            {
+                "run": run_id, "trace": trace_id(run_id), "spans": {}, "known": {},
+                "waiting": {}, "waiting_count": 0, "last": None, "records": 0, "writer_pid": None,
+            }
+        )  # fmt: skip
+
+    def _span(self, key: str, name: str, parent: str | None, kind: int) -> Span:
+        spans = self.s["spans"]
+        span: Span | None = spans.get(key)
+        if span is None:
+            step = None if key == _ROOT else key[1:]
+            span = spans[key] = _new_span(span_id(self.s["run"], step), name, parent, kind)
+            if step is not None:
+                self.s["known"][step] = 1
+                for event in self.s["waiting"].pop(step, ()):
+                    self.s["waiting_count"] -= 1
+                    _event(span, event)
+        return span
+
+    def root(self, name: str) -> Span:
+        return self._span(_ROOT, f"run {name}", None, SPAN_KIND_INTERNAL)
+
+    def add(self, record: Record) -> list[Span]:
+        """Take a record of this run; returns the spans it ended, rendered."""
+        s = self.s
+        kind = record.get(KIND)
+        at = nanos(record.get(TS))
+        if at is not None:
+            s["last"] = at if s["last"] is None else max(s["last"], at)
+        pid = record.get(PID)
+        if type(pid) is int:
+            s["writer_pid"] = pid
+        step = record.get(STEP_ID)
+        s["records"] += 1
+        if kind in RUN_KINDS:
+            span = self.root(str(record.get(NAME, "-")))
+            span["name"] = f"run {record.get(NAME, '-')}"
+        elif kind in _SPAN_KINDS and isinstance(step, str):
+            parent = record.get(PARENT_ID)
+            span = self._span(
+                "s" + step,
+                span_name(record),
+                "s" + parent if isinstance(parent, str) else _ROOT,
+                SPAN_KIND_CLIENT if kind == LLM_CALL else SPAN_KIND_INTERNAL,
+            )
+        else:
+            owner = s["spans"].get("s" + step) if isinstance(step, str) else None
+            fields = {k: v for k, v in record.items() if k not in _CORE and k != STEP_ID}
+            fields[LEVEL] = record.get(LEVEL)
+            name = handoff_name(record) if kind == HANDOFF else str(record.get(EVENT))
+            event = [s["records"], at, name, attributes(fields), record.get(LEVEL) in ERROR_LEVELS]
+            if owner is None and isinstance(step, str) and step not in s["known"]:
+                if s["waiting_count"] >= MAX_WAITING:
+                    self.give_up_waiting()
+                s["waiting"].setdefault(step, []).append(event)
+                s["waiting_count"] += 1
+                return []
+            _event(owner or s["spans"].get(_ROOT) or self.root("-"), event)
+            return []
+        self._fill(span, record, kind, at)
+        if kind in _STARTS:
+            return []
+        if kind in _ENDS:
+            return self.take(None)
+        key = "s" + step  # type: ignore[operator]  # a span kind has a str step here
+        return [self._render(s["spans"].pop(key))]
+
+    def _fill(self, span: Span, record: Record, kind: Any, at: int | None) -> None:
+        error = record.get(ERROR)
+        fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
+        rest = error
+        if isinstance(error, dict):  # type, message, traceback go to the exception event
+            rest = {k: v for k, v in error.items() if k not in _EXCEPTION} or None
+        if rest is not None:
+            fields[ERROR] = rest
+        attrs = span["attrs"]
+        attrs.update((a["key"], a) for a in attributes(fields))
+        attrs.update(
+            (key, {"key": key, "value": any_value(value)})
+            for key, value in span_attributes(record).items()
+        )
+        if kind in _STARTS:
+            if at is not None:
+                span["start"] = at
+            return
+        span["end"] = at
+        duration = duration_nanos(record.get(DURATION_S))
+        if span["start"] is None and at is not None and duration is not None:
+            span["start"] = clamp(at - duration)
+        if failed(record):
+            span["status"] = {"code": STATUS_ERROR}
+            if isinstance(error, dict):
+                span["status"]["message"] = f"{error.get('type')}: {error.get('message')}"
+                exception = {
+                    f"exception.{name}": error.get(field) for field, name in _EXCEPTION.items()
+                }
+                if len(span["exc"]) < MAX_EVENTS:
+                    span["exc"].append([at, "exception", attributes(exception)])
+                else:
+                    span["dropped"] += 1
+        else:
+            span["status"] = {"code": STATUS_OK}
+
+    def give_up_waiting(self) -> None:
+        """The records waiting for their step's span go to the root, in the order logged."""
+        s = self.s
+        if not s["waiting"]:
+            return
+        root = s["spans"].get(_ROOT) or self.root("-")
+        for event in sorted((e for events in s["waiting"].values() for e in events), key=_first):
+            _event(root, event)
+        s["waiting"].clear()
+        s["waiting_count"] = 0
+
+    def take(self, unfinished: str | None) -> list[Span]:
+        """Every span still open, rendered; with `unfinished`, those not ended get that error."""
+        self.give_up_waiting()
+        out = []
+        for span in self.s["spans"].values():
+            if unfinished is not None and span["status"] is None:
+                span["status"] = {"code": STATUS_ERROR, "message": unfinished}
+            out.append(self._render(span))
+        self.s["spans"] = {}
+        return out
+
+    def _parent_id(self, parent: str | None) -> str | None:
+        if parent is None:
+            return None
+        if parent != _ROOT and parent[1:] in self.s["known"]:
+            return span_id(self.s["run"], parent[1:])
+        if _ROOT in self.s["spans"]:
+            return span_id(self.s["run"])
+        return None
+
+    def _render(self, span: Span) -> Span:
+        end = span["end"] if span["end"] is not None else self.s["last"]
+        start = span["start"] if span["start"] is not None else end
+        end = end or 0
+        start = min(start or 0, end)
+        out: Span = {
+            "traceId": self.s["trace"],
+            "spanId": span["id"],
+            "name": span["name"],
+            KIND: span["span_kind"],
+            "startTimeUnixNano": str(start),
+            "endTimeUnixNano": str(end),
+            "attributes": list(span["attrs"].values()),
+        }
+        parent = self._parent_id(span["parent"])
+        if parent is not None:
+            out["parentSpanId"] = parent
+        events = [
+            (start if at is None else at, name, a)
+            for _, at, name, a in sorted(span["events"], key=_first)
+        ]
+        events += [(end if at is None else at, name, a) for at, name, a in span["exc"]]
+        if events:
+            out["events"] = [
+                {"timeUnixNano": str(at), "name": name, "attributes": attrs}
+                for at, name, attrs in events
+            ]
+        if span["dropped"]:
+            out["droppedEventsCount"] = min(span["dropped"], 2**32 - 1)
+        if span["status"] is not None:
+            out["status"] = span["status"]
+        return out
+
+
+def _first(event: list[Any]) -> Any:
+    return event[0]
+
+
+class Builder:
+    """The open runs, least recently seen first."""
+
+    def __init__(self, state: list[dict[str, Any]] | None = None) -> None:
+        self.runs: OrderedDict[str, Run] = OrderedDict(
+            (run["run"], Run(run)) for run in state or ()
+        )
+
+    def state(self) -> list[dict[str, Any]]:
+        return [run.s for run in self.runs.values()]
+
+    def add(self, record: Record) -> list[Span]:
+        run_id = record.get(RUN_ID)
+        if not isinstance(run_id, str):
+            return []
+        run = self.runs.get(run_id)
+        out: list[Span] = []
+        if run is None:
+            run = self.runs[run_id] = Run.new(run_id)
+            if len(self.runs) > MAX_OPEN_RUNS:
+                out += self.close(next(iter(self.runs)))
+        else:
+            self.runs.move_to_end(run_id)
+        out += run.add(record)
+        if record.get(KIND) in _ENDS:
+            del self.runs[run_id]
+        elif len(run.s["spans"]) > MAX_OPEN_SPANS:
+            out += self.close(run_id)
+        return out
+
+    def close(self, run_id: str) -> list[Span]:
+        """Give out a run that will not end by itself, with the status `unfinished`."""
+        run = self.runs.pop(run_id)
+        if _ROOT not in run.s["spans"]:
+            run.root("-")
+        return run.take(UNFINISHED)
+
+    def close_stale(self, now: int, timeout: int, alive: Callable[[int], bool]) -> list[Span]:
+        """Close the runs whose writer is gone: its pid not `alive`, or no record since
+        `timeout` nanoseconds before `now` (by the records' own times)."""
+        out: list[Span] = []
+        for run_id, run in list(self.runs.items()):
+            pid, last = run.s["writer_pid"], run.s["last"]
+            if (pid is not None and not alive(pid)) or (last is not None and now - last > timeout):
+                out += self.close(run_id)
+        return out

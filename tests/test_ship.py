@@ -1,0 +1,343 @@
+"""`llmops-logs ship` delivers a log's runs to an OTLP/HTTP receiver as the spans
+`export --format otlp` writes of the same log (same ids, parents, names, statuses and
+attributes), at least once, whatever the receiver does (down, 503 bursts, 429 with Retry-After,
+slow answers, a batch refused with 400) and however often ship is killed; and a header's secret
+value never shows."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("opentelemetry.proto")
+
+from ._otlp_receiver import Receiver, Span
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+for _name in list(ENV):
+    if _name.startswith("OTEL_"):
+        del ENV[_name]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.stop()
+
+
+def app(log_dir: Path, runs: int, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tests._ship_app", str(log_dir), str(runs), *extra],
+        env=ENV, cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+
+
+def ship_args(log_dir: Path, receiver: Receiver, *extra: str) -> list[str]:
+    checkpoint = log_dir.parent / "ship.checkpoint.json"
+    return [
+        sys.executable, "-m", "llmops_logging.cli", "ship", str(log_dir), "--to", receiver.url,
+        "--checkpoint", str(checkpoint), *extra,
+    ]  # fmt: skip
+
+
+def ship(
+    log_dir: Path, receiver: Receiver, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ship_args(log_dir, receiver, "--once", *extra),
+        env=env or ENV, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def exported(log_dir: Path) -> dict[tuple[str, str], Span]:
+    out = log_dir.parent / "export.otlp.jsonl"
+    subprocess.run(
+        [sys.executable, "-m", "llmops_logging.cli", "export", str(log_dir), "--format", "otlp",
+         "--out", str(out)],
+        env=ENV, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    spans = {}
+    for line in out.read_text().splitlines():
+        for resource_spans in json.loads(line)["resourceSpans"]:
+            for scope in resource_spans["scopeSpans"]:
+                for span in scope["spans"]:
+                    spans[span["traceId"], span["spanId"]] = span
+    return spans
+
+
+def _value(value: dict[str, Any]) -> Any:
+    if "arrayValue" in value:
+        return [_value(v) for v in value["arrayValue"].get("values", [])]
+    ((kind, found),) = value.items()
+    return float(found) if kind == "doubleValue" else found
+
+
+def essence(span: Span) -> dict[str, Any]:
+    """What a backend shows of a span, in one form for protobuf and JSON."""
+    return {
+        "name": span["name"],
+        "parent": span.get("parentSpanId"),
+        "kind": span["kind"],
+        "start": int(span["startTimeUnixNano"]),
+        "end": int(span["endTimeUnixNano"]),
+        "status": span.get("status", {}).get("code"),
+        "attributes": {a["key"]: _value(a["value"]) for a in span.get("attributes", [])},
+        "events": [e["name"] for e in span.get("events", [])],
+    }
+
+
+def assert_same_spans(received: dict[tuple[str, str], Span], expected: dict[Any, Span]) -> None:
+    assert set(received) == set(expected)
+    for key, span in expected.items():
+        got, want = essence(received[key]), essence(span)
+        assert got == want, key
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "http/json"])
+def test_ship_once_delivers_the_spans_export_writes(
+    tmp_path: Path, receiver: Receiver, protocol: str
+) -> None:
+    log_dir = tmp_path / "logs"
+    app(log_dir, 40)
+    done = ship(log_dir, receiver, "--protocol", protocol)
+    assert done.returncode == 0, done.stderr
+    expected = exported(log_dir)
+    assert len(expected) == 40 * 4  # run, agent, llm call, tool
+    assert_same_spans(receiver.spans, expected)
+    for trace_id, span_id in receiver.spans:
+        assert len(bytes.fromhex(trace_id)) == 16 and len(bytes.fromhex(span_id)) == 8
+    (headers,) = {(h["content-type"], h["content-encoding"]) for h in receiver.headers}
+    assert headers == (
+        {"http/protobuf": "application/x-protobuf"}.get(protocol, "application/json"),
+        "gzip",
+    )
+    # Shipped again from its checkpoint: nothing new, nothing sent.
+    requests = receiver.requests
+    assert ship(log_dir, receiver, "--protocol", protocol).returncode == 0
+    assert receiver.requests == requests
+
+
+def test_ship_retries_through_503_429_slow_answers_and_an_outage(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    log_dir = tmp_path / "logs"
+    app(log_dir, 30)
+    receiver.plan(503, count=3)
+    receiver.plan(429, Retry_After="1")
+    receiver.plan(200, delay=0.5)
+    receiver.plan(503, count=2)
+    started = time.monotonic()
+    done = ship(log_dir, receiver, "--batch", "20")
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started >= 1.0  # Retry-After waited for
+    assert "HTTP 503; retrying" in done.stderr
+    assert_same_spans(receiver.spans, exported(log_dir))
+    app(log_dir, 5)
+    receiver.stop()  # down until ship has seen it down
+    shipping = subprocess.Popen(
+        ship_args(log_dir, receiver, "--once"), env=ENV, stderr=subprocess.PIPE, text=True
+    )
+    assert shipping.stderr is not None
+    assert "ConnectionRefusedError; retrying" in shipping.stderr.readline()
+    receiver.start()
+    assert shipping.wait(timeout=60) == 0
+    assert_same_spans(receiver.spans, exported(log_dir))
+
+
+def test_a_ship_killed_while_the_backend_is_down_loses_nothing(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    log_dir = tmp_path / "logs"
+    app(log_dir, 10)
+    receiver.stop()
+    shipping = subprocess.Popen(
+        ship_args(log_dir, receiver, "--once"), env=ENV, stderr=subprocess.PIPE, text=True
+    )
+    assert shipping.stderr is not None
+    assert "retrying" in shipping.stderr.readline()
+    shipping.send_signal(signal.SIGKILL)
+    shipping.wait()
+    receiver.start()
+    assert ship(log_dir, receiver).returncode == 0
+    assert_same_spans(receiver.spans, exported(log_dir))
+
+
+def test_a_refused_batch_is_set_aside_and_the_rest_delivered(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    log_dir = tmp_path / "logs"
+    app(log_dir, 30)
+    receiver.plan(200)
+    receiver.plan(400)
+    done = ship(log_dir, receiver, "--batch", "16")
+    assert done.returncode == 0, done.stderr
+    assert "HTTP 400" in done.stderr and "refused" in done.stderr
+    expected = exported(log_dir)
+    aside = tmp_path / "ship.checkpoint.json.rejected.jsonl"
+    (line,) = aside.read_text().splitlines()
+    refused = {
+        (s["traceId"], s["spanId"])
+        for r in json.loads(line)["resourceSpans"]
+        for scope in r["scopeSpans"]
+        for s in scope["spans"]
+    }
+    assert len(refused) == 16
+    assert refused.isdisjoint(receiver.spans)
+    assert set(receiver.spans) | refused == set(expected)
+
+
+SECRET = "sk-live-8c1f0e2d4b6a"
+
+
+def test_a_header_secret_never_shows(tmp_path: Path, receiver: Receiver) -> None:
+    log_dir = tmp_path / "logs"
+    app(log_dir, 3)
+    receiver.plan(503)
+    receiver.plan(401)
+    done = ship(log_dir, receiver, "--header", f"x-api-key={SECRET}")
+    assert done.returncode == 1
+    assert "HTTP 401" in done.stderr
+    checkpoint = tmp_path / "ship.checkpoint.json"
+    done2 = ship(log_dir, receiver, "--header", f"x-api-key={SECRET}", "--header", "bad")
+    env = {**ENV, "OTEL_EXPORTER_OTLP_HEADERS": f"authorization=Bearer%20{SECRET}"}
+    done3 = ship(log_dir, receiver, env=env)
+    assert done3.returncode == 0, done3.stderr
+    assert receiver.headers[-1]["authorization"] == f"Bearer {SECRET}"
+    assert receiver.headers[1]["x-api-key"] == SECRET
+    for text in (done.stdout, done.stderr, done2.stdout, done2.stderr, done3.stdout, done3.stderr,
+                 checkpoint.read_text()):  # fmt: skip
+        assert SECRET not in text
+
+
+def test_the_otel_environment_names_the_endpoint(tmp_path: Path, receiver: Receiver) -> None:
+    log_dir = tmp_path / "logs"
+    app(log_dir, 2)
+    env = {
+        **ENV,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{receiver.port}",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+    }
+    args = [sys.executable, "-m", "llmops_logging.cli", "ship", str(log_dir), "--once",
+            "--checkpoint", str(tmp_path / "c.json"), "--project", "demo"]  # fmt: skip
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert receiver.headers[0]["content-type"] == "application/json"
+    assert len(receiver.spans) == 8
+    (resource,) = receiver.resources
+    assert {"key": "openinference.project.name", "value": {"stringValue": "demo"}} in resource
+    assert {"key": "service.name", "value": {"stringValue": "demo"}} in resource
+
+
+def test_an_open_run_is_sent_when_it_ends_or_its_writer_dies(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    log_dir = tmp_path / "logs"
+    hanging = subprocess.Popen(
+        [sys.executable, "-m", "tests._ship_app", str(log_dir), "1", "--hang"],
+        env=ENV, cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert hanging.stdout is not None and hanging.stdout.readline() == "open\n"
+        assert ship(log_dir, receiver).returncode == 0
+        names = {s["name"]: s for s in receiver.spans.values()}
+        assert "finished child" in names and "run hanging" not in names  # open: not yet
+        child = names["finished child"]
+        state = json.loads((tmp_path / "ship.checkpoint.json").read_text())
+        assert len(state["runs"]) == 1
+    finally:
+        hanging.send_signal(signal.SIGKILL)
+        hanging.wait()
+    assert ship(log_dir, receiver).returncode == 0
+    names = {s["name"]: s for s in receiver.spans.values()}
+    root = names["run hanging"]
+    assert root["status"] == {"code": 2, "message": "unfinished"}
+    assert child["parentSpanId"] == root["spanId"] and child["traceId"] == root["traceId"]
+    state = json.loads((tmp_path / "ship.checkpoint.json").read_text())
+    assert state["runs"] == []
+
+
+def test_a_run_silent_past_the_open_timeout_is_closed(tmp_path: Path, receiver: Receiver) -> None:
+    log_dir = tmp_path / "logs"
+    hanging = subprocess.Popen(
+        [sys.executable, "-m", "tests._ship_app", str(log_dir), "0", "--hang"],
+        env=ENV, cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert hanging.stdout is not None and hanging.stdout.readline() == "open\n"
+        assert ship(log_dir, receiver, "--open-timeout", "3600").returncode == 0
+        assert {s["name"] for s in receiver.spans.values()} == {"finished child"}
+        time.sleep(0.2)
+        assert ship(log_dir, receiver, "--open-timeout", "0.1").returncode == 0
+        assert "run hanging" in {s["name"] for s in receiver.spans.values()}
+    finally:
+        hanging.send_signal(signal.SIGKILL)
+        hanging.wait()
+
+
+def _ship_in_child(args: list[str]) -> None:
+    from llmops_logging.cli import main
+
+    os._exit(main(args))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork beside the receiver's threads
+def test_ship_killed_at_random_points_delivers_every_span_at_least_once(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """SIGKILL twenty times while the app logs through rotation and gzip; the receiver
+    sometimes fails too. In the end it holds exactly the spans export writes."""
+    log_dir = tmp_path / "logs"
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "tests._ship_app", str(log_dir), "400", str(stop),
+         "--pause", "0.03"],
+        env=ENV, cwd=ROOT,
+    )  # fmt: skip
+    chance = random.Random(os.environ.get("SHIP_KILL_SEED", "7"))
+    context = multiprocessing.get_context("fork")  # a real process, without an interpreter start
+    args = ship_args(log_dir, receiver, "--batch", "64")[3:]
+    from llmops_logging.cli import _commands
+    from llmops_logging.cli.ship import proto
+
+    _commands(), proto  # imported once here, not in each child
+    try:
+        while not (log_dir / "events.jsonl").exists():
+            assert writer.poll() is None, "the app ended before it logged"
+            time.sleep(0.01)
+        for kill in range(20):
+            if kill % 5 == 4:
+                receiver.plan(503, count=2)
+            requests = receiver.requests
+            shipping = context.Process(target=_ship_in_child, args=(args,))
+            shipping.start()
+            deadline = time.monotonic() + 10
+            while receiver.requests == requests and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(chance.uniform(0, 0.2))
+            assert shipping.pid is not None
+            os.kill(shipping.pid, signal.SIGKILL)
+            shipping.join()
+            assert shipping.exitcode == -signal.SIGKILL
+    finally:
+        stop.touch()
+        writer.wait(timeout=60)
+    rotated = [p.name for p in log_dir.iterdir() if p.name.endswith(".gz")]
+    assert len(rotated) >= 3, "the app did not rotate and compress"
+    done = ship(log_dir, receiver)
+    assert done.returncode == 0, done.stderr
+    expected = exported(log_dir)
+    assert len(expected) > 200
+    assert_same_spans(receiver.spans, expected)
