@@ -8,6 +8,7 @@ import html
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -126,3 +127,63 @@ def test_a_hostile_score_name_is_shown_as_text_and_runs_nothing(
     assert title != "pwned" and scripts == 0
     assert HOSTILE in names
     assert f"{HOSTILE} · v1" in legend
+
+
+def _chart_of(page: str) -> dict[str, Any]:
+    figures = re.search(
+        r'<script type="application/json" id="report-figures">(.*?)</script>', page, re.S
+    )
+    assert figures is not None
+    chart: dict[str, Any] = orjson.loads(figures[1])["charts"]["chart-scores"]
+    return chart
+
+
+@pytest.mark.parametrize(
+    ("days", "bucket"), [([0, 0, 3, 3], "day"), ([0, 0, 0, 0], "hour")], ids=["days", "hours"]
+)
+def test_pass_rate_over_time_is_per_day_over_a_long_span_else_per_hour(
+    tmp_path: Path, days: list[int], bucket: str
+) -> None:
+    """Four runs without a version (so grouped by run name), scored by `ll.score`, their
+    records then dated three days apart or an hour apart."""
+    log_dir = tmp_path / "logs"
+    ll.configure(log_dir)
+    outcomes = [[True, True, True, False], [True, False], [True], [False, False, True]]
+    for passes in outcomes:
+        with ll.run("nightly"):
+            for passed in passes:
+                ll.score("correct", passed)
+    ll.reset()
+    (events,) = log_dir.glob("*.jsonl")
+    records = [orjson.loads(line) for line in events.read_bytes().splitlines()]
+    run_ids = list(dict.fromkeys(r["run_id"] for r in records))
+    for record in records:
+        index = run_ids.index(record["run_id"])
+        hour = 10 + (index if bucket == "hour" else 0)
+        record["ts"] = f"2026-11-{10 + days[index]:02d}T{hour:02d}:30:00.000000+00:00"
+    events.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    out = tmp_path / "report.html"
+    assert main(["report", str(log_dir), "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+
+    if bucket == "day":
+        groups = [outcomes[0] + outcomes[1], outcomes[2] + outcomes[3]]
+        starts = ["2026-11-10T00:00:00+00:00", "2026-11-13T00:00:00+00:00"]
+    else:
+        groups = outcomes
+        starts = [f"2026-11-10T{10 + i:02d}:00:00+00:00" for i in range(4)]
+    chart = _chart_of(page)
+    assert chart["layout"]["title"]["text"] == f"Pass rate per {bucket}"
+    (line,) = chart["data"]
+    assert line["name"] == "correct · nightly"
+    assert line["x"] == starts
+    for i, samples in enumerate(groups):
+        rate = 100 * sum(samples) / len(samples)
+        ci = stats.binomtest(sum(samples), len(samples)).proportion_ci(method="wilson")
+        assert line["y"][i] == pytest.approx(rate)
+        assert line["error_y"]["array"][i] == pytest.approx(100 * ci.high - rate)
+        assert line["error_y"]["arrayminus"][i] == pytest.approx(rate - 100 * ci.low)
+    every = [passed for passes in outcomes for passed in passes]
+    row = _rows(page)[("correct", "nightly")]
+    assert row[0] == str(len(every)) and row[2] == _pct(sum(every) / len(every))
+    assert "<th>run name</th>" in page
