@@ -153,19 +153,20 @@ class Fold:
         self.sides: dict[tuple[str, str], Group] = {}
         self.scores = 0
 
-    def add(self, record: Record) -> None:
+    def add(self, record: Record) -> tuple[str, tuple[str, ...]] | None:
+        """Take one record; a score's (name, group values) key, None for any other record."""
         kind = record.get(KIND)
         run_id = record.get(RUN_ID)
         if kind == RUN_START and isinstance(run_id, str):
             self.runs[run_id] = {
                 f: v for f in self.wanted if (v := field_value(record, f)) is not None
             }
-            return
+            return None
         if kind != SCORE:
-            return
+            return None
         name = field_value(record, NAME_PATH)
         if not isinstance(name, str):
-            return
+            return None
         self.scores += 1
         run = self.runs.get(run_id) if isinstance(run_id, str) else None
         item = _text(_by_value(record, run, ITEM))
@@ -179,6 +180,7 @@ class Fold:
             side = _text(_by_value(record, run, path))
             if side in (first, second):
                 self.sides.setdefault((name, side), Group()).add(record, item)
+        return key
 
     def rows(self, ks: list[int] | None) -> list[dict[str, Any]]:
         return [

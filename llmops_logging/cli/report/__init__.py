@@ -67,6 +67,7 @@ from .data import (
 )
 from .formats import cost, secs
 from .policy import content_security_policy, script_json
+from .scores import VERSION
 
 REPORT_MISSING = (
     "report needs jinja2 and plotly, which are not installed; "
@@ -288,6 +289,10 @@ def render(data: ReportData, sources: list[str]) -> str:
     if steps:
         chart = charts.groups_chart(go, steps[:20], "The 20 most frequent step names", money=False)
         figures["chart-steps"] = chart
+    scores = data.scores.table() if data.scores.present else []
+    bucket, series = data.scores.series()
+    if series:
+        figures["chart-scores"] = charts.scores_chart(go, bucket, series)
     detailed = data.detailed()
     runs: list[dict[str, Any]] = [
         {"run": run.row(), "timeline": timeline(run), "dropped": run.dropped} for run in detailed
@@ -312,6 +317,9 @@ def render(data: ReportData, sources: list[str]) -> str:
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         models=models,
         steps=steps,
+        scores=scores,
+        scores_by=VERSION if data.scores.by == VERSION else "run name",
+        has_score_chart=bool(series),
         runs=runs,
         failed=[r for r in runs if r["run"]["status"] == "error"],
         levels=LEVELS,

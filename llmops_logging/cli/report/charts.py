@@ -228,6 +228,34 @@ def groups_chart(go: Any, rows: list[dict[str, Any]], title: str, money: bool) -
     return figure
 
 
+def scores_chart(go: Any, bucket: str, series: list[dict[str, Any]]) -> Any:
+    """Each pass/fail score's pass rate per group and time bucket, with its 95% interval."""
+    figure = go.Figure()
+    for line in series:
+        points = line["points"]
+        rates = [100 * passes / n for _, passes, n, _, _ in points]
+        figure.add_scatter(
+            x=[when for when, *_ in points],
+            y=rates,
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [100 * high - 100 * p / n for _, p, n, _, high in points],
+                "arrayminus": [100 * p / n - 100 * low for _, p, n, low, _ in points],
+            },
+            customdata=[
+                f"{passes:,} of {n:,}, 95% {100 * low:.1f}% to {100 * high:.1f}%"
+                for _, passes, n, low, high in points
+            ],
+            name=plot_text(f"{line['score']} · {line['group']}"),
+            mode="lines+markers",
+            hovertemplate=f"%{{fullData.name}}<br>%{{y:.1f}}%: %{{customdata}}{_EXTRA}",
+        )
+    figure.update_layout(yaxis={"title": "pass rate %", "range": [0, 105]})
+    _layout(figure, 340, f"Pass rate per {bucket}")
+    return figure
+
+
 def figure_json(pio: Any, figure: Any) -> Any:
     """The figure as plain JSON values (plotly's encoder handles its own types)."""
     return orjson.loads(pio.to_json(figure, validate=False))

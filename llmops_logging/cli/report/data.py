@@ -29,6 +29,7 @@ from ..._contract import (
     LLM_CALLS,
     NAME,
     RUN_ID,
+    SCORE,
     TS,
     USAGE,
     Record,
@@ -38,6 +39,7 @@ from ...readmodel.records import RUN_ENDS, RUN_START, STEP_ENDS, call_label, fai
 from ...readmodel.runs import RUNNING, RunSummary
 from ...readmodel.tally import Tally
 from ...readmodel.usage import Usage
+from .scores import ScoreData
 
 RECENT_RUNS = 20
 FAILED_RUNS = 20
@@ -127,6 +129,7 @@ class ReportData:
     recent: deque[Run] = field(default_factory=lambda: deque(maxlen=RECENT_RUNS))
     failed: deque[Run] = field(default_factory=lambda: deque(maxlen=FAILED_RUNS))
     open_runs: OrderedDict[str, Run] = field(default_factory=OrderedDict)
+    scores: ScoreData = field(default_factory=ScoreData)
     buffered: int = 0
     """Records held for runs still open."""
 
@@ -148,6 +151,8 @@ class ReportData:
         run = self.open_runs.get(run_id) if type(run_id) is str else None
         if kind == RUN_START and type(run_id) is str:
             run = self._open(run_id, record)
+        if kind in (SCORE, RUN_START):
+            self.scores.add(record)
         if run is not None:
             run.summary.add(record)
             if run.records is not None:
