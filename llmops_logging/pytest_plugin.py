@@ -31,6 +31,7 @@ import pytest
 from ._contract import (
     COST_USD,
     ERROR,
+    EVENT,
     GEN_AI,
     KIND,
     LEVEL,
@@ -111,7 +112,7 @@ class Records:
     def assert_no_error(self) -> None:
         errors = self.errors()
         assert not errors, f"{len(errors)} error record(s): " + "; ".join(
-            f"{r.get('event')!r} ({r.get(KIND)})" for r in errors[:5]
+            f"{r.get(EVENT)!r} ({r.get(KIND)})" for r in errors[:5]
         )
 
     def assert_llm_calls(self, *, at_least: int = 0, at_most: int | None = None) -> None:
