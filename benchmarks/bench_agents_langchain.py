@@ -75,7 +75,7 @@ def _switches(contender: str, log_dir: str) -> tuple[Callable[[], None], Callabl
     """(on, off) for a contender's tracing."""
     if contender == "llmops_logging":
         import llmops_logging as ll
-        from llmops_logging import langchain as instrumentation
+        from llmops_logging.llm import langchain as instrumentation
 
         ll.configure(log_dir)
         ll.instrument_langchain()

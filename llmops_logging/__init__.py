@@ -21,14 +21,14 @@ if TYPE_CHECKING:
     from .formatters import JsonlFormatter
     from .frames import read_duckdb, read_pandas, read_polars
     from .handlers import RotatingJsonlHandler
-    from .langchain import instrument_langchain
     from .llm._call import LlmCall, llm_call
     from .llm.anthropic import instrument_anthropic
     from .llm.google_genai import instrument_google_genai
+    from .llm.langchain import instrument_langchain
     from .llm.litellm import instrument_litellm
     from .llm.openai import instrument_openai
-    from .openai_agents import instrument_openai_agents
-    from .otel_spans import instrument_opentelemetry
+    from .llm.openai_agents import instrument_openai_agents
+    from .llm.otel_spans import instrument_opentelemetry
     from .reader import EventStream, ReadReport, read_events
     from .repeat import Outcome, repeat
     from .runs import run, step
@@ -85,14 +85,14 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     ".formatters": ("JsonlFormatter",),
     ".frames": ("read_duckdb", "read_pandas", "read_polars"),
     ".handlers": ("RotatingJsonlHandler",),
-    ".langchain": ("instrument_langchain",),
+    ".llm.langchain": ("instrument_langchain",),
     ".llm._call": ("LlmCall", "llm_call"),
     ".llm.anthropic": ("instrument_anthropic",),
     ".llm.google_genai": ("instrument_google_genai",),
     ".llm.litellm": ("instrument_litellm",),
     ".llm.openai": ("instrument_openai",),
-    ".openai_agents": ("instrument_openai_agents",),
-    ".otel_spans": ("instrument_opentelemetry",),
+    ".llm.openai_agents": ("instrument_openai_agents",),
+    ".llm.otel_spans": ("instrument_opentelemetry",),
     ".reader": ("EventStream", "ReadReport", "read_events"),
     ".repeat": ("Outcome", "repeat"),
     ".runs": ("run", "step"),

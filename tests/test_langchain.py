@@ -593,7 +593,7 @@ def test_instrumenting_twice_records_each_run_once_beside_the_callers_handlers(
 def test_a_failure_inside_the_handler_never_reaches_langchain(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llmops_logging import _langchain_handler
+    from llmops_logging.llm import _langchain_handler
 
     def broken(call: Any, response: Any) -> None:
         raise RuntimeError("planted")

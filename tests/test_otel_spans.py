@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import llmops_logging as ll
-from llmops_logging import otel_spans
+from llmops_logging.llm import otel_spans
 
 from .conftest import framework, read_records
 

@@ -30,14 +30,14 @@ import json
 import threading
 from typing import Any
 
-from ._context import StepState, current_run, current_step, nearest_open
-from ._llm_settings import llm_settings
-from ._render import safe_str
-from .agents import AgentManager, handoff
-from .llm import _once
-from .llm._call import LlmCall, note_internal_error
-from .runs import RunManager, Scope, StepManager
-from .tools import ToolCall
+from .._context import StepState, current_run, current_step, nearest_open
+from .._llm_settings import llm_settings
+from .._render import safe_str
+from ..agents import AgentManager, handoff
+from ..runs import RunManager, Scope, StepManager
+from ..tools import ToolCall
+from . import _once
+from ._call import LlmCall, note_internal_error
 
 _MISSING = (
     "ll.instrument_openai_agents() needs the openai-agents package: "
@@ -233,7 +233,7 @@ def _arguments(raw: Any) -> Any:
 
 def _fill_call(call: LlmCall, data: Any) -> None:
     """What a generation or response span knows of its call, read when it ends."""
-    from .llm.openai import _fill_response, _responses_input, chat_input, chat_output
+    from .openai import _fill_response, _responses_input, chat_input, chat_output
 
     if call.superseded:
         return
@@ -267,7 +267,7 @@ def _fill_call(call: LlmCall, data: Any) -> None:
     outputs = []
     for item in data.output or ():
         if isinstance(item, dict) and "output" in item:  # a Responses-shaped reply
-            from .llm.openai import _output_parts
+            from .openai import _output_parts
 
             parts, _ = _output_parts(item["output"])
             outputs.append({"role": "assistant", "parts": parts})

@@ -32,13 +32,13 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage, ToolMessage
 
-from ._context import current_run, current_step, nearest_open
-from ._contract import DOCUMENTS
-from .llm import _once
-from .llm._call import LlmCall, note_internal_error
-from .llm._content import text_part, tool_call_part, tool_response_part
-from .runs import RunManager, Scope, StepManager
-from .tools import ToolCall
+from .._context import current_run, current_step, nearest_open
+from .._contract import DOCUMENTS
+from ..runs import RunManager, Scope, StepManager
+from ..tools import ToolCall
+from . import _once
+from ._call import LlmCall, note_internal_error
+from ._content import text_part, tool_call_part, tool_response_part
 
 F = TypeVar("F", bound=Callable[..., None])
 

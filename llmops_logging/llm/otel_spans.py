@@ -27,8 +27,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from ._context import StepState, current_run, current_step, nearest_open
-from ._contract import (
+from .._context import StepState, current_run, current_step, nearest_open
+from .._contract import (
     EXECUTE_TOOL,
     INVOKE_AGENT,
     OI_AGENT,
@@ -44,12 +44,12 @@ from ._contract import (
     OI_TOOL_DESCRIPTION,
     OI_TOOL_NAME,
 )
-from ._render import safe_str
-from .agents import AgentManager
-from .llm import _once
-from .llm._call import LlmCall, note_internal_error
-from .runs import RunManager, Scope, StepManager
-from .tools import ToolCall
+from .._render import safe_str
+from ..agents import AgentManager
+from ..runs import RunManager, Scope, StepManager
+from ..tools import ToolCall
+from . import _once
+from ._call import LlmCall, note_internal_error
 
 _MISSING = (
     "ll.instrument_opentelemetry() needs the OpenTelemetry SDK: "
