@@ -19,14 +19,11 @@ import contextlib
 import os
 from typing import IO, Any
 
+from ..._contract import GZ_SUFFIX
 from ..._lines import MAX_LINE_BYTES, READ_ERRORS, decode_line
 from ..._logset import open_live, open_rotated, rotated_files, split_log_path
+from ..._platform import try_lock_exclusive, unlock
 from ..tail import in_process_order
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - no flock: a rotated file is read until its end
-    fcntl = None  # type: ignore[assignment]
 
 Record = dict[str, Any]
 CHUNK = 1 << 20
@@ -95,16 +92,13 @@ class _File:
         """Whether no writer can add to this file any more."""
         if self.gz:
             return self.ended
-        if fcntl is None:  # pragma: no cover
-            return True
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
+            taken = try_lock_exclusive(self.fd)
         except OSError:
             return True
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        return True
+        if taken:
+            unlock(self.fd)
+        return taken is not False  # no flock here: a rotated file is read until its end
 
     def close(self) -> None:
         self.stream.close()
@@ -168,7 +162,7 @@ class Cursor:
         self.missed += errors
         if opened is not None:
             name, stream = opened
-            self._hold(number, stream, name.endswith(".gz"), offset)
+            self._hold(number, stream, name.endswith(GZ_SUFFIX), offset)
 
     def state(self) -> dict[str, Any]:
         """The position: what a restart reads from."""

@@ -29,8 +29,10 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..._contract import MIME_JSON
+
 PROTOBUF, JSON = "http/protobuf", "http/json"
-CONTENT_TYPES = {PROTOBUF: "application/x-protobuf", JSON: "application/json"}
+CONTENT_TYPES = {PROTOBUF: "application/x-protobuf", JSON: MIME_JSON}
 PRESETS: dict[str, tuple[str, str]] = {
     "phoenix": ("http://127.0.0.1:6006", "/v1/traces"),
     "mlflow": ("http://127.0.0.1:5000", "/v1/traces"),
