@@ -106,6 +106,18 @@ class SecretScanner:
         clean.update(t for t in texts if len(t) <= CLEAN_MAX_LEN)
         return False
 
+    def all_clean(self, texts: list[str]) -> bool:
+        """Whether none of `texts` holds a secret; those worth scanning are searched joined,
+        and every string (clean, or too short to hold a secret) is remembered in `clean`."""
+        worth = [text for text in texts if self.worth_scanning(text)]
+        if worth and self.holds_secret(worth[0] if len(worth) == 1 else "\x00".join(worth)):
+            return False
+        clean = self.clean
+        if len(clean) >= CACHE_SIZE:
+            clean.clear()
+        clean.update(t for t in texts if len(t) <= CLEAN_MAX_LEN)
+        return True
+
     def remember_clean(self, text: str) -> None:
         if len(text) <= CLEAN_MAX_LEN and len(self.clean) < CACHE_SIZE:
             self.clean.add(text)

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping
 from itertools import islice, repeat
 from typing import Any
 
-from ._contract import CORE_FIELDS, KIND, LOGGER, RUN_ID, EventDict
+from ._contract import CORE_FIELDS, EVENT, KIND, LOGGER, RUN_ID, EventDict
 from ._key_classes import (
     CACHE_SIZE,
     CLEAN_MAX_LEN,
@@ -81,6 +81,11 @@ _OPTIONS = frozenset({"keys", "patterns", "allow"})
 _USE = "keys, patterns, allow"
 _SCALARS = frozenset({int, float, bool, type(None)})
 _LEAVES = frozenset(NATIVE_LEAVES)
+_CALLERS_STAMPS = frozenset({EVENT, KIND, RUN_ID})
+"""Fields of an event before its stamps that become stamps as they are: the message, the
+kind and the context's run id (strings, scanned as any value)."""
+_STAMPED = frozenset({*CORE_FIELDS, "exc_info", "stack_info"})
+"""Fields the Stamper moves or turns into others (a user's `ts`, `exc_info`)."""
 _CUT_MARGIN = 4096
 """Characters scanned past the cut of a long string: more than any secret shape needs."""
 
@@ -154,6 +159,7 @@ class Redactor:
         self._clean_stamps: set[Any] = {None}  # the same for kind, logger and run_id
         self._flag_cache = self.classifier.cache
         self._top_flags, self._end_flags = self.classifier.top, self.classifier.end
+        self._plain_keys: dict[tuple[Any, ...], bool] = {}  # the fused path's key tuples
 
     @classmethod
     def from_settings(
@@ -252,6 +258,62 @@ class Redactor:
             return event_dict
         except Exception as exc:  # never raise into the caller, never write what was unscanned
             return self._failure_record(event_dict, exc)
+
+    def fields_clean(self, fields: EventDict, logger_name: Any) -> bool:
+        """The fast check of the fused write path (`_fused`), before the stamps: True when
+        `fields` (the caller's, with `event`, `kind` and `run_id`) and the logger's name
+        surely hold nothing to replace or convert, so the stamped record needs no walk.
+
+        Keys are judged once per tuple of keys: all plain (no stamp's name, none sensitive,
+        none that the Stamper turns into another field) or not. Strings are judged by the
+        scanner, which remembers the clean ones; anything else is for `__call__`."""
+        try:
+            keys = tuple(fields)
+            plain = self._plain_keys.get(keys)
+            if plain is None:
+                plain = self._judge_keys(keys)
+            if not plain or len(keys) + len(CORE_FIELDS) > self.max_items:
+                return False
+            clean, max_text = self._clean, self.max_text
+            texts: list[str] | None = None
+            chars = 0
+            for value in fields.values():
+                shape = type(value)
+                if shape is str:
+                    size = len(value)
+                    chars += size
+                    if value in clean:
+                        continue
+                    if size > max_text:
+                        return False
+                    if texts is None:
+                        texts = [value]
+                    else:
+                        texts.append(value)
+                elif shape not in _SCALARS:
+                    return False
+            if chars > self.max_chars or logger_name not in self._clean_stamps:
+                return False
+            return texts is None or self.scanner.all_clean(texts)
+        except Exception:  # a value that lies about its type: the full check decides
+            return False
+
+    def _judge_keys(self, keys: tuple[Any, ...]) -> bool:
+        plain = all(
+            key in _CALLERS_STAMPS
+            or (
+                type(key) is str
+                and key not in _STAMPED
+                and len(key) <= CLEAN_MAX_LEN
+                and self.classifier.flags(key) == 0
+                and self._end_flags.get(key, 0) == 0
+            )
+            for key in keys
+        )
+        if len(self._plain_keys) >= CACHE_SIZE:
+            self._plain_keys.clear()
+        self._plain_keys[keys] = plain
+        return plain
 
     def _stamps_hold_secret(self, stamps: tuple[Any, ...]) -> bool:
         """Whether `kind`, `logger` or `run_id` needs the slow path; clean ones are remembered."""
