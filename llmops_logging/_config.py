@@ -22,6 +22,7 @@ import structlog
 from . import _thread_context
 from ._console import ConsoleEcho
 from ._contract import LIVE_NAME, default_log_dir, level_number
+from ._fused import fused_write
 from ._library_logs import NamedLevels, keep_request_content_out, sdk_request_lines
 from ._library_logs import capture_warnings as capture_warnings_
 from ._llm_settings import LlmSettings, install, settings_from
@@ -144,6 +145,10 @@ def configure(
         set_min_level(min_level)
         Sink.write_line = handler.write_line
         Sink.seq_counter = seq_counter
+        fused = fused_write(chain, handler.write_line)
+        Sink.fused_chain = None  # a writer that sees a chain finds its function
+        Sink.fused = fused.__call__ if fused is not None else None  # a bound method: called fast
+        Sink.fused_chain = fused.chain if fused is not None else None
         structlog.configure(
             processors=_processors,
             wrapper_class=BoundLogger,
@@ -246,6 +251,8 @@ def reset() -> None:
         install(LlmSettings())
         Sink.write_line = None
         Sink.seq_counter = SHARED_SEQ
+        Sink.fused_chain = None  # first: a writer that sees the chain finds its function
+        Sink.fused = None
         if installed is not None:
             _detach(installed, restore_level=True)
         for left_over in _marked_on_root():  # a reloaded copy of this module's

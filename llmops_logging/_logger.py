@@ -45,6 +45,10 @@ class Sink:
     write_line: Callable[[bytes], object] | None = None  # set by configure()
     seq_counter: SeqCounter = SHARED_SEQ  # the current log file's, set by configure()
     created_ns: int | None = None  # an event's creation time is the time it is stamped
+    fused: Callable[[Any, str, EventDict], None] | None = None
+    """The default chain in one function (`_fused`), set by configure() with the chain it
+    stands for, `fused_chain`."""
+    fused_chain: tuple[Processor, ...] | None = None
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -207,8 +211,12 @@ def _writer(method_name: str) -> Callable[..., None]:
                 if type(logger) is not Sink:
                     logger = Sink(getattr(logger, "name", None) or "root")
                 event_dict = adopt_foreign(foreign, logger, method_name, event_dict)
+            chain = tuple(processors)  # a snapshot: configure() may swap the chain
+            if chain == Sink.fused_chain:  # the default chain: the same record, at once
+                Sink.fused(logger, method_name, event_dict)  # type: ignore[misc]
+                return
             result: Any = event_dict
-            for processor in tuple(processors):  # a snapshot: configure() may swap the chain
+            for processor in chain:
                 result = processor(logger, method_name, result)
             line = result if type(result) is bytes else render_line(result)
         except DropEvent:

@@ -17,58 +17,40 @@ reads a margin past the cut, so no secret is cut in half unseen), containers at 
 the whole record at the items and characters of its `Budget`, small fields first: what the
 budget leaves out is cut with a marker, never written unscanned.
 
-Most records hold no secret, so that case is kept cheap: one walk over the fields gathers the
-strings long enough to hold a secret (strings seen clean recently are skipped) and two
-precompiled searches run over them, joined. Each search starts at a character that is rare in
-ordinary text, so the regex engine skips most text; the key-value search runs over the
-reversed text, so that it can start at the separator and read the key backwards. Anything
-else (a key holding a secret, a value to convert, a very long string or container) takes the
-slow path. Nothing is copied unless something changes, and containers that belong to the
-caller are copied, never changed.
+Three parts: the secret scanner (`_secret_scan`: where a string holds a secret, and
+replacing it), the key classifier (`_key_classes`: what a key's name says, cached) and this
+processor, which walks the record with them. Most records hold no secret, so that case is
+kept cheap: one walk over the fields gathers the strings long enough to hold a secret
+(strings seen clean recently are skipped) and the scanner searches them once, joined.
+Anything else (a key holding a secret, a value to convert, a very long string or container)
+takes the slow path. Nothing is copied unless something changes, and containers that belong
+to the caller are copied, never changed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from itertools import islice, repeat
 from typing import Any
 
-from ._contract import (
-    CORE_FIELDS,
-    EVENT_ID,
-    KIND,
-    LEVEL,
-    LOGGER,
-    PID,
-    RUN_ERROR,
-    RUN_ID,
-    RUN_OK,
-    SEQ,
-    STAMPS,
-    TS,
-    EventDict,
+from ._contract import CORE_FIELDS, EVENT, KIND, LOGGER, RUN_ID, EventDict
+from ._key_classes import (
+    CACHE_SIZE,
+    CLEAN_MAX_LEN,
+    CONTRACT_FIELDS,
+    GENERATED,
+    LEAK,
+    RUN_ENDS,
+    SENSITIVE,
+    SKIP,
+    TALLY,
+    USAGE,
+    KeyClassifier,
+    hides,
+    is_tally,
 )
-from ._redaction_rules import (
-    _BACK,
-    _GLUED_NAMES,
-    _MIN_PAIR_LEN,
-    _MIN_SHAPE_LEN,
-    _SHAPES,
-    AWS_SECRET,
-    AWS_SECRET_REACH,
-    Closers,
-    UrlPasswords,
-    _compile,
-    _key_names,
-    _pair_regex,
-    _sensitive_name,
-    _sequence,
-    _usage_name,
-    glued_name,
-    normalize_key,
-    value_span,
-)
+from ._redaction_rules import _compile, _key_names, _sequence
 from ._render import (
     CONTAINER_ITEMS,
     DEFAULT_MAX_RECORD_BYTES,
@@ -88,56 +70,29 @@ from ._render import (
     safe_int,
     sanitize,
 )
+from ._secret_scan import MARKER, SecretScanner
+
+__all__ = ["MARKER", "RedactionSettings", "Redactor", "message_args"]
 
 RedactionSettings = bool | Mapping[str, Any] | None
 """`True` (the built-in rules), `False` / `None` (off), or a mapping of extra rules."""
-
-MARKER = "[REDACTED]"
-CONTRACT_FIELDS = STAMPS
-"""Stamps the contract guarantees: never replaced because of their key's name."""
-_GENERATED = frozenset({TS, EVENT_ID, SEQ, PID, LEVEL})
-"""Stamps the library makes itself from nothing the caller gave: never walked."""
 
 _OPTIONS = frozenset({"keys", "patterns", "allow"})
 _USE = "keys, patterns, allow"
 _SCALARS = frozenset({int, float, bool, type(None)})
 _LEAVES = frozenset(NATIVE_LEAVES)
-_RUN_ENDS = frozenset({RUN_OK, RUN_ERROR})
-# Key classes, bit flags cached per key. _SKIP: an allowed key. _TALLY: `counts` or `dropped`
-# of a run's closing record, which hold kind names (`auth` is no secret) and numbers. _LEAK:
-# the key's own text holds a secret.
-_SENSITIVE, _USAGE, _LINE, _SKIP, _TALLY, _LEAK = 1, 2, 4, 8, 16, 32
-_CACHE_SIZE = 4096
-_CLEAN_MAX_LEN = 256
+_CALLERS_STAMPS = frozenset({EVENT, KIND, RUN_ID})
+"""Fields of an event before its stamps that become stamps as they are: the message, the
+kind and the context's run id (strings, scanned as any value)."""
+_STAMPED = frozenset({*CORE_FIELDS, "exc_info", "stack_info"})
+"""Fields the Stamper moves or turns into others (a user's `ts`, `exc_info`)."""
 _CUT_MARGIN = 4096
 """Characters scanned past the cut of a long string: more than any secret shape needs."""
-
-
-def _hides(value: Any, flags: int) -> bool:
-    """Whether the value of a sensitive key is replaced: not when it holds nothing to hide
-    (None, a bool, ""), nor when it is the number of a usage-count key."""
-    if value is None or value is True or value is False or (type(value) is str and not value):
-        return False
-    return not (flags & _USAGE and type(value) in (int, float))
-
-
-def _is_tally(value: Any) -> bool:
-    return (
-        type(value) is dict
-        and len(value) <= _CLEAN_MAX_LEN
-        and all(type(n) is int for n in value.values())
-    )
 
 
 def _path(parent: str, key: Any) -> str:
     name = key if type(key) is str else str(key)
     return f"{parent}.{name}" if parent else name
-
-
-def _lower(text: str) -> str:
-    """`text.lower()`, keeping every offset (U+0130 alone lower-cases to two characters)."""
-    lowered = text.lower()
-    return lowered if len(lowered) == len(text) else "".join([c.lower()[0] for c in text])
 
 
 def _header_name(item: Any) -> str | None:
@@ -190,24 +145,21 @@ class Redactor:
         max_text: int = DEFAULT_MAX_RECORD_BYTES,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     ) -> None:
-        self.keys = _key_names("keys", keys)
-        self.allow = _key_names("allow", allow)
-        self.patterns = tuple(_compile(p) for p in _sequence("patterns", patterns))
+        keys_ = _key_names("keys", keys)
+        allow_ = _key_names("allow", allow)
+        patterns_ = [_compile(p) for p in _sequence("patterns", patterns)]
+        self.scanner = SecretScanner(keys_, allow_, patterns_)
         self.max_text = max_text
         self.max_items, self.max_chars = record_budget(max_record_bytes)
-        # With extra patterns, any string may hold a secret.
-        self._min_pair_len = 1 if self.patterns else _MIN_PAIR_LEN
-        self._min_shape_len = 1 if self.patterns else _MIN_SHAPE_LEN
-        self._pairs = _pair_regex(self.keys, encoded=False)
-        self._encoded_pairs = _pair_regex(self.keys, encoded=True)  # `%3D` separators too
-        self._glued = tuple(sorted(set(_GLUED_NAMES) | self.keys))
-        self._clean: set[str] = set()  # strings recently found to hold no secret
+        scanner = self.scanner
+        self.classifier = KeyClassifier(keys_, allow_, scanner.holds_secret, scanner.min_pair_len)
+        # What the fast check reads on every record, as attributes of its own.
+        self._min_pair_len, self._min_shape_len = scanner.min_pair_len, scanner.min_shape_len
+        self._clean = scanner.clean  # strings recently found to hold no secret
         self._clean_stamps: set[Any] = {None}  # the same for kind, logger and run_id
-        self._flag_cache: dict[Any, int] = {None: 0}  # None: the "key" of a list item
-        self._text_flags: dict[str, int] = {}  # keys as read from text
-        # The stamps the caller may set are scanned, but never replaced for their name.
-        self._top_flags = {**self._flag_cache, **dict.fromkeys(CONTRACT_FIELDS - _GENERATED, 0)}
-        self._end_flags = {**self._top_flags, "counts": _TALLY, "dropped": _TALLY}
+        self._flag_cache = self.classifier.cache
+        self._top_flags, self._end_flags = self.classifier.top, self.classifier.end
+        self._plain_keys: dict[tuple[Any, ...], bool] = {}  # the fused path's key tuples
 
     @classmethod
     def from_settings(
@@ -232,7 +184,7 @@ class Redactor:
             try:  # the fast check: does the record surely hold nothing to replace or convert?
                 kind = event_dict.get(KIND)  # the closing record of a run has its own table
                 table = (
-                    self._end_flags if type(kind) is str and kind in _RUN_ENDS else self._top_flags
+                    self._end_flags if type(kind) is str and kind in RUN_ENDS else self._top_flags
                 )
                 plain = table.get
                 min_pair, min_shape, clean = self._min_pair_len, self._min_shape_len, self._clean
@@ -298,7 +250,7 @@ class Redactor:
                 elif chars > self.max_chars:
                     slow = True
                 if not slow and texts:
-                    slow = self._texts_hold_secret(texts)
+                    slow = self.scanner.texts_hold_secret(texts)
             except Exception:  # a key that cannot hash, a value that lies about its type
                 slow = True
             if slow:
@@ -307,123 +259,89 @@ class Redactor:
         except Exception as exc:  # never raise into the caller, never write what was unscanned
             return self._failure_record(event_dict, exc)
 
+    def fields_clean(self, fields: EventDict, logger_name: Any) -> bool:
+        """The fast check of the fused write path (`_fused`), before the stamps: True when
+        `fields` (the caller's, with `event`, `kind` and `run_id`) and the logger's name
+        surely hold nothing to replace or convert, so the stamped record needs no walk.
+
+        Keys are judged once per tuple of keys: all plain (no stamp's name, none sensitive,
+        none that the Stamper turns into another field) or not. Strings are judged by the
+        scanner, which remembers the clean ones; anything else is for `__call__`."""
+        try:
+            keys = tuple(fields)
+            plain = self._plain_keys.get(keys)
+            if plain is None:
+                plain = self._judge_keys(keys)
+            if not plain or len(keys) + len(CORE_FIELDS) > self.max_items:
+                return False
+            clean, max_text = self._clean, self.max_text
+            texts: list[str] | None = None
+            chars = 0
+            for value in fields.values():
+                shape = type(value)
+                if shape is str:
+                    size = len(value)
+                    chars += size
+                    if value in clean:
+                        continue
+                    if size > max_text:
+                        return False
+                    if texts is None:
+                        texts = [value]
+                    else:
+                        texts.append(value)
+                elif shape not in _SCALARS:
+                    return False
+            if chars > self.max_chars or logger_name not in self._clean_stamps:
+                return False
+            return texts is None or self.scanner.all_clean(texts)
+        except Exception:  # a value that lies about its type: the full check decides
+            return False
+
+    def _judge_keys(self, keys: tuple[Any, ...]) -> bool:
+        plain = all(
+            key in _CALLERS_STAMPS
+            or (
+                type(key) is str
+                and key not in _STAMPED
+                and len(key) <= CLEAN_MAX_LEN
+                and self.classifier.flags(key) == 0
+                and self._end_flags.get(key, 0) == 0
+            )
+            for key in keys
+        )
+        if len(self._plain_keys) >= CACHE_SIZE:
+            self._plain_keys.clear()
+        self._plain_keys[keys] = plain
+        return plain
+
     def _stamps_hold_secret(self, stamps: tuple[Any, ...]) -> bool:
         """Whether `kind`, `logger` or `run_id` needs the slow path; clean ones are remembered."""
         for stamp in stamps:
             if stamp is None or stamp in self._clean_stamps:
                 continue
-            if type(stamp) is not str or len(stamp) > _CLEAN_MAX_LEN or self._holds_secret(stamp):
+            if (
+                type(stamp) is not str
+                or len(stamp) > CLEAN_MAX_LEN
+                or self.scanner.holds_secret(stamp)
+            ):
                 return True
-            if len(self._clean_stamps) >= _CACHE_SIZE:
+            if len(self._clean_stamps) >= CACHE_SIZE:
                 self._clean_stamps.clear()
             self._clean_stamps.add(stamp)
         return False
 
     def scrub(self, text: str) -> str:
         """`text` with every secret in it replaced; the same object when it holds none."""
-        spans = self._shape_spans(text)
-        if ":" in text or "=" in text or "%3" in text or "'," in text or '",' in text:
-            spans += self._pair_spans(text)
-        for pattern in self.patterns:
-            spans += [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
-        if not spans:
-            return text
-        out: list[str] = []
-        last = 0
-        for start, end in sorted(spans):
-            if start < last:  # overlaps the previous span: one marker covers both
-                last = max(last, end)
-                continue
-            out += (text[last:start], MARKER)
-            last = end
-        out.append(text[last:])
-        return "".join(out)
+        return self.scanner.scrub(text)
 
     def message_args(self, args: Mapping[Any, Any]) -> dict[Any, Any]:
         """The mapping of a `"%(name)s"` message with the values of sensitive keys replaced,
         so that formatting the message cannot put them in it."""
-        out = {}
-        for key, value in args.items():
-            flags = self._flags(key) if type(key) is str else 0
-            hide = flags & _SENSITIVE and not flags & _SKIP and _hides(value, flags)
-            out[key] = MARKER if hide else value
-        return out
-
-    # -- keys -----------------------------------------------------------------------------
-
-    def _flags(self, key: str) -> int:
-        """The class of a str key, cached for keys of ordinary length."""
-        flags = self._flag_cache.get(key)
-        if flags is None:
-            flags = self._classify(key)
-            if len(self._flag_cache) < _CACHE_SIZE and len(key) <= _CLEAN_MAX_LEN:
-                self._flag_cache[key] = flags
-        return flags
-
-    def _name_flags(self, name: str) -> int:
-        flags = _SENSITIVE if name in self.keys or _sensitive_name(name) else 0
-        if _usage_name(name):
-            flags |= _USAGE
-        if "cookie" in name or "authorization" in name:
-            flags |= _LINE
-        return flags
-
-    def _classify(self, key: str) -> int:
-        name = normalize_key(key)
-        if name in self.allow:
-            return _SKIP
-        flags = self._name_flags(name)
-        if len(key) >= self._min_pair_len and self._holds_secret(key):
-            flags |= _LEAK
-        return flags
-
-    def _text_key_flags(self, key: str) -> int:
-        """The class of a key read from text, where it may be glued to what precedes it."""
-        flags = self._text_flags.get(key)
-        if flags is None:
-            name = normalize_key(key)
-            flags = _SKIP if name in self.allow else self._name_flags(name)
-            if not flags and glued_name(name, self._glued):
-                flags = _SENSITIVE
-            if len(self._text_flags) < _CACHE_SIZE:
-                self._text_flags[key] = flags
-        return flags
-
-    def _top_level_flags(self, event_dict: EventDict) -> dict[Any, int]:
-        kind = event_dict.get(KIND)
-        return self._end_flags if type(kind) is str and kind in _RUN_ENDS else self._top_flags
+        hidden = self.classifier.hidden
+        return {key: MARKER if hidden(key, value) else value for key, value in args.items()}
 
     # -- the fast check: could this record hold a secret? ---------------------------------
-
-    def _holds_secret(self, text: str) -> bool:
-        first = _SHAPES.search(text)
-        if first is not None:
-            if first.lastgroup != "url_user":
-                return True
-            urls = UrlPasswords(text)  # a URL's user: a secret only if a password follows
-            for match in _SHAPES.finditer(text, first.start()):
-                if match.lastgroup != "url_user" or urls.span(match.end()) is not None:
-                    return True
-        pairs_possible = (
-            "=" in text
-            or text.count(":") > text.count("://")
-            or "%3" in text
-            or "'," in text
-            or '",' in text
-        )
-        if pairs_possible and next(self._sensitive_pairs(text), None) is not None:
-            return True
-        return any(p.search(text) is not None for p in self.patterns)
-
-    def _texts_hold_secret(self, texts: list[str]) -> bool:
-        """Whether any of the strings `_collect` gathered holds a secret; clean ones are
-        remembered, so recurring values are not searched again."""
-        if self._holds_secret(texts[0] if len(texts) == 1 else "\x00".join(texts)):
-            return True
-        if len(self._clean) >= _CACHE_SIZE:
-            self._clean.clear()
-        self._clean.update(t for t in texts if len(t) <= _CLEAN_MAX_LEN)
-        return False
 
     def _collect(
         self,
@@ -442,20 +360,20 @@ class Redactor:
         for key, value in pairs:
             flags = cached(key)
             if flags is None:
-                if type(key) is not str or len(key) > _CLEAN_MAX_LEN:  # on the slow path
+                if type(key) is not str or len(key) > CLEAN_MAX_LEN:  # on the slow path
                     return True
                 left[1] -= len(key)
-                flags = self._flags(key)
-                if len(table) < _CACHE_SIZE and len(key) <= _CLEAN_MAX_LEN:
+                flags = self.classifier.flags(key)
+                if len(table) < CACHE_SIZE and len(key) <= CLEAN_MAX_LEN:
                     table[key] = flags
             if flags:
-                if flags & _SKIP:  # unscanned, but within the budget
+                if flags & SKIP:  # unscanned, but within the budget
                     if is_small(value):
                         continue
                     return True
-                if flags & _TALLY and _is_tally(value):
+                if flags & TALLY and is_tally(value):
                     continue
-                if flags & _LEAK or (flags & _SENSITIVE and _hides(value, flags)):
+                if flags & LEAK or (flags & SENSITIVE and hides(value, flags)):
                     return True
             kind = type(value)
             if kind is str:
@@ -481,10 +399,10 @@ class Redactor:
                 if len(value) > MAX_ITEMS or left[0] < 0:
                     return True
                 if (  # a ("Cookie", value) pair?
-                    len(value) == 2 and type(value[0]) is str and len(value[0]) <= _CLEAN_MAX_LEN
+                    len(value) == 2 and type(value[0]) is str and len(value[0]) <= CLEAN_MAX_LEN
                 ):
-                    pair_flags = self._flags(value[0])
-                    if pair_flags & _SENSITIVE and _hides(value[1], pair_flags):
+                    pair_flags = self.classifier.flags(value[0])
+                    if pair_flags & SENSITIVE and hides(value[1], pair_flags):
                         return True
                 inner = zip(repeat(None), value)
             elif kind in _LEAVES:
@@ -495,27 +413,16 @@ class Redactor:
                 return True
         return False
 
-    def _sensitive_pairs(self, text: str) -> Iterator[tuple[int, int]]:
-        """(where the value starts, key flags) of each pair in `text` with a sensitive key,
-        from the last to the first."""
-        size = len(text)
-        pairs = self._encoded_pairs if "%3" in text else self._pairs
-        for match in pairs.finditer(_lower(text)[::-1]):
-            start, end = match.span(1)
-            flags = self._text_key_flags(text[size - end : size - start])
-            if flags & _SENSITIVE and not flags & _SKIP:
-                yield size - match.start(), flags
-
     # -- the slow path: convert and replace ----------------------------------------------------
 
     def _failure_record(self, event_dict: EventDict, exc: Exception) -> EventDict:
         """The stamps alone, for a record whose redaction failed: the caller's ones scrubbed."""
         record = {k: event_dict[k] for k in CORE_FIELDS if k in event_dict}
-        for key in CONTRACT_FIELDS - _GENERATED:
+        for key in CONTRACT_FIELDS - GENERATED:
             if key in record:
                 try:
                     value = record[key]
-                    record[key] = self.scrub(value) if type(value) is str else MARKER
+                    record[key] = self.scanner.scrub(value) if type(value) is str else MARKER
                 except Exception:
                     record[key] = MARKER
         record.update(event=MARKER, redacted=["*"], redaction_error=type(exc).__name__)
@@ -525,7 +432,7 @@ class Redactor:
         """Redact in place, small fields first: a large value may exhaust the budget, but
         never at the cost of an id or a count logged beside it."""
         walk = _Walk(self.max_items, self.max_chars, self.max_text)
-        top_flags = self._top_level_flags(event_dict)
+        top_flags = self.classifier.table(event_dict)
         fields = list(event_dict.items())
         lost = 0
         if len(fields) > self.max_items:  # more fields than the budget: the stamps stay
@@ -539,7 +446,7 @@ class Redactor:
         fields.sort(key=lambda field: cost_order(field[1]))
         texts_left = sum(type(v) is str and len(v) > SMALL_TEXT for _, v in fields)
         for key, value in fields:
-            if key in _GENERATED:
+            if key in GENERATED:
                 continue
             if walk.items <= 0 and key not in CONTRACT_FIELDS:
                 del event_dict[key]  # the budget is spent: what is not scanned is not written
@@ -547,11 +454,11 @@ class Redactor:
                 continue
             walk.items -= 1
             flags = top_flags.get(key) if type(key) is str else None
-            if flags is None or flags & _LEAK:
+            if flags is None or flags & LEAK:
                 name, flags = self._key(key, top_flags, walk.paths, "")
             else:
                 name = key
-            if flags & _TALLY and _is_tally(value):
+            if flags & TALLY and is_tally(value):
                 continue
             if type(value) is str and len(value) > SMALL_TEXT:  # long texts share what is left
                 walk.text_limit = min(self.max_text, max(walk.chars, 0) // texts_left)
@@ -582,9 +489,9 @@ class Redactor:
             name = name[: SMALL_TEXT + _CUT_MARGIN]
         flags = table.get(name)
         if flags is None:
-            flags = self._flags(name)
-        if flags & _LEAK:
-            name = self.scrub(name)
+            flags = self.classifier.flags(name)
+        if flags & LEAK:
+            name = self.scanner.scrub(name)
             paths.append(_path(parent, name))
         if size > SMALL_TEXT:
             name = name[:SMALL_TEXT] + TRUNCATED_MARKER.format(size - SMALL_TEXT)
@@ -596,14 +503,14 @@ class Redactor:
         """`value` (under the key `name`, of class `flags`, in the container at `parent`) as it
         will be written: the same object when nothing changes, else a converted or redacted
         copy. Paths are built only when needed."""
-        if flags & _SKIP:  # written unscanned, within the budget
+        if flags & SKIP:  # written unscanned, within the budget
             return value if is_small(value) else sanitize(value, depth, None, walk)
         kind = type(value)
-        if flags & _SENSITIVE:
-            if kind not in _SCALARS and kind is not str and flags & _USAGE:
+        if flags & SENSITIVE:
+            if kind not in _SCALARS and kind is not str and flags & USAGE:
                 value = walk.convert(value)  # a usage count from numpy is still a count
                 kind = type(value)
-            if _hides(value, flags):
+            if hides(value, flags):
                 walk.paths.append(_path(parent, name))
                 return MARKER
         if kind is str:
@@ -650,7 +557,7 @@ class Redactor:
             walk.items -= 1
             kept += 1
             flags = cached(key) if type(key) is str else None
-            if flags is None or flags & _LEAK:
+            if flags is None or flags & LEAK:
                 name, flags = self._key(key, self._flag_cache, walk.paths, here)
             else:
                 name = key
@@ -680,8 +587,8 @@ class Redactor:
         pair_flags = 0
         if len(items) == 2:  # a ("Authorization", value) header pair, str or bytes
             header = _header_name(items)
-            if header is not None and len(header) <= _CLEAN_MAX_LEN:
-                pair_flags = self._flags(header) & ~_LEAK
+            if header is not None and len(header) <= CLEAN_MAX_LEN:
+                pair_flags = self.classifier.flags(header) & ~LEAK
         if not pair_flags and _SCALARS.issuperset(map(type, items)):  # in bulk: nothing to scan
             walk.items -= len(items)
             out = items
@@ -716,63 +623,19 @@ class Redactor:
             if not keep:  # nothing of it is written: nothing to scan
                 return TRUNCATED_MARKER.format(size)
             window = text[: keep + _CUT_MARGIN]
-            scrubbed = self.scrub(window)
+            scrubbed = self.scanner.scrub(window)
             if scrubbed is not window:
                 walk.paths.append(_path(parent, name))
             return scrubbed[:keep] + TRUNCATED_MARKER.format(size - keep)
-        if (
-            text in self._clean
-            or size < self._min_pair_len
-            or (
-                size < self._min_shape_len
-                and ":" not in text
-                and "=" not in text
-                and "%" not in text
-            )
-        ):
+        scanner = self.scanner
+        if text in self._clean or not scanner.worth_scanning(text):
             return text
-        scrubbed = self.scrub(text)
+        scrubbed = scanner.scrub(text)
         if scrubbed is text:
-            if size <= _CLEAN_MAX_LEN and len(self._clean) < _CACHE_SIZE:
-                self._clean.add(text)
+            scanner.remember_clean(text)
             return text
         walk.paths.append(_path(parent, name))
         return scrubbed
-
-    def _shape_spans(self, text: str) -> list[tuple[int, int]]:
-        spans = []
-        reach = 0  # an AWS key id's neighbourhood is searched once
-        urls = None
-        for match in _SHAPES.finditer(text):
-            group = match.lastgroup or ""
-            if group == "url_user":
-                urls = urls or UrlPasswords(text)
-                password = urls.span(match.end())
-                if password is not None:
-                    spans.append(password)
-                continue
-            start, end = match.start(group) - _BACK.get(group, 0), match.end(group)
-            spans.append((start, end))
-            if group == "aws":
-                low, high = max(start - AWS_SECRET_REACH, reach), end + AWS_SECRET_REACH
-                spans += [m.span() for m in AWS_SECRET.finditer(text, low, high)]
-                reach = high
-        return spans
-
-    def _pair_spans(self, text: str) -> list[tuple[int, int]]:
-        """The values of sensitive pairs; a pair inside a value already found is part of it,
-        so no stretch of text is read twice."""
-        spans: list[tuple[int, int]] = []
-        covered = 0
-        closers = Closers(text)
-        for start, flags in reversed(list(self._sensitive_pairs(text))):
-            if start < covered:
-                continue
-            begin, end = value_span(text, start, bool(flags & _LINE), closers)
-            if end > begin and not text.startswith(MARKER, begin):
-                spans.append((begin, end))
-                covered = end
-        return spans
 
 
 def _unique(name: str, taken: Mapping[str, Any]) -> str:

@@ -554,6 +554,20 @@ MUTATIONS = (
         '        message.span_id = __import__("base64").b64decode(span["spanId"])',
         ("tests/test_ship.py",),
     ),
+    Mutation(
+        "fused-logger-name-unscanned",
+        "the fused write path writes a logger name holding a secret unredacted",
+        "            if chars > self.max_chars or logger_name not in self._clean_stamps:\n",
+        "            if chars > self.max_chars:\n",
+        ("tests/test_fused_path.py",),
+    ),
+    Mutation(
+        "fused-lists-unscanned",
+        "the fused write path writes lists, tuples and converted values without the redactor",
+        "                elif shape not in _SCALARS:\n                    return False\n",
+        "                elif shape is dict:\n                    return False\n",
+        ("tests/test_fused_path.py",),
+    ),
 )
 
 

@@ -1,0 +1,148 @@
+"""The fused default write path writes what the processor chain writes, byte for byte.
+
+Each event is logged twice by the same `configure()`: once the way the default configuration
+writes it (`_fused.FusedWrite`), once through the processor chain. The two lines must be the
+same bytes apart from `ts`, `event_id` and `seq`, for events that take every branch: nested
+values, secrets in values, keys and the logger's name, fields named like stamps, values JSON
+cannot hold, and values past the record's budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import llmops_logging as ll
+from llmops_logging import _logger
+
+SECRET = "sk-proj-4f9aQ2xL7mN3pR8sT1vW6yZ0bC5dE"
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    token: str
+
+
+class Opaque:
+    def __repr__(self) -> str:
+        return f"<Opaque api_key={SECRET}>"
+
+
+def _raise_and_log(log: Any) -> None:
+    try:
+        raise ValueError(f"bad request, password={SECRET}")
+    except ValueError:
+        log.info("failed", exc_info=True)
+
+
+def _events() -> list[Callable[[Any], None]]:
+    """Calls that each log one event; the logger is passed in."""
+    return [
+        lambda log: log.info("plain", kind="sample", i=1, ok=True),
+        lambda log: log.info("plain", kind="sample", i=2, ok=False, note="fresh text"),
+        lambda log: log.info("nested", data={"a": [1, 2, {"b": "c"}], "t": (1, "x")}),
+        lambda log: log.info("secret", note=f"Authorization: Bearer {SECRET}"),
+        lambda log: log.info("secret", password="hunter2", user="ann"),
+        lambda log: log.info("secret", headers=[("Authorization", "Basic dXNlcjpwYXNz")]),
+        lambda log: log.info("secret", nested={"deep": {"api_key": SECRET}}),
+        lambda log: log.info("secret", **{f"password={SECRET}": 1}),
+        lambda log: log.info(f"message with {SECRET}", i=3),
+        lambda log: log.info("hello %s", f"token={SECRET}"),
+        lambda log: log.info("kinds", kind=f"bearer {SECRET}"),
+        lambda log: log.info("collide", ts="mine", level="x", seq=5, run_id="r", pid=0),
+        lambda log: log.info("collide", logger="me", event_id="e", user_ts="taken"),
+        lambda log: log.info("collide", event="also an event", kind="k"),
+        lambda log: log.info("tally", kind="run_ok", counts={"log": 2}, dropped={}),
+        lambda log: log.info("values", color=Color.RED, point=Point(1, SECRET)),
+        lambda log: log.info("values", raw=b"\xff\x00bytes", tags={"b", "a"}, n=Decimal("1.5")),
+        lambda log: log.info("values", obj=Opaque(), at=datetime(2026, 1, 2, tzinfo=timezone.utc)),
+        lambda log: log.info("values", id=uuid.UUID(int=7), big=2**70, nan=float("nan")),
+        lambda log: log.info("values", text="lone \ud800 surrogate", **{"k\udc80": 1}),
+        lambda log: log.info("huge", text="x" * 300_000, small=1),
+        lambda log: log.info("huge", rows=list(range(20_000)), small=2),
+        lambda log: log.info("huge", wide={f"k{n}": n for n in range(20_000)}),
+        lambda log: log.info("huge", **{f"f{n}": "v" for n in range(300)}),
+        lambda log: log.info("long key", **{"k" * 2000: "v"}),
+        _raise_and_log,
+        lambda log: log.warning("levels", i=4),
+        lambda log: ll.get_logger(f"agent token={SECRET}").info("named", i=5),
+        lambda log: log.bind(bound="yes", secret_token="t0k3n-value").info("bound", i=6),
+    ]
+
+
+_VARYING = re.compile(rb'"(ts|event_id)":"[^"]*"|"seq":\d+')
+
+
+def _comparable(line: bytes) -> bytes:
+    """The line with its time, id and sequence number blanked: the rest must be equal."""
+    return _VARYING.sub(b"_", line)
+
+
+def _lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines()
+
+
+def test_fused_path_and_chain_write_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ll.configure(tmp_path)
+    fused, chain = _logger.Sink.fused, _logger.Sink.fused_chain
+    assert fused is not None and chain is not None  # the default configure() has one
+    taken = []
+
+    def counting(logger: Any, method_name: str, event_dict: Any) -> None:
+        taken.append(method_name)
+        fused(logger, method_name, event_dict)
+
+    monkeypatch.setattr(_logger.Sink, "fused", counting)
+    log = ll.get_logger("agent")
+    for event in _events():
+        event(log)
+    assert len(taken) == len(_events())  # every event took the fused path
+    monkeypatch.setattr(_logger.Sink, "fused_chain", None)  # now the processor chain
+    for event in _events():
+        event(log)
+    ll.reset()
+    lines = _lines(tmp_path / "events.jsonl")
+    assert len(lines) == 2 * len(_events())
+    half = len(_events())
+    for via_fused, via_chain in zip(lines[:half], lines[half:], strict=True):
+        assert _comparable(via_fused) == _comparable(via_chain)
+    assert SECRET.encode() not in b"".join(lines)
+
+
+def test_a_chain_with_a_processor_of_its_own_is_not_fused(tmp_path: Path) -> None:
+    """Sampling (or anything else in the chain) keeps the chain; and a processor inserted
+    into the default chain afterwards runs too."""
+    ll.configure(tmp_path, sample={"noisy": 0.0})
+    assert _logger.Sink.fused_chain is None
+    ll.get_logger("x").info("dropped", kind="noisy")
+    ll.get_logger("x").info("kept", kind="sample")
+    ll.configure(tmp_path)
+    assert _logger.Sink.fused_chain is not None
+    from llmops_logging import _config
+
+    def tag(logger: Any, method_name: str, event_dict: Any) -> Any:
+        event_dict["tagged"] = True
+        return event_dict
+
+    _config._processors.insert(1, tag)
+    ll.get_logger("x").info("tagged")
+    ll.reset()
+    records = [line for line in _lines(tmp_path / "events.jsonl") if b"single_process" not in line]
+    assert [b'"event":"kept"' in records[0], b'"tagged":true' in records[1]] == [True, True]
+    assert len(records) == 2
