@@ -82,6 +82,7 @@ def _calls(log_dir: Path, count: int = 1) -> list[dict[str, Any]]:
         calls = [r for r in read_records(log_dir) if r["kind"] == "llm_call"]
         if len(calls) >= count or time.monotonic() > deadline:
             return calls
+        time.sleep(0.02)
 
 
 def test_a_completion_is_recorded_in_the_callers_run_and_step(

@@ -309,10 +309,10 @@ def test_ship_killed_at_random_points_delivers_every_span_at_least_once(
     chance = random.Random(os.environ.get("SHIP_KILL_SEED", "7"))
     context = multiprocessing.get_context("fork")  # a real process, without an interpreter start
     args = ship_args(log_dir, receiver, "--batch", "64")[3:]
-    from llmops_logging.cli import _commands
+    from llmops_logging.cli import _command
     from llmops_logging.cli.ship import proto
 
-    _commands(), proto  # imported once here, not in each child
+    _command("ship"), proto  # imported once here, not in each child
     try:
         while not (log_dir / "events.jsonl").exists():
             assert writer.poll() is None, "the app ended before it logged"

@@ -219,6 +219,15 @@ class LlmCall:
     def finished(self) -> bool:
         return self._done
 
+    def supersede(self) -> bool:
+        """Leave the record to another instrumentation's view of this call (`_once`): False,
+        and nothing changed, when this call has finished already (its record is written)."""
+        with self._done_lock:
+            if self._done:
+                return False
+            self.superseded = True
+            return True
+
     def finish(self, error: BaseException | None = None) -> None:
         """Write the record (level `error` with `error` when `error` is given); only once, and
         only in the process that started the call: a forked child that inherited a stream

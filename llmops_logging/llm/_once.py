@@ -30,6 +30,8 @@ class LlmCall(Protocol):
     @property
     def finished(self) -> bool: ...
 
+    def supersede(self) -> bool: ...
+
 
 SDK = 2
 """Fidelity of a patch on a provider's SDK (`instrument_openai`, `instrument_anthropic`, ...)."""
@@ -48,10 +50,9 @@ def enclose(call: LlmCall) -> None:
     (also from a callback: no token is needed, so start and end may be separate callbacks)."""
     open_calls = tuple(c for c in _enclosing.get() if not c.finished and not c.superseded)
     for outer in open_calls:
-        if outer.fidelity <= call.fidelity:
-            outer.superseded = True
-        else:
-            call.superseded = True
+        # An outer call that finished meanwhile (in another thread) keeps its record.
+        if outer.fidelity > call.fidelity or not outer.supersede():
+            call.supersede()
     _enclosing.set((*(c for c in open_calls if not c.superseded), call))
 
 

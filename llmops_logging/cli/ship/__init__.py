@@ -182,6 +182,11 @@ def command(args: argparse.Namespace) -> int:
         shipper = Shipper(args, found[0], sender)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    except (TypeError, KeyError, IndexError) as exc:  # a checkpoint of another shape
+        raise UsageError(
+            f"the checkpoint cannot be read ({type(exc).__name__}): remove it "
+            "to ship from the start, or give --checkpoint"
+        ) from None
     previous = {
         sig: signal.signal(sig, lambda signum, frame: shipper.stopped.append(signum))
         for sig in (signal.SIGINT, signal.SIGTERM)

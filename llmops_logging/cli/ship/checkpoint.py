@@ -48,8 +48,11 @@ def save(path: str, state: dict[str, Any]) -> None:
 
 def set_aside(path: str, line: bytes) -> None:
     """Append a refused batch (one OTLP/JSON request per line) to the file beside the
-    checkpoint, for a person to look at; it no longer blocks the rest."""
-    with open(path, "ab") as stream:
+    checkpoint, for a person to look at; it no longer blocks the rest. A link planted at that
+    name is not followed (the open fails, and ship reports it)."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+    with os.fdopen(fd, "ab") as stream:
         stream.write(line.rstrip(b"\n") + b"\n")
         stream.flush()
         os.fsync(stream.fileno())

@@ -67,7 +67,9 @@ def endpoint(to: str | None, preset: str | None, env: Mapping[str, str]) -> str:
     base, path = PRESETS.get(preset or "otel-collector", PRESETS["otel-collector"])
     if to:
         parts = urllib.parse.urlsplit(to)
-        return to if parts.path not in ("", "/") else to.rstrip("/") + path
+        if parts.path not in ("", "/"):
+            return to
+        return urllib.parse.urlunsplit(parts._replace(path=path))  # before any query
     if env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         return env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
     if env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
