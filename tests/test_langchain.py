@@ -4,8 +4,6 @@ with the real packages, against the local fake server and LangChain's own fake m
 from __future__ import annotations
 
 import asyncio
-import importlib
-import os
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -18,25 +16,13 @@ import pytest
 import llmops_logging as ll
 from llmops_logging.llm import _call
 
-from .conftest import assert_contract, read_records
+from .conftest import assert_contract, framework, read_records
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from fake_llm import REPLY, FakeLLM
 
-
-def _need(module: str) -> Any:
-    """The module; a test without it is skipped (installed by the `test-frameworks` extra),
-    except under CI, where a missing package fails."""
-    if os.environ.get("CI"):
-        return importlib.import_module(module)
-    return pytest.importorskip(
-        module, reason=f"{module} missing: pip install -e .[test-frameworks]"
-    )
-
-
-_need("langchain_core")
-_need("langchain_openai")
-_need("langgraph")
+for _module in ("langchain_core", "langchain_openai", "langgraph"):
+    framework(_module, "test-frameworks")
 
 from langchain_core.callbacks import BaseCallbackHandler  # noqa: E402
 from langchain_core.documents import Document  # noqa: E402

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import os
 import subprocess
 import sys
@@ -23,7 +24,10 @@ from llmops_logging.llm._patch import Attempts
 
 from .conftest import framework, read_records
 
+_HTTPX_LEVEL = logging.getLogger("httpx").level
 litellm = framework("litellm", "litellm")  # an extra of its own: its install takes minutes
+logging.getLogger("httpx").setLevel(_HTTPX_LEVEL)  # importing litellm sets it to WARNING for
+# the whole process; the rest of the suite (collected with this module) logs through httpx
 CustomLogger = framework("litellm.integrations.custom_logger", "litellm").CustomLogger
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))  # one fake server
