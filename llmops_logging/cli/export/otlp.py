@@ -78,6 +78,30 @@ _EXCEPTION = {"type": "type", "message": "message", "traceback": "stacktrace"}
 _NAME = "llmops_logging"
 
 
+def record_attributes(record: Record) -> dict[str, dict[str, Any]]:
+    """The attributes one record gives its span, by key: its own fields (an error's type,
+    message and traceback go to the exception event instead) and the GenAI and OpenInference
+    names beside them. Export and ship both build spans with it."""
+    error = record.get(ERROR)
+    fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
+    rest = error
+    if isinstance(error, dict):
+        rest = {k: v for k, v in error.items() if k not in _EXCEPTION} or None
+    if rest is not None:
+        fields[ERROR] = rest
+    attrs = {a["key"]: a for a in attributes(fields)}
+    attrs.update(
+        (key, {"key": key, "value": any_value(value)})
+        for key, value in span_attributes(record).items()
+    )
+    return attrs
+
+
+def exception_attributes(error: dict[str, Any]) -> list[dict[str, Any]]:
+    """An `error` field as the attributes of an OpenTelemetry `exception` event."""
+    return attributes({f"exception.{key}": error.get(field) for field, key in _EXCEPTION.items()})
+
+
 def trace_id(run_id: str) -> str:
     """A run id's trace id: its own 32 hex digits when it is a uuid written as the library (or
     OpenTelemetry) writes one; any other spelling is another run, so it is hashed."""
@@ -176,17 +200,7 @@ class _Trace:
         dropped = node.dropped
         for record in node.records:
             error = record.get(ERROR)
-            fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
-            rest = error
-            if isinstance(error, dict):  # type, message, traceback go to the exception event
-                rest = {k: v for k, v in error.items() if k not in _EXCEPTION} or None
-            if rest is not None:
-                fields[ERROR] = rest
-            attrs.update((a["key"], a) for a in attributes(fields))
-            attrs.update(
-                (key, {"key": key, "value": any_value(value)})
-                for key, value in span_attributes(record).items()
-            )
+            attrs.update(record_attributes(record))
             if record.get(KIND) in STARTS:
                 continue
             at = nanos(record.get(TS))
@@ -196,11 +210,8 @@ class _Trace:
             status = {"code": STATUS_ERROR}
             if isinstance(error, dict):
                 status["message"] = error_text(record)
-                exception = {
-                    f"exception.{key}": error.get(field) for field, key in _EXCEPTION.items()
-                }
                 if len(exceptions) < MAX_EVENTS:
-                    exceptions.append((at, "exception", attributes(exception)))
+                    exceptions.append((at, "exception", exception_attributes(error)))
                 else:
                     dropped += 1
         end = nanos(node.end) if node.ended else None

@@ -46,9 +46,15 @@ from ..._contract import (
     TS,
 )
 from ...readmodel.records import ERROR_LEVELS, failed
-from ..export._otlp_values import any_value, attributes, clamp, duration_nanos, nanos
-from ..export.otlp import MAX_EVENTS, span_id, trace_id
-from ..export.span_semantics import handoff_name, span_attributes, span_name
+from ..export._otlp_values import attributes, clamp, duration_nanos, nanos
+from ..export.otlp import (
+    MAX_EVENTS,
+    exception_attributes,
+    record_attributes,
+    span_id,
+    trace_id,
+)
+from ..export.span_semantics import handoff_name, span_name
 
 Record = dict[str, Any]
 Span = dict[str, Any]
@@ -62,7 +68,6 @@ _CORE = frozenset(CORE_FIELDS)
 _SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL, TOOL_CALL))
 _STARTS = frozenset((RUN_START, STEP_START))
 _ENDS = frozenset(RUN_KINDS[1:])
-_EXCEPTION = {"type": "type", "message": "message", "traceback": "stacktrace"}
 _ROOT = ""  # the root's key; a step's is "s" + step_id
 
 
@@ -162,18 +167,7 @@ class Run:
 
     def _fill(self, span: Span, record: Record, kind: Any, at: int | None) -> None:
         error = record.get(ERROR)
-        fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
-        rest = error
-        if isinstance(error, dict):  # type, message, traceback go to the exception event
-            rest = {k: v for k, v in error.items() if k not in _EXCEPTION} or None
-        if rest is not None:
-            fields[ERROR] = rest
-        attrs = span["attrs"]
-        attrs.update((a["key"], a) for a in attributes(fields))
-        attrs.update(
-            (key, {"key": key, "value": any_value(value)})
-            for key, value in span_attributes(record).items()
-        )
+        span["attrs"].update(record_attributes(record))
         if kind in _STARTS:
             if at is not None:
                 span["start"] = at
@@ -186,11 +180,8 @@ class Run:
             span["status"] = {"code": STATUS_ERROR}
             if isinstance(error, dict):
                 span["status"]["message"] = f"{error.get('type')}: {error.get('message')}"
-                exception = {
-                    f"exception.{name}": error.get(field) for field, name in _EXCEPTION.items()
-                }
                 if len(span["exc"]) < MAX_EVENTS:
-                    span["exc"].append([at, "exception", attributes(exception)])
+                    span["exc"].append([at, "exception", exception_attributes(error)])
                 else:
                     span["dropped"] += 1
         else:
