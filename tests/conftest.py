@@ -9,6 +9,7 @@ import contextlib
 import gzip
 import hashlib
 import importlib
+import importlib.util
 import io
 import json
 import locale
@@ -327,6 +328,13 @@ def framework(module: str, extra: str) -> Any:
     """Import a framework that only its tests need; without it, skip with the extra to install,
     except under CI (env `CI` set), where a missing framework fails the test, unless CI names
     its extra in `LLMOPS_CI_WITHOUT` (extras it does not install on that Python)."""
-    if os.environ.get("CI") and extra not in os.environ.get("LLMOPS_CI_WITHOUT", "").split(","):
+    required = extra not in os.environ.get("LLMOPS_CI_WITHOUT", "").split(",")
+    if os.environ.get("CI") and required:
         return importlib.import_module(module)
-    return pytest.importorskip(module, reason=f"{module} is missing: pip install -e '.[{extra}]'")
+    try:  # a folder of that name on sys.path (examples/agents/) is no framework
+        spec = importlib.util.find_spec(module)
+    except ImportError:
+        spec = None
+    if spec is None or spec.origin in (None, "namespace"):
+        pytest.skip(f"{module} is missing: pip install -e '.[{extra}]'", allow_module_level=True)
+    return importlib.import_module(module)
