@@ -135,8 +135,8 @@ MUTATIONS = (
     Mutation(
         "gz-skipped",
         "the reader leaves out gzipped rotated files",
-        "elif match.group(2) or number not in found:",
-        "elif not match.group(2) and number not in found:",
+        "elif parsed[1] or parsed[0] not in found:",
+        "elif not parsed[1] and parsed[0] not in found:",
         ("tests/reader/test_reader.py",),
     ),
     Mutation(
