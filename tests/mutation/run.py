@@ -587,9 +587,21 @@ def apply(copy: Path, mutation: Mutation) -> Path | None:
     return hits[0]
 
 
+def located(copy: Path, test: str) -> str:
+    """`test` as named, or, when no file is at that path, the one file of that name under
+    `tests/`: a test file moved into its subject's folder (`tests/cli/`, ...) is still found
+    by the name it had before."""
+    path, sep, node = test.partition("::")
+    if (copy / path).exists():
+        return test
+    found = sorted((copy / "tests").rglob(Path(path).name))
+    return f"{found[0].relative_to(copy)}{sep}{node}" if len(found) == 1 else test
+
+
 def run_tests(copy: Path, tests: tuple[str, ...], timeout: float) -> tuple[int, str]:
     env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    named = [located(copy, test) for test in tests]
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *named]
     try:
         done = subprocess.run(
             command, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout
