@@ -331,10 +331,12 @@ def framework(module: str, extra: str) -> Any:
     required = extra not in os.environ.get("LLMOPS_CI_WITHOUT", "").split(",")
     if os.environ.get("CI") and required:
         return importlib.import_module(module)
-    try:  # a folder of that name on sys.path (examples/agents/) is no framework
+    try:
         spec = importlib.util.find_spec(module)
     except ImportError:
         spec = None
-    if spec is None or spec.origin in (None, "namespace"):
+    here = [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
+    if spec is None or (here and all(p.is_relative_to(ROOT) for p in here)):
+        # missing, or only a folder of that name in this project (examples/agents/)
         pytest.skip(f"{module} is missing: pip install -e '.[{extra}]'", allow_module_level=True)
     return importlib.import_module(module)
