@@ -60,7 +60,9 @@ _MODEL_OPERATIONS = frozenset(
 )
 _OI_MODEL_KINDS = frozenset({OI_LLM, "EMBEDDING"})
 _lock = threading.Lock()
-_processors: dict[int, _SpanProcessor] = {}  # id(provider) -> the processor added to it
+_MARK = "_llmops_logging_span_processor"
+"""Set on a provider that has our processor. Not a table keyed by `id(provider)`: a provider
+collected and a new one made at the same address would look instrumented and get none."""
 
 
 class SpanError(Exception):
@@ -85,11 +87,11 @@ def instrument_opentelemetry(tracer_provider: Any = None) -> None:
                 provider = TracerProvider()
                 trace.set_tracer_provider(provider)
                 provider = trace.get_tracer_provider()
-        if id(provider) in _processors:
+        if getattr(provider, _MARK, None) is not None:
             return
         processor = _SpanProcessor()
         provider.add_span_processor(processor)
-        _processors[id(provider)] = processor
+        setattr(provider, _MARK, processor)
 
 
 class _Step:
