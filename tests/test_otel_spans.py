@@ -379,4 +379,3 @@ def test_without_the_sdk_the_error_says_what_to_install(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "opentelemetry.sdk.trace", None)
     with pytest.raises(ImportError, match=r"pip install 'llmops_logging\[opentelemetry\]'"):
         otel_spans.instrument_opentelemetry()
-
