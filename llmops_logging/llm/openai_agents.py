@@ -34,10 +34,11 @@ from .._context import StepState, current_run, current_step, nearest_open
 from .._llm_settings import llm_settings
 from .._render import safe_str
 from ..agents import AgentManager, handoff
-from ..runs import RunManager, Scope, StepManager
+from ..runs import RunManager, StepManager
 from ..tools import ToolCall
 from . import _once
 from ._call import LlmCall, note_internal_error
+from ._opened import OpenedStep
 
 _MISSING = (
     "ll.instrument_openai_agents() needs the openai-agents package: "
@@ -72,23 +73,12 @@ def instrument_openai_agents() -> None:
         _processor.registered = True
 
 
-class _Step:
-    """What a step-like span opened: its manager and scope, to close them at its end."""
-
-    __slots__ = ("manager", "scope", "state")
-
-    def __init__(self, manager: StepManager, scope: Scope, state: StepState) -> None:
-        self.manager = manager
-        self.scope = scope
-        self.state = state
-
-
 class _Processor:
     """The SDK's `TracingProcessor` interface (duck-typed: the SDK only calls it)."""
 
     def __init__(self) -> None:
         self.registered = False
-        self._spans: dict[str, _Step | ToolCall | LlmCall | None] = {}
+        self._spans: dict[str, OpenedStep | ToolCall | LlmCall | None] = {}
         self._runs: dict[str, RunManager] = {}
         self._failed: dict[str, SpanError] = {}
 
@@ -142,7 +132,7 @@ class _Processor:
                 if data.output is not None:
                     opened.result = data.output
                 opened.__exit__(None if error is None else SpanError, error, None)
-            elif isinstance(opened, _Step):
+            elif isinstance(opened, OpenedStep):
                 _close_step(opened, data, error)
             elif data.type == "handoff":
                 handoff(safe_str(data.to_agent), from_agent=data.from_agent)
@@ -156,15 +146,15 @@ class _Processor:
         pass
 
 
-def _state_of(opened: _Step | ToolCall | LlmCall | None) -> StepState | None:
-    if isinstance(opened, _Step):
+def _state_of(opened: OpenedStep | ToolCall | LlmCall | None) -> StepState | None:
+    if isinstance(opened, OpenedStep):
         return opened.state
     if isinstance(opened, ToolCall):
         return opened._state
     return None
 
 
-def _open(data: Any) -> _Step | ToolCall | LlmCall | None:
+def _open(data: Any) -> OpenedStep | ToolCall | LlmCall | None:
     """Open what a span of this kind is; None for a span written only at its end."""
     kind = data.type
     if kind == "handoff":
@@ -185,7 +175,7 @@ def _open(data: Any) -> _Step | ToolCall | LlmCall | None:
     else:
         manager = StepManager(_step_name(data), _step_fields(data))
     scope = manager.__enter__()
-    return _Step(manager, scope, manager._state)
+    return OpenedStep(manager, scope, manager._state)
 
 
 def _step_name(data: Any) -> str:
@@ -203,7 +193,7 @@ def _step_fields(data: Any) -> dict[str, Any]:
     return {}
 
 
-def _close_step(opened: _Step, data: Any, error: SpanError | None) -> None:
+def _close_step(opened: OpenedStep, data: Any, error: SpanError | None) -> None:
     if data.type == "guardrail":
         opened.scope.set(triggered=bool(data.triggered))
     elif data.type == "custom" and data.data and llm_settings().capture_content:

@@ -46,10 +46,11 @@ from .._contract import (
 )
 from .._render import safe_str
 from ..agents import AgentManager
-from ..runs import RunManager, Scope, StepManager
+from ..runs import RunManager, StepManager
 from ..tools import ToolCall
 from . import _once
 from ._call import LlmCall, note_internal_error
+from ._opened import OpenedStep
 
 _MISSING = (
     "ll.instrument_opentelemetry() needs the OpenTelemetry SDK: "
@@ -94,16 +95,7 @@ def instrument_opentelemetry(tracer_provider: Any = None) -> None:
         setattr(provider, _MARK, processor)
 
 
-class _Step:
-    __slots__ = ("manager", "scope", "state")
-
-    def __init__(self, manager: StepManager, scope: Scope, state: StepState) -> None:
-        self.manager = manager
-        self.scope = scope
-        self.state = state
-
-
-_Opened = _Step | ToolCall | LlmCall
+_Opened = OpenedStep | ToolCall | LlmCall
 
 
 class _Open:
@@ -188,7 +180,7 @@ def _current(span: Any) -> Iterator[None]:
 
 
 def _state_of(record: _Opened) -> StepState | None:
-    if isinstance(record, _Step):
+    if isinstance(record, OpenedStep):
         return record.state
     if isinstance(record, ToolCall):
         return record._state
@@ -242,7 +234,7 @@ def _open(span: Any) -> _Opened:
     else:
         manager = StepManager(safe_str(span.name), {})
     scope = manager.__enter__()
-    return _Step(manager, scope, manager._state)
+    return OpenedStep(manager, scope, manager._state)
 
 
 def _fill_call(call: LlmCall, attributes: Mapping[str, Any]) -> None:
