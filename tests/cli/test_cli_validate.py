@@ -50,7 +50,15 @@ def mutated(path: str, value: Any) -> dict[str, Any]:
     return record
 
 
-DELETE = object()
+class _Delete:
+    """The value that removes a field (its repr names it, so test ids are the same in every
+    process, as pytest-xdist requires)."""
+
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE = _Delete()
 MUTATIONS = [
     *((field, DELETE) for field in RECORD),
     ("ts", "2026-11-26T13:05:26Z"), ("ts", "2026-11-26 13:05:26.123456+00:00"), ("ts", 17),
