@@ -4,8 +4,10 @@ with the real packages, against the local fake server and LangChain's own fake m
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sys
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,7 +16,8 @@ from typing import Any
 import pytest
 
 import llmops_logging as ll
-from llmops_logging.llm import _call
+from llmops_logging.llm import _bounded, _call
+from llmops_logging.llm import langchain as ll_langchain
 
 from .conftest import assert_contract, framework, read_records
 
@@ -627,3 +630,25 @@ def test_the_handler_runs_in_the_callers_thread(tmp_path: Path) -> None:
     (only,) = [s for s in _steps(records).values() if s["name"] == "only"]
     assert inside["step_id"] == only["start"]["step_id"]
     assert inside["run_id"] == only["start"]["run_id"]
+
+
+def test_runs_never_ended_are_forgotten_past_the_limit_and_later_runs_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_bounded, "LIMIT", 20)
+    ll.configure(tmp_path)
+    handler = ll_langchain._hook.get() if ll_langchain._hook is not None else None
+    assert handler is not None
+    for _ in range(60):  # started, never ended, each in a context of its own
+        contextvars.Context().run(handler.on_chain_start, {}, {}, run_id=uuid.uuid4())
+    assert len(handler._followed) == 20
+    _agent(_fake_model("lookup_order"), [lookup_order]).invoke({"messages": [("user", QUESTION)]})
+    assert len(handler._followed) <= 20
+    records = read_records(tmp_path)
+    (run_ok,) = _by_kind(records, "run_ok")
+    assert run_ok["usage"]["llm_calls"] == 2 and run_ok["counts"]["tool_call"] == 1
+    mine = [r for r in records if r["run_id"] == run_ok["run_id"]]
+    _assert_one_tree(mine)
+    (tool_call,) = _by_kind(mine, "tool_call")
+    assert _ancestors(mine, tool_call) == ["tools"]
+    assert run_ok["name"] == "support_agent"

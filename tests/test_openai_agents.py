@@ -4,6 +4,7 @@ as `tool_call` records, hand-offs, and each model call once, against the local f
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sys
 import threading
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 import llmops_logging as ll
-from llmops_logging.llm import _call
+from llmops_logging.llm import _bounded, _call, openai_agents
 
 from .conftest import framework, read_records
 
@@ -170,16 +171,9 @@ def test_an_agent_with_a_tool_is_a_run_of_an_agent_step_its_calls_and_its_tool(
     assert run_ok["counts"]["tool_call"] == 1
 
 
-UNWATCHED = pytest.mark.xfail(
-    strict=True,
-    reason="the OpenAI SDK patch records a `responses.with_streaming_response` call (how the "
-    "Agents SDK streams Responses) without what its stream carries",
-)
-
-
 @pytest.mark.parametrize(
     ("streamed", "responses"),
-    [(False, False), (True, False), (False, True), pytest.param(True, True, marks=UNWATCHED)],
+    [(False, False), (True, False), (False, True), (True, True)],
     ids=["chat", "chat-streamed", "responses", "responses-streamed"],
 )
 def test_a_call_seen_by_the_agents_sdk_and_the_openai_sdk_is_one_record_counted_once(
@@ -193,8 +187,13 @@ def test_a_call_seen_by_the_agents_sdk_and_the_openai_sdk_is_one_record_counted_
     records = read_records(tmp_path)
     calls = [r for r in records if r["kind"] == "llm_call"]
     assert len(calls) == len(server.requests(path)) - before == 2
-    # the SDK patch's record (it sees the response id), not the framework's
-    assert all(c["gen_ai"]["response"]["id"] for c in calls)
+    # the SDK patch's record (it sees the response id), not the framework's; a streamed
+    # Responses call (`with_streaming_response`) with what its stream carried
+    for call in calls:
+        assert call["gen_ai"]["response"]["id"] and call["gen_ai"]["response"]["finish_reasons"]
+        assert call["gen_ai"]["usage"]["output_tokens"] > 0
+        assert call["gen_ai"]["output"]["messages"][0]["parts"]
+        assert ("ttft_s" in call) == streamed
     (run_ok,) = [r for r in records if r["kind"] == "run_ok"]
     assert run_ok["usage"]["llm_calls"] == 2
     assert run_ok["usage"]["input_tokens"] == sum(
@@ -386,3 +385,28 @@ def test_without_the_sdk_the_error_says_what_to_install(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "agents.tracing", None)
     with pytest.raises(ImportError, match=r"pip install 'llmops_logging\[openai-agents\]'"):
         ll.instrument_openai_agents()
+
+
+def test_spans_never_ended_are_forgotten_past_the_limit_and_later_runs_record(
+    tmp_path: Path, server: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_bounded, "LIMIT", 20)
+    ll.configure(tmp_path)
+    processor = openai_agents._processor
+    assert processor is not None
+
+    def never_ended(index: int) -> None:
+        agents.trace(f"dropped {index}").start(mark_as_current=True)
+        agents.custom_span(f"span {index}").start(mark_as_current=True)
+
+    for index in range(60):  # each as if in a task of its own, dropped
+        contextvars.Context().run(never_ended, index)
+    assert len(processor._spans) == len(processor._runs) == 20
+    result = _run(_agent(_model(_client(server))))
+    assert result.final_output
+    assert len(processor._spans) <= 20 and len(processor._runs) <= 20
+    records = read_records(tmp_path)
+    (run_ok,) = [r for r in records if r["kind"] == "run_ok"]
+    assert run_ok["name"] == "Agent workflow" and run_ok["usage"]["llm_calls"] == 2
+    (tool,) = [r for r in records if r["kind"] == "tool_call"]
+    assert tool["run_id"] == run_ok["run_id"]

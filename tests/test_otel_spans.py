@@ -4,6 +4,7 @@ become `llm_call`, `tool_call` and agent steps, other spans steps, each model ca
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 import llmops_logging as ll
-from llmops_logging.llm import otel_spans
+from llmops_logging.llm import _bounded, otel_spans
 
 from .conftest import framework, read_records
 
@@ -279,7 +280,7 @@ def test_openinference_spans_are_calls_tools_agents_and_steps(
 ) -> None:
     ll.configure(tmp_path)
     tracer = provider[0].get_tracer("test")
-    with tracer.start_as_current_span("workflow"):
+    with ll.run("job"), tracer.start_as_current_span("workflow"):  # in a run: a step
         with tracer.start_as_current_span(
             "planner", attributes={"openinference.span.kind": "AGENT", "agent.name": "planner"}
         ):
@@ -308,7 +309,7 @@ def test_openinference_spans_are_calls_tools_agents_and_steps(
             broken.set_status(Status(StatusCode.ERROR, "timed out"))
     records = read_records(tmp_path)
     steps = _steps(records)
-    assert [r["name"] for r in records if r["kind"] == "run_start"] == ["workflow"]
+    assert [r["name"] for r in records if r["kind"] == "run_start"] == ["job"]
     assert [r["kind"] for r in records if r["kind"].startswith("run_")][-1] == "run_ok"
     (call,) = [r for r in records if r["kind"] == "llm_call"]
     assert call["gen_ai"]["request"]["model"] == "gpt-4o-mini"
@@ -365,7 +366,8 @@ def test_instrumenting_a_provider_twice_adds_one_processor(tmp_path: Path) -> No
     ll.instrument_opentelemetry(tracer_provider)
     ll.instrument_opentelemetry(tracer_provider)
     ll.configure(tmp_path)
-    with tracer_provider.get_tracer("test").start_as_current_span("once"):
+    tracer = tracer_provider.get_tracer("test")
+    with tracer.start_as_current_span("once", attributes={"gen_ai.conversation.id": "c-1"}):
         pass
     assert [r["kind"] for r in read_records(tmp_path)] == [
         "run_start",
@@ -373,6 +375,127 @@ def test_instrumenting_a_provider_twice_adds_one_processor(tmp_path: Path) -> No
         "step_ok",
         "run_ok",
     ]
+
+
+# -- which spans --------------------------------------------------------------------------------
+
+AGENT = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "helper"}
+CHAT = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.request.model": "gpt-4o-mini",
+    "gen_ai.usage.input_tokens": 7,
+    "gen_ai.usage.output_tokens": 3,
+}
+
+
+def test_a_gen_ai_span_below_a_foreign_root_is_the_root_of_its_own_run(
+    tmp_path: Path, provider: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    ll.configure(tmp_path)
+    tracer = provider[0].get_tracer("test")
+    with tracer.start_as_current_span("GET /ask", attributes={"http.request.method": "GET"}):
+        with tracer.start_as_current_span("SELECT orders"):
+            pass
+        with tracer.start_as_current_span("invoke_agent helper", attributes=AGENT):
+            with tracer.start_as_current_span("running tools"):  # below a GenAI span
+                pass
+            with tracer.start_as_current_span("chat gpt-4o-mini", attributes=CHAT):
+                pass
+        with tracer.start_as_current_span("POST /audit"):
+            pass
+    records = read_records(tmp_path)
+    text = (tmp_path / "events.jsonl").read_text()
+    assert "GET /ask" not in text and "SELECT" not in text and "audit" not in text
+    (run_start,) = [r for r in records if r["kind"] == "run_start"]
+    assert run_start["name"] == "invoke_agent helper"
+    assert {r["run_id"] for r in records} == {run_start["run_id"]}
+    steps = _steps(records)
+    (tools,) = [r for r in records if r["kind"] == "step_start" and r["name"] == "running tools"]
+    assert _ancestors(tools, steps) == ["helper"]
+    (call,) = [r for r in records if r["kind"] == "llm_call"]
+    assert _ancestors(call, steps) == ["helper"]
+    (run_ok,) = [r for r in records if r["kind"] == "run_ok"]
+    assert run_ok["usage"]["input_tokens"] == 7
+
+
+def test_a_foreign_span_alone_writes_nothing(
+    tmp_path: Path, provider: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    ll.configure(tmp_path)
+    tracer = provider[0].get_tracer("test")
+    with tracer.start_as_current_span("GET /health"), tracer.start_as_current_span("SELECT 1"):
+        pass
+    ll.get_logger().info("after")
+    assert [r["event"] for r in read_records(tmp_path)] == ["after"]
+    assert len(provider[1].get_finished_spans()) == 2  # the other processors saw them
+
+
+def test_a_foreign_span_inside_a_run_or_step_is_a_step_of_it(
+    tmp_path: Path, provider: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    ll.configure(tmp_path)
+    tracer = provider[0].get_tracer("test")
+    with ll.run("job") as run:
+        with tracer.start_as_current_span("fetch"):
+            pass
+        with ll.step("load") as step, tracer.start_as_current_span("parse"):
+            pass
+    records = read_records(tmp_path)
+    assert [r["name"] for r in records if r["kind"] == "run_start"] == ["job"]
+    (fetch,) = [r for r in records if r["kind"] == "step_start" and r["name"] == "fetch"]
+    (parse,) = [r for r in records if r["kind"] == "step_start" and r["name"] == "parse"]
+    assert fetch["run_id"] == parse["run_id"] == run.run_id
+    assert parse["parent_id"] == step.step_id
+
+
+def test_all_spans_records_every_span_and_a_later_call_may_change_it(tmp_path: Path) -> None:
+    tracer_provider = TracerProvider()
+    ll.instrument_opentelemetry(tracer_provider, all_spans=True)
+    ll.configure(tmp_path)
+    tracer = tracer_provider.get_tracer("test")
+    with tracer.start_as_current_span("GET /ask"), tracer.start_as_current_span("SELECT 1"):
+        pass
+    ll.instrument_opentelemetry(tracer_provider)  # left out: the choice stays
+    with tracer.start_as_current_span("GET /again"):
+        pass
+    ll.instrument_opentelemetry(tracer_provider, all_spans=False)
+    with tracer.start_as_current_span("GET /not"):
+        pass
+    records = read_records(tmp_path)
+    assert [r["name"] for r in records if r["kind"] == "run_start"] == ["GET /ask", "GET /again"]
+    steps = [r["name"] for r in records if r["kind"] == "step_start"]
+    assert steps == ["GET /ask", "SELECT 1", "GET /again"]
+    assert len(tracer_provider._active_span_processor._span_processors) == 1
+    tracer_provider.shutdown()
+
+
+def test_spans_never_ended_are_forgotten_past_the_limit_and_later_spans_record(
+    tmp_path: Path,
+    provider: tuple[TracerProvider, InMemorySpanExporter],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_bounded, "LIMIT", 20)
+    ll.configure(tmp_path)
+    tracer = provider[0].get_tracer("test")
+    processor = getattr(provider[0], otel_spans._MARK)
+
+    def never_ended() -> None:
+        for index in range(60):
+            tracer.start_span(f"chat {index}", attributes=CHAT)  # never ended
+
+    contextvars.Context().run(never_ended)
+    assert len(processor._spans) == 20
+    with (
+        tracer.start_as_current_span("invoke_agent helper", attributes=AGENT),
+        tracer.start_as_current_span("chat gpt-4o-mini", attributes=CHAT),
+    ):
+        pass
+    assert len(processor._spans) <= 20
+    records = read_records(tmp_path)
+    runs = [r for r in records if r["kind"] == "run_ok"]
+    assert [r["usage"]["llm_calls"] for r in runs] == [1]
+    (call,) = [r for r in records if r["kind"] == "llm_call"]
+    assert call["run_id"] == runs[0]["run_id"]
 
 
 def test_without_the_sdk_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

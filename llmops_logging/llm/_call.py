@@ -429,10 +429,12 @@ _worker_lock = threading.Lock()
 _worker: threading.Thread | None = None
 
 
-def abandon(call: LlmCall) -> None:
-    """Finish `call` soon, off the current thread: for `weakref.finalize` callbacks."""
+def abandon(call: LlmCall, *, incomplete: bool = True) -> None:
+    """Finish `call` soon, off the current thread: for `weakref.finalize` callbacks.
+    `incomplete`: a stream dropped before its end (`stream_incomplete`)."""
     if not call.finished and call._pid == os.getpid():
-        call.stream_incomplete = True
+        if incomplete:
+            call.stream_incomplete = True
         _abandoned.put(call)
 
 

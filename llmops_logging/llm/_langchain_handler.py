@@ -37,6 +37,7 @@ from .._contract import DOCUMENTS
 from ..runs import RunManager, Scope, StepManager
 from ..tools import ToolCall
 from . import _once
+from ._bounded import Bounded
 from ._call import LlmCall, note_internal_error
 from ._content import text_part, tool_call_part, tool_response_part
 
@@ -156,7 +157,8 @@ class LangChainHandler(BaseCallbackHandler):
     raise_error = False
 
     def __init__(self) -> None:
-        self._followed: dict[UUID, _Followed] = {}
+        # by LangChain's run id; bounded: a run never ended is forgotten (`_bounded`)
+        self._followed: Bounded[UUID, _Followed] = Bounded()
 
     # -- where a run sits -----------------------------------------------------------------
 
@@ -194,7 +196,7 @@ class LangChainHandler(BaseCallbackHandler):
         self._followed[run_id] = _Scope(manager)
 
     def _close(self, run_id: UUID, error: BaseException | None) -> None:
-        followed = self._followed.pop(run_id, None)
+        followed = self._followed.pop(run_id)
         if isinstance(followed, (_Scope, _Tool)):
             followed.end(error)
 
@@ -354,7 +356,7 @@ class LangChainHandler(BaseCallbackHandler):
 
     @_guarded
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        followed = self._followed.pop(run_id, None)
+        followed = self._followed.pop(run_id)
         if not isinstance(followed, _Model):
             return
         call = followed.call
@@ -368,7 +370,7 @@ class LangChainHandler(BaseCallbackHandler):
 
     @_guarded
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        followed = self._followed.pop(run_id, None)
+        followed = self._followed.pop(run_id)
         if isinstance(followed, _Model):
             _once.release(followed.call)
             followed.call.finish(error)

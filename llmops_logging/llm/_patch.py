@@ -19,7 +19,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, Protocol
 
-from . import _once
+from . import _once, _raw
 from ._call import LlmCall, note_internal_error
 
 WRAPPED = "__llmops_logging_wrapped__"
@@ -147,14 +147,30 @@ class Sending:
         call = self.call
         if call is None:
             return result
-        parsed = _parsed(result)
         try:
-            returned = self.hooks.end(call, parsed)
+            parsed = _parsed(result)
+        except Exception:  # the caller's own parse() will say what is wrong with the body
+            call.finish()
+            return result
+        if _raw.unread(parsed):  # ends when the caller parses, closes or drops it
+            try:
+                _raw.watch_raw(call, parsed, self._hand, record_failure)
+            except Exception:
+                note_internal_error()
+                call.finish()
+            return result
+        returned = self._hand(call, parsed)
+        return result if returned is parsed else returned
+
+    def _hand(self, call: LlmCall, parsed: Any) -> Any:
+        """Hand the typed result to `hooks.end`: what the caller gets (`parsed`, or the
+        watched stream that replaces it)."""
+        try:
+            return self.hooks.end(call, parsed)
         except Exception:
             note_internal_error()
             call.finish()  # what was known before the failure
-            return result
-        return result if returned is parsed else returned
+            return parsed
 
 
 def attempts_of(source: Any) -> int | None:

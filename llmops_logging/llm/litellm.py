@@ -16,13 +16,13 @@ the OpenAI SDK.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from .._contract import cost_ok
 from . import _once
+from ._bounded import Bounded
 from ._call import LlmCall, note_internal_error
 from ._cost import Cost
 from ._sdk import new_call, require
@@ -58,8 +58,6 @@ _PARAMS = MappingProxyType(
         "presence_penalty": "presence_penalty",
     }
 )
-_PENDING_LIMIT = 10_000
-"""Calls begun and not yet reported: bounded, LiteLLM may never report some (a dropped stream)."""
 
 
 def instrument_litellm() -> None:
@@ -80,27 +78,23 @@ _handler: Any = None
 
 
 class _Calls:
-    """The calls LiteLLM has begun, by its `litellm_call_id`."""
+    """The calls LiteLLM has begun, by its `litellm_call_id` (bounded: LiteLLM may never
+    report some, a dropped stream)."""
 
     def __init__(self) -> None:
-        self._calls: OrderedDict[str, LlmCall] = OrderedDict()
-        self._lock = threading.Lock()
+        self._calls: Bounded[str, LlmCall] = Bounded()
 
     def begin(self, details: dict[str, Any]) -> None:
         call_id = details.get("litellm_call_id")
         if not isinstance(call_id, str):
             return
-        with self._lock:
-            if call_id in self._calls:  # a retry of the same call
-                return
-            for earlier in self._calls.values():  # never enclosing the next call
-                _once.release(earlier)
+        if call_id in self._calls:  # a retry of the same call
+            return
+        for earlier in self._calls.values():  # never enclosing the next call
+            _once.release(earlier)
         call = _begin(details)
         _once.enclose(call)
-        with self._lock:
-            self._calls[call_id] = call
-            while len(self._calls) > _PENDING_LIMIT:
-                self._calls.popitem(last=False)
+        self._calls[call_id] = call
 
     def sent(self, details: dict[str, Any]) -> None:
         call = self._get(details, pop=False)
@@ -126,10 +120,9 @@ class _Calls:
 
     def _get(self, details: dict[str, Any], pop: bool) -> LlmCall | None:
         call_id = details.get("litellm_call_id")
-        with self._lock:
-            if pop:
-                return self._calls.pop(call_id, None) if isinstance(call_id, str) else None
-            return self._calls.get(call_id) if isinstance(call_id, str) else None
+        if not isinstance(call_id, str):
+            return None
+        return self._calls.pop(call_id) if pop else self._calls.get(call_id)
 
 
 _calls = _Calls()

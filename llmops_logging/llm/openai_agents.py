@@ -37,6 +37,7 @@ from ..agents import AgentManager, handoff
 from ..runs import RunManager, StepManager
 from ..tools import ToolCall
 from . import _once
+from ._bounded import Bounded
 from ._call import LlmCall, note_internal_error
 from ._opened import OpenedStep
 
@@ -78,9 +79,10 @@ class _Processor:
 
     def __init__(self) -> None:
         self.registered = False
-        self._spans: dict[str, OpenedStep | ToolCall | LlmCall | None] = {}
-        self._runs: dict[str, RunManager] = {}
-        self._failed: dict[str, SpanError] = {}
+        # by span and trace id; bounded: a span or trace never ended is forgotten (`_bounded`)
+        self._spans: Bounded[str, OpenedStep | ToolCall | LlmCall | None] = Bounded()
+        self._runs: Bounded[str, RunManager] = Bounded()
+        self._failed: Bounded[str, SpanError] = Bounded()
 
     # -- traces ---------------------------------------------------------------------------
 
@@ -97,8 +99,8 @@ class _Processor:
 
     def on_trace_end(self, trace: Any) -> None:
         try:
-            manager = self._runs.pop(trace.trace_id, None)
-            error = self._failed.pop(trace.trace_id, None)
+            manager = self._runs.pop(trace.trace_id)
+            error = self._failed.pop(trace.trace_id)
             if manager is not None:
                 manager.__exit__(None if error is None else SpanError, error, None)
         except Exception:
@@ -118,7 +120,7 @@ class _Processor:
 
     def on_span_end(self, span: Any) -> None:
         try:
-            opened = self._spans.pop(span.span_id, None)
+            opened = self._spans.pop(span.span_id)
             error = _error_of(span.error)
             if error is not None and span.parent_id is None:
                 self._failed[span.trace_id] = error

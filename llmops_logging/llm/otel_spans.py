@@ -10,6 +10,13 @@ it, that record is the one), a tool's a `tool_call`, an agent's an agent's step,
 a step. This is how Pydantic AI (which emits GenAI spans itself), the OpenInference and
 OpenLLMetry instrumentors and OpenTelemetry's own GenAI instrumentations reach the log.
 
+Which spans: those that carry GenAI attributes (any `gen_ai.*`) or OpenInference's span kind
+when they start, the spans below a recorded one, and any span started while a run or step of
+this library is open (a user's own span inside `ll.run` is a step of it). Other spans (an
+HTTP server's request, a database query outside any run) are not this library's to record: a
+trace whose root is such a span writes nothing for it, and a GenAI span below it is the root
+of a run of its own. `all_spans=True` records every span, every root opening a run.
+
 OpenTelemetry starts a span in the context of the code that starts it (`on_start` runs there,
 before the span is made current), so its step becomes the current step there, as `ll.step`
 would, and steps nest as spans nest. The records a span writes carry its own `trace_id` and
@@ -49,6 +56,7 @@ from ..agents import AgentManager
 from ..runs import RunManager, StepManager
 from ..tools import ToolCall
 from . import _once
+from ._bounded import Bounded
 from ._call import LlmCall, note_internal_error
 from ._opened import OpenedStep
 
@@ -70,11 +78,15 @@ class SpanError(Exception):
     """A span's error status (and its exception event's type and message)."""
 
 
-def instrument_opentelemetry(tracer_provider: Any = None) -> None:
-    """Write the spans of `tracer_provider` (default: the global one) as records.
+def instrument_opentelemetry(tracer_provider: Any = None, *, all_spans: bool | None = None) -> None:
+    """Write the spans of `tracer_provider` (default: the global one) as records: the GenAI
+    and OpenInference spans, what runs below them and what runs inside an open run or step;
+    with `all_spans=True`, every span.
 
     Where no SDK tracer provider is set globally, one is made and set, so that instrumented
-    libraries have somewhere to send spans. Idempotent per provider."""
+    libraries have somewhere to send spans. Idempotent per provider: a later call adds no
+    second processor; its `all_spans`, when given, replaces the earlier choice for the spans
+    started from then on (left out, the choice stays as it was; at first, False)."""
     try:
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider
@@ -88,11 +100,13 @@ def instrument_opentelemetry(tracer_provider: Any = None) -> None:
                 provider = TracerProvider()
                 trace.set_tracer_provider(provider)
                 provider = trace.get_tracer_provider()
-        if getattr(provider, _MARK, None) is not None:
-            return
-        processor = _SpanProcessor()
-        provider.add_span_processor(processor)
-        setattr(provider, _MARK, processor)
+        processor = getattr(provider, _MARK, None)
+        if processor is None:
+            processor = _SpanProcessor()
+            provider.add_span_processor(processor)
+            setattr(provider, _MARK, processor)
+        if all_spans is not None:
+            processor.all_spans = bool(all_spans)
 
 
 _Opened = OpenedStep | ToolCall | LlmCall
@@ -112,12 +126,16 @@ class _SpanProcessor:
     """OpenTelemetry's `SpanProcessor` interface (duck-typed: the SDK only calls it)."""
 
     def __init__(self) -> None:
-        self._spans: dict[int, _Open] = {}
+        self.all_spans = False
+        # by span id; bounded: a span never ended is forgotten (`_bounded`)
+        self._spans: Bounded[int, _Open] = Bounded()
 
     def on_start(self, span: Any, parent_context: Any = None) -> None:
         try:
             parent = span.parent
             opened = self._spans.get(parent.span_id) if parent is not None else None
+            if opened is None and not self._followed(span):
+                return
             state = _state_of(opened.record) if opened is not None else None
             if state is not None and state is not current_step.get():
                 current_step.set(state)  # nest as the spans nest
@@ -134,12 +152,21 @@ class _SpanProcessor:
         except Exception:
             note_internal_error()
 
+    def _followed(self, span: Any) -> bool:
+        """Whether a span whose parent is not recorded is: see the module's docstring."""
+        return (
+            self.all_spans
+            or _is_gen_ai(span.attributes or {})
+            or nearest_open(current_run.get()) is not None
+            or nearest_open(current_step.get()) is not None
+        )
+
     def _on_ending(self, span: Any) -> None:
         pass
 
     def on_end(self, span: Any) -> None:
         try:
-            opened = self._spans.pop(span.context.span_id, None)
+            opened = self._spans.pop(span.context.span_id)
             if opened is None:
                 return
             attributes: Mapping[str, Any] = span.attributes or {}
@@ -185,6 +212,11 @@ def _state_of(record: _Opened) -> StepState | None:
     if isinstance(record, ToolCall):
         return record._state
     return None
+
+
+def _is_gen_ai(attributes: Mapping[str, Any]) -> bool:
+    """Whether a span says it is a model's, a tool's or an agent's: GenAI or OpenInference."""
+    return OI_SPAN_KIND in attributes or any(name.startswith("gen_ai.") for name in attributes)
 
 
 def _kind(attributes: Mapping[str, Any]) -> str:

@@ -568,6 +568,53 @@ MUTATIONS = (
         "                elif shape is dict:\n                    return False\n",
         ("tests/test_fused_path.py",),
     ),
+    Mutation(
+        "raw-response-finished-at-once",
+        "a with_streaming_response call is recorded when create() returns: no usage, no output",
+        "        if _raw.unread(parsed):",
+        "        if False:",
+        ("tests/llm/test_llm_openai_raw.py", "tests/test_openai_agents.py"),
+    ),
+    Mutation(
+        "raw-parse-not-watched",
+        "the stream a raw response's parse() returns is not watched: recorded at close, no usage",
+        "        self.parsed = True\n        return self.end(self.call, value)\n",
+        "        return value\n",
+        ("tests/llm/test_llm_openai_raw.py",),
+    ),
+    Mutation(
+        "raw-close-not-finishing",
+        "a raw response read as bytes and closed is recorded only when collected",
+        "        if self.parsed:  # a stream the caller had not read to its end\n",
+        "        return\n        if self.parsed:\n",
+        ("tests/llm/test_llm_openai_raw.py",),
+    ),
+    Mutation(
+        "open-spans-unbounded",
+        "the maps of open spans, runs and calls of the framework handlers grow without bound",
+        "            while len(self._items) > LIMIT:\n",
+        "            while len(self._items) > 10 * LIMIT:\n",
+        (
+            "tests/test_otel_spans.py::test_spans_never_ended_are_forgotten_past_the_limit_and_later_spans_record",
+            "tests/test_langchain.py::test_runs_never_ended_are_forgotten_past_the_limit_and_later_runs_record",
+            "tests/test_openai_agents.py::test_spans_never_ended_are_forgotten_past_the_limit_and_later_runs_record",
+        ),
+    ),
+    Mutation(
+        "otel-every-span-by-default",
+        "instrument_opentelemetry records every span (an HTTP request a run) unless told otherwise",
+        "        self.all_spans = False\n",
+        "        self.all_spans = True\n",
+        ("tests/test_otel_spans.py",),
+    ),
+    Mutation(
+        "otel-open-run-ignored",
+        "a user's own span inside an ll.run or ll.step is not recorded as a step",
+        "            or nearest_open(current_run.get()) is not None\n"
+        "            or nearest_open(current_step.get()) is not None\n",
+        "",
+        ("tests/test_otel_spans.py",),
+    ),
 )
 
 
