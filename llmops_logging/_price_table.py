@@ -18,6 +18,7 @@ A leaf: it imports nothing from the package, so the core can start the load with
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import importlib.util
 import sys
@@ -28,6 +29,8 @@ from ._platform import at_fork_in_child
 
 MAX_WAIT_S = 0.05
 """How long a finishing call waits for a load in progress before going unpriced."""
+EXIT_WAIT_S = 30.0
+"""How long the interpreter's exit waits for a load in progress (see `_let_the_load_end`)."""
 LOADING_NOTE = "price table still loading"
 _PACKAGE = "genai_prices"
 
@@ -85,6 +88,19 @@ def table(wait: float = MAX_WAIT_S) -> Any:
         if not loaded.wait(wait):
             raise StillLoading(LOADING_NOTE)
     return _module
+
+
+def _let_the_load_end() -> None:
+    """At exit, before the interpreter stops its daemon threads: Python (before 3.14) stops
+    one wherever it stands when it next takes the GIL, and one stopped inside the compiled code
+    that importing genai-prices runs (pydantic-core) aborts the process with SIGABRT ("FATAL:
+    exception not rethrown"), seen with a process that exited right after its first call. The
+    load takes about a second; a process that never started it does not wait."""
+    if _started:
+        loaded.wait(EXIT_WAIT_S)
+
+
+atexit.register(_let_the_load_end)
 
 
 def _after_fork() -> None:

@@ -161,3 +161,39 @@ def test_a_call_never_waits_for_the_price_table_to_load(tmp_path: Path) -> None:
     first, second = [r for r in read_records(tmp_path) if r["kind"] == "llm_call"]
     assert "cost_usd" not in first and first["cost_note"] == _price_table.LOADING_NOTE
     assert second["cost_usd"] > 0 and "cost_note" not in second
+
+
+_EXIT_WHILE_LOADING = """
+import importlib.abc, pathlib, sys, time
+import llmops_logging as ll
+marker = pathlib.Path(sys.argv[1]) / "loaded"
+
+class SlowTable(importlib.abc.MetaPathFinder):  # genai_prices takes a second, then is there
+    def find_spec(self, name, path=None, target=None):
+        if name == "genai_prices":
+            time.sleep(1.0)
+            marker.write_text("the load ran to its end")
+        return None
+
+sys.meta_path.insert(0, SlowTable())
+ll.configure(sys.argv[1])
+with ll.llm_call("gpt-4o-mini", provider="openai") as call:
+    call.set_usage(100, 10)
+"""
+
+
+def test_a_process_that_exits_while_the_table_loads_lets_the_load_end_first(
+    tmp_path: Path,
+) -> None:
+    """Python (before 3.14) stops a daemon thread at exit wherever it stands; one stopped
+    inside the compiled code that importing genai-prices runs (pydantic-core) aborted the
+    process with SIGABRT ("FATAL: exception not rethrown"). The exit waits for the load."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", _EXIT_WHILE_LOADING, str(tmp_path)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "loaded").read_text() == "the load ran to its end"
+    (record,) = [r for r in read_records(tmp_path) if r["kind"] == "llm_call"]
+    assert record["cost_note"] == _price_table.LOADING_NOTE
