@@ -145,7 +145,7 @@ def configure(
         set_min_level(min_level)
         Sink.write_line = handler.write_line
         Sink.seq_counter = seq_counter
-        fused = fused_write(chain, handler.write_line)
+        fused = fused_write(chain, handler.write_line, Sink)
         Sink.fused_chain = None  # a writer that sees a chain finds its function
         Sink.fused = fused.__call__ if fused is not None else None  # a bound method: called fast
         Sink.fused_chain = fused.chain if fused is not None else None

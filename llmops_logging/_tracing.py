@@ -23,6 +23,7 @@ from contextvars import ContextVar
 from typing import Any
 
 OTEL_TRACE_MODULE = "opentelemetry.trace"
+TRACE_ID, SPAN_ID = "trace_id", "span_id"
 modules = sys.modules  # `OTEL_TRACE_MODULE in modules` is the whole cost without OpenTelemetry
 
 _span_of_context: tuple[Callable[[], Any], str] | None = None  # (the variable's get, span key)
@@ -49,6 +50,29 @@ def _resolve() -> bool:
     return _public_span is not None
 
 
+def current_span_ids() -> tuple[Any, str, str] | None:
+    """`(span context, trace_id, span_id)` of the current valid span, or None; never raises."""
+    global _last
+    try:
+        reader = _span_of_context
+        if reader is None:
+            if _public_span is None and not _resolve():
+                return None
+            reader = _span_of_context
+        span = reader[0]().get(reader[1]) if reader is not None else _public_span()  # type: ignore[misc]
+        if span is None:
+            return None
+        context = span.get_span_context()
+        last = _last
+        if context is not last[0]:
+            if not context.is_valid:
+                return None
+            last = _last = (context, f"{context.trace_id:032x}", f"{context.span_id:016x}")
+        return last
+    except Exception:  # a foreign span or context implementation
+        return None
+
+
 def add_trace_ids(
     event_dict: MutableMapping[str, Any],
     displace: Callable[[MutableMapping[str, Any], str, Any], None],
@@ -56,27 +80,15 @@ def add_trace_ids(
     """Add the current span's ids; never raises. Inside a span they are stamps like `run_id`:
     a caller's own `trace_id` / `span_id` is handed to `displace` (which keeps it as
     `user_<name>`) rather than forging the span's. Outside any span the caller's stay."""
-    global _last
+    ids = current_span_ids()
+    if ids is None:
+        return
     try:
-        reader = _span_of_context
-        if reader is None:
-            if _public_span is None and not _resolve():
-                return
-            reader = _span_of_context
-        span = reader[0]().get(reader[1]) if reader is not None else _public_span()  # type: ignore[misc]
-        if span is None:
-            return
-        context = span.get_span_context()
-        last = _last
-        if context is not last[0]:
-            if not context.is_valid:
-                return
-            last = _last = (context, f"{context.trace_id:032x}", f"{context.span_id:016x}")
-        if "trace_id" in event_dict or "span_id" in event_dict:
-            for name in ("trace_id", "span_id"):
+        if TRACE_ID in event_dict or SPAN_ID in event_dict:
+            for name in (TRACE_ID, SPAN_ID):
                 if name in event_dict:
                     displace(event_dict, name, event_dict.pop(name))
-        event_dict["trace_id"] = last[1]
-        event_dict["span_id"] = last[2]
-    except Exception:  # a foreign span or context implementation
+        event_dict[TRACE_ID] = ids[1]
+        event_dict[SPAN_ID] = ids[2]
+    except Exception:  # a mapping that refuses
         pass

@@ -4,7 +4,12 @@ Every record is one `os.write` of a whole line on an `O_APPEND` descriptor, so w
 number of processes never interleave inside a line. Before each write the writer reads the
 file's size with `lseek(SEEK_END)`, so a file passes `max_bytes` by at most one line per other
 writer appending at that moment, and a file that shrank (a copy-truncate by another program)
-is noticed at the next record. Rotation renames the live file to `events.jsonl.NNNNNN` under
+is noticed at the next record. The size is read before every record, never inferred from
+this writer's own writes: between two of its records other processes may append any amount
+(nothing bounds their number or rate), so a read skipped could let a file pass `max_bytes` by
+any number of lines, or send records into a file another process has just rotated. The read
+costs about 0.3 µs of the 7 µs a record takes (`bench_throughput.py --profile`).
+Rotation renames the live file to `events.jsonl.NNNNNN` under
 an `flock` on the hidden `.events.jsonl.lock` and bumps a counter in that file. A file is only
 rotated when nearly full, and near the end (`CAREFUL_MARGIN`) every write reads that counter
 first, so a writer reopens the live path instead of appending to a file another process has
@@ -55,6 +60,9 @@ DIRECTORY_MODE = 0o700
 """A log directory this library creates is private: log files may hold what users typed."""
 
 _fork_generation = 0
+
+_lseek, _write, _monotonic, SEEK_END = os.lseek, os.write, time.monotonic, os.SEEK_END
+"""What the hot path calls, bound once (a global each, not a module's attribute)."""
 
 
 _handlers: weakref.WeakSet[RotatingJsonlHandler] = weakref.WeakSet()
@@ -246,14 +254,14 @@ class RotatingJsonlHandler(logging.Handler):
         size = len(line)
         with self.lock:  # type: ignore[union-attr]  # createLock() always sets it
             fd = self._fd
-            if fd is not None and not self._checking and time.monotonic() < self._next_check:
+            if fd is not None and not self._checking and _monotonic() < self._next_check:
                 # _checking: a signal handler that logs between the lseek and the write must
                 # append on its own, not reopen or rotate (closing fd) under this write
+                self._checking = True
                 try:
-                    self._checking = True
-                    end = os.lseek(fd, 0, os.SEEK_END)
+                    end = _lseek(fd, 0, SEEK_END)
                     if self._size <= end and end + size <= self._fast_until:
-                        written = os.write(fd, line)  # _write_whole, inline on the hot path
+                        written = _write(fd, line)  # _write_whole, inline on the hot path
                         if written != size:
                             self._needs_newline = True
                             raise OSError(errno.EIO, f"short write ({written} of {size} bytes)")

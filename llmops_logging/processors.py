@@ -68,8 +68,10 @@ Processor = Callable[[Any, str, EventDict], Any]
 
 
 _pid = os.getpid()
-_ts_cache: tuple[int, str] = (-(2**62), "")  # (the second's start in ns, its text up to ".")
-_THREE_DIGITS = [f"{n:03d}" for n in range(1000)]
+ts_second: tuple[int, str] = (-(2**62), "")
+"""`format_ts`'s cache: the start of the last second it formatted, in ns, and its text up to
+the '.'."""
+THREE_DIGITS = [f"{n:03d}" for n in range(1000)]
 
 
 class SeqCounter:
@@ -125,21 +127,22 @@ def format_ts(ns: int) -> str:
 
     Arithmetic on `ns` itself is one subtraction: the offset into the second fits one digit
     of CPython's ints, where dividing the whole timestamp would take the long path."""
-    global _ts_cache
-    cached = _ts_cache
+    global ts_second
+    cached = ts_second
     offset = ns - cached[0]  # nanoseconds into the cached second
     if not 0 <= offset < 1_000_000_000:
         seconds = ns // 1_000_000_000
         date_time = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
-        cached = _ts_cache = (seconds * 1_000_000_000, date_time)
+        cached = ts_second = (seconds * 1_000_000_000, date_time)
         offset = ns - cached[0]
     milli, micro = divmod(offset // 1000, 1000)
-    return f"{cached[1]}{_THREE_DIGITS[milli]}{_THREE_DIGITS[micro]}+00:00"
+    return f"{cached[1]}{THREE_DIGITS[milli]}{THREE_DIGITS[micro]}+00:00"
 
 
-_structlog_context_vars: dict[str, ContextVar[Any]] | None = getattr(
+STRUCTLOG_CONTEXT_VARS: dict[str, ContextVar[Any]] | None = getattr(
     structlog.contextvars, "_CONTEXT_VARS", None
 )
+"""structlog's registry of its context variables (one for each name ever bound), if it has one."""
 
 
 def add_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
@@ -154,7 +157,7 @@ def add_context(logger: Any, method_name: str, event_dict: EventDict) -> EventDi
     structlog's own `merge_contextvars` walks every context variable of the process; this
     reads structlog's registry of its own variables, which costs nothing while none is bound.
     """
-    registry = _structlog_context_vars
+    registry = STRUCTLOG_CONTEXT_VARS
     if registry is None:  # a structlog without the registry: its own processor
         merge_contextvars(logger, method_name, event_dict)
     elif registry:

@@ -80,6 +80,8 @@ RedactionSettings = bool | Mapping[str, Any] | None
 _OPTIONS = frozenset({"keys", "patterns", "allow"})
 _USE = "keys, patterns, allow"
 _SCALARS = frozenset({int, float, bool, type(None)})
+PLAIN_SCALARS = _SCALARS
+"""Types of values that never hold a secret and JSON holds as they are."""
 _LEAVES = frozenset(NATIVE_LEAVES)
 _CALLERS_STAMPS = frozenset({EVENT, KIND, RUN_ID})
 """Fields of an event before its stamps that become stamps as they are: the message, the
@@ -297,6 +299,17 @@ class Redactor:
             return texts is None or self.scanner.all_clean(texts)
         except Exception:  # a value that lies about its type: the full check decides
             return False
+
+    @property
+    def clean_stamps(self) -> set[Any]:
+        """The `kind`, logger names and run ids found clean (filled by the checks)."""
+        return self._clean_stamps
+
+    def keys_plain(self, keys: tuple[Any, ...]) -> bool:
+        """Whether the caller's `keys` are all plain: none sensitive, none a stamp's name
+        (but `event`, `kind`, `run_id`), none the Stamper turns into another field."""
+        plain = self._plain_keys.get(keys)
+        return self._judge_keys(keys) if plain is None else plain
 
     def _judge_keys(self, keys: tuple[Any, ...]) -> bool:
         plain = all(

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 import llmops_logging as ll
-from llmops_logging import _logger
+from llmops_logging import _fused, _logger
 
 SECRET = "sk-proj-4f9aQ2xL7mN3pR8sT1vW6yZ0bC5dE"
 
@@ -146,3 +147,57 @@ def test_a_chain_with_a_processor_of_its_own_is_not_fused(tmp_path: Path) -> Non
     records = [line for line in _lines(tmp_path / "events.jsonl") if b"single_process" not in line]
     assert [b'"event":"kept"' in records[0], b'"tagged":true' in records[1]] == [True, True]
     assert len(records) == 2
+
+
+_RUN_VARYING = re.compile(rb'"(run_id|step_id|parent_id)":"[^"]*"|"duration_s":[0-9.e-]+')
+
+
+def _session(log: Any) -> None:
+    """Plain events (the direct route once their logger, run and step are known clean) and
+    others, in a run and a step."""
+    with ll.run("direct", user="ann"):
+        log.info("first", i=0)  # the parts, until the logger's name and the run id are
+        log.info("second", i=0)  # known clean (by the redactor, then by its check)
+        log.info("plain", kind="sample", i=1, ok=True, x=1.5, none=None)
+        log.info("default kind", i=2)
+        log.info("fresh", note="a string not seen before")  # scanned here, found clean
+        log.info("secret", note=f"Authorization: Bearer {SECRET}")
+        log.info("list", headers=[("Authorization", "Basic dXNlcjpwYXNz")])
+        log.bind(bound=3).warning("bound", i=3)
+        with ll.step("think"):
+            log.info("in step", i=4)
+            log.info("in step again", kind="sample", i=5)
+        with structlog.contextvars.bound_contextvars(request="r1"):
+            log.info("bound context", i=6)
+        log.info("context unbound", i=7)
+
+
+def test_the_direct_route_writes_what_the_chain_writes_in_runs_and_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same bytes as the chain (a step's id last, the run's closing counts include every
+    event), with the run and step ids blanked: they differ between the two sessions."""
+    ll.configure(tmp_path)
+    parts: list[str] = []
+    run_parts = _fused.FusedWrite._parts
+
+    def counting(self: Any, logger: Any, method_name: str, event_dict: Any) -> None:
+        parts.append(event_dict.get("event"))
+        run_parts(self, logger, method_name, event_dict)
+
+    monkeypatch.setattr(_fused.FusedWrite, "_parts", counting)
+    log = ll.get_logger("direct")
+    _session(log)
+    direct = {"plain", "default kind", "fresh", "bound", "in step again", "context unbound"}
+    assert direct.isdisjoint(parts) and {"secret", "list", "bound context"} <= set(parts)
+    monkeypatch.setattr(_logger.Sink, "fused_chain", None)  # now the processor chain
+    _session(log)
+    ll.reset()
+    lines = _lines(tmp_path / "events.jsonl")
+    half = len(lines) // 2
+    assert half == 16 and len(lines) == 2 * half  # with the starts and ends of run and step
+    for via_fused, via_chain in zip(lines[:half], lines[half:], strict=True):
+        assert _RUN_VARYING.sub(b"_", _comparable(via_fused)) == _RUN_VARYING.sub(
+            b"_", _comparable(via_chain)
+        )
+    assert SECRET.encode() not in b"".join(lines) and b"dXNlcjpwYXNz" not in b"".join(lines)

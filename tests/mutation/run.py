@@ -112,10 +112,19 @@ MUTATIONS = (
     ),
     Mutation(
         "seq-constant",
-        "every record gets seq 1",
+        "every record gets seq 1 (records of the parts and of stdlib loggers)",
         "seq = next(counter.numbers)",
         "seq = 1",
         ("tests/test_record.py",),
+        where="processors",
+    ),
+    Mutation(
+        "seq-constant-direct",
+        "every record of the fused path's direct route gets seq 1",
+        "seq = next(counter.numbers)",
+        "seq = 1",
+        ("tests/test_record.py",),
+        where="_fused",
     ),
     Mutation(
         "redactor-returns-input",
@@ -614,6 +623,38 @@ MUTATIONS = (
         "            or nearest_open(current_step.get()) is not None\n",
         "",
         ("tests/test_otel_spans.py",),
+    ),
+    Mutation(
+        "fused-direct-lists-unscanned",
+        "the fused path's direct route writes lists, tuples and objects without the redactor",
+        "            elif shape not in PLAIN_SCALARS:\n",
+        "            elif shape is dict:\n",
+        ("tests/test_fused_path.py",),
+    ),
+    Mutation(
+        "fused-direct-step-id-lost",
+        "records of the fused path's direct route inside a step lack its step_id",
+        "        if step_id is not None:\n            record[STEP_ID] = step_id\n",
+        "",
+        ("tests/test_fused_path.py",),
+    ),
+    Mutation(
+        "fused-direct-uncounted",
+        "events of the fused path's direct route are missing from their run's closing counts",
+        "        if run is not None:\n            run.counts[kind] += 1\n",
+        "",
+        ("tests/test_fused_path.py",),
+        where="_fused",
+    ),
+    Mutation(
+        "size-check-skipped",
+        "a writer trusts the size its own records left, missing other processes' appends",
+        "                    end = _lseek(fd, 0, SEEK_END)\n",
+        "                    end = self._size\n",
+        (
+            "tests/writer/test_multiprocess.py::"
+            "test_a_writer_counts_what_another_process_appended_since_its_last_record",
+        ),
     ),
 )
 

@@ -104,3 +104,40 @@ def test_forked_children_inherit_the_handler(tmp_path: Path) -> None:
             assert sorted(numbers) == list(range(1, RECORDS + 1)), "a child's seq has gaps"
     child_run_ids = {r["run_id"] for r in records if r["proc"] != "parent"}
     assert records[0]["run_id"] not in child_run_ids  # each process has its own default run
+
+
+APPENDER = """
+import sys
+import llmops_logging as ll
+handler = ll.RotatingJsonlHandler(sys.argv[1], max_bytes=int(sys.argv[2]), backup_count=99)
+for i in range(int(sys.argv[3])):
+    handler.write_line(b'{"w":"b","i":%d,"pad":"%s"}\\n' % (i, b"q" * 80))
+handler.close()
+sys.exit(1 if handler.dropped else 0)
+"""
+
+
+def test_a_writer_counts_what_another_process_appended_since_its_last_record(
+    tmp_path: Path,
+) -> None:
+    """Between two records of one writer, another process fills the file to within a line
+    of max_bytes: the writer's next record rotates first, as if it had written them all.
+    A size known only from the writer's own records would append past max_bytes."""
+    path = tmp_path / "events.jsonl"
+    max_bytes = 1000
+    line = b'{"w":"a","i":%d,"pad":"%s"}\n'
+    size = len(line % (0, b"q" * 80))
+    others = max_bytes // size - 1  # with the first record: full to within one more line
+    handler = ll.RotatingJsonlHandler(path, max_bytes=max_bytes, backup_count=99)
+    try:
+        assert handler.write_line(line % (0, b"q" * 80))
+        appender = [sys.executable, "-c", APPENDER, str(path), str(max_bytes), str(others)]
+        assert subprocess.run(appender, timeout=60).returncode == 0
+        assert path.stat().st_size + size > max_bytes  # the next record cannot fit
+        assert handler.write_line(line % (1, b"q" * 80))
+    finally:
+        handler.close()
+    files = log_files(tmp_path)
+    assert [p.stat().st_size <= max_bytes for p in files] == [True, True]
+    order = [(r["w"], r["i"]) for r in read_records(tmp_path)]
+    assert order == [("a", 0), *(("b", i) for i in range(others)), ("a", 1)]
