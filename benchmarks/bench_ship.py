@@ -193,6 +193,8 @@ def reap(child: subprocess.Popen[bytes], work: str) -> dict[str, float]:
 
 
 def _env(work: str) -> dict[str, str]:
+    """Children run in `work`, not here: `python -c` puts its directory first on sys.path, so
+    a checkout as the current directory would be imported in place of `$PYTHONPATH`'s."""
     return {**os.environ, "BENCH_HWM": os.path.join(work, "hwm")}
 
 
@@ -200,7 +202,9 @@ def measured(argv: list[str], work: str) -> tuple[dict[str, float], str]:
     """Wall time, CPU time and peak RSS of `argv` as its own process; and what it printed."""
     with tempfile.TemporaryFile(dir=work) as out:
         started = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=_env(work))
+        child = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, env=_env(work), cwd=work
+        )
         usage = reap(child, work)
         wall = time.perf_counter() - started
         out.seek(0)
@@ -249,12 +253,12 @@ def lag(work: str, rate: float, seconds: float) -> dict[str, float]:
         f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
         f"import bench_ship; bench_ship.app({log_dir!r}, {rate}, {seconds})"
     )
-    writer = subprocess.Popen([sys.executable, "-c", code])
+    writer = subprocess.Popen([sys.executable, "-c", code], cwd=work)
     time.sleep(0.5)  # the log exists
     shipper = subprocess.Popen(
         cli("ship", log_dir, "--to", receiver.url,
             "--checkpoint", os.path.join(work, "live.json")),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(work),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(work), cwd=work,
     )  # fmt: skip
     try:
         writer.wait()
