@@ -319,6 +319,27 @@ def test_times_are_integer_nanoseconds_of_the_records(tmp_path: Path) -> None:
     assert call["startTimeUnixNano"] == str((epoch + 2) * 10**9 + 404_321_000)
 
 
+def test_the_librarys_own_times_read_as_any_iso_time(tmp_path: Path) -> None:
+    """`ts` in the library's shape takes a short cut (one parse per second): it must give what
+    the full parse gives, before the epoch (clamped to 0), at its edges and for dates that do
+    not exist, in any order of records."""
+    from llmops_logging.cli.export import _otlp_values
+
+    times = [
+        "1969-12-31T23:59:59.999999+00:00", "1970-01-01T00:00:00.000000+00:00",
+        "1970-01-01T00:00:00.000001+00:00", "2026-11-30T10:00:00.123456+00:00",
+        "2026-11-30T10:00:00.999999+00:00", "2026-11-30T10:00:01.000000+00:00",
+        "2026-02-30T10:00:00.000000+00:00", "2026-11-30T24:00:00.000000+00:00",
+        "9999-12-31T23:59:59.999999+00:00", "0001-01-01T00:00:00.000000+00:00",
+        "2026-11-30T10:00:00.12345a+00:00", "2026-11-30T10:00:00.123456-01:00",
+    ]  # fmt: skip
+    full = {ts: _otlp_values.nanos(ts.replace("+00:00", "Z")) for ts in times}
+    assert full["1969-12-31T23:59:59.999999+00:00"] == 0
+    assert full["2026-02-30T10:00:00.000000+00:00"] is None
+    for ts in times + times[::-1] + times:
+        assert _otlp_values.nanos(ts) == full[ts], ts
+
+
 def test_integers_are_strings_and_out_of_range_values_are_text(tmp_path: Path) -> None:
     log = write_lines(
         tmp_path / "events.jsonl",

@@ -559,9 +559,39 @@ MUTATIONS = (
     Mutation(
         "ship-ids-read-as-base64",
         "protobuf ids taken from the hex text as base64 (a span id of 12 bytes, a trace id of 24)",
-        '        message.span_id = bytes.fromhex(span["spanId"])',
-        '        message.span_id = __import__("base64").b64decode(span["spanId"])',
+        '_field(b"\\x12", bytes.fromhex(span["spanId"]))',
+        '_field(b"\\x12", __import__("base64").b64decode(span["spanId"]))',
         ("tests/test_ship.py",),
+    ),
+    Mutation(
+        "proto-oneof-default-left-out",
+        "a false bool attribute is left out of the protobuf, as a proto3 default would be (it "
+        "is a member of AnyValue's oneof: opentelemetry-proto writes it)",
+        '        return _BOOL + (b"\\x01" if value["boolValue"] else b"\\x00")\n',
+        '        return _BOOL + b"\\x01" if value["boolValue"] else b""\n',
+        ("tests/test_ship_proto.py",),
+    ),
+    Mutation(
+        "plain-names-despite-dots",
+        "attributes keep the plain dotted names when a key holds a dot, so two paths clash",
+        '            if type(key) is not str or "." in key:\n',
+        "            if type(key) is not str:\n",
+        ("tests/export/test_export_otlp.py",),
+    ),
+    Mutation(
+        "ts-short-cut-drops-microseconds",
+        "the short cut for the library's own ts gives the time of its second",
+        "            return clamp(_last_second[1] + int(micro) * 1000)\n",
+        "            return clamp(_last_second[1])\n",
+        ("tests/export/test_export_otlp.py",),
+    ),
+    Mutation(
+        "ts-short-cut-clamps-its-second",
+        "the short cut clamps the time of the second before adding the microseconds, so a "
+        "time just before the epoch is read as its microseconds past it",
+        "_last_second[:] = second, (parts[0] - _EPOCH) // _MICROSECOND * 1000\n",
+        "_last_second[:] = second, clamp((parts[0] - _EPOCH) // _MICROSECOND * 1000)\n",
+        ("tests/export/test_export_otlp.py::test_the_librarys_own_times_read_as_any_iso_time",),
     ),
     Mutation(
         "fused-logger-name-unscanned",

@@ -31,8 +31,24 @@ def clamp(nanos: int) -> int:
     return 0 if nanos < 0 else MAX_NANOS if nanos > MAX_NANOS else nanos
 
 
+_UTC_SUFFIX = "+00:00"
+_last_second: list[Any] = ["", 0]  # the library's `ts` to the second, and its nanoseconds
+
+
 def nanos(ts: Any) -> int | None:
-    """An ISO-8601 time with its offset as nanoseconds, clamped to uint64; None if it is not one."""
+    """An ISO-8601 time with its offset as nanoseconds, clamped to uint64; None if it is not one.
+    The library's own `ts` (`2026-01-02T03:04:05.123456+00:00`) takes a short cut: records of
+    one second share the parse of their second."""
+    if type(ts) is str and len(ts) == 32 and ts[19] == "." and ts.endswith(_UTC_SUFFIX):
+        micro = ts[20:26]
+        if micro.isdigit() and micro.isascii():
+            second = ts[:19]
+            if second != _last_second[0]:
+                parts = ts_parts(second + _UTC_SUFFIX)
+                if parts is None:
+                    return None
+                _last_second[:] = second, (parts[0] - _EPOCH) // _MICROSECOND * 1000
+            return clamp(_last_second[1] + int(micro) * 1000)
     parts = ts_parts(ts)
     if parts is None or parts[0].tzinfo is None:
         return None
@@ -58,6 +74,8 @@ json_text = flat.json_text
 def any_value(value: Any) -> dict[str, Any]:
     """An OTLP AnyValue; an integer beyond int64 or a float beyond double's range is text."""
     kind = type(value)
+    if kind is str:
+        return {"stringValue": value}
     if kind is float:
         return {"doubleValue": value} if math.isfinite(value) else {"stringValue": str(value)}
     if kind is int:
@@ -82,8 +100,12 @@ def any_value(value: Any) -> dict[str, Any]:
 def attributes(fields: dict[str, Any]) -> list[Attribute]:
     """Fields flattened to dotted keys by the export's one rule (`flat`), unique within the
     list; lists of objects as JSON text. No recursion: values may nest a thousand levels."""
-    found = [(path, value) for path, value in flat.leaves(fields) if value is not None]
-    keys = flat.names([path for path, _ in found])
+    named = flat.plain_leaves(fields)
+    if named is None:
+        found = [(path, value) for path, value in flat.leaves(fields) if value is not None]
+        keys = flat.names([path for path, _ in found])
+        named = list(zip(keys, [value for _, value in found], strict=True))
     return [
-        {"key": key, "value": any_value(value)} for key, (_, value) in zip(keys, found, strict=True)
+        {"key": key, "value": {"stringValue": value} if type(value) is str else any_value(value)}
+        for key, value in named
     ]

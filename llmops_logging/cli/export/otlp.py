@@ -40,8 +40,8 @@ import hashlib
 import sys
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from typing import IO, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import IO, Any, NamedTuple
 
 import orjson
 
@@ -122,6 +122,12 @@ def span_id(run_id: str, step_id: str | None = None, position: int | None = None
     return hashlib.sha256(orjson.dumps(parts)).hexdigest()[:16]
 
 
+Event = tuple[int, int | None, str, list[dict[str, Any]]]
+"""A record inside a span as its event: (position in the run, time, name, attributes)."""
+ExceptionEvent = tuple[int | None, str, list[dict[str, Any]]]
+"""A span's own `exception` event: (time, name, attributes)."""
+
+
 class _Seen:
     """A fixed-size Bloom filter of run ids already written: no false misses, rare false hits."""
 
@@ -196,65 +202,109 @@ class _Trace:
         attrs: dict[str, dict[str, Any]] = {}
         start = nanos(node.start)
         status: dict[str, Any] | None = None
-        exceptions: list[tuple[int | None, str, list[dict[str, Any]]]] = []
+        exceptions: list[ExceptionEvent] = []
         dropped = node.dropped
         for record in node.records:
-            error = record.get(ERROR)
             attrs.update(record_attributes(record))
             if record.get(KIND) in STARTS:
                 continue
-            at = nanos(record.get(TS))
-            if not failed(record):
-                status = {"code": STATUS_OK}
-                continue
-            status = {"code": STATUS_ERROR}
-            if isinstance(error, dict):
-                status["message"] = error_text(record)
+            status, exception = outcome(record, nanos(record.get(TS)))
+            if exception is not None:
                 if len(exceptions) < MAX_EVENTS:
-                    exceptions.append((at, "exception", exception_attributes(error)))
+                    exceptions.append(exception)
                 else:
                     dropped += 1
         end = nanos(node.end) if node.ended else None
         duration = duration_nanos(node.duration_s)
         if start is None and end is not None and duration is not None:
             start = clamp(end - duration)
-        end = end if end is not None else self.last
-        start = start if start is not None else end
-        end = end or 0
-        start = min(start or 0, end)
-        out: dict[str, Any] = {
-            "traceId": self.trace_id,
-            "spanId": node.data,
-            "name": name,
-            KIND: SPAN_KIND_CLIENT if client else SPAN_KIND_INTERNAL,
-            "startTimeUnixNano": str(start),
-            "endTimeUnixNano": str(end),
-            "attributes": list(attrs.values()),
-        }
-        if parent is not None:
-            out["parentSpanId"] = parent
-        events = [
-            (start if at is None else at, label, a)
-            for _, at, label, a in sorted(_event(seq, record) for seq, record in node.events)
-        ]
-        events += [(end if at is None else at, label, a) for at, label, a in exceptions]
-        if events:
-            out["events"] = [
-                {"timeUnixNano": str(at), "name": label, "attributes": a} for at, label, a in events
-            ]
-        if dropped:
-            out["droppedEventsCount"] = min(dropped, 2**32 - 1)  # a uint32
-        if status is not None:
-            out["status"] = status
-        return out
+        return render_span(
+            Ids(self.trace_id, node.data, parent),
+            name,
+            SPAN_KIND_CLIENT if client else SPAN_KIND_INTERNAL,
+            (start, end, self.last),
+            list(attrs.values()),
+            [record_event(seq, record) for seq, record in node.events],
+            exceptions,
+            dropped,
+            status,
+        )
 
 
-def _event(seq: int, record: Record) -> tuple[int, int | None, str, list[dict[str, Any]]]:
-    """A record inside a span as its event: (position, time, name, attributes)."""
+def record_event(seq: int, record: Record) -> Event:
+    """A record inside a span as its event: its fields beside the core ones, and its level."""
     fields = {k: v for k, v in record.items() if k not in _CORE and k != STEP_ID}
     fields[LEVEL] = record.get(LEVEL)
     name = handoff_name(record) if record.get(KIND) == HANDOFF else str(record.get(EVENT))
     return seq, nanos(record.get(TS)), name, attributes(fields)
+
+
+def outcome(record: Record, at: int | None) -> tuple[dict[str, Any], ExceptionEvent | None]:
+    """What a span's ending (or other non-start) record says of it: its status, and the
+    `exception` event its `error` object gives."""
+    if not failed(record):
+        return {"code": STATUS_OK}, None
+    error = record.get(ERROR)
+    if not isinstance(error, dict):
+        return {"code": STATUS_ERROR}, None
+    status = {"code": STATUS_ERROR, "message": error_text(record)}
+    return status, (at, "exception", exception_attributes(error))
+
+
+class Ids(NamedTuple):
+    trace: str
+    span: str
+    parent: str | None
+
+
+def render_span(
+    ids: Ids,
+    name: str,
+    kind: int,
+    times: tuple[int | None, int | None, int | None],
+    attrs: list[dict[str, Any]],
+    events: Iterable[Sequence[Any]],
+    exceptions: Iterable[Sequence[Any]],
+    dropped: int,
+    status: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A span in OTLP/JSON, as export and ship both write it. `times` are its start, its end
+    and the run's latest time (the end of a span that has none); `events` are `Event`s (sorted
+    here by position), then come the `exception` events."""
+    start, end, last = times
+    end = end if end is not None else last
+    start = start if start is not None else end
+    end = end or 0
+    start = min(start or 0, end)
+    out: dict[str, Any] = {
+        "traceId": ids.trace,
+        "spanId": ids.span,
+        "name": name,
+        KIND: kind,
+        "startTimeUnixNano": str(start),
+        "endTimeUnixNano": str(end),
+        "attributes": attrs,
+    }
+    if ids.parent is not None:
+        out["parentSpanId"] = ids.parent
+    timed = [
+        (start if at is None else at, label, a)
+        for _, at, label, a, *_ in sorted(events, key=_position)
+    ]
+    timed += [(end if at is None else at, label, a) for at, label, a in exceptions]
+    if timed:
+        out["events"] = [
+            {"timeUnixNano": str(at), "name": label, "attributes": a} for at, label, a in timed
+        ]
+    if dropped:
+        out["droppedEventsCount"] = min(dropped, 2**32 - 1)  # a uint32
+    if status is not None:
+        out["status"] = status
+    return out
+
+
+def _position(event: Sequence[Any]) -> Any:
+    return event[0]
 
 
 class _Writer:

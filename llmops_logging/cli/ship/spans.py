@@ -25,11 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..._contract import (
-    CORE_FIELDS,
     DURATION_S,
-    ERROR,
-    EVENT,
-    HANDOFF,
     KIND,
     LEVEL,
     LLM_CALL,
@@ -45,16 +41,22 @@ from ..._contract import (
     TOOL_CALL,
     TS,
 )
-from ...readmodel.records import ERROR_LEVELS, failed
-from ..export._otlp_values import attributes, clamp, duration_nanos, nanos
+from ...readmodel.records import ERROR_LEVELS
+from ..export._otlp_values import clamp, duration_nanos, nanos
 from ..export.otlp import (
     MAX_EVENTS,
-    exception_attributes,
+    SPAN_KIND_CLIENT,
+    SPAN_KIND_INTERNAL,
+    STATUS_ERROR,
+    Ids,
+    outcome,
     record_attributes,
+    record_event,
+    render_span,
     span_id,
     trace_id,
 )
-from ..export.span_semantics import handoff_name, span_name
+from ..export.span_semantics import span_name
 
 Record = dict[str, Any]
 Span = dict[str, Any]
@@ -62,9 +64,6 @@ MAX_OPEN_RUNS = 256
 MAX_OPEN_SPANS = 2_000
 MAX_WAITING = 4 * MAX_EVENTS
 UNFINISHED = "unfinished"
-SPAN_KIND_INTERNAL, SPAN_KIND_CLIENT = 1, 3
-STATUS_OK, STATUS_ERROR = 1, 2
-_CORE = frozenset(CORE_FIELDS)
 _SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL, TOOL_CALL))
 _STARTS = frozenset((RUN_START, STEP_START))
 _ENDS = frozenset(RUN_KINDS[1:])
@@ -145,10 +144,7 @@ class Run:
             )
         else:
             owner = s["spans"].get("s" + step) if isinstance(step, str) else None
-            fields = {k: v for k, v in record.items() if k not in _CORE and k != STEP_ID}
-            fields[LEVEL] = record.get(LEVEL)
-            name = handoff_name(record) if kind == HANDOFF else str(record.get(EVENT))
-            event = [s["records"], at, name, attributes(fields), record.get(LEVEL) in ERROR_LEVELS]
+            event = [*record_event(s["records"], record), record.get(LEVEL) in ERROR_LEVELS]
             if owner is None and isinstance(step, str) and step not in s["known"]:
                 if s["waiting_count"] >= MAX_WAITING:
                     self.give_up_waiting()
@@ -166,7 +162,6 @@ class Run:
         return [self._render(s["spans"].pop(key))]
 
     def _fill(self, span: Span, record: Record, kind: Any, at: int | None) -> None:
-        error = record.get(ERROR)
         span["attrs"].update(record_attributes(record))
         if kind in _STARTS:
             if at is not None:
@@ -176,16 +171,12 @@ class Run:
         duration = duration_nanos(record.get(DURATION_S))
         if span["start"] is None and at is not None and duration is not None:
             span["start"] = clamp(at - duration)
-        if failed(record):
-            span["status"] = {"code": STATUS_ERROR}
-            if isinstance(error, dict):
-                span["status"]["message"] = f"{error.get('type')}: {error.get('message')}"
-                if len(span["exc"]) < MAX_EVENTS:
-                    span["exc"].append([at, "exception", exception_attributes(error)])
-                else:
-                    span["dropped"] += 1
-        else:
-            span["status"] = {"code": STATUS_OK}
+        span["status"], exception = outcome(record, at)
+        if exception is not None:
+            if len(span["exc"]) < MAX_EVENTS:
+                span["exc"].append(list(exception))
+            else:
+                span["dropped"] += 1
 
     def give_up_waiting(self) -> None:
         """The records waiting for their step's span go to the root, in the order logged."""
@@ -219,37 +210,17 @@ class Run:
         return None
 
     def _render(self, span: Span) -> Span:
-        end = span["end"] if span["end"] is not None else self.s["last"]
-        start = span["start"] if span["start"] is not None else end
-        end = end or 0
-        start = min(start or 0, end)
-        out: Span = {
-            "traceId": self.s["trace"],
-            "spanId": span["id"],
-            "name": span["name"],
-            KIND: span["span_kind"],
-            "startTimeUnixNano": str(start),
-            "endTimeUnixNano": str(end),
-            "attributes": list(span["attrs"].values()),
-        }
-        parent = self._parent_id(span["parent"])
-        if parent is not None:
-            out["parentSpanId"] = parent
-        events = [
-            (start if at is None else at, name, a)
-            for _, at, name, a in sorted(span["events"], key=_first)
-        ]
-        events += [(end if at is None else at, name, a) for at, name, a in span["exc"]]
-        if events:
-            out["events"] = [
-                {"timeUnixNano": str(at), "name": name, "attributes": attrs}
-                for at, name, attrs in events
-            ]
-        if span["dropped"]:
-            out["droppedEventsCount"] = min(span["dropped"], 2**32 - 1)
-        if span["status"] is not None:
-            out["status"] = span["status"]
-        return out
+        return render_span(
+            Ids(self.s["trace"], span["id"], self._parent_id(span["parent"])),
+            span["name"],
+            span["span_kind"],
+            (span["start"], span["end"], self.s["last"]),
+            list(span["attrs"].values()),
+            span["events"],
+            span["exc"],
+            span["dropped"],
+            span["status"],
+        )
 
 
 def _first(event: list[Any]) -> Any:
