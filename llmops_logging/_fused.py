@@ -121,7 +121,6 @@ class FusedWrite:
         the renderer would find no run ids to add and the record within its budget."""
         if (
             not self.direct
-            or RunState.identities_seen
             or (_STRUCTLOG_VARS and _structlog_context_bound())
             or scope_stamps.get() is not None
         ):
@@ -143,6 +142,12 @@ class FusedWrite:
         if name not in self.stamps_clean:
             return self._parts(logger, method_name, event_dict)
         run = current_run.get()
+        if (  # the renderer writes this run's conversation and user ids (`add_identities`)
+            RunState.identities_seen
+            and run is not None
+            and (run.conversation_id is not None or run.user_id is not None)
+        ):
+            return self._parts(logger, method_name, event_dict)
         run_id = default_run_id() if run is None else run.run_id
         step = current_step.get()
         step_id = None if step is None else step.step_id

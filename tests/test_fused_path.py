@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import structlog
 
@@ -201,3 +202,31 @@ def test_the_direct_route_writes_what_the_chain_writes_in_runs_and_steps(
             b"_", _comparable(via_chain)
         )
     assert SECRET.encode() not in b"".join(lines) and b"dXNlcjpwYXNz" not in b"".join(lines)
+
+
+def test_a_run_with_a_conversation_leaves_the_direct_route_to_other_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's conversation and user ids are written on its records by the chain's renderer;
+    the other runs of the process, before and after it, keep the direct route."""
+    ll.configure(tmp_path)
+    parts: list[str] = []
+    run_parts = _fused.FusedWrite._parts
+
+    def counting(self: Any, logger: Any, method_name: str, event_dict: Any) -> None:
+        parts.append(event_dict.get("event"))
+        run_parts(self, logger, method_name, event_dict)
+
+    monkeypatch.setattr(_fused.FusedWrite, "_parts", counting)
+    log = ll.get_logger("direct")
+    for name, ids in [("before", {}), ("chat", {"conversation_id": "c-1"}), ("after", {})]:
+        with ll.run(name, **ids):
+            for i in range(3):
+                log.info(f"{name} {i}", i=i)
+    ll.reset()
+    records = [orjson.loads(line) for line in _lines(tmp_path / "events.jsonl")]
+    said = {r["event"]: r for r in records if r.get("i") is not None}
+    assert [said[f"chat {i}"]["gen_ai"]["conversation"]["id"] for i in range(3)] == ["c-1"] * 3
+    assert not [r for e, r in said.items() if not e.startswith("chat") and "gen_ai" in r]
+    assert {"chat 0", "chat 1", "chat 2"} <= set(parts)
+    assert {"before 2", "after 1", "after 2"}.isdisjoint(parts)
