@@ -49,6 +49,11 @@ def _hostile_records() -> list[dict[str, Any]]:
                 }  # fmt: skip
                 record[field] = value
                 records.append(record)
+            for counts in ("input_tokens", "output_tokens", "llm_calls"):  # inside the usages
+                record = {"ts": TS.format(n % 10), "run_id": f"run-{n % 3}", "kind": kind,
+                          "name": "job", "gen_ai": {"usage": {counts: value}},
+                          "usage": {"llm_calls": 1, counts: value}}  # fmt: skip
+                records.append(record)
     return records
 
 
@@ -74,6 +79,23 @@ def test_stats_by_each_grouping_is_the_one_record_rule_on_hostile_records() -> N
     records = _hostile_records()
     for by in ("name", "run", "kind", "gen_ai.response.model"):
         assert cli_stats.stats(records, by) == _stats_one_by_one(records, by), by
+
+
+def test_stats_sums_only_the_token_counts_the_contract_allows() -> None:
+    """Whole numbers from 0 to 2**63 - 1, not bools, floats or text: spelled here again."""
+    records = _hostile_records()
+
+    def count(value: Any) -> int:
+        ok = type(value) is int and 0 <= value <= 2**63 - 1
+        return value if ok else 0
+
+    calls = [r for r in records if r.get("kind") == "llm_call"]
+    usages = [r["gen_ai"].get("usage") if isinstance(r.get("gen_ai"), dict) else None
+              for r in calls]  # fmt: skip
+    want = sum(count(u.get("input_tokens")) for u in usages if isinstance(u, dict))
+    rows = cli_stats.stats(records, "name")
+    got = sum(r.get("input_tokens") or 0 for r in rows if r["key"].startswith("llm_call "))
+    assert got == want > 0
 
 
 def _summary(records: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
