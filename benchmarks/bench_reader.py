@@ -1,7 +1,7 @@
 """Reader throughput and `stats` memory on a large log written by the library itself.
 
     python benchmarks/bench_reader.py [--records 1000000] [--compress] [--repeat 3]
-                                      [--part all|read|export] [--log DIR]
+                                      [--part all|read|export|stats] [--log DIR]
 
 1. Writes a log of N records (runs of steps and samples, rotated at the default 10 MiB) into a
    temporary directory through `ll.configure()`.
@@ -14,6 +14,10 @@
 4. Times `export --format parquet` against DuckDB's own `COPY (SELECT * FROM read_json_auto(...))
    TO ... (FORMAT parquet)` on the same files, then `export --format otlp` and `report`, each in a
    fresh process (wall time and peak RSS), alternating, best of --repeat.
+5. `--part stats`: `llmops-logs stats --json` and `runs --json` against polars and DuckDB
+   answering the same questions on the same files (per name: records, errors, duration
+   percentiles, LLM tokens and cost; per run: start, end, status, events, samples, usage), each
+   in a fresh process: wall and CPU seconds, peak RSS, best of --repeat, and the ratios.
 Not run by the tests; the log is deleted afterwards unless --keep.
 """
 
@@ -186,6 +190,191 @@ def export_side_by_side(log_dir: str, repeat: int) -> None:
     shutil.rmtree(out, ignore_errors=True)
 
 
+_POLARS_HEAD = """
+import polars as pl
+frame = pl.scan_ndjson(FILES, infer_schema_length=None)
+names = set(frame.collect_schema().names())
+def col(name):
+    return pl.col(name) if name in names else pl.lit(None)
+def totals(name):
+    return pl.col("usage").struct.field(name) if "usage" in names else pl.lit(None)
+"""
+_POLARS_STATS = (
+    _POLARS_HEAD
+    + """
+kind, level = pl.col("kind"), pl.col("level")
+name = pl.col("name").fill_null("-")
+key = (
+    pl.when(kind == "llm_call").then(pl.lit("llm_call ") + pl.col("event").fill_null("-"))
+    .when(kind.is_in(["run_ok", "run_error"])).then(pl.lit("run ") + name)
+    .when(kind.is_in(["step_ok", "step_error"])).then(pl.lit("step ") + name)
+)
+failed = (level.is_in(["error", "critical"]) | col("error").is_not_null()
+          | kind.str.ends_with("_error"))
+usage = pl.col("gen_ai").struct.field("usage")
+is_call = kind == "llm_call"
+out = (
+    frame
+    .select(key=key, failed=failed, d=pl.col("duration_s"), is_call=is_call,
+            i=pl.when(is_call).then(usage.struct.field("input_tokens")),
+            o=pl.when(is_call).then(usage.struct.field("output_tokens")),
+            c=pl.when(is_call).then(pl.col("cost_usd")))
+    .filter(pl.col("key").is_not_null())
+    .group_by("key")
+    .agg(records=pl.len(), errors=pl.col("failed").sum(), durations=pl.col("d").count(),
+         p50=pl.col("d").quantile(0.5), p95=pl.col("d").quantile(0.95),
+         p99=pl.col("d").quantile(0.99), max=pl.col("d").max(), calls=pl.col("is_call").sum(),
+         input_tokens=pl.col("i").sum(), output_tokens=pl.col("o").sum(), cost=pl.col("c").sum(),
+         priced=pl.col("c").count())
+    .sort(["records", "key"], descending=[True, False])
+    .collect()
+)
+print(out.write_json(), file=open(os.devnull, "w"))
+"""
+)
+
+_POLARS_RUNS = (
+    _POLARS_HEAD
+    + """
+kind, ts = pl.col("kind"), pl.col("ts")
+end = kind.is_in(["run_ok", "run_error"])
+g = pl.col("gen_ai").struct.field("usage")
+out = (
+    frame
+    .filter(pl.col("run_id").is_not_null())
+    .group_by("run_id")
+    .agg(
+        name=pl.col("name").filter(kind == "run_start").last(),
+        start=ts.filter(kind == "run_start").last(), first_ts=ts.first(),
+        end=ts.filter(end).last(), ends=kind.filter(end).last(),
+        started=(kind == "run_start").any(),
+        duration_s=pl.col("duration_s").filter(end).last(), events=pl.len(),
+        samples=(kind == "sample").sum(), samples_ok=((kind == "sample") & pl.col("ok")).sum(),
+        ok_rate=pl.col("ok_rate").filter(end).last(),
+        error=col("error").filter(end).last(),
+        llm_calls=totals("llm_calls").filter(end).last(),
+        input_tokens=totals("input_tokens").filter(end).last(),
+        output_tokens=totals("output_tokens").filter(end).last(),
+        cost=totals("cost_usd").filter(end).last(),
+        calls=(kind == "llm_call").sum(),
+        call_in=g.struct.field("input_tokens").filter(kind == "llm_call").sum(),
+        call_out=g.struct.field("output_tokens").filter(kind == "llm_call").sum(),
+        call_cost=pl.col("cost_usd").filter(kind == "llm_call").sum(),
+    )
+    .filter(pl.col("started") | pl.col("ends").is_not_null())
+    .sort(pl.coalesce("start", "first_ts"))
+    .collect()
+)
+print(out.write_json(), file=open(os.devnull, "w"))
+"""
+)
+
+_DUCK_KEY = (
+    "CASE WHEN kind = 'llm_call' THEN 'llm_call ' || coalesce(event, '-') "
+    "WHEN kind IN ('run_ok', 'run_error') THEN 'run ' || coalesce(name, '-') "
+    "WHEN kind IN ('step_ok', 'step_error') THEN 'step ' || coalesce(name, '-') END"
+)
+_DUCK_STATS = f"""
+SELECT key, count(*) AS records,
+  sum(CASE WHEN level IN ('error', 'critical') OR error IS NOT NULL OR kind LIKE '%_error'
+      THEN 1 ELSE 0 END) AS errors,
+  count(duration_s) AS durations, quantile_cont(duration_s, 0.5) AS p50,
+  quantile_cont(duration_s, 0.95) AS p95, quantile_cont(duration_s, 0.99) AS p99,
+  max(duration_s) AS max, sum(CASE WHEN kind = 'llm_call' THEN 1 ELSE 0 END) AS calls,
+  sum(CASE WHEN kind = 'llm_call' THEN gen_ai.usage.input_tokens END) AS input_tokens,
+  sum(CASE WHEN kind = 'llm_call' THEN gen_ai.usage.output_tokens END) AS output_tokens,
+  sum(CASE WHEN kind = 'llm_call' THEN cost_usd END) AS cost
+FROM (SELECT *, {_DUCK_KEY} AS key FROM read_json_auto(GLOB, ignore_errors=true))
+WHERE key IS NOT NULL GROUP BY key ORDER BY records DESC, key
+"""
+_DUCK_RUNS = """
+SELECT run_id,
+  last(name ORDER BY seq) FILTER (WHERE kind = 'run_start') AS name,
+  min(ts) AS first_ts, max(ts) FILTER (WHERE kind = 'run_start') AS start,
+  max(ts) FILTER (WHERE kind IN ('run_ok', 'run_error')) AS "end",
+  max(kind) FILTER (WHERE kind IN ('run_ok', 'run_error')) AS status,
+  max(duration_s) FILTER (WHERE kind IN ('run_ok', 'run_error')) AS duration_s,
+  count(*) AS events, count(*) FILTER (WHERE kind = 'sample') AS samples,
+  count(*) FILTER (WHERE kind = 'sample' AND ok) AS samples_ok,
+  max(ok_rate) FILTER (WHERE kind IN ('run_ok', 'run_error')) AS ok_rate,
+  count(error) FILTER (WHERE kind IN ('run_ok', 'run_error')) AS failures,
+  max(usage.llm_calls) FILTER (WHERE kind IN ('run_ok', 'run_error')) AS llm_calls,
+  max(usage.input_tokens) FILTER (WHERE kind IN ('run_ok', 'run_error')) AS input_tokens,
+  max(usage.output_tokens) FILTER (WHERE kind IN ('run_ok', 'run_error')) AS output_tokens,
+  max(usage.cost_usd) FILTER (WHERE kind IN ('run_ok', 'run_error')) AS cost,
+  count(*) FILTER (WHERE kind = 'llm_call') AS calls
+FROM read_json_auto(GLOB, ignore_errors=true)
+WHERE run_id IS NOT NULL GROUP BY run_id
+HAVING count(*) FILTER (WHERE kind IN ('run_start', 'run_ok', 'run_error')) > 0
+ORDER BY coalesce(start, first_ts)
+"""
+
+
+def _measured(argv: list[str]) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MiB) of `argv` as a fresh process, from its own rusage."""
+    started = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    stderr = child.stderr.read() if child.stderr else b""
+    if status:
+        raise RuntimeError(f"{argv[:4]} failed: {stderr.decode(errors='replace')[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def questions_side_by_side(log_dir: str, repeat: int) -> None:
+    """`stats --json` and `runs --json` against polars and DuckDB on the same files, each in a
+    fresh process, alternating, best wall time of --repeat (its CPU and peak RSS beside)."""
+    files = sorted(log_files(log_dir))
+    glob = os.path.join(log_dir, "events.jsonl*")
+
+    def duck(query: str) -> str:  # a log with no error has no `error` column: NULL there
+        query = query.replace("GLOB", repr(glob))
+        return (
+            "import duckdb\n"
+            f"describe = {f'DESCRIBE SELECT * FROM read_json_auto({glob!r})'!r}\n"
+            "names = {r[0] for r in duckdb.sql(describe).fetchall()}\n"
+            f"query = {query!r}\n"
+            "if 'error' not in names:\n"
+            "    query = query.replace('error IS', 'NULL IS').replace('(error)', '(NULL)')\n"
+            "if 'usage' not in names:\n"
+            "    for field in ('llm_calls', 'input_tokens', 'output_tokens', 'cost_usd'):\n"
+            "        query = query.replace('(usage.' + field + ')', '(NULL)')\n"
+            "duckdb.sql(query).fetchall()\n"
+        )
+
+    python = [sys.executable, "-c"]
+    questions = {
+        "stats": {
+            "llmops-logs stats --json": [sys.executable, "-m", "llmops_logging.cli", "stats",
+                                         "--json", log_dir],
+            "polars": [*python, f"import os\nFILES = {files!r}\n{_POLARS_STATS}"],
+            "DuckDB": [*python, duck(_DUCK_STATS)],
+        },
+        "runs": {
+            "llmops-logs runs --json": [sys.executable, "-m", "llmops_logging.cli", "runs",
+                                        "--json", log_dir],
+            "polars": [*python, f"import os\nFILES = {files!r}\n{_POLARS_RUNS}"],
+            "DuckDB": [*python, duck(_DUCK_RUNS)],
+        },
+    }  # fmt: skip
+    env_note = f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start"
+    print(f"| question | contender (best of {repeat}; {env_note}) | wall s | CPU s | peak RSS "
+          "| wall / polars | wall / DuckDB |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for question, contenders in questions.items():
+        best: dict[str, tuple[float, float, float]] = {}
+        for _ in range(repeat):
+            for name, argv in contenders.items():
+                got = _measured(argv)
+                if name not in best or got[0] < best[name][0]:
+                    best[name] = got
+        polars_s, duck_s = best["polars"][0], best["DuckDB"][0]
+        for name, (wall, cpu, mib) in best.items():
+            print(f"| {question} | {name} | {wall:.2f} | {cpu:.2f} | {mib:.0f} MiB "
+                  f"| {wall / polars_s:.2f}x | {wall / duck_s:.2f}x |")  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -194,9 +383,10 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the log and print its path")
     parser.add_argument(
         "--part",
-        choices=("all", "read", "export"),
+        choices=("all", "read", "export", "stats"),
         default="all",
-        help="read: the reader and stats; export: parquet/otlp export against DuckDB, report",
+        help="read: the reader and stats; export: parquet/otlp export against DuckDB, report; "
+        "stats: stats and runs against polars and DuckDB",
     )
     parser.add_argument("--log", help="an existing log directory to use instead of writing one")
     args = parser.parse_args()
@@ -212,7 +402,9 @@ def main() -> int:
         )
         if args.part in ("all", "export"):
             export_side_by_side(log_dir, args.repeat)
-        if args.part == "export":
+        if args.part in ("all", "stats"):
+            questions_side_by_side(log_dir, args.repeat)
+        if args.part in ("export", "stats"):
             return 0
 
         bare_s = big_s = ours_s = float("inf")

@@ -166,3 +166,15 @@ def test_the_span_tree_cuts_a_cycle_and_hangs_a_missing_parent_on_the_root() -> 
     failed.add(_rec("step_ok", "s", kind_note="ok", error="lost"))
     [(node, parent)] = failed.take()
     assert node.status == "error" and parent is None
+
+
+def test_the_span_tree_takes_a_kind_that_is_a_list_as_an_event() -> None:
+    """A foreign record whose `kind` is a list (unhashable) stopped the report and the OTLP
+    export with a TypeError; it is an event of its step like any record of a foreign kind."""
+    tree = SpanTree()
+    tree.add({"kind": "run_start", "ts": "t0", "name": "job"})
+    tree.add({"kind": "step_start", "ts": "t1", "step_id": "a"})
+    owner = tree.add({"kind": ["run_ok"], "ts": "t2", "step_id": "a"})
+    assert owner is not None and owner.step_id == "a"
+    assert [record["kind"] for _, record in owner.events] == [["run_ok"]]
+    assert not tree.nodes[""].ended

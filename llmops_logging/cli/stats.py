@@ -27,7 +27,6 @@ from .._contract import (
 )
 from ..readmodel.records import RUN_ENDS, RUN_START, STEP_ENDS
 from ..readmodel.tally import Tally
-from ..readmodel.usage import Usage
 from ..readmodel.values import field_value
 from . import _steps
 from ._output import (
@@ -57,9 +56,17 @@ def _row(key: str, tally: Tally) -> dict[str, Any]:
             **tally.usage.as_dict()}  # fmt: skip
 
 
+NAMED = frozenset((LLM_CALL, *RUN_ENDS, *STEP_ENDS))
+"""The kinds `--by name` groups: LLM calls, run ends and step ends."""
+
+
 def _key(record: Record, by: str, names: dict[str, str]) -> str | None:
+    """A record's group, or None when it makes none. The one rule, which `stats` inlines for
+    `--by name`, the command's default."""
     if by == NAME:
         kind = record.get(KIND)
+        if not isinstance(kind, str):  # a foreign writer's list or object is no kind
+            return None
         if kind == LLM_CALL:
             return f"{LLM_CALL} {record.get(EVENT, '-')}"
         scope = "run" if kind in RUN_ENDS else "step" if kind in STEP_ENDS else None
@@ -89,14 +96,29 @@ def stats(records: Iterable[Record], by: str = "name") -> list[dict[str, Any]]:
         raise ValueError("cannot group by an empty field name")
     groups: dict[str, Tally] = {}
     names: dict[str, str] = {}
+    by_name = by == NAME
+    get_group = groups.get
     for record in records:
-        key = _key(record, by, names)
-        if key is None:
-            continue
-        group = groups.get(key)
+        kind = record.get(KIND)
+        key: str | None
+        if by_name:  # `_key` inlined: most records (samples, starts, events) make no group
+            if not isinstance(kind, str) or kind not in NAMED:
+                continue
+            if kind == LLM_CALL:
+                key = f"{LLM_CALL} {record.get(EVENT, '-')}"
+            else:
+                key = f"{'run' if kind in RUN_ENDS else 'step'} {record.get(NAME, '-')}"
+        else:
+            key = _key(record, by, names)
+            if key is None:
+                continue
+        group = get_group(key)
         if group is None:
             group = groups[key] = Tally()
-        group.add(record, Usage.of_call(record) if record.get(KIND) == LLM_CALL else None)
+        if kind == LLM_CALL:
+            group.add_call(record)
+        else:
+            group.add(record)
     rows = [_row(key, group) for key, group in groups.items()]
     if by == "run":
         for row in rows:

@@ -105,11 +105,14 @@ class RunSummary:
         ts = record.get(TS)
         if self.first_ts is None and isinstance(ts, str):
             self.first_ts = ts
-        if self.conversation_id is None:
+        # `path` only when the path's first key is there: most records hold neither
+        if self.conversation_id is None and CONVERSATION_PATH[0] in record:
             self.conversation_id = text(path(record, *CONVERSATION_PATH))
-        if self.user_id is None:
+        if self.user_id is None and USER_PATH[0] in record:
             self.user_id = text(path(record, *USER_PATH))
         kind = record.get(KIND)
+        if not isinstance(kind, str):  # a foreign writer's list or object is no kind
+            kind = None
         if kind == SAMPLE:
             self.samples += 1
             self.samples_ok += record.get(OK) is True

@@ -119,6 +119,8 @@ class SpanTree:
         None while it waits for its step's node."""
         self.seq += 1
         kind = record.get(KIND)
+        if not isinstance(kind, str):  # a foreign writer's list or object is no kind
+            kind = None
         step = record.get(STEP_ID)
         key = STEP_KEY + step if isinstance(step, str) else None
         if kind == RUN_START or kind in RUN_ENDS:

@@ -93,13 +93,21 @@ class Tally:
     usage: Usage = field(default_factory=Usage)
 
     def add(self, record: Record, usage: Usage | None = None) -> None:
+        self._count(record)
+        if usage is not None:
+            self.usage.add(usage)
+
+    def add_call(self, record: Record) -> None:
+        """`add(record, Usage.of_call(record))`, an `llm_call` record, a little faster."""
+        self._count(record)
+        self.usage.add_call(record)
+
+    def _count(self, record: Record) -> None:
         self.count += 1
         self.errors += failed(record)
         duration = number(record.get(DURATION_S))
         if duration is not None:
             self.durations.add(duration)
-        if usage is not None:
-            self.usage.add(usage)
 
     def row(self, key: str) -> dict[str, Any]:
         d = self.durations

@@ -686,6 +686,27 @@ MUTATIONS = (
             "test_a_writer_counts_what_another_process_appended_since_its_last_record",
         ),
     ),
+    Mutation(
+        "stats-unhashable-kind",
+        "stats --by name looks an unhashable kind (a foreign list) up in a set, and stops",
+        "            if not isinstance(kind, str) or kind not in NAMED:\n",
+        "            if kind not in NAMED:\n",
+        ("tests/cli/test_stats_runs_hostile.py",),
+    ),
+    Mutation(
+        "token-count-negative-summed",
+        "a negative token count that is a plain int is summed",
+        "        return count if 0 <= count <= MAX_TOKEN_COUNT else None\n",
+        "        return count if count <= MAX_TOKEN_COUNT else None\n",
+        ("tests/cli/test_stats_runs_hostile.py",),
+    ),
+    Mutation(
+        "run-conversation-looked-for-under-user",
+        "a run looks for its conversation only in records that hold a user",
+        "        if self.conversation_id is None and CONVERSATION_PATH[0] in record:\n",
+        "        if self.conversation_id is None and USER_PATH[0] in record:\n",
+        ("tests/cli/test_stats_runs_hostile.py",),
+    ),
 )
 
 

@@ -1,0 +1,154 @@
+"""`stats` and `runs` on hostile records: what they show is what was logged, whatever a
+foreign writer put in a field, and the folds they run fast give what the one-record rules
+give (`stats._key` and `Tally.add`, `RunSummary.add`) on the same records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+import llmops_logging as ll
+from llmops_logging.cli import runs as cli_runs
+from llmops_logging.cli import stats as cli_stats
+from llmops_logging.readmodel.runs import RunSummary
+from llmops_logging.readmodel.tally import Tally
+from llmops_logging.readmodel.usage import Usage
+
+from ..conftest import cli
+
+TS = "2026-01-01T00:00:0{}.000000+00:00"
+HOSTILE_VALUES: list[Any] = [
+    None, True, 0, -1, 1.5, 2**63, 2**64 - 1, 1e308, "", "x" * 5000, "NaN", [], ["run_ok"],
+    {"a": 1}, {"llm_calls": 2}, {"id": 7}, {"id": "u-1"}, {"conversation": {"id": "c-1"}},
+    {"conversation": {"id": 5}}, "run_ok", "llm_call", "step_ok", "error",
+]  # fmt: skip
+"""Values a foreign writer might put in any field: wrong types, huge, NaN-like, unhashable,
+and the very words the folds look for."""
+
+
+def _hostile_records() -> list[dict[str, Any]]:
+    """For each field the folds read, a run of records each holding one hostile value there,
+    beside a plain run and an LLM call, so every branch of the folds sees every value."""
+    fields = ["kind", "name", "event", "level", "error", "duration_s", "cost_usd", "ok",
+              "ok_rate", "usage", "run_id", "ts", "gen_ai", "user", "parent_run_id",
+              "evaluation", "passed", "source"]  # fmt: skip
+    records: list[dict[str, Any]] = []
+    for n, value in enumerate(HOSTILE_VALUES):
+        for kind in ("run_start", "llm_call", "sample", "score", "step_ok", "run_ok", "run_error"):
+            for field in fields:
+                record: dict[str, Any] = {
+                    "ts": TS.format(n % 10), "run_id": f"run-{n % 3}", "kind": kind,
+                    "event": kind, "level": "info", "name": "job",
+                    "gen_ai": {"usage": {"input_tokens": 3, "output_tokens": 1},
+                               "response": {"model": "m"}},
+                    "duration_s": 0.5, "cost_usd": 0.01, "ok": True,
+                    "usage": {"llm_calls": 1, "input_tokens": 3, "cost_usd": 0.01},
+                }  # fmt: skip
+                record[field] = value
+                records.append(record)
+            for counts in ("input_tokens", "output_tokens", "llm_calls"):  # inside the usages
+                record = {"ts": TS.format(n % 10), "run_id": f"run-{n % 3}", "kind": kind,
+                          "name": "job", "gen_ai": {"usage": {counts: value}},
+                          "usage": {"llm_calls": 1, counts: value}}  # fmt: skip
+                records.append(record)
+    return records
+
+
+def _stats_one_by_one(records: list[dict[str, Any]], by: str) -> list[dict[str, Any]]:
+    """`stats` as the one-record rules say: `_key` then `Tally.add`, a record at a time."""
+    groups: dict[str, Tally] = {}
+    names: dict[str, str] = {}
+    for record in records:
+        key = cli_stats._key(record, by, names)
+        if key is None:
+            continue
+        usage = Usage.of_call(record) if record.get("kind") == "llm_call" else None
+        groups.setdefault(key, Tally()).add(record, usage)
+    rows = [cli_stats._row(key, tally) for key, tally in groups.items()]
+    if by == "run":
+        for row in rows:
+            row["name"] = names.get(row["key"])
+    rows.sort(key=lambda row: (-row["records"], row["key"]))
+    return rows
+
+
+def test_stats_by_each_grouping_is_the_one_record_rule_on_hostile_records() -> None:
+    records = _hostile_records()
+    for by in ("name", "run", "kind", "gen_ai.response.model"):
+        assert cli_stats.stats(records, by) == _stats_one_by_one(records, by), by
+
+
+def test_stats_sums_only_the_token_counts_the_contract_allows() -> None:
+    """Whole numbers from 0 to 2**63 - 1, not bools, floats or text: spelled here again."""
+    records = _hostile_records()
+
+    def count(value: Any) -> int:
+        ok = type(value) is int and 0 <= value <= 2**63 - 1
+        return value if ok else 0
+
+    calls = [r for r in records if r.get("kind") == "llm_call"]
+    usages = [r["gen_ai"].get("usage") if isinstance(r.get("gen_ai"), dict) else None
+              for r in calls]  # fmt: skip
+    want = sum(count(u.get("input_tokens")) for u in usages if isinstance(u, dict))
+    rows = cli_stats.stats(records, "name")
+    got = sum(r.get("input_tokens") or 0 for r in rows if r["key"].startswith("llm_call "))
+    assert got == want > 0
+
+
+def _summary(records: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
+    """One run folded by `RunSummary.add` alone, its fields as `as_dict` shows them."""
+    summary = RunSummary(run_id)
+    for record in records:
+        if record.get("run_id") == run_id:
+            summary.add(record)
+    return summary.as_dict()
+
+
+def test_runs_fold_each_run_as_its_summary_does_on_hostile_records() -> None:
+    records = _hostile_records()
+    rows = cli_runs.runs(records)
+    assert {"run-0", "run-1", "run-2", "run_ok", "x" * 5000} <= {row["run_id"] for row in rows}
+    for row in rows:
+        assert row == _summary(records, row["run_id"])
+        own = [r for r in records if r.get("run_id") == row["run_id"]]
+        assert row["events"] == len(own)
+        conversations = [_at(r, "gen_ai", "conversation", "id") for r in own]
+        users = [_at(r, "user", "id") for r in own]
+        assert row.get("conversation_id") == next(filter(None, conversations), None)
+        assert row.get("user_id") == next(filter(None, users), None)
+    assert any(row.get("conversation_id") == "c-1" for row in rows)
+    assert any(row.get("user_id") == "u-1" for row in rows)
+
+
+def _at(record: Any, *keys: str) -> str | None:
+    """The text at `keys` in the record, or None: spelled here, not borrowed from the model."""
+    for key in keys:
+        record = record.get(key) if isinstance(record, dict) else None
+    return record if isinstance(record, str) else None
+
+
+def test_a_kind_that_is_a_list_or_an_object_is_shown_not_a_crash(tmp_path: Path) -> None:
+    """A foreign record whose `kind` is a list or an object (unhashable): `stats` and `runs`
+    stopped with a TypeError; it is a record of no kind they fold, counted like any other."""
+    log_dir = tmp_path / "logs"
+    ll.configure(log_dir)
+    with ll.run("job"):
+        ll.get_logger("agent").info("fine")
+    ll.reset()
+    live = log_dir / "events.jsonl"
+    [run_id] = {json.loads(line)["run_id"] for line in live.read_text().splitlines()}
+    with live.open("ab") as out:
+        for kind in (["run_ok"], {"kind": "step_ok"}):
+            out.write(orjson.dumps({"ts": TS.format(9), "run_id": run_id, "kind": kind}) + b"\n")
+    stats = json.loads(cli("stats", "--json", log_dir).stdout)
+    assert [g["key"] for g in stats["groups"]] == ["run job"]
+    assert stats["read"]["records"] == 5
+    [run] = json.loads(cli("runs", "--json", log_dir).stdout)["runs"]
+    assert (run["status"], run["events"]) == ("ok", 5)
+    kinds = json.loads(cli("stats", "--by", "kind", "--json", log_dir).stdout)["groups"]
+    assert sorted(g["key"] for g in kinds) == sorted(
+        ['["run_ok"]', '{"kind":"step_ok"}', "run_ok", "run_start", "log"]
+    )
