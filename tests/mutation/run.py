@@ -687,6 +687,27 @@ MUTATIONS = (
         ),
     ),
     Mutation(
+        "price-load-cut-at-exit",
+        "the interpreter's exit does not wait for the price table's load (SIGABRT risk)",
+        "        loaded.wait(EXIT_WAIT_S)\n",
+        "        pass\n",
+        (
+            "tests/llm/test_llm_cost.py::"
+            "test_a_process_that_exits_while_the_table_loads_lets_the_load_end_first",
+        ),
+    ),
+    Mutation(
+        "fused-direct-off-after-any-conversation",
+        "one run with a conversation id sends every later event of the process the slow way",
+        "            and run is not None\n"
+        "            and (run.conversation_id is not None or run.user_id is not None)\n",
+        "",
+        (
+            "tests/test_fused_path.py::"
+            "test_a_run_with_a_conversation_leaves_the_direct_route_to_other_runs",
+        ),
+    ),
+    Mutation(
         "stats-unhashable-kind",
         "stats --by name looks an unhashable kind (a foreign list) up in a set, and stops",
         "            if not isinstance(kind, str) or kind not in NAMED:\n",
