@@ -39,6 +39,7 @@ _started = False
 loaded = threading.Event()
 """Set once the load ended, whether or not the package was there."""
 _module: Any = None  # genai_prices, or None when missing or broken
+_thread: threading.Thread | None = None  # the load's, once started
 source = ""
 
 
@@ -52,7 +53,7 @@ def installed() -> bool:
 
 def preload() -> None:
     """Start loading the table in a daemon thread, once per process."""
-    global _started
+    global _started, _thread
     if _started:
         return
     with _lock:
@@ -61,7 +62,9 @@ def preload() -> None:
         _started = True
     # an empty context: the library's own thread belongs to no run, whoever starts it
     loader = contextvars.Context().run
-    threading.Thread(target=loader, args=(_load,), name="llmops-prices", daemon=True).start()
+    thread = threading.Thread(target=loader, args=(_load,), name="llmops-prices", daemon=True)
+    thread.start()
+    _thread = thread
 
 
 def _load() -> None:
@@ -96,7 +99,7 @@ def _let_the_load_end() -> None:
     that importing genai-prices runs (pydantic-core) aborts the process with SIGABRT ("FATAL:
     exception not rethrown"), seen with a process that exited right after its first call. The
     load takes about a second; a process that never started it does not wait."""
-    if _started:
+    if _thread is not None and _thread.is_alive():
         loaded.wait(EXIT_WAIT_S)
 
 
@@ -107,9 +110,9 @@ def _after_fork() -> None:
     """A load running in the parent's thread never ends in a child: start over there, without
     the modules that thread left half-imported (importing them again would return them as they
     are, and the table would be missing for the child's life)."""
-    global _started, loaded
+    global _started, loaded, _thread
     if not loaded.is_set():
-        _started = False
+        _started, _thread = False, None
         loaded = threading.Event()
         for name in [n for n in sys.modules if n.partition(".")[0] == _PACKAGE]:
             del sys.modules[name]

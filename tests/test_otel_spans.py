@@ -235,7 +235,10 @@ def test_a_pydantic_ai_call_through_the_patched_openai_sdk_is_one_record_counted
     ll.instrument_openai(client)
     model = OpenAIChatModel("gpt-4o-mini", provider=OpenAIProvider(openai_client=client))
     before = len(server.requests("/v1/chat/completions"))
-    _pydantic_agent(provider[0], model=model).run_sync(QUESTION)
+    try:
+        _pydantic_agent(provider[0], model=model).run_sync(QUESTION)
+    finally:  # closed on a loop of its own: collected later, inside another test's loop, it
+        asyncio.run(client.close())  # logged "Event loop is closed" into that test's log
     records = read_records(tmp_path)
     calls = [r for r in records if r["kind"] == "llm_call"]
     assert len(calls) == len(server.requests("/v1/chat/completions")) - before == 2

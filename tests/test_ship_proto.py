@@ -33,6 +33,7 @@ def _value(target: Any, value: dict[str, Any]) -> None:
     elif "boolValue" in value:
         target.bool_value = value["boolValue"]
     elif "arrayValue" in value:
+        target.array_value.SetInParent()  # an empty array is a value, as protobuf's JSON has it
         values = target.array_value.values
         for item in value["arrayValue"].get("values", ()):
             _value(values.add(), item)

@@ -63,8 +63,6 @@ def _any(value: dict[str, Any]) -> bytes:
         return _BOOL + (b"\x01" if value["boolValue"] else b"\x00")
     if "arrayValue" in value:
         items = value["arrayValue"].get("values", ())
-        if not items:
-            return b""
         return _field(_ARRAY, b"".join(_field(b"\x0a", _any(item)) for item in items))
     return b""
 
