@@ -79,17 +79,22 @@ def _collected(body: _Body) -> None:
 
 
 def watch_raw(call: LlmCall, response: Any, end: End, fail: Fail) -> None:
-    """Leave `call` open until the caller parses, closes or drops `response`."""
+    """Leave `call` open until the caller parses, closes or drops `response`. The wrappers
+    reach the response through a weak reference and call its class's methods, so that they
+    hold no reference to it: dropped, it is freed (and recorded) at once, as it would be
+    without them, not at the garbage collector's next cycle."""
     body = _Body(call, end, fail)
     ensure_worker()
     weakref.finalize(response, _collected, body)
-    parse = response.parse
-    close = getattr(response, "close", None)
+    ref = weakref.ref(response)
+    cls = type(response)
+    parse = cls.parse
+    close = getattr(cls, "close", None)
     if inspect.iscoroutinefunction(parse):
 
         async def parse_async(*args: Any, **kwargs: Any) -> Any:
             try:
-                value = await parse(*args, **kwargs)
+                value = await parse(ref(), *args, **kwargs)
             except Exception as exc:
                 body.failed(exc)
                 raise
@@ -100,7 +105,7 @@ def watch_raw(call: LlmCall, response: Any, end: End, fail: Fail) -> None:
 
         def parse_sync(*args: Any, **kwargs: Any) -> Any:
             try:
-                value = parse(*args, **kwargs)
+                value = parse(ref(), *args, **kwargs)
             except Exception as exc:
                 body.failed(exc)
                 raise
@@ -113,7 +118,7 @@ def watch_raw(call: LlmCall, response: Any, end: End, fail: Fail) -> None:
 
         async def close_async() -> None:
             try:
-                await close()
+                await close(ref())
             finally:
                 body.closed()
 
@@ -122,7 +127,7 @@ def watch_raw(call: LlmCall, response: Any, end: End, fail: Fail) -> None:
 
         def close_sync() -> None:
             try:
-                close()
+                close(ref())
             finally:
                 body.closed()
 
