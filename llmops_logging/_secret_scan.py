@@ -76,6 +76,10 @@ class SecretScanner:
 
     def holds_secret(self, text: str) -> bool:
         """Whether `text` holds anything `scrub` would replace."""
+        return self._built_in_secret(text) or any(p.search(text) is not None for p in self.patterns)
+
+    def _built_in_secret(self, text: str) -> bool:
+        """Whether `text` holds a secret of a built-in shape or a sensitive key's pair."""
         first = _SHAPES.search(text)
         if first is not None:
             if first.lastgroup != "url_user":
@@ -91,14 +95,22 @@ class SecretScanner:
             or "'," in text
             or '",' in text
         )
-        if pairs_possible and next(self._sensitive_pairs(text), None) is not None:
+        return pairs_possible and next(self._sensitive_pairs(text), None) is not None
+
+    def _joined_hold_secret(self, texts: list[str]) -> bool:
+        """`holds_secret` over several strings: the built-in rules search them joined, in one
+        pass; a user's patterns search each on its own, since one may be anchored (`^...$`)
+        and would miss a secret that is not the whole of the joined text."""
+        if len(texts) == 1:
+            return self.holds_secret(texts[0])
+        if self._built_in_secret("\x00".join(texts)):
             return True
-        return any(p.search(text) is not None for p in self.patterns)
+        return any(p.search(text) is not None for p in self.patterns for text in texts)
 
     def texts_hold_secret(self, texts: list[str]) -> bool:
         """Whether any of `texts` holds a secret (searched joined, in one pass); clean ones
         are remembered, so recurring values are not searched again."""
-        if self.holds_secret(texts[0] if len(texts) == 1 else "\x00".join(texts)):
+        if self._joined_hold_secret(texts):
             return True
         clean = self.clean
         if len(clean) >= CACHE_SIZE:
@@ -110,7 +122,7 @@ class SecretScanner:
         """Whether none of `texts` holds a secret; those worth scanning are searched joined,
         and every string (clean, or too short to hold a secret) is remembered in `clean`."""
         worth = [text for text in texts if self.worth_scanning(text)]
-        if worth and self.holds_secret(worth[0] if len(worth) == 1 else "\x00".join(worth)):
+        if worth and self._joined_hold_secret(worth):
             return False
         clean = self.clean
         if len(clean) >= CACHE_SIZE:

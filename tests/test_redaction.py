@@ -394,6 +394,24 @@ def test_configured_keys_patterns_and_allow_list(tmp_path: Path) -> None:
     assert record["note"] == f"password={MARKER}"
 
 
+@pytest.mark.parametrize("pattern", [r"^EMP\d{6}$", r"\AEMP\d{6}\Z"])
+def test_an_anchored_pattern_finds_a_value_beside_other_strings(
+    tmp_path: Path, pattern: str
+) -> None:
+    """A pattern anchored to a whole value matches that value in a record of several
+    strings, on both routes, in the first record of its shape and in later ones."""
+    ll.configure(tmp_path, redact={"patterns": [pattern]})
+    log = ll.get_logger("hr")
+    for n in range(3):
+        log.info("one", emp=f"EMP12345{n}", dept="sales", note="fine")
+    logging.getLogger("legacy").warning("two %s", "x", extra={"emp": "EMP654321", "d": "ops"})
+    ll.reset()
+    records = read_records(tmp_path)
+    assert [r["emp"] for r in records] == [MARKER] * 4
+    assert [r.get("dept", r.get("d")) for r in records] == ["sales"] * 3 + ["ops"]
+    assert b"EMP" not in b"".join(p.read_bytes() for p in tmp_path.glob("events.jsonl*"))
+
+
 def test_a_configured_key_named_event_hides_the_message_on_both_routes(tmp_path: Path) -> None:
     ll.configure(tmp_path, redact={"keys": ["event"]})
     ll.get_logger("app").info("hunter2xyz", i=1)

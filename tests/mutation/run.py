@@ -708,6 +708,13 @@ MUTATIONS = (
         ),
     ),
     Mutation(
+        "user-pattern-searched-joined",
+        "a user's anchored pattern (^...$) is searched over the record's strings joined",
+        "        return any(p.search(text) is not None for p in self.patterns for text in texts)\n",
+        "        return any(p.search(chr(0).join(texts)) is not None for p in self.patterns)\n",
+        ("tests/test_redaction.py::test_an_anchored_pattern_finds_a_value_beside_other_strings",),
+    ),
+    Mutation(
         "stats-unhashable-kind",
         "stats --by name looks an unhashable kind (a foreign list) up in a set, and stops",
         "            if not isinstance(kind, str) or kind not in NAMED:\n",
