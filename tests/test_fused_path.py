@@ -173,20 +173,26 @@ def _session(log: Any) -> None:
         log.info("context unbound", i=7)
 
 
+@pytest.fixture
+def parts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The events that took the fused path's parts (the chain's steps), not its direct route."""
+    taken: list[str] = []
+    run_parts = _fused.FusedWrite._parts
+
+    def counting(self: Any, logger: Any, method_name: str, event_dict: Any) -> None:
+        taken.append(event_dict.get("event"))
+        run_parts(self, logger, method_name, event_dict)
+
+    monkeypatch.setattr(_fused.FusedWrite, "_parts", counting)
+    return taken
+
+
 def test_the_direct_route_writes_what_the_chain_writes_in_runs_and_steps(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts: list[str]
 ) -> None:
     """Same bytes as the chain (a step's id last, the run's closing counts include every
     event), with the run and step ids blanked: they differ between the two sessions."""
     ll.configure(tmp_path)
-    parts: list[str] = []
-    run_parts = _fused.FusedWrite._parts
-
-    def counting(self: Any, logger: Any, method_name: str, event_dict: Any) -> None:
-        parts.append(event_dict.get("event"))
-        run_parts(self, logger, method_name, event_dict)
-
-    monkeypatch.setattr(_fused.FusedWrite, "_parts", counting)
     log = ll.get_logger("direct")
     _session(log)
     direct = {"plain", "default kind", "fresh", "bound", "in step again", "context unbound"}
@@ -205,19 +211,11 @@ def test_the_direct_route_writes_what_the_chain_writes_in_runs_and_steps(
 
 
 def test_a_run_with_a_conversation_leaves_the_direct_route_to_other_runs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, parts: list[str]
 ) -> None:
     """A run's conversation and user ids are written on its records by the chain's renderer;
     the other runs of the process, before and after it, keep the direct route."""
     ll.configure(tmp_path)
-    parts: list[str] = []
-    run_parts = _fused.FusedWrite._parts
-
-    def counting(self: Any, logger: Any, method_name: str, event_dict: Any) -> None:
-        parts.append(event_dict.get("event"))
-        run_parts(self, logger, method_name, event_dict)
-
-    monkeypatch.setattr(_fused.FusedWrite, "_parts", counting)
     log = ll.get_logger("direct")
     for name, ids in [("before", {}), ("chat", {"conversation_id": "c-1"}), ("after", {})]:
         with ll.run(name, **ids):

@@ -16,6 +16,7 @@ import pytest
 import llmops_logging as ll
 
 from ..conftest import read_records
+from .test_llm_openai import _async_client, _calls, _client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 import fake_llm
@@ -37,22 +38,6 @@ REPLY_PARTS = [{"type": "text", "content": fake_llm.REPLY}]
 CHAT = {"model": "gpt-4o-mini", "messages": MESSAGES}
 STREAMED_CHAT = {**CHAT, "stream": True, "stream_options": {"include_usage": True}}
 RESPONSE = {"model": "gpt-4o-mini", "input": "Say hi"}
-
-
-def _client(server: FakeLLM) -> openai.OpenAI:
-    client = openai.OpenAI(base_url=server.openai_url, api_key="sk-test", max_retries=0)
-    ll.instrument_openai(client)
-    return client
-
-
-def _async_client(server: FakeLLM) -> openai.AsyncOpenAI:
-    client = openai.AsyncOpenAI(base_url=server.openai_url, api_key="sk-test", max_retries=0)
-    ll.instrument_openai(client)
-    return client
-
-
-def _calls(log_dir: Path) -> list[dict[str, Any]]:
-    return [r for r in read_records(log_dir) if r["kind"] == "llm_call"]
 
 
 def _assert_carried(record: dict[str, Any], response_id: str, usage: dict[str, Any]) -> None:
