@@ -79,8 +79,7 @@ RedactionSettings = bool | Mapping[str, Any] | None
 
 _OPTIONS = frozenset({"keys", "patterns", "allow"})
 _USE = "keys, patterns, allow"
-_SCALARS = frozenset({int, float, bool, type(None)})
-PLAIN_SCALARS = _SCALARS
+PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
 """Types of values that never hold a secret and JSON holds as they are."""
 _LEAVES = frozenset(NATIVE_LEAVES)
 _CALLERS_STAMPS = frozenset({EVENT, KIND, RUN_ID})
@@ -218,7 +217,7 @@ class Redactor:
                                 else:
                                     texts.append(value)
                             continue
-                    elif shape in _SCALARS and plain(key) == 0:
+                    elif shape in PLAIN_SCALARS and plain(key) == 0:
                         continue
                     if rest is None:
                         rest = [(key, value)]
@@ -292,7 +291,7 @@ class Redactor:
                         texts = [value]
                     else:
                         texts.append(value)
-                elif shape not in _SCALARS:
+                elif shape not in PLAIN_SCALARS:
                     return False
             if chars > self.max_chars or logger_name not in self._clean_stamps:
                 return False
@@ -400,7 +399,7 @@ class Redactor:
                     if value not in clean:
                         texts.append(value)
                 continue
-            if kind in _SCALARS:
+            if kind in PLAIN_SCALARS:
                 continue  # an int beyond 64 bits: the renderer writes its digits
             if kind is dict:
                 left[0] -= len(value) + CONTAINER_ITEMS
@@ -520,7 +519,7 @@ class Redactor:
             return value if is_small(value) else sanitize(value, depth, None, walk)
         kind = type(value)
         if flags & SENSITIVE:
-            if kind not in _SCALARS and kind is not str and flags & USAGE:
+            if kind not in PLAIN_SCALARS and kind is not str and flags & USAGE:
                 value = walk.convert(value)  # a usage count from numpy is still a count
                 kind = type(value)
             if hides(value, flags):
@@ -528,10 +527,16 @@ class Redactor:
                 return MARKER
         if kind is str:
             return self._redact_text(value, parent, name, walk)
-        if kind in _SCALARS:
+        if kind in PLAIN_SCALARS:
             return safe_int(value) if kind is int else value
         for _ in range(MAX_DEPTH):  # each round converts one step (an Enum of a set, ...)
-            if kind is str or kind in _SCALARS or kind is dict or kind is list or kind is tuple:
+            if (
+                kind is str
+                or kind in PLAIN_SCALARS
+                or kind is dict
+                or kind is list
+                or kind is tuple
+            ):
                 break
             if kind in _LEAVES or isinstance(value, NATIVE_LEAVES):
                 return value
@@ -541,7 +546,7 @@ class Redactor:
             return "[max depth]"
         if kind is str:
             return self._redact_text(value, parent, name, walk)
-        if kind in _SCALARS:
+        if kind in PLAIN_SCALARS:
             return safe_int(value) if kind is int else value
         if depth >= MAX_DEPTH:
             return "[max depth]"
@@ -602,7 +607,8 @@ class Redactor:
             header = _header_name(items)
             if header is not None and len(header) <= CLEAN_MAX_LEN:
                 pair_flags = self.classifier.flags(header) & ~LEAK
-        if not pair_flags and _SCALARS.issuperset(map(type, items)):  # in bulk: nothing to scan
+        # in bulk: nothing to scan
+        if not pair_flags and PLAIN_SCALARS.issuperset(map(type, items)):
             walk.items -= len(items)
             out = items
             changed = False

@@ -61,8 +61,8 @@ NAMED = frozenset((LLM_CALL, *RUN_ENDS, *STEP_ENDS))
 
 
 def _key(record: Record, by: str, names: dict[str, str]) -> str | None:
-    """A record's group, or None when it makes none. The one rule, which `stats` inlines for
-    `--by name`, the command's default."""
+    """A record's group, or None when it makes none (under `--by name`, the command's
+    default, every record whose kind is not in `NAMED`)."""
     if by == NAME:
         kind = record.get(KIND)
         if not isinstance(kind, str):  # a foreign writer's list or object is no kind
@@ -100,18 +100,11 @@ def stats(records: Iterable[Record], by: str = "name") -> list[dict[str, Any]]:
     get_group = groups.get
     for record in records:
         kind = record.get(KIND)
-        key: str | None
-        if by_name:  # `_key` inlined: most records (samples, starts, events) make no group
-            if not isinstance(kind, str) or kind not in NAMED:
-                continue
-            if kind == LLM_CALL:
-                key = f"{LLM_CALL} {record.get(EVENT, '-')}"
-            else:
-                key = f"{'run' if kind in RUN_ENDS else 'step'} {record.get(NAME, '-')}"
-        else:
-            key = _key(record, by, names)
-            if key is None:
-                continue
+        if by_name and (not isinstance(kind, str) or kind not in NAMED):
+            continue  # most records (samples, starts, events) make no group: no call for them
+        key = _key(record, by, names)
+        if key is None:
+            continue
         group = get_group(key)
         if group is None:
             group = groups[key] = Tally()

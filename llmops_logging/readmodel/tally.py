@@ -98,7 +98,8 @@ class Tally:
             self.usage.add(usage)
 
     def add_call(self, record: Record) -> None:
-        """`add(record, Usage.of_call(record))`, an `llm_call` record, a little faster."""
+        """`add(record, Usage.of_call(record))` for an `llm_call` record, without the one-call
+        `Usage` in between."""
         self._count(record)
         self.usage.add_call(record)
 

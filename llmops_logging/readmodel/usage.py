@@ -50,9 +50,9 @@ class Usage:
     @classmethod
     def of_call(cls, record: Mapping[str, Any]) -> Usage:
         """One `llm_call` record: a call, priced when it has `cost_usd`."""
-        usage = path(record, *USAGE_PATH)
-        return cls._of(1, path(usage, INPUT_TOKENS), path(usage, OUTPUT_TOKENS),
-                       record.get(COST_USD))  # fmt: skip
+        one = cls()
+        one.add_call(record)
+        return one
 
     @classmethod
     def of_totals(cls, totals: Any) -> Usage | None:
@@ -73,8 +73,8 @@ class Usage:
                    counted=tokens_in is not None or tokens_out is not None)  # fmt: skip
 
     def add_call(self, record: Mapping[str, Any]) -> None:
-        """`add(Usage.of_call(record))` without making the one-call `Usage` in between: what
-        `stats` does for each of a million calls."""
+        """Add one `llm_call` record (`of_call` is this on an empty `Usage`): no one-call
+        `Usage` is made in between, since `stats` does this for each of a million calls."""
         usage = path(record, *USAGE_PATH)
         if isinstance(usage, dict):  # as `path` walks
             tokens_in = _count(usage.get(INPUT_TOKENS))

@@ -263,8 +263,8 @@ MUTATIONS = (
     Mutation(
         "price-table-kept-after-fork",
         "a child forked while the price table loads waits for its parent's load forever: unpriced",
-        "    if not loaded.is_set():\n        _started = False\n",
-        "    if False:\n        _started = False\n",
+        "    if not loaded.is_set():\n        _started, _thread = False, None\n",
+        "    if False:\n        _started, _thread = False, None\n",
         ("tests/writer/test_fork_safety.py::test_a_child_forked_mid_price_load_prices_its_calls",),
     ),
     Mutation(
@@ -603,7 +603,7 @@ MUTATIONS = (
     Mutation(
         "fused-lists-unscanned",
         "the fused write path writes lists, tuples and converted values without the redactor",
-        "                elif shape not in _SCALARS:\n                    return False\n",
+        "                elif shape not in PLAIN_SCALARS:\n                    return False\n",
         "                elif shape is dict:\n                    return False\n",
         ("tests/test_fused_path.py",),
     ),
@@ -660,6 +660,7 @@ MUTATIONS = (
         "            elif shape not in PLAIN_SCALARS:\n",
         "            elif shape is dict:\n",
         ("tests/test_fused_path.py",),
+        where="_fused",
     ),
     Mutation(
         "fused-direct-step-id-lost",
@@ -717,8 +718,8 @@ MUTATIONS = (
     Mutation(
         "stats-unhashable-kind",
         "stats --by name looks an unhashable kind (a foreign list) up in a set, and stops",
-        "            if not isinstance(kind, str) or kind not in NAMED:\n",
-        "            if kind not in NAMED:\n",
+        "        if by_name and (not isinstance(kind, str) or kind not in NAMED):\n",
+        "        if by_name and kind not in NAMED:\n",
         ("tests/cli/test_stats_runs_hostile.py",),
     ),
     Mutation(
