@@ -736,6 +736,20 @@ MUTATIONS = (
         "        if self.conversation_id is None and USER_PATH[0] in record:\n",
         ("tests/cli/test_stats_runs_hostile.py",),
     ),
+    Mutation(
+        "ship-rotated-let-go-without-locks",
+        "without file locks, ship lets a rotated file go at once, losing a writer's late line",
+        "            return time.monotonic() - self.unlocked_since > GRACE_S\n",
+        "            return True\n",
+        ("tests/test_ship_cursor.py",),
+    ),
+    Mutation(
+        "ship-mapped-loopback-warned",
+        "headers to ::ffff:127.0.0.1 (this machine) are warned about as sent in clear",
+        "    return not (address.is_loopback or (mapped is not None and mapped.is_loopback))\n",
+        "    return not address.is_loopback\n",
+        ("tests/test_ship_headers.py",),
+    ),
 )
 
 

@@ -8,22 +8,24 @@ the inode of a plain file, so that a live file replaced by another one is read f
 
 As `tail -f` does, the cursor holds the live file by descriptor; when the live name points at
 another inode, it keeps reading the old one (now rotated) until no writer holds it (an
-exclusive `flock` is granted), reads the rotated files that came and went between two reads,
-then the new live file. Records of one read are put back in each process's `seq` order. No
-more than `MAX_LINE_BYTES` of one line is held; longer lines are skipped and counted.
+exclusive `flock` is granted; where files cannot be locked, for `tail.GRACE_S`), reads the
+rotated files that came and went between two reads, then the new live file. Records of one
+read are put back in each process's `seq` order. No more than `MAX_LINE_BYTES` of one line is
+held; longer lines are skipped and counted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
 from typing import IO, Any
 
 from ..._contract import GZ_SUFFIX
 from ..._lines import MAX_LINE_BYTES, READ_ERRORS, decode_line
 from ..._logset import open_live, open_rotated, rotated_files, split_log_path
 from ..._platform import try_lock_exclusive, unlock
-from ..tail import in_process_order
+from ..tail import GRACE_S, in_process_order
 
 Record = dict[str, Any]
 CHUNK = 1 << 20
@@ -42,6 +44,7 @@ class _File:
         self.rest = b""
         self.skipping = False
         self.ended = False  # a gzip file read to its end: nothing can be added to it
+        self.unlocked_since: float | None = None
         if gz and offset:
             with contextlib.suppress(*READ_ERRORS):
                 stream.seek(offset)
@@ -89,16 +92,22 @@ class _File:
         return lines, taken
 
     def released(self) -> bool:
-        """Whether no writer can add to this file any more."""
+        """Whether no writer can add to this file any more: no writer holds its `flock`, or,
+        where there are no file locks, `GRACE_S` have passed since it was first asked (a
+        writer that has not yet seen the rotation may still append a line)."""
         if self.gz:
             return self.ended
         try:
             taken = try_lock_exclusive(self.fd)
-        except OSError:
-            return True
+        except OSError:  # locks not supported by this file system
+            taken = None
+        if taken is None:
+            if self.unlocked_since is None:
+                self.unlocked_since = time.monotonic()
+            return time.monotonic() - self.unlocked_since > GRACE_S
         if taken:
             unlock(self.fd)
-        return taken is not False  # no flock here: a rotated file is read until its end
+        return taken
 
     def close(self) -> None:
         self.stream.close()

@@ -12,13 +12,16 @@ backend answers for it.
   exponential backoff and full jitter, waiting at least what `Retry-After` asks (in seconds, at
   most `MAX_WAIT_S`); 400 and 413 are a refusal of the batch (`Refused`); other answers
   (401, 403, 404, 415, ...) say the configuration is wrong (`Fatal`).
-- TLS certificates are verified unless `insecure`.
+- TLS certificates are verified unless `insecure`; headers sent over plain http to a host
+  other than this machine's loopback are named in a warning (`in_clear`), since anyone on the
+  network path can read them.
 """
 
 from __future__ import annotations
 
 import gzip
 import http.client
+import ipaddress
 import os
 import random
 import ssl
@@ -75,6 +78,23 @@ def endpoint(to: str | None, preset: str | None, env: Mapping[str, str]) -> str:
     if env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         return env["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/") + TRACES_PATH
     return base + path
+
+
+def in_clear(url: str, headers: Mapping[str, str]) -> bool:
+    """Whether `headers` (API keys, tokens) would cross a network unencrypted: plain http to
+    a host that is not this machine's loopback (`localhost`, 127.0.0.0/8, ::1)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() != "http" or not headers:
+        return False
+    host = (parts.hostname or "").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always loopback
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True  # a name: it may resolve anywhere
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return not (address.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
 def _pairs(text: str) -> list[tuple[str, str]]:
