@@ -29,6 +29,8 @@ import pytest
 
 import llmops_logging as ll
 
+from ._order import slowest_first
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM: its bundled prices,
 # not a download of them when it is imported
 
@@ -56,6 +58,10 @@ FORKS_BESIDE_THREADS = pytest.mark.filterwarnings("ignore:This process:Deprecati
 """For tests that fork and count the records of the log: from Python 3.12 a fork in a process
 that has threads warns (threads that other tests' libraries leave behind are enough), and the
 library logs that warning like any other, as one more record."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items[:] = slowest_first(items, [item.nodeid for item in items])
 
 
 @pytest.fixture(autouse=True)
