@@ -334,15 +334,24 @@ def framework(module: str, extra: str) -> Any:
     """Import a framework that only its tests need; without it, skip with the extra to install,
     except under CI (env `CI` set), where a missing framework fails the test, unless CI names
     its extra in `LLMOPS_CI_WITHOUT` (extras it does not install on that Python)."""
+    needs_framework(module, extra)
+    return importlib.import_module(module)
+
+
+def needs_framework(module: str, extra: str) -> None:
+    """`framework`'s skip or failure, decided at collection without importing the module: for
+    a framework that takes seconds to import, which a fixture of its tests then imports, so
+    that not every pytest-xdist worker (each collects every test module) imports it."""
     required = extra not in os.environ.get("LLMOPS_CI_WITHOUT", "").split(",")
-    if os.environ.get("CI") and required:
-        return importlib.import_module(module)
     try:
         spec = importlib.util.find_spec(module)
     except ImportError:
         spec = None
+    if os.environ.get("CI") and required:
+        if spec is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+        return
     here = [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
     if spec is None or (here and all(p.is_relative_to(ROOT) for p in here)):
         # missing, or only a folder of that name in this project (examples/agents/)
         pytest.skip(f"{module} is missing: pip install -e '.[{extra}]'", allow_module_level=True)
-    return importlib.import_module(module)
