@@ -29,6 +29,8 @@ import pytest
 
 import llmops_logging as ll
 
+from ._order import slowest_first
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM: its bundled prices,
 # not a download of them when it is imported
 
@@ -56,6 +58,10 @@ FORKS_BESIDE_THREADS = pytest.mark.filterwarnings("ignore:This process:Deprecati
 """For tests that fork and count the records of the log: from Python 3.12 a fork in a process
 that has threads warns (threads that other tests' libraries leave behind are enough), and the
 library logs that warning like any other, as one more record."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items[:] = slowest_first(items, [item.nodeid for item in items])
 
 
 @pytest.fixture(autouse=True)
@@ -328,15 +334,24 @@ def framework(module: str, extra: str) -> Any:
     """Import a framework that only its tests need; without it, skip with the extra to install,
     except under CI (env `CI` set), where a missing framework fails the test, unless CI names
     its extra in `LLMOPS_CI_WITHOUT` (extras it does not install on that Python)."""
+    needs_framework(module, extra)
+    return importlib.import_module(module)
+
+
+def needs_framework(module: str, extra: str) -> None:
+    """`framework`'s skip or failure, decided at collection without importing the module: for
+    a framework that takes seconds to import, which a fixture of its tests then imports, so
+    that not every pytest-xdist worker (each collects every test module) imports it."""
     required = extra not in os.environ.get("LLMOPS_CI_WITHOUT", "").split(",")
-    if os.environ.get("CI") and required:
-        return importlib.import_module(module)
     try:
         spec = importlib.util.find_spec(module)
     except ImportError:
         spec = None
+    if os.environ.get("CI") and required:
+        if spec is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+        return
     here = [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
     if spec is None or (here and all(p.is_relative_to(ROOT) for p in here)):
         # missing, or only a folder of that name in this project (examples/agents/)
         pytest.skip(f"{module} is missing: pip install -e '.[{extra}]'", allow_module_level=True)
-    return importlib.import_module(module)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import importlib
 import logging
 import os
 import subprocess
@@ -22,13 +23,10 @@ from llmops_logging import _price_table
 from llmops_logging.llm import _once
 from llmops_logging.llm._patch import Attempts
 
-from .conftest import framework, read_records
+from .conftest import needs_framework, read_records
 
-_HTTPX_LEVEL = logging.getLogger("httpx").level
-litellm = framework("litellm", "litellm")  # an extra of its own: its install takes minutes
-logging.getLogger("httpx").setLevel(_HTTPX_LEVEL)  # importing litellm sets it to WARNING for
-# the whole process; the rest of the suite (collected with this module) logs through httpx
-CustomLogger = framework("litellm.integrations.custom_logger", "litellm").CustomLogger
+needs_framework("litellm", "litellm")  # an extra of its own: its install takes minutes
+litellm: Any = None  # imported by `_litellm_imported`: seconds of CPU, only where these run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))  # one fake server
 import fake_llm  # noqa: E402
@@ -43,6 +41,16 @@ MESSAGES = [{"role": "user", "content": "Where is my order?"}]
 def server() -> Iterator[FakeLLM]:
     with FakeLLM.start() as fake:
         yield fake
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _litellm_imported() -> None:
+    """LiteLLM imported before the first test: importing it sets httpx's logger to WARNING for
+    the whole process, and the rest of the suite (run in this process too) logs through httpx."""
+    global litellm
+    level = logging.getLogger("httpx").level
+    litellm = importlib.import_module("litellm")
+    logging.getLogger("httpx").setLevel(level)
 
 
 @pytest.fixture(autouse=True)
@@ -196,22 +204,27 @@ def test_with_the_openai_sdk_instrumented_too_each_call_is_recorded_once(
     assert run_ok["usage"]["llm_calls"] == 3
 
 
-class _Probe(CustomLogger):  # type: ignore[misc]
-    """Runs after ours in LiteLLM's pre-call callbacks: what the caller's context holds then;
-    with `sdk`, it also opens a call as an SDK patch does, inside LiteLLM's."""
+def _probe(sdk: bool) -> Any:
+    """A callback that runs after ours in LiteLLM's pre-call callbacks: what the caller's
+    context holds then; with `sdk`, it also opens a call as an SDK patch does, inside
+    LiteLLM's. (Its base class is LiteLLM's, imported only once the tests run.)"""
+    from litellm.integrations.custom_logger import CustomLogger
 
-    def __init__(self, sdk: bool) -> None:
-        super().__init__()
-        self.sdk = sdk
-        self.seen: list[tuple[str, tuple[Any, ...]]] = []
+    class _Probe(CustomLogger):  # type: ignore[misc]
+        def __init__(self, sdk: bool) -> None:
+            super().__init__()
+            self.sdk = sdk
+            self.seen: list[tuple[str, tuple[Any, ...]]] = []
 
-    def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
-        self.seen.append((_CALLER.get(), _once._enclosing.get()))
-        if self.sdk:
-            call = ll.llm_call(MODEL, provider="openai", sdk="yes").start()
-            with Attempts(call):
-                pass
-            call.finish()
+        def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
+            self.seen.append((_CALLER.get(), _once._enclosing.get()))
+            if self.sdk:
+                call = ll.llm_call(MODEL, provider="openai", sdk="yes").start()
+                with Attempts(call):
+                    pass
+                call.finish()
+
+    return _Probe(sdk)
 
 
 _CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="elsewhere")
@@ -222,7 +235,7 @@ def test_the_call_opens_in_the_callers_context_and_yields_to_an_sdks_record(
 ) -> None:
     ll.configure(tmp_path)
     ll.instrument_litellm()
-    probe = _Probe(sdk=False)
+    probe = _probe(sdk=False)
     litellm.callbacks.append(probe)
     _CALLER.set("sync caller")
     _call(server)
@@ -244,7 +257,7 @@ def test_the_call_opens_in_the_callers_context_and_yields_to_an_sdks_record(
         assert enclosing[0].fidelity == _once.FRAMEWORK
     _calls(tmp_path, 2)
     litellm.callbacks.remove(probe)
-    litellm.callbacks.append(_Probe(sdk=True))
+    litellm.callbacks.append(_probe(sdk=True))
     with ll.run("r"):
         _call(server)
         time.sleep(1.0)  # LiteLLM's report of the call: it must write nothing

@@ -23,6 +23,7 @@ import pytest
 pytest.importorskip("opentelemetry.proto")
 
 from ._otlp_receiver import Receiver, Span
+from .conftest import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -63,12 +64,9 @@ def ship(
 
 
 def exported(log_dir: Path) -> dict[tuple[str, str], Span]:
+    """The spans `export --format otlp` writes of the log (the command run in this process)."""
     out = log_dir.parent / "export.otlp.jsonl"
-    subprocess.run(
-        [sys.executable, "-m", "llmops_logging.cli", "export", str(log_dir), "--format", "otlp",
-         "--out", str(out)],
-        env=ENV, check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+    cli("export", log_dir, "--format", "otlp", "--out", out, env=ENV)
     spans = {}
     for line in out.read_text().splitlines():
         for resource_spans in json.loads(line)["resourceSpans"]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from .conftest import cli
 from .test_ship import ENV, ROOT, app
 
 STARTUP_S = 600  # measured: 15 s on a quiet machine, 146 s with the machine's load near 13
@@ -120,12 +121,7 @@ def test_phoenix_shows_every_run_as_a_trace_with_kinds_tokens_and_cost(
     assert done.returncode == 0, done.stderr
     spans = spans_of(phoenix, project, 6 * 4)
     assert len(spans) == 6 * 4
-    runs = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "llmops_logging.cli", "runs", str(log_dir), "--json"],
-            env=ENV, cwd=ROOT, capture_output=True, text=True, check=True,
-        ).stdout
-    )["runs"]  # fmt: skip
+    runs = json.loads(cli("runs", log_dir, "--json", env=ENV).stdout)["runs"]
     by_trace: dict[str, list[dict[str, Any]]] = {}
     for span in spans:
         by_trace.setdefault(span["context"]["trace_id"], []).append(span)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from functools import cache
 from typing import Any
 
 import fastjsonschema
@@ -24,16 +25,27 @@ RECORD = {
 }  # fmt: skip
 
 
+@cache
+def _fast() -> Any:
+    """fastjsonschema's validator, compiled here once (a compile takes milliseconds)."""
+    return fastjsonschema.compile(record_schema())
+
+
+@cache
+def _reference() -> Any:
+    return jsonschema.Draft202012Validator(record_schema())
+
+
 def fast_ok(record: Any) -> bool:
     try:
-        fastjsonschema.compile(record_schema())(record)
+        _fast()(record)
     except fastjsonschema.JsonSchemaValueException:
         return False
     return True
 
 
 def jsonschema_ok(record: Any) -> bool:
-    return bool(jsonschema.Draft202012Validator(record_schema()).is_valid(record))
+    return bool(_reference().is_valid(record))
 
 
 def mutated(path: str, value: Any) -> dict[str, Any]:
