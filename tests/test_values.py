@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import json
 import math
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -192,8 +192,10 @@ any_values = st.recursive(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=any_values, event=st.text())
-def test_generated_values_give_exactly_one_strict_line(value: Any, event: str) -> None:
-    handler = _config.current_handler() or ll.configure(tempfile.mkdtemp(prefix="llmops-hyp-"))
+def test_generated_values_give_exactly_one_strict_line(
+    tmp_path_factory: pytest.TempPathFactory, value: Any, event: str
+) -> None:
+    handler = _config.current_handler() or ll.configure(tmp_path_factory.mktemp("hyp"))
     path = Path(handler.path)
     size = path.stat().st_size if path.exists() else 0
     ll.get_logger("hyp").info(event, value=value)
