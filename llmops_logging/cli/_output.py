@@ -457,6 +457,8 @@ class Progress:
         self.enabled = sys.stderr.isatty() and not os.environ.get("LLMOPS_NO_PROGRESS")
         self.started = time.monotonic()
         self.count = 0
+        self.others: Callable[[], int] | None = None
+        """Records counted elsewhere (other processes reading the same log), shown too."""
         self._bar: RichProgress | None = None
         self._task: Any = None
 
@@ -490,7 +492,8 @@ class Progress:
             )
             self._bar.start()
             self._task = self._bar.add_task(self.label, total=total or None, records="0")
-        self._bar.update(self._task, completed=done, total=total or None, records=f"{self.count:,}")
+        count = self.count + (self.others() if self.others is not None else 0)
+        self._bar.update(self._task, completed=done, total=total or None, records=f"{count:,}")
 
     def done(self) -> None:
         if self._bar is not None:

@@ -1,0 +1,311 @@
+"""Folding a large log on several cores: `stats` and `runs` over a million records.
+
+Parsing JSON a line at a time and folding the records take one core each about half the time;
+a log of several rotated files can be read by several processes instead. The files are found
+once, here (`EventStream.plan`: the live file pinned open, so a rotation while reading
+behaves as for one reader); each forked process reads a contiguous share of them through the
+same reader (framing, torn lines, filters, report) and sends back its fold and its report,
+pickled over a pipe; this process reads the first share itself and merges the others in file
+order. The folds' `merge` is exact (see `StatsFold`, `RunsFold`), so the output is the one
+pass's, byte for byte.
+
+Only for a large read on a machine with two usable cores or more (`MIN_BYTES`, at least two
+files), where `os.fork` exists; not under `--run`, whose filter must see the records in order.
+A worker that fails or dies is reported on stderr and the log is read again in this process;
+an interrupt kills the workers before it propagates. `LLMOPS_LOGS_WORKERS=N` forces N shares
+(for tests and benchmarks; 1 turns the fan-out off).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import pickle
+import selectors
+import signal
+import struct
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol, TypeVar
+
+from .._contract import GZ_SUFFIX, Record
+from .._logset import LogPart, log_files
+from ..reader import EventStream, Notes, ReadReport, Step, close_plan
+from ._output import Progress
+from ._parser import PROG
+from ._steps import UsageError
+
+WORKERS_ENV = "LLMOPS_LOGS_WORKERS"
+"""Forces the number of shares (tests, benchmarks): 1 reads in one process."""
+MIN_BYTES = 32 * 2**20
+"""A smaller log is read in one process: forking and merging would cost more than it saves."""
+GZ_WEIGHT = 8
+"""A gzip file's bytes weigh this much more when the files are shared out: they inflate."""
+_SLOT = struct.Struct("<qq")  # a worker's bytes read and records, for the progress bar
+_EVERY = 8192
+
+
+class Fold(Protocol):
+    def feed(self, records: Iterable[Record]) -> None: ...
+
+    def merge(self, later: Any) -> None: ...
+
+
+F = TypeVar("F", bound=Fold)
+
+
+def fold(stream: EventStream, make: Callable[[], F]) -> F:
+    """`make()` fed the records of `stream`, with its report (and filters) filled in: in one
+    process, or for a large log in several and merged, with the same result."""
+    shares = _shares(stream)
+    if shares is not None:
+        failure = [""]
+        result = _fan_out(stream, make, shares, failure)
+        if result is not None:
+            return result
+        print(f"{PROG}: {failure[0]}; reading the log again in one process", file=sys.stderr)
+    result = make()
+    result.feed(Progress(stream.progress).wrap(stream))
+    return result
+
+
+def workers() -> int | None:
+    """The shares `WORKERS_ENV` forces, or None when it is not set."""
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"${WORKERS_ENV} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the platform tells)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _shares(stream: EventStream) -> list[list[Step]] | None:
+    """The plan of `stream` cut into contiguous shares, one per process; None to read it in
+    one (a small log, one file, one CPU, no fork, `--run`)."""
+    forced = workers()
+    count = forced if forced is not None else usable_cpus()
+    if count < 2 or not hasattr(os, "fork"):
+        return None
+    accept: Any = stream.accept
+    if accept is not None and (not hasattr(accept, "split") or accept.split() is None):
+        return None
+    if forced is None:  # a cheap look first: the plan opens the live files
+        try:
+            files = [name for path in stream.paths for name in log_files(path)]
+            size = sum(_size(LogPart(name)) for name in files)
+        except OSError:
+            return None
+        if len(files) < 2 or size < MIN_BYTES:
+            return None
+    try:
+        steps = stream.plan()
+    except OSError:
+        return None  # one process raises it, the same way
+    shares = share_out(steps, count)
+    if len(shares) < 2:
+        close_plan(steps)
+        return None
+    return shares
+
+
+def share_out(steps: list[Step], count: int) -> list[list[Step]]:
+    """`steps` cut into at most `count` contiguous shares of about the same weight, each with
+    at least one file; a log's notes go with the share of the file after them."""
+    weights = [_size(s) * (GZ_WEIGHT if s.name.endswith(GZ_SUFFIX) else 1)
+               for s in steps if isinstance(s, LogPart)]  # fmt: skip
+    files = len(weights)
+    count = min(count, files)
+    total = sum(weights)
+    shares: list[list[Step]] = [[] for _ in range(max(count, 1))]
+    held: list[Step] = []
+    seen = before = 0
+    for step in steps:
+        held.append(step)
+        if isinstance(step, Notes):
+            continue
+        weight = weights[seen]
+        middle = (before + weight / 2) / total if total else (seen + 0.5) / files
+        shares[min(int(middle * count), count - 1)] += held
+        held, seen, before = [], seen + 1, before + weight
+    shares[-1] += held
+    return [share for share in shares if any(isinstance(s, LogPart) for s in share)]
+
+
+def _size(step: Step) -> int:
+    if not isinstance(step, LogPart):
+        return 0
+    with contextlib.suppress(OSError):
+        if step.stream is not None:
+            return os.fstat(step.stream.fileno()).st_size
+        return os.path.getsize(step.name)
+    return 0
+
+
+def _fan_out(
+    stream: EventStream, make: Callable[[], F], shares: list[list[Step]], failure: list[str]
+) -> F | None:
+    """Fork a worker per share but the first, read the first here, merge in order; None (and
+    why in `failure`) if a worker could not be started or did not deliver."""
+    accept: Any = stream.accept
+    total = sum(_size(step) for share in shares for step in share)
+    slots = mmap.mmap(-1, _SLOT.size * len(shares))
+    workers: list[tuple[int, int]] = []  # (pid, the pipe's read end)
+    running: set[int] = set()  # not waited for yet: a pid once waited for may be reused
+    try:
+        for number, share in enumerate(shares[1:], 1):
+            read_end, write_end = os.pipe()
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                os.close(read_end)
+                os.close(write_end)
+                failure[0] = f"could not start a process to read part of the log: {exc}"
+                return None
+            if pid == 0:  # the worker: never returns
+                os.close(read_end)
+                _work(share, stream, make, write_end, slots, number)
+            running.add(pid)
+            os.close(write_end)
+            workers.append((pid, read_end))
+            close_plan(share)  # the worker's files, not ours to read
+        mine = accept.split() if accept is not None else None
+        first = EventStream.of_plan(shares[0], mine, stream.max_line_bytes)
+
+        def measure() -> tuple[int, int]:
+            done = first.progress()[0] + sum(_SLOT.unpack_from(slots, _SLOT.size * n)[0]
+                                             for n in range(1, len(shares)))  # fmt: skip
+            return done, max(done, total)
+
+        progress = Progress(measure)
+        progress.others = lambda: sum(
+            _SLOT.unpack_from(slots, _SLOT.size * n)[1] for n in range(1, len(shares))
+        )
+        result = make()
+        result.feed(_ticking(first, progress))
+        payloads = _collect(workers, running, progress, failure)
+        progress.done()
+        if payloads is None:
+            return None
+        report = ReadReport()
+        report.merge(first.report)
+        seen = [mine.seen()] if mine is not None else []
+        for later, later_report, later_seen in payloads:
+            result.merge(later)
+            report.merge(later_report)
+            seen.append(later_seen)
+        stream.report = report
+        if accept is not None:
+            for one in seen:
+                accept.merge(one)
+        return result
+    finally:
+        for pid in running:  # still running: an interrupt, or another worker failed
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in running:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        for _, read_end in workers:
+            with contextlib.suppress(OSError):
+                os.close(read_end)
+        for share in shares:
+            close_plan(share)
+        slots.close()
+
+
+def _ticking(stream: EventStream, progress: Progress) -> Iterator[Record]:
+    """The records of `stream`, the progress bar looked at every few thousand."""
+    for number, record in enumerate(stream, 1):
+        if not number % _EVERY:
+            progress.tick(_EVERY)
+        yield record
+
+
+def _collect(
+    workers: list[tuple[int, int]], running: set[int], progress: Progress, failure: list[str]
+) -> list[tuple[Any, ReadReport, Any]] | None:
+    """Each worker's `(fold, report, filters seen)`, read from all pipes at once (a worker
+    blocks on a full pipe), in the workers' order; None if one did not deliver."""
+    chunks: dict[int, list[bytes]] = {fd: [] for _, fd in workers}
+    with selectors.DefaultSelector() as selector:
+        for _, fd in workers:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map():
+            for key, _ in selector.select(timeout=0.25):
+                data = os.read(key.fd, 1 << 20)
+                if data:
+                    chunks[key.fd].append(data)
+                else:
+                    selector.unregister(key.fd)
+            progress.tick(0)
+    payloads = []
+    for pid, fd in workers:
+        _, status = os.waitpid(pid, 0)
+        running.discard(pid)
+        if status:
+            failure[0] = f"a process reading part of the log {_ended(status)}"
+            return None
+        try:
+            payloads.append(pickle.loads(b"".join(chunks[fd])))
+        except Exception as exc:  # anything it sent that does not load
+            failure[0] = f"a process reading part of the log sent what does not load: {exc!r}"
+            return None
+    return payloads
+
+
+def _ended(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(number).name}"
+        return f"was killed by signal {number}"
+    return f"failed (exit status {os.waitstatus_to_exitcode(status)})"
+
+
+def _work(
+    share: list[Step],
+    stream: EventStream,
+    make: Callable[[], Fold],
+    write_end: int,
+    slots: mmap.mmap,
+    number: int,
+) -> None:
+    """A worker: fold its share, write `(fold, report, filters seen)` to the pipe, and leave
+    without running the parent's exit handlers or flushing its buffers twice."""
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C stops it at once
+        accept: Any = stream.accept
+        mine = accept.split() if accept is not None else None
+        share_stream = EventStream.of_plan(share, mine, stream.max_line_bytes)
+        result = make()
+        result.feed(_reporting(share_stream, slots, number))
+        data = pickle.dumps(
+            (result, share_stream.report, mine.seen() if mine is not None else None),
+            pickle.HIGHEST_PROTOCOL,
+        )
+        with open(write_end, "wb") as pipe:
+            pipe.write(data)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _reporting(stream: EventStream, slots: mmap.mmap, number: int) -> Iterator[Record]:
+    """The records of `stream`, its bytes and records read so far told to the progress bar's
+    process every few thousand."""
+    offset = _SLOT.size * number
+    count = 0
+    for count, record in enumerate(stream, 1):
+        if not count % _EVERY:
+            _SLOT.pack_into(slots, offset, stream.progress()[0], count)
+        yield record
+    _SLOT.pack_into(slots, offset, stream.progress()[0], count)
