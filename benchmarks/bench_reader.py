@@ -17,7 +17,10 @@
 5. `--part stats`: `llmops-logs stats --json` and `runs --json` against polars and DuckDB
    answering the same questions on the same files (per name: records, errors, duration
    percentiles, LLM tokens and cost; per run: start, end, status, events, samples, usage), each
-   in a fresh process: wall and CPU seconds, peak RSS, best of --repeat, and the ratios.
+   in a fresh process: wall and CPU seconds, peak RSS, best of --repeat, and the ratios;
+   the commands again with `LLMOPS_LOGS_WORKERS=1`, in one process. CPU seconds add up the
+   workers (waited for, so counted in the command's rusage); peak RSS is the largest one
+   process reached, not the sum over the workers.
 Not run by the tests; the log is deleted afterwards unless --keep.
 """
 
@@ -344,16 +347,23 @@ def questions_side_by_side(log_dir: str, repeat: int) -> None:
         )
 
     python = [sys.executable, "-c"]
+    one_process = ["env", "LLMOPS_LOGS_WORKERS=1"]  # the fan-out off (`cli._fanout`)
     questions = {
         "stats": {
             "llmops-logs stats --json": [sys.executable, "-m", "llmops_logging.cli", "stats",
                                          "--json", log_dir],
+            "llmops-logs stats --json, one process": [*one_process, sys.executable, "-m",
+                                                      "llmops_logging.cli", "stats", "--json",
+                                                      log_dir],
             "polars": [*python, f"import os\nFILES = {files!r}\n{_POLARS_STATS}"],
             "DuckDB": [*python, duck(_DUCK_STATS)],
         },
         "runs": {
             "llmops-logs runs --json": [sys.executable, "-m", "llmops_logging.cli", "runs",
                                         "--json", log_dir],
+            "llmops-logs runs --json, one process": [*one_process, sys.executable, "-m",
+                                                     "llmops_logging.cli", "runs", "--json",
+                                                     log_dir],
             "polars": [*python, f"import os\nFILES = {files!r}\n{_POLARS_RUNS}"],
             "DuckDB": [*python, duck(_DUCK_RUNS)],
         },

@@ -11,8 +11,9 @@ pass's, byte for byte.
 
 Only for a large read on a machine with two usable cores or more (`MIN_BYTES`, at least two
 files), where `os.fork` exists; not under `--run`, whose filter must see the records in order.
-A worker that fails or dies is reported on stderr and the log is read again in this process;
-an interrupt kills the workers before it propagates. `LLMOPS_LOGS_WORKERS=N` forces N shares
+A worker whose read raised makes this process read the log again, which raises the same error
+the same way; one that dies is reported on stderr and the log read again here too. An
+interrupt kills the workers before it propagates. `LLMOPS_LOGS_WORKERS=N` forces N shares
 (for tests and benchmarks; 1 turns the fan-out off).
 """
 
@@ -42,6 +43,9 @@ MIN_BYTES = 32 * 2**20
 """A smaller log is read in one process: forking and merging would cost more than it saves."""
 GZ_WEIGHT = 8
 """A gzip file's bytes weigh this much more when the files are shared out: they inflate."""
+READ_AGAIN = 3
+"""A worker's exit status when reading its share raised: the log is read again in one
+process, which raises it where one pass does (the message and status are that pass's)."""
 _SLOT = struct.Struct("<qq")  # a worker's bytes read and records, for the progress bar
 _EVERY = 8192
 
@@ -64,7 +68,8 @@ def fold(stream: EventStream, make: Callable[[], F]) -> F:
         result = _fan_out(stream, make, shares, failure)
         if result is not None:
             return result
-        print(f"{PROG}: {failure[0]}; reading the log again in one process", file=sys.stderr)
+        if failure[0]:
+            print(f"{PROG}: {failure[0]}; reading the log again in one process", file=sys.stderr)
     result = make()
     result.feed(Progress(stream.progress).wrap(stream))
     return result
@@ -188,10 +193,12 @@ def _fan_out(
         progress.others = lambda: sum(
             _SLOT.unpack_from(slots, _SLOT.size * n)[1] for n in range(1, len(shares))
         )
-        result = make()
-        result.feed(_ticking(first, progress))
-        payloads = _collect(workers, running, progress, failure)
-        progress.done()
+        try:
+            result = make()
+            result.feed(_ticking(first, progress))
+            payloads = _collect(workers, running, progress, failure)
+        finally:
+            progress.done()
         if payloads is None:
             return None
         report = ReadReport()
@@ -251,7 +258,8 @@ def _collect(
         _, status = os.waitpid(pid, 0)
         running.discard(pid)
         if status:
-            failure[0] = f"a process reading part of the log {_ended(status)}"
+            if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != READ_AGAIN:
+                failure[0] = f"a process reading part of the log {_ended(status)}"
             return None
         try:
             payloads.append(pickle.loads(b"".join(chunks[fd])))
@@ -295,6 +303,8 @@ def _work(
         with open(write_end, "wb") as pipe:
             pipe.write(data)
         code = 0
+    except Exception:  # one process raises it again, where one pass would
+        code = READ_AGAIN
     finally:
         os._exit(code)
 

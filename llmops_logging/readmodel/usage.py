@@ -135,8 +135,14 @@ class Usage:
         self.output_tokens += tokens_out or 0
         if price is not None:
             self.priced_calls += 1
-            if price:
-                self._add_cost(price)
+            if price:  # `_add_cost`, inlined: a million calls
+                numerator, denominator = price.as_integer_ratio()
+                shift = denominator.bit_length() - 1
+                mine = self._cost_shift
+                if shift > mine:
+                    self._cost_num <<= shift - mine
+                    self._cost_shift = mine = shift
+                self._cost_num += numerator << (mine - shift)
         self.counted = self.counted or tokens_in is not None or tokens_out is not None
 
     def add(self, other: Usage) -> None:

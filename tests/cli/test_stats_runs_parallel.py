@@ -203,6 +203,24 @@ def test_a_worker_killed_is_said_and_the_log_read_again(
         os.waitpid(-1, os.WNOHANG)
 
 
+def test_an_error_in_a_worker_is_the_error_of_one_pass(
+    log_dir: Path, forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker whose read raises makes the log read again in one process, which raises it
+    where one pass does: the same status and message, no word of the worker."""
+
+    def fails(self: cli_stats.StatsFold, records: Any) -> None:
+        for record in records:
+            if record.get("run_id") == "run-11":
+                raise RuntimeError("a fold that fails on a late record")
+
+    monkeypatch.setattr(cli_stats.StatsFold, "feed", fails)
+    one = _run(["stats"], log_dir, 1)
+    assert one[0] == 1 and "RuntimeError: a fold that fails on a late record" in one[2]
+    assert _run(["stats"], log_dir, 3) == one
+    assert forks
+
+
 def test_an_interrupt_stops_the_workers(
     log_dir: Path, forks: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -324,6 +342,41 @@ def test_run_summaries_merged_are_the_summary_of_the_concatenation() -> None:
             left.merge(right)
             assert left.as_dict() == whole.as_dict(), (run_id, at)
             assert left == whole, (run_id, at)
+
+
+def _start(**fields: Any) -> dict[str, Any]:
+    return {"ts": _ts(1), "kind": "run_start", "run_id": "r", "name": "first", **fields}
+
+
+LATER_RECORDS_THAT_SET = {
+    "a name of None": [_start(name=None)],
+    "no name": [{"ts": _ts(2), "kind": "run_ok", "run_id": "r", "duration_s": 2}],
+    "a start at no time": [_start(ts=5, parent_run_id="p")],
+    "an end then a start": [
+        {"ts": _ts(3), "kind": "run_error", "run_id": "r", "error": {"type": None}},
+        _start(ts=None),
+    ],
+    "only a sample": [{"ts": None, "kind": "sample", "run_id": "r", "ok": True}],
+    "an end without usage": [{"ts": _ts(4), "kind": "run_ok", "run_id": "r", "usage": 3}],
+}
+"""A run's later share that sets (or leaves) each field a start or end sets."""
+
+
+@pytest.mark.parametrize("later", LATER_RECORDS_THAT_SET, ids=str)
+def test_a_later_share_of_a_run_sets_what_its_records_set(later: str) -> None:
+    earlier = [_start(user={"id": "u"}),
+               {"ts": _ts(2), "kind": "run_ok", "run_id": "r", "ok_rate": 0.5,
+                "error": {"type": "E", "message": "m"}, "usage": {"llm_calls": 1}}]  # fmt: skip
+    records = earlier + LATER_RECORDS_THAT_SET[later]
+    whole, left, right = RunSummary("r"), RunSummary("r"), RunSummary("r")
+    for record in records:
+        whole.add(record)
+    for record in earlier:
+        left.add(record)
+    for record in LATER_RECORDS_THAT_SET[later]:
+        right.add(record)
+    left.merge(right)
+    assert left.as_dict() == whole.as_dict()
 
 
 @pytest.mark.parametrize("by", ["name", "run", "kind", "gen_ai.request.model"])

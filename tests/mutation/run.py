@@ -736,6 +736,27 @@ MUTATIONS = (
         "        if self.conversation_id is None and USER_PATH[0] in record:\n",
         ("tests/cli/test_stats_runs_hostile.py",),
     ),
+    Mutation(
+        "quantiles-merge-stays-exact-past-limit",
+        "two shares' durations merged stay exact past EXACT_LIMIT where one pass buckets them",
+        "len(values) + len(theirs) <= EXACT_LIMIT:\n",
+        "len(values) + len(theirs) <= 2 * EXACT_LIMIT:\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
+    Mutation(
+        "run-merge-name-only-when-not-none",
+        "a run's later share sets its name only when not None, though a start naming it None did",
+        "        if later.named:\n",
+        "        if later.name is not None:\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
+    Mutation(
+        "read-report-merge-puts-later-torn-lines-first",
+        "the torn lines a later share found are listed before the earlier share's",
+        "        self.bad += later.bad[: max(MAX_BAD_KEPT - len(self.bad), 0)]\n",
+        "        self.bad[:0] = later.bad[: max(MAX_BAD_KEPT - len(self.bad), 0)]\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
 )
 
 
