@@ -39,7 +39,7 @@ from ._steps import UsageError
 
 WORKERS_ENV = "LLMOPS_LOGS_WORKERS"
 """Forces the number of shares (tests, benchmarks): 1 reads in one process."""
-MIN_BYTES = 32 * 2**20
+MIN_BYTES = 24 * 2**20
 """A smaller log is read in one process: forking and merging would cost more than it saves."""
 GZ_WEIGHT = 8
 """A gzip file's bytes weigh this much more when the files are shared out: they inflate."""
