@@ -14,14 +14,15 @@ the directory is opened only when it is a regular file (`open_log_file`).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gzip
 import os
 import re
 import stat
 import time
-from collections.abc import Iterator
-from typing import IO, NamedTuple, cast
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any, NamedTuple, cast
 
 from ._contract import (
     FOUND_FILE_FLAGS,
@@ -211,7 +212,8 @@ def open_rotated(path: str, errors: list[str]) -> tuple[str, IO[bytes]] | None:
         except OSError as exc:  # a link or a FIFO planted at a rotated name
             _refused(candidate, exc, errors)
             return None
-    errors.append(f"{path}: removed before it could be read")
+    if (note := f"{path}: removed before it could be read") not in errors:
+        errors.append(note)  # once, as a refusal: the log may be named twice
     return None
 
 
@@ -278,14 +280,32 @@ def log_streams(
     Files under the log's glob that are not of its naming go to `unread`; vanished or refused
     files are noted in `errors`; the caller closes each stream.
     """
-    parts = log_parts(path, errors, unread)
+    yield from open_in_turn(log_parts(path, errors, unread), errors)
+
+
+def open_in_turn(
+    steps: list[Any], errors: list[str], aside: Callable[[Any], object] | None = None
+) -> Iterator[tuple[str, IO[bytes]]]:
+    """`(name, open stream)` of each `LogPart` of `steps` in turn (`open_part`), the others
+    handed to `aside` where they come; each stream is the caller's once handed over, the
+    ones not reached are closed."""
     try:
-        for number, part in enumerate(parts):
-            opened = open_part(part, errors)
-            parts[number] = LogPart(part.name)  # its stream, if any, is the caller's now
+        for number, step in enumerate(steps):
+            if not isinstance(step, LogPart):
+                if aside is not None:
+                    aside(step)
+                continue
+            opened = open_part(step, errors)
+            steps[number] = LogPart(step.name)  # its stream, if any, is the caller's now
             if opened is not None:
                 yield opened
     finally:
-        for part in parts:
-            if part.stream is not None:
-                part.stream.close()
+        close_parts(steps)
+
+
+def close_parts(steps: Iterable[object]) -> None:
+    """Closes the files that the `LogPart`s among `steps` hold open."""
+    for step in steps:
+        if isinstance(step, LogPart) and step.stream is not None:
+            with contextlib.suppress(OSError):
+                step.stream.close()

@@ -42,7 +42,7 @@ from ._lines import (
     recover_glued,
     skip_rest,
 )
-from ._logset import LogPart, log_files, log_parts, log_streams, open_part
+from ._logset import LogPart, close_parts, log_files, log_parts, log_streams, open_in_turn
 
 __all__ = ["EventStream", "ReadReport", "read_events"]
 
@@ -111,7 +111,12 @@ class ReadReport:
         self.oversize += later.oversize[: max(MAX_BAD_KEPT - len(self.oversize), 0)]
         self.oversize_count += later.oversize_count
         self.unread += later.unread
-        self.errors += later.errors
+        self.note(later.errors)
+
+    def note(self, errors: Iterable[str]) -> None:
+        """Add what went wrong finding or opening files: each note once, as the reader notes
+        a file refused under a log named twice."""
+        self.errors += [note for note in errors if note not in self.errors]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -343,19 +348,12 @@ class EventStream:
             for path in self.paths:
                 yield from log_streams(path, report.errors, report.unread)
             return
-        steps = self._plan
-        try:
-            for number, step in enumerate(steps):
-                if isinstance(step, Notes):
-                    report.errors += step.errors
-                    report.unread += step.unread
-                    continue
-                opened = open_part(step, report.errors)
-                steps[number] = LogPart(step.name)  # its stream, if any, is the caller's now
-                if opened is not None:
-                    yield opened
-        finally:
-            close_plan(steps)
+
+        def note(step: Notes) -> None:
+            report.note(step.errors)
+            report.unread += step.unread
+
+        yield from open_in_turn(self._plan, report.errors, note)
 
     def _decode(self, name: str, stream: IO[bytes], first: int = 0) -> Iterator[Record]:
         """The records of the lines of `stream`, numbered on from `first` in file `name`, one
@@ -478,12 +476,8 @@ class EventStream:
                     break
 
 
-def close_plan(steps: list[Step]) -> None:
-    """Closes the files a plan holds open."""
-    for step in steps:
-        if isinstance(step, LogPart) and step.stream is not None:
-            with contextlib.suppress(OSError):
-                step.stream.close()
+close_plan = close_parts
+"""Closes the files a plan holds open."""
 
 
 def read_events(

@@ -12,9 +12,10 @@ pass's, byte for byte.
 Only for a large read on a machine with two usable cores or more (`MIN_BYTES`, at least two
 files), where `os.fork` exists; not under `--run`, whose filter must see the records in order.
 A worker whose read raised makes this process read the log again, which raises the same error
-the same way; one that dies is reported on stderr and the log read again here too. An
-interrupt kills the workers before it propagates. `LLMOPS_LOGS_WORKERS=N` forces N shares
-(for tests and benchmarks; 1 turns the fan-out off).
+the same way; one that dies is reported on stderr and the log read again here too (the
+others killed at once). Ctrl-C, SIGTERM or SIGHUP kills the workers before it ends this
+process as it ends one reading alone; a worker whose parent died stops by itself.
+`LLMOPS_LOGS_WORKERS=N` forces N shares (for tests and benchmarks; 1 turns the fan-out off).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any, Protocol, TypeVar
 from .._contract import GZ_SUFFIX, Record
 from .._logset import LogPart, log_files
 from ..reader import EventStream, Notes, ReadReport, Step, close_plan
-from ._output import Progress
+from ._output import Progress, every
 from ._parser import PROG
 from ._steps import UsageError
 
@@ -46,6 +47,9 @@ GZ_WEIGHT = 8
 READ_AGAIN = 3
 """A worker's exit status when reading its share raised: the log is read again in one
 process, which raises it where one pass does (the message and status are that pass's)."""
+_STOPS = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+"""Signals that end the process by default: the workers are killed first."""
+_BLOCKED = {signal.SIGINT, *_STOPS}
 _SLOT = struct.Struct("<qq")  # a worker's bytes read and records, for the progress bar
 _EVERY = 8192
 
@@ -64,15 +68,50 @@ def fold(stream: EventStream, make: Callable[[], F]) -> F:
     process, or for a large log in several and merged, with the same result."""
     shares = _shares(stream)
     if shares is not None:
-        failure = [""]
-        result = _fan_out(stream, make, shares, failure)
+        with _stopping():
+            result, failure = _fan_out(stream, make, shares)
         if result is not None:
             return result
-        if failure[0]:
-            print(f"{PROG}: {failure[0]}; reading the log again in one process", file=sys.stderr)
+        if failure:
+            print(f"{PROG}: {failure}; reading the log again in one process", file=sys.stderr)
     result = make()
     result.feed(Progress(stream.progress).wrap(stream))
     return result
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP during the fan-out: unwinds it (the workers killed) like Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stopping() -> Iterator[None]:
+    """SIGTERM and SIGHUP, where they would end the process, unwind the fan-out instead (its
+    `finally` kills and reaps the workers); then the signal is sent again with its previous
+    handler, so the process ends as one reading alone would (status 143, 129)."""
+    previous: dict[int, Any] = {}
+    for number in _STOPS:
+        if signal.getsignal(number) == signal.SIG_DFL:
+            with contextlib.suppress(ValueError):  # not the main thread: its handlers stay
+                previous[number] = signal.signal(number, _stop)
+    try:
+        yield
+    except _Stopped as stopped:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        previous = {}
+        os.kill(os.getpid(), stopped.signum)
+        raise SystemExit(128 + stopped.signum) from None  # if the signal did not end it
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def workers() -> int | None:
@@ -140,7 +179,9 @@ def share_out(steps: list[Step], count: int) -> list[list[Step]]:
         middle = (before + weight / 2) / total if total else (seen + 0.5) / files
         shares[min(int(middle * count), count - 1)] += held
         held, seen, before = [], seen + 1, before + weight
-    shares[-1] += held
+    with_file = [share for share in shares if any(isinstance(s, LogPart) for s in share)]
+    if with_file:  # notes after the last file: with the last share that reads one
+        with_file[-1] += held
     return [share for share in shares if any(isinstance(s, LogPart) for s in share)]
 
 
@@ -155,29 +196,37 @@ def _size(step: Step) -> int:
 
 
 def _fan_out(
-    stream: EventStream, make: Callable[[], F], shares: list[list[Step]], failure: list[str]
-) -> F | None:
-    """Fork a worker per share but the first, read the first here, merge in order; None (and
-    why in `failure`) if a worker could not be started or did not deliver."""
+    stream: EventStream, make: Callable[[], F], shares: list[list[Step]]
+) -> tuple[F | None, str]:
+    """Fork a worker per share but the first, read the first here, merge in order: the merged
+    fold, or None and why ("" to say nothing) if a worker could not be started or did not
+    deliver."""
     accept: Any = stream.accept
     total = sum(_size(step) for share in shares for step in share)
     slots = mmap.mmap(-1, _SLOT.size * len(shares))
     workers: list[tuple[int, int]] = []  # (pid, the pipe's read end)
     running: set[int] = set()  # not waited for yet: a pid once waited for may be reused
+    parent = os.getpid()
+    die_with = _die_with_parent()
     try:
         for number, share in enumerate(shares[1:], 1):
             read_end, write_end = os.pipe()
+            # No signal between the fork and the pid noted (here) or the worker's `try`.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED)
             try:
-                pid = os.fork()
-            except OSError as exc:
-                os.close(read_end)
-                os.close(write_end)
-                failure[0] = f"could not start a process to read part of the log: {exc}"
-                return None
-            if pid == 0:  # the worker: never returns
-                os.close(read_end)
-                _work(share, stream, make, write_end, slots, number)
-            running.add(pid)
+                try:
+                    pid = os.fork()
+                except OSError as exc:
+                    os.close(read_end)
+                    os.close(write_end)
+                    return None, f"could not start a process to read part of the log: {exc}"
+                if pid == 0:  # the worker: never returns
+                    others = [read_end, *(fd for _, fd in workers)]
+                    _work(share, stream, make, write_end, slots, number, others, parent,
+                          die_with, mask)  # fmt: skip
+                running.add(pid)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(write_end)
             workers.append((pid, read_end))
             close_plan(share)  # the worker's files, not ours to read
@@ -195,12 +244,12 @@ def _fan_out(
         )
         try:
             result = make()
-            result.feed(_ticking(first, progress))
-            payloads = _collect(workers, running, progress, failure)
+            result.feed(progress.wrap(first))
+            payloads, failure = _collect(workers, running, progress)
         finally:
             progress.done()
         if payloads is None:
-            return None
+            return None, failure
         report = ReadReport()
         report.merge(first.report)
         seen = [mine.seen()] if mine is not None else []
@@ -212,7 +261,7 @@ def _fan_out(
         if accept is not None:
             for one in seen:
                 accept.merge(one)
-        return result
+        return result, ""
     finally:
         for pid in running:  # still running: an interrupt, or another worker failed
             with contextlib.suppress(OSError):
@@ -228,19 +277,13 @@ def _fan_out(
         slots.close()
 
 
-def _ticking(stream: EventStream, progress: Progress) -> Iterator[Record]:
-    """The records of `stream`, the progress bar looked at every few thousand."""
-    for number, record in enumerate(stream, 1):
-        if not number % _EVERY:
-            progress.tick(_EVERY)
-        yield record
-
-
 def _collect(
-    workers: list[tuple[int, int]], running: set[int], progress: Progress, failure: list[str]
-) -> list[tuple[Any, ReadReport, Any]] | None:
+    workers: list[tuple[int, int]], running: set[int], progress: Progress
+) -> tuple[list[tuple[Any, ReadReport, Any]] | None, str]:
     """Each worker's `(fold, report, filters seen)`, read from all pipes at once (a worker
-    blocks on a full pipe), in the workers' order; None if one did not deliver."""
+    blocks on a full pipe), in the workers' order; None and why as soon as one did not
+    deliver (the others are killed then, not waited for)."""
+    pids = {fd: pid for pid, fd in workers}
     chunks: dict[int, list[bytes]] = {fd: [] for _, fd in workers}
     with selectors.DefaultSelector() as selector:
         for _, fd in workers:
@@ -250,23 +293,22 @@ def _collect(
                 data = os.read(key.fd, 1 << 20)
                 if data:
                     chunks[key.fd].append(data)
-                else:
-                    selector.unregister(key.fd)
+                    continue
+                selector.unregister(key.fd)  # it is done: how?
+                _, status = os.waitpid(pids[key.fd], 0)
+                running.discard(pids[key.fd])
+                if status:
+                    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == READ_AGAIN:
+                        return None, ""
+                    return None, f"a process reading part of the log {_ended(status)}"
             progress.tick(0)
     payloads = []
-    for pid, fd in workers:
-        _, status = os.waitpid(pid, 0)
-        running.discard(pid)
-        if status:
-            if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != READ_AGAIN:
-                failure[0] = f"a process reading part of the log {_ended(status)}"
-            return None
+    for _, fd in workers:
         try:
             payloads.append(pickle.loads(b"".join(chunks[fd])))
         except Exception as exc:  # anything it sent that does not load
-            failure[0] = f"a process reading part of the log sent what does not load: {exc!r}"
-            return None
-    return payloads
+            return None, f"a process reading part of the log sent what does not load: {exc!r}"
+    return payloads, ""
 
 
 def _ended(status: int) -> str:
@@ -278,6 +320,20 @@ def _ended(status: int) -> str:
     return f"failed (exit status {os.waitstatus_to_exitcode(status)})"
 
 
+def _die_with_parent() -> Callable[[], object] | None:
+    """Asks the kernel to kill this process when its parent dies (Linux's PR_SET_PDEATHSIG),
+    or None where that cannot be asked (the worker then watches its parent's pid)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+
+
 def _work(
     share: list[Step],
     stream: EventStream,
@@ -285,17 +341,30 @@ def _work(
     write_end: int,
     slots: mmap.mmap,
     number: int,
+    others: list[int],
+    parent: int,
+    die_with: Callable[[], object] | None,
+    mask: Iterable[int],
 ) -> None:
     """A worker: fold its share, write `(fold, report, filters seen)` to the pipe, and leave
-    without running the parent's exit handlers or flushing its buffers twice."""
+    without running the parent's exit handlers or flushing its buffers twice. It starts with
+    the signals blocked, so none runs the parent's handlers here; it ends with its parent."""
     code = 1
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C stops it at once
+        for number_ in _BLOCKED:  # Ctrl-C or a kill stops it at once
+            signal.signal(number_, signal.SIG_DFL)
+        for fd in others:  # the pipes of the others: theirs to close
+            os.close(fd)
+        if die_with is not None:
+            die_with()
+        if os.getppid() != parent:  # it died before the kernel was asked
+            return
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         accept: Any = stream.accept
         mine = accept.split() if accept is not None else None
         share_stream = EventStream.of_plan(share, mine, stream.max_line_bytes)
         result = make()
-        result.feed(_reporting(share_stream, slots, number))
+        result.feed(_reporting(share_stream, slots, number, parent))
         data = pickle.dumps(
             (result, share_stream.report, mine.seen() if mine is not None else None),
             pickle.HIGHEST_PROTOCOL,
@@ -309,13 +378,14 @@ def _work(
         os._exit(code)
 
 
-def _reporting(stream: EventStream, slots: mmap.mmap, number: int) -> Iterator[Record]:
+def _reporting(stream: EventStream, slots: mmap.mmap, number: int, parent: int) -> Iterator[Record]:
     """The records of `stream`, its bytes and records read so far told to the progress bar's
-    process every few thousand."""
+    process every few thousand; an orphan (its parent gone) stops."""
     offset = _SLOT.size * number
-    count = 0
-    for count, record in enumerate(stream, 1):
-        if not count % _EVERY:
-            _SLOT.pack_into(slots, offset, stream.progress()[0], count)
-        yield record
-    _SLOT.pack_into(slots, offset, stream.progress()[0], count)
+
+    def report(count: int) -> None:
+        _SLOT.pack_into(slots, offset, stream.progress()[0], count)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    report((yield from every(stream, _EVERY, report)))

@@ -62,12 +62,16 @@ class Usage:
         if price == math.inf:  # a total beyond floats, carried back in: stays infinite
             self._cost_num += 4 << (1023 + self._cost_shift)
             return
-        numerator, denominator = price.as_integer_ratio()
-        shift = denominator.bit_length() - 1
-        if shift > self._cost_shift:
-            self._cost_num <<= shift - self._cost_shift
-            self._cost_shift = shift
-        self._cost_num += numerator << (self._cost_shift - shift)
+        numerator, denominator = price.as_integer_ratio()  # the denominator: a power of two
+        self._add_exact(numerator, denominator.bit_length() - 1)
+
+    def _add_exact(self, numerator: int, shift: int) -> None:
+        """Add `numerator / 2**shift` to the cost, exactly: at the finer of the two scales."""
+        mine = self._cost_shift
+        if shift > mine:
+            self._cost_num <<= shift - mine
+            self._cost_shift = mine = shift
+        self._cost_num += numerator << (mine - shift)
 
     @property
     def cost_usd(self) -> float:
@@ -135,14 +139,8 @@ class Usage:
         self.output_tokens += tokens_out or 0
         if price is not None:
             self.priced_calls += 1
-            if price:  # `_add_cost`, inlined: a million calls
-                numerator, denominator = price.as_integer_ratio()
-                shift = denominator.bit_length() - 1
-                mine = self._cost_shift
-                if shift > mine:
-                    self._cost_num <<= shift - mine
-                    self._cost_shift = mine = shift
-                self._cost_num += numerator << (mine - shift)
+            if price:
+                self._add_cost(price)
         self.counted = self.counted or tokens_in is not None or tokens_out is not None
 
     def add(self, other: Usage) -> None:
@@ -150,10 +148,7 @@ class Usage:
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
         if other._cost_num:
-            if other._cost_shift > self._cost_shift:
-                self._cost_num <<= other._cost_shift - self._cost_shift
-                self._cost_shift = other._cost_shift
-            self._cost_num += other._cost_num << (self._cost_shift - other._cost_shift)
+            self._add_exact(other._cost_num, other._cost_shift)
         self.priced_calls += other.priced_calls
         self.counted = self.counted or other.counted
 

@@ -11,6 +11,8 @@ import math
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +26,7 @@ from llmops_logging.readmodel.runs import RunSummary
 from llmops_logging.readmodel.tally import EXACT_LIMIT, Quantiles, Tally
 from llmops_logging.readmodel.usage import Usage
 
-from ..conftest import ENV, cli
+from ..conftest import CLI_MAIN, ENV, cli
 from .test_stats_runs_hostile import _hostile_records
 
 T0 = 1_767_225_600  # 2026-01-01
@@ -163,7 +165,7 @@ def test_several_processes_print_what_one_prints(
     one = _run(argv, log_dir, 1)
     assert not forks
     assert one[0] == 0 and one[1], one
-    for workers in (2, 3, 9):
+    for workers in (3, 9):  # shares of several files, and more workers than files
         assert _run(argv, log_dir, workers) == one, workers
         assert forks, "the log was not read in several processes"
         forks.clear()
@@ -242,6 +244,131 @@ def test_an_interrupt_stops_the_workers(
     assert time.monotonic() - started < 30
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)
+
+
+def test_a_worker_that_fails_stops_the_others_at_once(
+    log_dir: Path, forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log is read again as soon as one worker died: the others are killed, not waited for."""
+    parent = os.getpid()
+    feed = cli_stats.StatsFold.feed
+
+    def first_dies_others_dawdle(self: cli_stats.StatsFold, records: Any) -> None:
+        if os.getpid() != parent:
+            if not forks:  # the first worker forked: none noted when it was
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(60)
+        feed(self, records)
+
+    one = _run(["stats", "--json"], log_dir, 1)
+    monkeypatch.setattr(cli_stats.StatsFold, "feed", first_dies_others_dawdle)
+    started = time.monotonic()
+    status, out, err = _run(["stats", "--json"], log_dir, 3)
+    assert (status, out) == one[:2] and "was killed by SIGKILL" in err
+    assert len(forks) == 2
+    assert time.monotonic() - started < 30
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def _notes_logs(root: Path) -> tuple[Path, Path, Path]:
+    """A: three files, the live one heaviest; B: only another tool's file named like the log;
+    C: A's files with a symbolic link at the live name."""
+    line = json.dumps({"ts": _ts(0), "kind": "step_ok", "name": "x", "run_id": "r",
+                       "duration_s": 1.0, "level": "info"}).encode() + b"\n"  # fmt: skip
+    a, b, c = root / "A", root / "B", root / "C"
+    for d in (a, b, c):
+        d.mkdir()
+    for log in (a, c):
+        (log / "events.jsonl.000001").write_bytes(line)
+        (log / "events.jsonl.000002").write_bytes(line)
+    (a / "events.jsonl").write_bytes(line * 200)
+    (c / "events.jsonl.000003").write_bytes(line * 200)
+    (b / "events.jsonl.1").write_bytes(b"{}\n")
+    (root / "target").write_bytes(b"{}\n")
+    (c / "events.jsonl").symlink_to(root / "target")
+    return a, b, c
+
+
+def test_notes_after_the_last_file_are_kept(tmp_path: Path, forks: list[int]) -> None:
+    """The last log named has no file to read (only another tool's): what it noted is said."""
+    a, b, _ = _notes_logs(tmp_path)
+    for argv in (["stats", a, b], ["stats", "--json", a, b], ["runs", a, b]):
+        serial = cli(*argv, env={**ENV, WORKERS: "1"}).stdout
+        assert "events.jsonl.1" in serial
+        assert cli(*argv, env={**ENV, WORKERS: "3"}).stdout == serial, argv
+        assert forks
+        forks.clear()
+
+
+def test_a_refusal_is_noted_once_for_a_log_named_twice(tmp_path: Path, forks: list[int]) -> None:
+    _, _, c = _notes_logs(tmp_path)
+    serial = json.loads(cli("stats", "--json", c, c, env={**ENV, WORKERS: "1"}).stdout)
+    assert serial["read"]["errors"] == [f"{c}/events.jsonl: a symbolic link, not read "
+                                        "(the writer never makes one)"]  # fmt: skip
+    for workers in (2, 3):
+        out = cli("stats", "--json", c, c, env={**ENV, WORKERS: str(workers)}).stdout
+        assert json.loads(out)["read"] == serial["read"], workers
+        assert forks
+        forks.clear()
+
+
+@pytest.mark.parametrize("value", ["0", "abc", "-2"])
+def test_workers_not_a_count_is_a_usage_error(log_dir: Path, value: str) -> None:
+    for command in ("stats", "runs"):
+        done = cli(command, log_dir, env={**ENV, WORKERS: value}, status=2)
+        assert done.stdout == ""
+        assert done.stderr == (f"llmops-logs: ${WORKERS} must be a whole number of at "
+                               f"least 1, not {value!r}\n")  # fmt: skip
+
+
+SLOW_FEED = f"""
+import os, sys, time
+from llmops_logging.cli import stats
+marks, parent, feed = sys.argv.pop(1), os.getpid(), stats.StatsFold.feed
+def slow(self, records):
+    open(os.path.join(marks, str(os.getpid())), "w").close()
+    if os.getpid() != parent or os.environ["{WORKERS}"] == "1":
+        time.sleep(60)
+    feed(self, records)
+stats.StatsFold.feed = slow
+"""
+"""The command line with a fold that writes its pid to a directory and then dawdles: in the
+workers, or in the one process reading alone."""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="looks for processes in /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_a_kill_mid_read_ends_the_workers_too(log_dir: Path, tmp_path: Path, signum: int) -> None:
+    """SIGTERM or SIGHUP to a command reading in several processes: it ends as one reading
+    alone ends, and no worker is left reading."""
+    statuses = []
+    for workers in ("1", "2"):
+        marks = tmp_path / workers
+        marks.mkdir()
+        process = subprocess.Popen(
+            [sys.executable, "-c", SLOW_FEED + CLI_MAIN, str(marks), "stats", str(log_dir)],
+            env={**ENV, WORKERS: workers}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while len(os.listdir(marks)) < int(workers) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        pids = [int(name) for name in os.listdir(marks) if int(name) != process.pid]
+        assert len(pids) == int(workers) - 1
+        process.send_signal(signum)
+        statuses.append(process.wait(timeout=30))
+        while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert all(_gone(pid) for pid in pids), "a worker still runs"
+    assert statuses == [-signum, -signum]
 
 
 # -- merges -----------------------------------------------------------------------------------

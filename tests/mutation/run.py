@@ -757,6 +757,20 @@ MUTATIONS = (
         "        self.bad[:0] = later.bad[: max(MAX_BAD_KEPT - len(self.bad), 0)]\n",
         ("tests/cli/test_stats_runs_parallel.py",),
     ),
+    Mutation(
+        "fanout-notes-after-last-file-to-last-share",
+        "notes after the last file go to the last share, dropped when it reads no file",
+        "        with_file[-1] += held\n",
+        "        shares[-1] += held\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
+    Mutation(
+        "read-report-merge-repeats-notes",
+        "a refusal noted by two shares (a log named twice) is said twice",
+        "        self.errors += [note for note in errors if note not in self.errors]\n",
+        "        self.errors += list(errors)\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
 )
 
 
