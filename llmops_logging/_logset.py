@@ -14,14 +14,15 @@ the directory is opened only when it is a regular file (`open_log_file`).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gzip
 import os
 import re
 import stat
 import time
-from collections.abc import Iterator
-from typing import IO, cast
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any, NamedTuple, cast
 
 from ._contract import (
     FOUND_FILE_FLAGS,
@@ -211,7 +212,8 @@ def open_rotated(path: str, errors: list[str]) -> tuple[str, IO[bytes]] | None:
         except OSError as exc:  # a link or a FIFO planted at a rotated name
             _refused(candidate, exc, errors)
             return None
-    errors.append(f"{path}: removed before it could be read")
+    if (note := f"{path}: removed before it could be read") not in errors:
+        errors.append(note)  # once, as a refusal: the log may be named twice
     return None
 
 
@@ -227,6 +229,49 @@ def _refused(path: str, exc: OSError, errors: list[str] | None) -> None:
         errors.append(note)
 
 
+class LogPart(NamedTuple):
+    """One file of a log as `log_parts` found it: the live file open already (`stream`), a
+    rotated file by name, opened in its turn (`rotated`), or a file named alone."""
+
+    name: str
+    stream: IO[bytes] | None = None
+    rotated: bool = False
+
+
+def log_parts(path: StrPath, errors: list[str], unread: list[str]) -> list[LogPart]:
+    """The files of one log in write order: the live file pinned open (`open_live`), the
+    rotated files below its number by name. Files under the log's glob that are not of its
+    naming go to `unread`, a refused live file to `errors`; the caller closes the stream."""
+    directory, name, single = split_log_path(path)
+    if single:
+        return [LogPart(os.fspath(path))]
+    unread.extend(unread_files(directory, name))
+    live, base = open_live(directory, name, errors, named=not os.path.isdir(path))
+    parts = []
+    try:
+        for number, rotated in rotated_files(directory, name):
+            if number > base:
+                break  # the live file we hold, rotated since: read it through `live`
+            parts.append(LogPart(rotated, rotated=True))
+    except BaseException:
+        if live is not None:
+            live.close()
+        raise
+    if live is not None:
+        parts.append(LogPart(os.path.join(directory, name), live))
+    return parts
+
+
+def open_part(part: LogPart, errors: list[str]) -> tuple[str, IO[bytes]] | None:
+    """`(name, open stream)` of a part: its stream, or the file opened now; a rotated file
+    refused or removed is noted in `errors` (None), a file named alone raises."""
+    if part.stream is not None:
+        return part.name, part.stream
+    if part.rotated:
+        return open_rotated(part.name, errors)
+    return part.name, open_log_file(part.name)
+
+
 def log_streams(
     path: StrPath, errors: list[str], unread: list[str]
 ) -> Iterator[tuple[str, IO[bytes]]]:
@@ -235,22 +280,32 @@ def log_streams(
     Files under the log's glob that are not of its naming go to `unread`; vanished or refused
     files are noted in `errors`; the caller closes each stream.
     """
-    directory, name, single = split_log_path(path)
-    if single:
-        yield os.fspath(path), open_log_file(os.fspath(path))
-        return
-    unread.extend(unread_files(directory, name))
-    live, base = open_live(directory, name, errors, named=not os.path.isdir(path))
+    yield from open_in_turn(log_parts(path, errors, unread), errors)
+
+
+def open_in_turn(
+    steps: list[Any], errors: list[str], aside: Callable[[Any], object] | None = None
+) -> Iterator[tuple[str, IO[bytes]]]:
+    """`(name, open stream)` of each `LogPart` of `steps` in turn (`open_part`), the others
+    handed to `aside` where they come; each stream is the caller's once handed over, the
+    ones not reached are closed."""
     try:
-        for number, rotated in rotated_files(directory, name):
-            if number > base:
-                break  # the live file we hold, rotated since: read it through `live`
-            opened = open_rotated(rotated, errors)
+        for number, step in enumerate(steps):
+            if not isinstance(step, LogPart):
+                if aside is not None:
+                    aside(step)
+                continue
+            opened = open_part(step, errors)
+            steps[number] = LogPart(step.name)  # its stream, if any, is the caller's now
             if opened is not None:
                 yield opened
-        if live is not None:
-            stream, live = live, None
-            yield os.path.join(directory, name), stream
     finally:
-        if live is not None:
-            live.close()
+        close_parts(steps)
+
+
+def close_parts(steps: Iterable[object]) -> None:
+    """Closes the files that the `LogPart`s among `steps` hold open."""
+    for step in steps:
+        if isinstance(step, LogPart) and step.stream is not None:
+            with contextlib.suppress(OSError):
+                step.stream.close()

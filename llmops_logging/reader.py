@@ -42,9 +42,22 @@ from ._lines import (
     recover_glued,
     skip_rest,
 )
-from ._logset import log_files, log_streams
+from ._logset import LogPart, close_parts, log_files, log_parts, log_streams, open_in_turn
 
 __all__ = ["EventStream", "ReadReport", "read_events"]
+
+
+@dataclass
+class Notes:
+    """What finding a log's files noted (`log_parts`), for the report of the share of a
+    `plan` that reads them: it comes before the log's files."""
+
+    errors: list[str]
+    unread: list[str]
+
+
+Step = LogPart | Notes
+"""One step of an `EventStream.plan`."""
 
 Accept = Callable[[Record, bytes], bool]
 """A filter: `(record, raw line) -> keep?`."""
@@ -86,6 +99,24 @@ class ReadReport:
         self.oversize_count += 1
         if len(self.oversize) < MAX_BAD_KEPT:
             self.oversize.append(where)
+
+    def merge(self, later: ReadReport) -> None:
+        """Add the report of a read of the files after ours: the report of one read of all."""
+        self.files += later.files
+        self.lines += later.lines
+        self.records += later.records
+        self.matched += later.matched
+        self.bad += later.bad[: max(MAX_BAD_KEPT - len(self.bad), 0)]
+        self.bad_count += later.bad_count
+        self.oversize += later.oversize[: max(MAX_BAD_KEPT - len(self.oversize), 0)]
+        self.oversize_count += later.oversize_count
+        self.unread += later.unread
+        self.note(later.errors)
+
+    def note(self, errors: Iterable[str]) -> None:
+        """Add what went wrong finding or opening files: each note once, as the reader notes
+        a file refused under a log named twice."""
+        self.errors += [note for note in errors if note not in self.errors]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -229,6 +260,33 @@ class EventStream:
         self._current: IO[bytes] | None = None
         self._done_bytes = 0
         self._total_bytes: int | None = None
+        self._plan: list[Step] | None = None
+
+    def plan(self) -> list[Step]:
+        """The files of the logs, found now, in write order, with what finding them noted: each
+        live file pinned open (the caller closes it), the others by name. `of_plan` on
+        consecutive shares of it reads what the stream would, and the shares' reports, merged
+        in order, are the stream's."""
+        steps: list[Step] = []
+        try:
+            for path in self.paths:
+                notes = Notes([], [])
+                parts = log_parts(path, notes.errors, notes.unread)
+                steps += [notes, *parts]
+        except BaseException:
+            close_plan(steps)
+            raise
+        return steps
+
+    @classmethod
+    def of_plan(
+        cls, steps: list[Step], accept: Accept | None = None, max_line_bytes: int = MAX_LINE_BYTES
+    ) -> EventStream:
+        """A stream of the files of a share of a `plan`, read in turn as this stream's own
+        would be (a rotated file opened when its turn comes)."""
+        stream = cls([], accept, max_line_bytes)
+        stream._plan = steps
+        return stream
 
     def __iter__(self) -> Iterator[Record]:
         if self._blockwise:
@@ -273,17 +331,29 @@ class EventStream:
     def _files(self) -> Generator[tuple[str, IO[bytes]], None, None]:
         """`(name, stream)` of each file of the logs in turn, listed in the report, closed and
         counted as read once the caller is done with it."""
-        for path in self.paths:
-            for name, stream in log_streams(path, self.report.errors, self.report.unread):
-                self.report.files.append(name)
-                self._current = stream
-                try:
-                    yield name, stream
-                finally:
-                    with contextlib.suppress(OSError):
-                        self._done_bytes += os.fstat(stream.fileno()).st_size
-                    self._current = None
-                    stream.close()
+        for name, stream in self._opened():
+            self.report.files.append(name)
+            self._current = stream
+            try:
+                yield name, stream
+            finally:
+                with contextlib.suppress(OSError):
+                    self._done_bytes += os.fstat(stream.fileno()).st_size
+                self._current = None
+                stream.close()
+
+    def _opened(self) -> Iterator[tuple[str, IO[bytes]]]:
+        report = self.report
+        if self._plan is None:
+            for path in self.paths:
+                yield from log_streams(path, report.errors, report.unread)
+            return
+
+        def note(step: Notes) -> None:
+            report.note(step.errors)
+            report.unread += step.unread
+
+        yield from open_in_turn(self._plan, report.errors, note)
 
     def _decode(self, name: str, stream: IO[bytes], first: int = 0) -> Iterator[Record]:
         """The records of the lines of `stream`, numbered on from `first` in file `name`, one
@@ -404,6 +474,10 @@ class EventStream:
                     if carry:
                         yield list(self._decode(name, io.BytesIO(carry), number))
                     break
+
+
+close_plan = close_parts
+"""Closes the files a plan holds open."""
 
 
 def read_events(

@@ -25,8 +25,8 @@ import os
 import sys
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar, cast
 
 import orjson
 from rich import box
@@ -445,6 +445,20 @@ def print_table(
 # -- progress ---------------------------------------------------------------------------------
 
 
+T = TypeVar("T")
+
+
+def every(items: Iterable[T], count: int, call: Callable[[int], object]) -> Generator[T, None, int]:
+    """The same items, `call(n)` after the n-th for each n a multiple of `count` (a look at
+    the clock costs more than an item); returns how many there were."""
+    n = 0
+    for n, item in enumerate(items, 1):
+        if not n % count:
+            call(n)
+        yield item
+    return n
+
+
 class Progress:
     """rich's progress bar on stderr, shown only when reading takes more than a moment."""
 
@@ -457,17 +471,15 @@ class Progress:
         self.enabled = sys.stderr.isatty() and not os.environ.get("LLMOPS_NO_PROGRESS")
         self.started = time.monotonic()
         self.count = 0
+        self.others: Callable[[], int] | None = None
+        """Records counted elsewhere (other processes reading the same log), shown too."""
         self._bar: RichProgress | None = None
         self._task: Any = None
 
     def wrap(self, items: Iterable[Any]) -> Iterator[Any]:
         """The same items; every few thousand, a look at the clock and maybe the bar."""
-        every = self.EVERY
         try:
-            for n, item in enumerate(items, 1):
-                if not n % every:
-                    self.tick(every)
-                yield item
+            yield from every(items, self.EVERY, lambda _: self.tick(self.EVERY))
         finally:
             self.done()
 
@@ -490,7 +502,8 @@ class Progress:
             )
             self._bar.start()
             self._task = self._bar.add_task(self.label, total=total or None, records="0")
-        self._bar.update(self._task, completed=done, total=total or None, records=f"{self.count:,}")
+        count = self.count + (self.others() if self.others is not None else 0)
+        self._bar.update(self._task, completed=done, total=total or None, records=f"{count:,}")
 
     def done(self) -> None:
         if self._bar is not None:

@@ -8,6 +8,7 @@ a single file. A directory with no log but a `raw_events/` below it (the smoke l
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import re
 import sys
@@ -124,7 +125,8 @@ class Filters:
         )
         self.records = self.matched = 0
         self.kinds_wanted = set(kinds)
-        self.kinds_seen: set[str] = set()
+        self.kinds_seen: dict[str, None] = {}  # in the order first seen: see `merge`
+        self.runs = bool(args.run)
         alone: list[tuple[str, Accept | None]] = [
             (f"no run id starts with {prefix!r}", _run_starts(prefix))
             for prefix in dict.fromkeys(p for p in (args.run or "").split(",") if p)
@@ -152,10 +154,40 @@ class Filters:
             if isinstance(kind, str):
                 self.kinds_wanted.discard(kind)
                 if len(self.kinds_seen) <= MAX_KINDS_NAMED:
-                    self.kinds_seen.add(kind)
+                    self.kinds_seen[kind] = None
         matched = self.combined is None or self.combined(record, line)
         self.matched += matched
         return matched
+
+    def split(self) -> Filters | None:
+        """The same filters with nothing seen yet, for a share of the records read by another
+        process (`merge` its state back in order); None under `--run`, whose prefixes must see
+        the records in order to stop at the first prefix that matches two runs."""
+        if self.runs:
+            return None
+        share = copy.copy(self)
+        share.records = share.matched = 0
+        share.pending = dict(self.pending)
+        share.kinds_wanted = set(self.kinds_wanted)
+        share.kinds_seen = {}
+        return share
+
+    def seen(self) -> dict[str, Any]:
+        """What these filters saw, for `merge` in another process (the tests stay here)."""
+        return {"records": self.records, "matched": self.matched,
+                "pending": list(self.pending), "kinds_wanted": self.kinds_wanted,
+                "kinds_seen": list(self.kinds_seen)}  # fmt: skip
+
+    def merge(self, later: dict[str, Any]) -> None:
+        """Add what a `split` share `seen` of the records after ours: as if we had seen them."""
+        self.records += later["records"]
+        self.matched += later["matched"]
+        for note in [note for note in self.pending if note not in later["pending"]]:
+            del self.pending[note]
+        self.kinds_wanted &= later["kinds_wanted"]
+        for kind in later["kinds_seen"]:  # as `__call__` adds them, up to one past the limit
+            if len(self.kinds_seen) <= MAX_KINDS_NAMED:
+                self.kinds_seen[kind] = None
 
     def unmatched(self) -> list[str]:
         """One sentence per filter that matched no record, else one if no record matched them

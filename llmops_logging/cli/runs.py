@@ -30,11 +30,10 @@ from .._contract import (
 from ..reader import EventStream
 from ..readmodel.runs import SCORES, RunSummary, Score
 from ..readmodel.usage import Usage
-from . import _steps
+from . import _fanout, _steps
 from ._output import (
     STATUS_STYLES,
     USAGE_HEADERS,
-    Progress,
     console,
     durations,
     print_table,
@@ -53,18 +52,44 @@ MAX_SCORES_WIDTH = 40
 def runs(records: Iterable[Record]) -> list[dict[str, Any]]:
     """One row per run (a run_id with a run_start or run end record), oldest start first: a
     `RunSummary` each."""
-    table: dict[str, RunSummary] = {}
-    for record in records:
-        run_id = record.get(RUN_ID)
-        if not isinstance(run_id, str):
-            continue
-        summary = table.get(run_id)
-        if summary is None:
-            summary = table[run_id] = RunSummary(run_id)
-        summary.add(record)
-    found = [run for run in table.values() if run.status is not None]
-    found.sort(key=lambda run: run.start or run.first_ts or "")
-    return [run.as_dict() for run in found]
+    fold = RunsFold()
+    fold.feed(records)
+    return fold.rows()
+
+
+class RunsFold:
+    """`runs` as a fold: `feed` records, `merge` the fold of the records that follow (read by
+    another process), then `rows`. Merging gives the same rows as one pass."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, RunSummary] = {}
+
+    def feed(self, records: Iterable[Record]) -> None:
+        table = self.table
+        for record in records:
+            run_id = record.get(RUN_ID)
+            if not isinstance(run_id, str):
+                continue
+            summary = table.get(run_id)
+            if summary is None:
+                summary = table[run_id] = RunSummary(run_id)
+            summary.add(record)
+
+    def merge(self, later: RunsFold) -> None:
+        """Add the fold of the records after ours: runs in first-seen order (the order of
+        runs that started at the same moment), a run's records on both sides merged."""
+        table = self.table
+        for run_id, summary in later.table.items():
+            mine = table.get(run_id)
+            if mine is None:
+                table[run_id] = summary
+            else:
+                mine.merge(summary)
+
+    def rows(self) -> list[dict[str, Any]]:
+        found = [run for run in self.table.values() if run.status is not None]
+        found.sort(key=lambda run: run.start or run.first_ts or "")
+        return [run.as_dict() for run in found]
 
 
 def scores_cell(row: dict[str, Any]) -> str | None:
@@ -131,7 +156,7 @@ def _usage_of(row: dict[str, Any]) -> Usage:
 
 def command(args: argparse.Namespace) -> int:
     stream = _steps.stream(args)
-    rows = runs(Progress(stream.progress).wrap(stream))
+    rows = _fanout.fold(stream, RunsFold).rows()
     matched = stream.report.matched
     nothing_found = (
         None

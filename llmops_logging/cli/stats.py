@@ -8,6 +8,7 @@ nested ends (a run, its step, the step's step) would count one call once per lev
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -28,10 +29,9 @@ from .._contract import (
 from ..readmodel.records import RUN_ENDS, RUN_START, STEP_ENDS
 from ..readmodel.tally import Tally
 from ..readmodel.values import field_value
-from . import _steps
+from . import _fanout, _steps
 from ._output import (
     USAGE_HEADERS,
-    Progress,
     console,
     durations,
     print_table,
@@ -92,32 +92,60 @@ def stats(records: Iterable[Record], by: str = "name") -> list[dict[str, Any]]:
     run id; anything else is a field path (`gen_ai.request.model`), and records without that
     field are left out (except for the contract's own fields, whose absence is grouped as `-`).
     """
-    if not by:
-        raise ValueError("cannot group by an empty field name")
-    groups: dict[str, Tally] = {}
-    names: dict[str, str] = {}
-    by_name = by == NAME
-    get_group = groups.get
-    for record in records:
-        kind = record.get(KIND)
-        if by_name and (not isinstance(kind, str) or kind not in NAMED):
-            continue  # most records (samples, starts, events) make no group: no call for them
-        key = _key(record, by, names)
-        if key is None:
-            continue
-        group = get_group(key)
-        if group is None:
-            group = groups[key] = Tally()
-        if kind == LLM_CALL:
-            group.add_call(record)
-        else:
-            group.add(record)
-    rows = [_row(key, group) for key, group in groups.items()]
-    if by == "run":
-        for row in rows:
-            row["name"] = names.get(row["key"])
-    rows.sort(key=lambda row: (-row["records"], row["key"]))
-    return rows
+    fold = StatsFold(by)
+    fold.feed(records)
+    return fold.rows()
+
+
+class StatsFold:
+    """`stats` as a fold: `feed` records, `merge` the fold of the records that follow (read
+    by another process), then `rows`. Merging gives the same rows as one pass."""
+
+    def __init__(self, by: str = NAME) -> None:
+        if not by:
+            raise ValueError("cannot group by an empty field name")
+        self.by = by
+        self.groups: dict[str, Tally] = {}
+        self.names: dict[str, str] = {}
+
+    def feed(self, records: Iterable[Record]) -> None:
+        by, groups, names = self.by, self.groups, self.names
+        by_name = by == NAME
+        get_group = groups.get
+        for record in records:
+            kind = record.get(KIND)
+            if by_name and (not isinstance(kind, str) or kind not in NAMED):
+                continue  # most records (samples, starts, events) make no group: no call for them
+            key = _key(record, by, names)
+            if key is None:
+                continue
+            group = get_group(key)
+            if group is None:
+                group = groups[key] = Tally()
+            if kind == LLM_CALL:
+                group.add_call(record)
+            else:
+                group.add(record)
+
+    def merge(self, later: StatsFold) -> None:
+        """Add the fold of the records after ours: groups in first-seen order, a run's last
+        name."""
+        groups = self.groups
+        for key, tally in later.groups.items():
+            mine = groups.get(key)
+            if mine is None:
+                groups[key] = tally
+            else:
+                mine.merge(tally)
+        self.names.update(later.names)
+
+    def rows(self) -> list[dict[str, Any]]:
+        rows = [_row(key, group) for key, group in self.groups.items()]
+        if self.by == "run":
+            for row in rows:
+                row["name"] = self.names.get(row["key"])
+        rows.sort(key=lambda row: (-row["records"], row["key"]))
+        return rows
 
 
 # -- the command ------------------------------------------------------------------------------
@@ -127,7 +155,7 @@ def command(args: argparse.Namespace) -> int:
     stream = _steps.stream(args)
     if not args.by:
         raise _steps.UsageError("stats --by needs a field name")
-    rows = stats(Progress(stream.progress).wrap(stream), args.by)
+    rows = _fanout.fold(stream, functools.partial(StatsFold, args.by)).rows()
     nothing_found = None if rows else _no_group(args.by, stream.report.matched)
     if args.json:
         _steps.dump({"by": args.by, "groups": rows, "read": stream.report.as_dict()})

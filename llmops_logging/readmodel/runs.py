@@ -99,6 +99,14 @@ class RunSummary:
     user_id: str | None = None
     parent_run_id: str | None = None
     scores: list[Score] = field(default_factory=list)
+    started: bool = field(default=False, repr=False)
+    """A run_start was added: `start` and `parent_run_id` are its."""
+    ended: bool = field(default=False, repr=False)
+    """A run end was added: `status`, `end` and `duration_s` are its."""
+    named: bool = field(default=False, repr=False)
+    """A run_start or end that holds a name was added: `name` is its."""
+    failed: bool = field(default=False, repr=False)
+    """A run end with an error object was added: `error` and `error_type` are its."""
 
     def add(self, record: Record) -> None:
         self.events += 1
@@ -117,25 +125,64 @@ class RunSummary:
             self.samples += 1
             self.samples_ok += record.get(OK) is True
         elif kind == LLM_CALL:
-            self.calls.add(Usage.of_call(record))
+            self.calls.add_call(record)
         elif kind == SCORE:
             self.scores.append(Score.of(record))
         elif kind == RUN_START:
             self.start = ts if isinstance(ts, str) else None
             self.status = self.status or RUNNING
-            self.name = record.get(NAME, self.name)
+            self._name(record)
             self.parent_run_id = text(record.get(PARENT_RUN_ID))
+            self.started = True
         elif kind in RUN_ENDS:
             self.status = OK_STATUS if kind == RUN_OK else ERROR_STATUS
             self.end = ts if isinstance(ts, str) else None
             self.duration_s = number(record.get(DURATION_S))
-            self.name = record.get(NAME, self.name)
+            self._name(record)
+            self.ended = True
             rate = record.get(OK_RATE)
             if isinstance(rate, (int, float)) and not isinstance(rate, bool):
                 self.closing_ok_rate = float(rate)
             if isinstance(record.get(ERROR), dict):
                 self.error, self.error_type = error_text(record), error_type(record)
+                self.failed = True
             self.closing_usage = Usage.of_totals(record.get(USAGE)) or self.closing_usage
+
+    def _name(self, record: Record) -> None:
+        if NAME in record:
+            self.name = record[NAME]
+            self.named = True
+
+    def merge(self, later: RunSummary) -> None:
+        """Add the summary of the run's `later` records (those after all of ours): the same
+        summary as adding them here one by one. What a later start or end sets wins if the
+        later records held one (the flags say which), a first-seen field keeps ours."""
+        self.events += later.events
+        self.samples += later.samples
+        self.samples_ok += later.samples_ok
+        if self.first_ts is None:
+            self.first_ts = later.first_ts
+        if self.conversation_id is None:
+            self.conversation_id = later.conversation_id
+        if self.user_id is None:
+            self.user_id = later.user_id
+        self.calls.add(later.calls)
+        self.scores.extend(later.scores)
+        if later.started:
+            self.start, self.parent_run_id, self.started = later.start, later.parent_run_id, True
+        if later.ended:
+            self.status, self.end, self.duration_s = later.status, later.end, later.duration_s
+            self.ended = True
+        elif later.started:
+            self.status = self.status or RUNNING
+        if later.named:
+            self.name, self.named = later.name, True
+        if later.closing_ok_rate is not None:
+            self.closing_ok_rate = later.closing_ok_rate
+        if later.failed:
+            self.error, self.error_type, self.failed = later.error, later.error_type, True
+        if later.closing_usage is not None:
+            self.closing_usage = later.closing_usage
 
     @property
     def usage(self) -> Usage:

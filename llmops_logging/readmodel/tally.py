@@ -56,6 +56,30 @@ class Quantiles:
                 self._bucket(kept)
             self._values = None
 
+    def merge(self, other: Quantiles) -> None:
+        """Add the values `other` was given, as if they had been added here after ours: the
+        same exact values or the same buckets as one pass over both."""
+        if not other.count:
+            return
+        self.count += other.count
+        if other.max is not None and (self.max is None or other.max > self.max):
+            self.max = other.max
+        values, theirs = self._values, other._values
+        if values is not None and theirs is not None and len(values) + len(theirs) <= EXACT_LIMIT:
+            values.extend(theirs)
+            return
+        if values is not None:
+            self._values = None
+            for kept in values:
+                self._bucket(kept)
+        if theirs is not None:
+            for kept in theirs:
+                self._bucket(kept)
+            return
+        buckets = self._buckets
+        for key, count in other._buckets.items():
+            buckets[key] = buckets.get(key, 0) + count
+
     def _bucket(self, value: float) -> None:
         key = math.ceil(math.log(value) / _LOG_GAMMA) if value > 0 else _NON_POSITIVE
         self._buckets[key] = self._buckets.get(key, 0) + 1
@@ -102,6 +126,13 @@ class Tally:
         `Usage` in between."""
         self._count(record)
         self.usage.add_call(record)
+
+    def merge(self, other: Tally) -> None:
+        """Add a tally of later records of the same group (`Quantiles.merge`, `Usage.add`)."""
+        self.count += other.count
+        self.errors += other.errors
+        self.durations.merge(other.durations)
+        self.usage.add(other.usage)
 
     def _count(self, record: Record) -> None:
         self.count += 1

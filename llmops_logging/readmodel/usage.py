@@ -9,6 +9,11 @@ A closing record's totals count every call inside its scope (nested runs, thread
 nested ends count one call once per level: a sum over a log adds `llm_call` records, and a
 scope's own figure is the totals of its end.
 
+Cost is summed exactly (`cost_usd` is the exact sum rounded once), so the total does not
+depend on the order the records were added in: a log folded in shares, one per process, and
+merged (`add`) gives the same bits as one pass. The sum is an integer over a power of two
+(every float is one), so adding a price costs an `as_integer_ratio` and a shift.
+
 A number no count or price can be (negative, fractional, boolean, text, beyond 64 bits; a
 negative or non-finite cost) is summed nowhere, by the writer's rule in `_contract`: such a
 call counts as one without tokens or without a price.
@@ -16,8 +21,8 @@ call counts as one without tokens or without a price.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .._contract import (
@@ -34,18 +39,64 @@ from .._contract import (
 from .values import path
 
 
-@dataclass
 class Usage:
     """Tokens and cost summed over records; `llm_calls` counts the calls they stand for."""
 
-    llm_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    priced_calls: int = 0
-    """Calls whose price was known: fewer than `llm_calls`, and the cost is a lower bound."""
-    counted: bool = False
-    """Some record had token counts (a failed call has none)."""
+    def __init__(self, llm_calls: int = 0, input_tokens: int = 0, output_tokens: int = 0,
+                 cost_usd: float = 0.0, *, priced_calls: int = 0,
+                 counted: bool = False) -> None:  # fmt: skip
+        self.llm_calls = llm_calls
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.priced_calls = priced_calls
+        """Calls whose price was known: fewer than `llm_calls`, and the cost is a lower bound."""
+        self.counted = counted
+        """Some record had token counts (a failed call has none)."""
+        self._cost_num = 0
+        self._cost_shift = 0
+        """The cost summed so far is exactly `_cost_num / 2**_cost_shift`."""
+        if cost_usd:
+            self._add_cost(cost_usd)
+
+    def _add_cost(self, price: float) -> None:
+        if price == math.inf:  # a total beyond floats, carried back in: stays infinite
+            self._cost_num += 4 << (1023 + self._cost_shift)
+            return
+        numerator, denominator = price.as_integer_ratio()  # the denominator: a power of two
+        self._add_exact(numerator, denominator.bit_length() - 1)
+
+    def _add_exact(self, numerator: int, shift: int) -> None:
+        """Add `numerator / 2**shift` to the cost, exactly: at the finer of the two scales."""
+        mine = self._cost_shift
+        if shift > mine:
+            self._cost_num <<= shift - mine
+            self._cost_shift = mine = shift
+        self._cost_num += numerator << (mine - shift)
+
+    @property
+    def cost_usd(self) -> float:
+        """The exact sum of the prices added, rounded once to the nearest float."""
+        try:
+            return self._cost_num / (1 << self._cost_shift)  # int / int: correctly rounded
+        except OverflowError:  # beyond the largest float, as a float sum would be
+            return math.inf
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        return self._state() == other._state()
+
+    def _state(self) -> tuple[Any, ...]:
+        num, shift = self._cost_num, self._cost_shift
+        while shift and not num & 1:  # the same sum may be held at a finer scale
+            num, shift = num >> 1, shift - 1
+        return (self.llm_calls, self.input_tokens, self.output_tokens, num, shift,
+                self.priced_calls, self.counted)  # fmt: skip
+
+    def __repr__(self) -> str:
+        return (f"Usage(llm_calls={self.llm_calls}, input_tokens={self.input_tokens}, "
+                f"output_tokens={self.output_tokens}, cost_usd={self.cost_usd!r}, "
+                f"priced_calls={self.priced_calls}, counted={self.counted})")  # fmt: skip
 
     @classmethod
     def of_call(cls, record: Mapping[str, Any]) -> Usage:
@@ -86,15 +137,18 @@ class Usage:
         self.llm_calls += 1
         self.input_tokens += tokens_in or 0
         self.output_tokens += tokens_out or 0
-        self.cost_usd += price or 0.0
-        self.priced_calls += price is not None
+        if price is not None:
+            self.priced_calls += 1
+            if price:
+                self._add_cost(price)
         self.counted = self.counted or tokens_in is not None or tokens_out is not None
 
     def add(self, other: Usage) -> None:
         self.llm_calls += other.llm_calls
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
-        self.cost_usd += other.cost_usd
+        if other._cost_num:
+            self._add_exact(other._cost_num, other._cost_shift)
         self.priced_calls += other.priced_calls
         self.counted = self.counted or other.counted
 

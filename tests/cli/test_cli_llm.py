@@ -6,6 +6,7 @@ The logs are written with the library; expected values come from the records rea
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def test_stats_by_model_sums_tokens_and_cost_per_model(agent_log: Path) -> None:
         assert group["output_tokens"] == sum(c["gen_ai"]["usage"]["output_tokens"] for c in mine)
         priced = [c["cost_usd"] for c in mine if "cost_usd" in c]
         if priced:
-            assert group["cost_usd"] == pytest.approx(sum(priced))
+            assert group["cost_usd"] == math.fsum(priced)  # summed exactly, rounded once
         else:
             assert group["cost_usd"] is None  # an unknown price is no cost, not $0
             assert group["priced_calls"] == 0

@@ -496,7 +496,7 @@ MUTATIONS = (
         "summed usage keeps the last record's output tokens instead of adding them",
         "self.output_tokens += other.output_tokens",
         "self.output_tokens = other.output_tokens",
-        ("tests/test_cli_usage.py",),
+        ("tests/cli/test_cli_usage.py",),
     ),
     Mutation(
         "span-parent-always-root",
@@ -749,6 +749,41 @@ MUTATIONS = (
         "    return not (address.is_loopback or (mapped is not None and mapped.is_loopback))\n",
         "    return not address.is_loopback\n",
         ("tests/test_ship_headers.py",),
+    ),
+    Mutation(
+        "quantiles-merge-stays-exact-past-limit",
+        "two shares' durations merged stay exact past EXACT_LIMIT where one pass buckets them",
+        "len(values) + len(theirs) <= EXACT_LIMIT:\n",
+        "len(values) + len(theirs) <= 2 * EXACT_LIMIT:\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
+    Mutation(
+        "run-merge-name-only-when-not-none",
+        "a run's later share sets its name only when not None, though a start naming it None did",
+        "        if later.named:\n",
+        "        if later.name is not None:\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
+    Mutation(
+        "read-report-merge-puts-later-torn-lines-first",
+        "the torn lines a later share found are listed before the earlier share's",
+        "        self.bad += later.bad[: max(MAX_BAD_KEPT - len(self.bad), 0)]\n",
+        "        self.bad[:0] = later.bad[: max(MAX_BAD_KEPT - len(self.bad), 0)]\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
+    Mutation(
+        "fanout-notes-after-last-file-to-last-share",
+        "notes after the last file go to the last share, dropped when it reads no file",
+        "        with_file[-1] += held\n",
+        "        shares[-1] += held\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
+    Mutation(
+        "read-report-merge-repeats-notes",
+        "a refusal noted by two shares (a log named twice) is said twice",
+        "        self.errors += [note for note in errors if note not in self.errors]\n",
+        "        self.errors += list(errors)\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
     ),
 )
 

@@ -1,0 +1,391 @@
+"""Folding a large log on several cores: `stats` and `runs` over a million records.
+
+Parsing JSON a line at a time and folding the records take one core each about half the time;
+a log of several rotated files can be read by several processes instead. The files are found
+once, here (`EventStream.plan`: the live file pinned open, so a rotation while reading
+behaves as for one reader); each forked process reads a contiguous share of them through the
+same reader (framing, torn lines, filters, report) and sends back its fold and its report,
+pickled over a pipe; this process reads the first share itself and merges the others in file
+order. The folds' `merge` is exact (see `StatsFold`, `RunsFold`), so the output is the one
+pass's, byte for byte.
+
+Only for a large read on a machine with two usable cores or more (`MIN_BYTES`, at least two
+files), where `os.fork` exists; not under `--run`, whose filter must see the records in order.
+A worker whose read raised makes this process read the log again, which raises the same error
+the same way; one that dies is reported on stderr and the log read again here too (the
+others killed at once). Ctrl-C, SIGTERM or SIGHUP kills the workers before it ends this
+process as it ends one reading alone; a worker whose parent died stops by itself.
+`LLMOPS_LOGS_WORKERS=N` forces N shares (for tests and benchmarks; 1 turns the fan-out off).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import pickle
+import selectors
+import signal
+import struct
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol, TypeVar
+
+from .._contract import GZ_SUFFIX, Record
+from .._logset import LogPart, log_files
+from ..reader import EventStream, Notes, ReadReport, Step, close_plan
+from ._output import Progress, every
+from ._parser import PROG
+from ._steps import UsageError
+
+WORKERS_ENV = "LLMOPS_LOGS_WORKERS"
+"""Forces the number of shares (tests, benchmarks): 1 reads in one process."""
+MIN_BYTES = 24 * 2**20
+"""A smaller log is read in one process: forking and merging would cost more than it saves."""
+GZ_WEIGHT = 8
+"""A gzip file's bytes weigh this much more when the files are shared out: they inflate."""
+READ_AGAIN = 3
+"""A worker's exit status when reading its share raised: the log is read again in one
+process, which raises it where one pass does (the message and status are that pass's)."""
+_STOPS = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+"""Signals that end the process by default: the workers are killed first."""
+_BLOCKED = {signal.SIGINT, *_STOPS}
+_SLOT = struct.Struct("<qq")  # a worker's bytes read and records, for the progress bar
+_EVERY = 8192
+
+
+class Fold(Protocol):
+    def feed(self, records: Iterable[Record]) -> None: ...
+
+    def merge(self, later: Any) -> None: ...
+
+
+F = TypeVar("F", bound=Fold)
+
+
+def fold(stream: EventStream, make: Callable[[], F]) -> F:
+    """`make()` fed the records of `stream`, with its report (and filters) filled in: in one
+    process, or for a large log in several and merged, with the same result."""
+    shares = _shares(stream)
+    if shares is not None:
+        with _stopping():
+            result, failure = _fan_out(stream, make, shares)
+        if result is not None:
+            return result
+        if failure:
+            print(f"{PROG}: {failure}; reading the log again in one process", file=sys.stderr)
+    result = make()
+    result.feed(Progress(stream.progress).wrap(stream))
+    return result
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP during the fan-out: unwinds it (the workers killed) like Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stopping() -> Iterator[None]:
+    """SIGTERM and SIGHUP, where they would end the process, unwind the fan-out instead (its
+    `finally` kills and reaps the workers); then the signal is sent again with its previous
+    handler, so the process ends as one reading alone would (status 143, 129)."""
+    previous: dict[int, Any] = {}
+    for number in _STOPS:
+        if signal.getsignal(number) == signal.SIG_DFL:
+            with contextlib.suppress(ValueError):  # not the main thread: its handlers stay
+                previous[number] = signal.signal(number, _stop)
+    try:
+        yield
+    except _Stopped as stopped:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        previous = {}
+        os.kill(os.getpid(), stopped.signum)
+        raise SystemExit(128 + stopped.signum) from None  # if the signal did not end it
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def workers() -> int | None:
+    """The shares `WORKERS_ENV` forces, or None when it is not set."""
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"${WORKERS_ENV} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the platform tells)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _shares(stream: EventStream) -> list[list[Step]] | None:
+    """The plan of `stream` cut into contiguous shares, one per process; None to read it in
+    one (a small log, one file, one CPU, no fork, `--run`)."""
+    forced = workers()
+    count = forced if forced is not None else usable_cpus()
+    if count < 2 or not hasattr(os, "fork"):
+        return None
+    accept: Any = stream.accept
+    if accept is not None and (not hasattr(accept, "split") or accept.split() is None):
+        return None
+    if forced is None:  # a cheap look first: the plan opens the live files
+        try:
+            files = [name for path in stream.paths for name in log_files(path)]
+            size = sum(_size(LogPart(name)) for name in files)
+        except OSError:
+            return None
+        if len(files) < 2 or size < MIN_BYTES:
+            return None
+    try:
+        steps = stream.plan()
+    except OSError:
+        return None  # one process raises it, the same way
+    shares = share_out(steps, count)
+    if len(shares) < 2:
+        close_plan(steps)
+        return None
+    return shares
+
+
+def share_out(steps: list[Step], count: int) -> list[list[Step]]:
+    """`steps` cut into at most `count` contiguous shares of about the same weight, each with
+    at least one file; a log's notes go with the share of the file after them."""
+    weights = [_size(s) * (GZ_WEIGHT if s.name.endswith(GZ_SUFFIX) else 1)
+               for s in steps if isinstance(s, LogPart)]  # fmt: skip
+    files = len(weights)
+    count = min(count, files)
+    total = sum(weights)
+    shares: list[list[Step]] = [[] for _ in range(max(count, 1))]
+    held: list[Step] = []
+    seen = before = 0
+    for step in steps:
+        held.append(step)
+        if isinstance(step, Notes):
+            continue
+        weight = weights[seen]
+        middle = (before + weight / 2) / total if total else (seen + 0.5) / files
+        shares[min(int(middle * count), count - 1)] += held
+        held, seen, before = [], seen + 1, before + weight
+    with_file = [share for share in shares if any(isinstance(s, LogPart) for s in share)]
+    if with_file:  # notes after the last file: with the last share that reads one
+        with_file[-1] += held
+    return [share for share in shares if any(isinstance(s, LogPart) for s in share)]
+
+
+def _size(step: Step) -> int:
+    if not isinstance(step, LogPart):
+        return 0
+    with contextlib.suppress(OSError):
+        if step.stream is not None:
+            return os.fstat(step.stream.fileno()).st_size
+        return os.path.getsize(step.name)
+    return 0
+
+
+def _fan_out(
+    stream: EventStream, make: Callable[[], F], shares: list[list[Step]]
+) -> tuple[F | None, str]:
+    """Fork a worker per share but the first, read the first here, merge in order: the merged
+    fold, or None and why ("" to say nothing) if a worker could not be started or did not
+    deliver."""
+    accept: Any = stream.accept
+    total = sum(_size(step) for share in shares for step in share)
+    slots = mmap.mmap(-1, _SLOT.size * len(shares))
+    workers: list[tuple[int, int]] = []  # (pid, the pipe's read end)
+    running: set[int] = set()  # not waited for yet: a pid once waited for may be reused
+    parent = os.getpid()
+    die_with = _die_with_parent()
+    try:
+        for number, share in enumerate(shares[1:], 1):
+            read_end, write_end = os.pipe()
+            # No signal between the fork and the pid noted (here) or the worker's `try`.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED)
+            try:
+                try:
+                    pid = os.fork()
+                except OSError as exc:
+                    os.close(read_end)
+                    os.close(write_end)
+                    return None, f"could not start a process to read part of the log: {exc}"
+                if pid == 0:  # the worker: never returns
+                    others = [read_end, *(fd for _, fd in workers)]
+                    _work(share, stream, make, write_end, slots, number, others, parent,
+                          die_with, mask)  # fmt: skip
+                running.add(pid)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            os.close(write_end)
+            workers.append((pid, read_end))
+            close_plan(share)  # the worker's files, not ours to read
+        mine = accept.split() if accept is not None else None
+        first = EventStream.of_plan(shares[0], mine, stream.max_line_bytes)
+
+        def measure() -> tuple[int, int]:
+            done = first.progress()[0] + sum(_SLOT.unpack_from(slots, _SLOT.size * n)[0]
+                                             for n in range(1, len(shares)))  # fmt: skip
+            return done, max(done, total)
+
+        progress = Progress(measure)
+        progress.others = lambda: sum(
+            _SLOT.unpack_from(slots, _SLOT.size * n)[1] for n in range(1, len(shares))
+        )
+        try:
+            result = make()
+            result.feed(progress.wrap(first))
+            payloads, failure = _collect(workers, running, progress)
+        finally:
+            progress.done()
+        if payloads is None:
+            return None, failure
+        report = ReadReport()
+        report.merge(first.report)
+        seen = [mine.seen()] if mine is not None else []
+        for later, later_report, later_seen in payloads:
+            result.merge(later)
+            report.merge(later_report)
+            seen.append(later_seen)
+        stream.report = report
+        if accept is not None:
+            for one in seen:
+                accept.merge(one)
+        return result, ""
+    finally:
+        for pid in running:  # still running: an interrupt, or another worker failed
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in running:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        for _, read_end in workers:
+            with contextlib.suppress(OSError):
+                os.close(read_end)
+        for share in shares:
+            close_plan(share)
+        slots.close()
+
+
+def _collect(
+    workers: list[tuple[int, int]], running: set[int], progress: Progress
+) -> tuple[list[tuple[Any, ReadReport, Any]] | None, str]:
+    """Each worker's `(fold, report, filters seen)`, read from all pipes at once (a worker
+    blocks on a full pipe), in the workers' order; None and why as soon as one did not
+    deliver (the others are killed then, not waited for)."""
+    pids = {fd: pid for pid, fd in workers}
+    chunks: dict[int, list[bytes]] = {fd: [] for _, fd in workers}
+    with selectors.DefaultSelector() as selector:
+        for _, fd in workers:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map():
+            for key, _ in selector.select(timeout=0.25):
+                data = os.read(key.fd, 1 << 20)
+                if data:
+                    chunks[key.fd].append(data)
+                    continue
+                selector.unregister(key.fd)  # it is done: how?
+                _, status = os.waitpid(pids[key.fd], 0)
+                running.discard(pids[key.fd])
+                if status:
+                    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == READ_AGAIN:
+                        return None, ""
+                    return None, f"a process reading part of the log {_ended(status)}"
+            progress.tick(0)
+    payloads = []
+    for _, fd in workers:
+        try:
+            payloads.append(pickle.loads(b"".join(chunks[fd])))
+        except Exception as exc:  # anything it sent that does not load
+            return None, f"a process reading part of the log sent what does not load: {exc!r}"
+    return payloads, ""
+
+
+def _ended(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(number).name}"
+        return f"was killed by signal {number}"
+    return f"failed (exit status {os.waitstatus_to_exitcode(status)})"
+
+
+def _die_with_parent() -> Callable[[], object] | None:
+    """Asks the kernel to kill this process when its parent dies (Linux's PR_SET_PDEATHSIG),
+    or None where that cannot be asked (the worker then watches its parent's pid)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+
+
+def _work(
+    share: list[Step],
+    stream: EventStream,
+    make: Callable[[], Fold],
+    write_end: int,
+    slots: mmap.mmap,
+    number: int,
+    others: list[int],
+    parent: int,
+    die_with: Callable[[], object] | None,
+    mask: Iterable[int],
+) -> None:
+    """A worker: fold its share, write `(fold, report, filters seen)` to the pipe, and leave
+    without running the parent's exit handlers or flushing its buffers twice. It starts with
+    the signals blocked, so none runs the parent's handlers here; it ends with its parent."""
+    code = 1
+    try:
+        for number_ in _BLOCKED:  # Ctrl-C or a kill stops it at once
+            signal.signal(number_, signal.SIG_DFL)
+        for fd in others:  # the pipes of the others: theirs to close
+            os.close(fd)
+        if die_with is not None:
+            die_with()
+        if os.getppid() != parent:  # it died before the kernel was asked
+            return
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        accept: Any = stream.accept
+        mine = accept.split() if accept is not None else None
+        share_stream = EventStream.of_plan(share, mine, stream.max_line_bytes)
+        result = make()
+        result.feed(_reporting(share_stream, slots, number, parent))
+        data = pickle.dumps(
+            (result, share_stream.report, mine.seen() if mine is not None else None),
+            pickle.HIGHEST_PROTOCOL,
+        )
+        with open(write_end, "wb") as pipe:
+            pipe.write(data)
+        code = 0
+    except Exception:  # one process raises it again, where one pass would
+        code = READ_AGAIN
+    finally:
+        os._exit(code)
+
+
+def _reporting(stream: EventStream, slots: mmap.mmap, number: int, parent: int) -> Iterator[Record]:
+    """The records of `stream`, its bytes and records read so far told to the progress bar's
+    process every few thousand; an orphan (its parent gone) stops."""
+    offset = _SLOT.size * number
+
+    def report(count: int) -> None:
+        _SLOT.pack_into(slots, offset, stream.progress()[0], count)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    report((yield from every(stream, _EVERY, report)))
