@@ -19,7 +19,6 @@ from typing import Any
 from ..._contract import DERIVED_DIR_NAME, LIVE_NAME, RAW_DIR_NAME
 from ...reader import EventStream
 from .. import _steps
-from .._collect import fewer_collections
 from .._outfile import output_file
 from .._output import Progress, visible
 from .._parser import PROG
@@ -94,7 +93,7 @@ def export(
             except ImportError:  # pragma: no cover - opentelemetry-proto is missing
                 raise MissingDependency(PROTO_MISSING) from None
             encode = encode_request
-        with output_file(out) as stream, fewer_collections():
+        with output_file(out) as stream:
             count, traces, spans = write_otlp(open_records(), stream, tick, encode=encode)
         return Exported(rows=count, traces=traces, spans=spans)
     if fmt != "csv":
