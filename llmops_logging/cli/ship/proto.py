@@ -23,7 +23,7 @@ _KEYS: dict[str, bytes] = {}
 MAX_KEYS = 4096
 """Attribute keys kept encoded (`KeyValue.key` with its tag): a log has few distinct ones."""
 
-MAX_KEPT = 65_536
+MAX_KEPT = 4096
 """Encoded `KeyValue`s kept for reuse (`_attributes`); emptied when full."""
 _KEPT: dict[int, tuple[dict[str, Any], bytes]] = {}
 _KEEP = frozenset(("stringValue", "intValue", "boolValue"))
