@@ -124,3 +124,18 @@ def test_an_agents_log_encodes_as_opentelemetry_proto_does(tmp_path: Path) -> No
     ours = request_bytes(resource, "llmops_logging", spans)
     assert ours == reference(resource, "llmops_logging", spans)
     assert json.dumps(spans)  # the spans compared were the export's own
+
+
+def test_attributes_made_and_freed_in_turn_encode_each_as_its_own() -> None:
+    """Encoded attributes are kept by the attribute's identity: one freed and another made at
+    its address (as CPython does) is not taken for it; equal values of other types under one
+    key, and one value under two keys, encode each as itself."""
+    base = {"traceId": "ab" * 16, "spanId": "cd" * 8, "kind": 1, "name": "s",
+            "startTimeUnixNano": "1", "endTimeUnixNano": "2"}  # fmt: skip
+    for n in range(300):
+        value = [{"stringValue": "1"}, {"intValue": "1"}, {"boolValue": True},
+                 {"stringValue": str(n)}, {"intValue": str(n)}][n % 5]  # fmt: skip
+        spans = [
+            {**base, "attributes": [{"key": "k", "value": value}, {"key": "j", "value": value}]}
+        ]
+        assert request_bytes([], "s", spans) == reference([], "s", spans), n

@@ -340,6 +340,81 @@ def test_the_librarys_own_times_read_as_any_iso_time(tmp_path: Path) -> None:
         assert _otlp_values.nanos(ts) == full[ts], ts
 
 
+def test_a_time_read_again_gives_its_own_instant_whatever_came_before(tmp_path: Path) -> None:
+    """Times are kept parsed, by their text: one instant written with other offsets, other
+    fraction lengths or as a number, in turn, each gives its own nanoseconds."""
+    epoch = 1796032800  # 2026-11-30T10:00:00Z
+    times: list[tuple[Any, int | None]] = [
+        ("2026-11-30T10:00:00.123456+00:00", 123_456_000),
+        ("2026-11-30T10:00:00.123456+05:30", 123_456_000 - 19_800 * 10**9),
+        ("2026-11-30T10:00:00.123456-00:30", 123_456_000 + 1_800 * 10**9),
+        ("2026-11-30T10:00:00.123456Z", 123_456_000),
+        ("2026-11-30T10:00:00+00:00", 0),
+        ("2026-11-30T10:00:00.1+00:00", 100_000_000),
+        ("2026-11-30T10:00:00.1234567+00:00", 123_456_700),
+        ("2026-11-30T10:00:00.123456789123+02:00", 123_456_789 - 7_200 * 10**9),
+        ("2026-11-30T10:00:00.123456", None),  # no offset: no instant
+        (epoch, None),
+    ]
+    records = []
+    for n, (ts, _) in enumerate(times * 2):
+        records.append(line("step_start", ts=ts, step_id=f"s{n}", name="s"))
+        records.append(line("step_ok", ts="2026-11-30T12:00:00+00:00", step_id=f"s{n}", name="s"))
+    spans = validated(export(write_lines(tmp_path / "events.jsonl", records), tmp_path))
+    starts = {attrs(s)["step_id"]["stringValue"]: int(s["startTimeUnixNano"]) for s in spans}
+    for n, (ts, offset) in enumerate(times * 2):
+        expected = epoch * 10**9 + (7_200 * 10**9 if offset is None else offset)  # else: its end
+        assert starts[f"s{n}"] == expected, ts
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    """The OTLP/JSON `AnyValue` of a scalar, by its type."""
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    return {"stringValue": value}
+
+
+def test_equal_values_of_other_types_keep_their_type_in_json_and_protobuf(
+    tmp_path: Path,
+) -> None:
+    """Attributes that spans repeat are made and encoded once: `1`, `True`, `1.0` and `"1"`
+    under one key (and `0`, `False`, `0.0`, `-0.0`, `""`) stay an int, a bool, a double and
+    text in both protocols, in any order; two keys of one value keep their own keys."""
+    values: list[Any] = [1, True, 1.0, "1", 0, False, 0.0, -0.0, "", "True"]
+    values += values[::-1] + values
+    records = [
+        line("llm_call", step_id=f"c{n}", x=v, y={"z": v}, gen_ai={"request": {"model": v}})
+        for n, v in enumerate(values)
+    ]
+    log = write_lines(tmp_path / "events.jsonl", records)
+    spans = {attrs(s)["step_id"]["stringValue"]: s for s in validated(export(log, tmp_path))}
+    out = tmp_path / "traces.pb"
+    args = ["export", "--format", "otlp", "--protocol", "http/protobuf", "--out", str(out)]
+    assert main([*args, str(log)]) == 0
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(out.read_bytes())
+    decoded = {}
+    for span in request.resource_spans[0].scope_spans[0].spans:
+        found = {a.key: a.value for a in span.attributes}
+        decoded[found["step_id"].string_value] = found
+    for n, value in enumerate(values):
+        got = attrs(spans[f"c{n}"])
+        for key in ("x", "y.z", "gen_ai.request.model"):
+            assert got[key] == _typed(value), (n, key, value)
+            if isinstance(value, float):
+                assert str(got[key]["doubleValue"]) == str(value)  # -0.0 is not 0.0
+            member = next(iter(_typed(value)))
+            field = {"boolValue": "bool_value", "intValue": "int_value"}.get(
+                member, "double_value" if member == "doubleValue" else "string_value"
+            )
+            assert decoded[f"c{n}"][key].WhichOneof("value") == field, (n, key, value)
+            assert str(getattr(decoded[f"c{n}"][key], field)) == str(value), (n, key)
+
+
 def test_integers_are_strings_and_out_of_range_values_are_text(tmp_path: Path) -> None:
     log = write_lines(
         tmp_path / "events.jsonl",

@@ -574,9 +574,30 @@ MUTATIONS = (
     Mutation(
         "plain-names-despite-dots",
         "attributes keep the plain dotted names when a key holds a dot, so two paths clash",
-        '            if type(key) is not str or "." in key:\n',
-        "            if type(key) is not str:\n",
+        '            continue\n        if type(key) is not str or "." in key:\n',
+        "            continue\n        if type(key) is not str:\n",
         ("tests/export/test_export_otlp.py",),
+    ),
+    Mutation(
+        "shared-attribute-ignores-type",
+        "an attribute made once for a repeated value is keyed without the value's type, so a "
+        "span's `True` comes out as another's `1`",
+        "        cached = (key, kind, value)\n",
+        "        cached = (key, value)\n",
+        (
+            "tests/export/test_export_otlp.py::"
+            "test_equal_values_of_other_types_keep_their_type_in_json_and_protobuf",
+        ),
+    ),
+    Mutation(
+        "time-memo-ignores-offset",
+        "a time kept parsed is looked up without its offset, so `+05:30` reads as `+00:00`",
+        "    found = _times.get(ts, -1)",
+        '    found = _times.get(ts[:26] + "+00:00", -1)',
+        (
+            "tests/export/test_export_otlp.py::"
+            "test_a_time_read_again_gives_its_own_instant_whatever_came_before",
+        ),
     ),
     Mutation(
         "ts-short-cut-drops-microseconds",

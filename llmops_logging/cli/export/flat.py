@@ -90,28 +90,6 @@ def leaves(record: dict[str, Any], keyed: Container[Path] = NO_PATHS) -> list[tu
     return out
 
 
-def plain_leaves(record: dict[str, Any]) -> list[tuple[str, Any]] | None:
-    """(name, value) of each leaf that is not None, as `leaves` and `names` give them, when no
-    key of the record holds a dot (the names are then the plain ones, and all distinct);
-    None when one does (`leaves` and `names` tell the names apart). One walk, no paths: the
-    attributes of every span are made through it."""
-    out: list[tuple[str, Any]] = []
-    stack: list[tuple[str, Iterator[tuple[str, Any]]]] = [("", iter(record.items()))]
-    while stack:
-        prefix, items = stack[-1]
-        for key, value in items:
-            if type(key) is not str or "." in key:
-                return None
-            if type(value) is dict and value:
-                stack.append((f"{prefix}{key}.", iter(value.items())))
-                break
-            if value is not None:
-                out.append((prefix + key, value))
-        else:
-            stack.pop()
-    return out
-
-
 def escaped(path: Path) -> str:
     """The path's name with each key's backslashes and dots escaped."""
     return ".".join(str(key).replace("\\", "\\\\").replace(".", "\\.") for key in path)

@@ -61,7 +61,7 @@ from ..._contract import (
 from ...readmodel.records import STARTS, error_text, failed
 from ...readmodel.spans import Node, SpanTree
 from .._parser import PROG
-from ._otlp_values import any_value, attributes, clamp, duration_nanos, nanos
+from ._otlp_values import attribute, attributes, clamp, duration_nanos, nanos, plain_attributes
 from .span_semantics import handoff_name, span_attributes, span_name
 
 Record = dict[str, Any]
@@ -74,6 +74,8 @@ SPAN_KIND_CLIENT = 3
 STATUS_OK = 1
 STATUS_ERROR = 2
 _CORE = frozenset(CORE_FIELDS)
+_SPAN_SKIP = _CORE | {ERROR}
+_EVENT_SKIP = _CORE | {STEP_ID}
 _EXCEPTION = {"type": "type", "message": "message", "traceback": "stacktrace"}
 _NAME = "llmops_logging"
 
@@ -83,17 +85,17 @@ def record_attributes(record: Record) -> dict[str, dict[str, Any]]:
     message and traceback go to the exception event instead) and the GenAI and OpenInference
     names beside them. Export and ship both build spans with it."""
     error = record.get(ERROR)
-    fields = {k: v for k, v in record.items() if k not in _CORE and k != ERROR}
     rest = error
     if isinstance(error, dict):
         rest = {k: v for k, v in error.items() if k not in _EXCEPTION} or None
-    if rest is not None:
-        fields[ERROR] = rest
-    attrs = {a["key"]: a for a in attributes(fields)}
-    attrs.update(
-        (key, {"key": key, "value": any_value(value)})
-        for key, value in span_attributes(record).items()
-    )
+    last = () if rest is None else ((ERROR, rest),)
+    attrs = plain_attributes(record.items(), _SPAN_SKIP, last)
+    if attrs is None:
+        fields = {k: v for k, v in record.items() if k not in _SPAN_SKIP}
+        fields.update(last)
+        attrs = {a["key"]: a for a in attributes(fields)}
+    for key, value in span_attributes(record).items():
+        attrs[key] = attribute(key, value)
     return attrs
 
 
@@ -233,10 +235,16 @@ class _Trace:
 
 def record_event(seq: int, record: Record) -> Event:
     """A record inside a span as its event: its fields beside the core ones, and its level."""
-    fields = {k: v for k, v in record.items() if k not in _CORE and k != STEP_ID}
-    fields[LEVEL] = record.get(LEVEL)
+    level = ((LEVEL, record.get(LEVEL)),)
+    attrs = plain_attributes(record.items(), _EVENT_SKIP, level)
+    if attrs is None:
+        fields = {k: v for k, v in record.items() if k not in _EVENT_SKIP}
+        fields.update(level)
+        listed = attributes(fields)
+    else:
+        listed = list(attrs.values())
     name = handoff_name(record) if record.get(KIND) == HANDOFF else str(record.get(EVENT))
-    return seq, nanos(record.get(TS)), name, attributes(fields)
+    return seq, nanos(record.get(TS)), name, listed
 
 
 def outcome(record: Record, at: int | None) -> tuple[dict[str, Any], ExceptionEvent | None]:

@@ -23,6 +23,12 @@ _KEYS: dict[str, bytes] = {}
 MAX_KEYS = 4096
 """Attribute keys kept encoded (`KeyValue.key` with its tag): a log has few distinct ones."""
 
+MAX_KEPT = 4096
+"""Encoded `KeyValue`s kept for reuse (`_attributes`); emptied when full."""
+_KEPT: dict[int, tuple[dict[str, Any], bytes]] = {}
+_KEEP = frozenset(("stringValue", "intValue", "boolValue"))
+_KEEP_TEXT = 64
+
 # Tags: (field number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited).
 _STRING, _BOOL, _INT, _DOUBLE_TAG, _ARRAY = b"\x0a", b"\x10", b"\x18", b"\x21", b"\x2a"
 _KV_VALUE = b"\x12"
@@ -68,33 +74,55 @@ def _any(value: dict[str, Any]) -> bytes:
 
 
 def _attributes(tag: bytes, attributes: list[dict[str, Any]]) -> list[bytes]:
-    """Each `KeyValue` as the repeated field `tag` of its message (a text value, the most
-    common, inline)."""
+    """Each `KeyValue` as the repeated field `tag` of its message. Spans repeat models, kinds
+    and counts, and `_otlp_values.attribute` makes each such attribute once: its bytes are kept
+    here by the attribute's identity (`_KEPT` holds the attribute, so no other takes its id;
+    attributes are never changed once made), for those of a short text, int or bool value."""
     out = []
+    kept = _KEPT
     for attribute in attributes:
+        hit = kept.get(id(attribute))
+        if hit is not None and hit[0] is attribute:
+            out.append(tag + hit[1])
+            continue
         key = attribute["key"]
-        head = _KEYS.get(key)
-        if head is None:
-            head = _text(b"\x0a", key) if key else b""
-            if len(_KEYS) >= MAX_KEYS:
-                _KEYS.clear()
-            _KEYS[key] = head
         value = attribute["value"]
-        text = value.get("stringValue")
-        if text is not None:
-            data = text.encode()
-            size = len(data)
-            data = _STRING + (_SMALL[size] if size < 128 else _varint(size)) + data
-        else:
-            data = _any(value)
-        if data:
-            size = len(data)
-            data = head + _KV_VALUE + (_SMALL[size] if size < 128 else _varint(size)) + data
-        else:
-            data = head
-        size = len(data)
-        out.append(tag + (_SMALL[size] if size < 128 else _varint(size)) + data)
+        body = _key_value(key, value)
+        out.append(tag + body)
+        if len(value) == 1 and len(key) <= _KEEP_TEXT:
+            [(member, inner)] = value.items()
+            if member in _KEEP and (
+                type(inner) is bool or (type(inner) is str and len(inner) <= _KEEP_TEXT)
+            ):
+                if len(kept) >= MAX_KEPT:
+                    kept.clear()
+                kept[id(attribute)] = attribute, body
     return out
+
+
+def _key_value(key: str, value: dict[str, Any]) -> bytes:
+    """A `KeyValue`'s bytes with their length before them."""
+    head = _KEYS.get(key)
+    if head is None:
+        head = _text(b"\x0a", key) if key else b""
+        if len(_KEYS) >= MAX_KEYS:
+            _KEYS.clear()
+        _KEYS[key] = head
+    text = value.get("stringValue")
+    data: bytes
+    if text is not None:
+        data = text.encode()
+        size = len(data)
+        data = _STRING + (_SMALL[size] if size < 128 else _varint(size)) + data
+    else:
+        data = _any(value)
+    if data:
+        size = len(data)
+        data = head + _KV_VALUE + (_SMALL[size] if size < 128 else _varint(size)) + data
+    else:
+        data = head
+    size = len(data)
+    return (_SMALL[size] if size < 128 else _varint(size)) + data
 
 
 def _span(span: Span) -> bytes:
@@ -114,13 +142,9 @@ def _span(span: Span) -> bytes:
     if end:
         parts.append(b"\x41" + _FIXED64(end))
     parts += _attributes(b"\x4a", span["attributes"])
-    for event in span.get("events", ()):
-        at = int(event["timeUnixNano"])
-        body = [b"\x09" + _FIXED64(at)] if at else []
-        if event["name"]:
-            body.append(_text(b"\x12", event["name"]))
-        body += _attributes(b"\x1a", event["attributes"])
-        parts.append(_field(b"\x5a", b"".join(body)))
+    events = span.get("events")
+    if events:
+        parts += [_event(event) for event in events]
     if span.get("droppedEventsCount"):
         parts.append(b"\x60" + _varint(span["droppedEventsCount"]))
     status = span.get("status")
@@ -130,6 +154,16 @@ def _span(span: Span) -> bytes:
             body.append(b"\x18" + _varint(status["code"]))
         parts.append(_field(b"\x7a", b"".join(body)))
     return b"".join(parts)
+
+
+def _event(event: dict[str, Any]) -> bytes:
+    """A span's `Event` as its field."""
+    at = int(event["timeUnixNano"])
+    body = [b"\x09" + _FIXED64(at)] if at else []
+    if event["name"]:
+        body.append(_text(b"\x12", event["name"]))
+    body += _attributes(b"\x1a", event["attributes"])
+    return _field(b"\x5a", b"".join(body))
 
 
 def request_bytes(resource: list[dict[str, Any]], scope: str, spans: list[Span]) -> bytes:
