@@ -339,3 +339,22 @@ def test_ship_killed_at_random_points_delivers_every_span_at_least_once(
     expected = exported(log_dir)
     assert len(expected) > 200
     assert_same_spans(receiver.spans, expected)
+
+
+def test_records_whose_kind_is_not_text_are_shipped_as_export_writes_them(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    log_dir = tmp_path / "logs"
+    app(log_dir, 2)
+    lines = (log_dir / "events.jsonl").read_text().splitlines(keepends=True)
+    run_id = json.loads(lines[0])["run_id"]
+    foreign = [
+        {"ts": "2026-01-01T00:00:01Z", "run_id": run_id, "kind": ["step_start"], "step_id": "x"},
+        {"ts": "2026-01-01T00:00:01Z", "run_id": run_id, "kind": {"run_ok": 1}},
+        {"ts": "2026-01-01T00:00:02Z", "run_id": run_id, "kind": 7, "step_id": "x"},
+    ]
+    inside = [json.dumps(record) + "\n" for record in foreign]  # after the run's start
+    (log_dir / "events.jsonl").write_text("".join(lines[:1] + inside + lines[1:]))
+    done = ship(log_dir, receiver)
+    assert done.returncode == 0, done.stderr
+    assert_same_spans(receiver.spans, exported(log_dir))

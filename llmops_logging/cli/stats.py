@@ -26,7 +26,7 @@ from .._contract import (
     RUN_ID,
     Record,
 )
-from ..readmodel.records import RUN_ENDS, RUN_START, STEP_ENDS
+from ..readmodel.records import RUN_ENDS, RUN_START, STEP_ENDS, kind_of
 from ..readmodel.tally import Tally
 from ..readmodel.values import field_value
 from . import _fanout, _steps
@@ -64,8 +64,8 @@ def _key(record: Record, by: str, names: dict[str, str]) -> str | None:
     """A record's group, or None when it makes none (under `--by name`, the command's
     default, every record whose kind is not in `NAMED`)."""
     if by == NAME:
-        kind = record.get(KIND)
-        if not isinstance(kind, str):  # a foreign writer's list or object is no kind
+        kind = kind_of(record)
+        if kind is None:
             return None
         if kind == LLM_CALL:
             return f"{LLM_CALL} {record.get(EVENT, '-')}"

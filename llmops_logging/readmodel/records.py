@@ -47,6 +47,13 @@ SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL, TOOL_CALL))
 """The kinds whose record is a span of its own (by its `step_id`); any other is an event."""
 
 
+def kind_of(record: Record) -> str | None:
+    """The record's kind; None for a foreign writer's list, object or number, which is no kind
+    (and, unhashable, cannot be looked up in a set of kinds)."""
+    kind = record.get(KIND)
+    return kind if isinstance(kind, str) else None
+
+
 def failed(record: Record) -> bool:
     """Whether the record failed (the module's rule): an error level, an `_error` kind or an
     `error` field."""

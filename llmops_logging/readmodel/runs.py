@@ -17,7 +17,6 @@ from .._contract import (
     DURATION_S,
     ERROR,
     EVALUATION_NAME_PATH,
-    KIND,
     LLM_CALL,
     NAME,
     OK,
@@ -35,7 +34,7 @@ from .._contract import (
     USER_PATH,
     Record,
 )
-from .records import RUN_ENDS, RUN_OK, RUN_START, error_text, error_type, text
+from .records import RUN_ENDS, RUN_OK, RUN_START, error_text, error_type, kind_of, text
 from .usage import Usage
 from .values import number, path
 
@@ -118,9 +117,7 @@ class RunSummary:
             self.conversation_id = text(path(record, *CONVERSATION_PATH))
         if self.user_id is None and USER_PATH[0] in record:
             self.user_id = text(path(record, *USER_PATH))
-        kind = record.get(KIND)
-        if not isinstance(kind, str):  # a foreign writer's list or object is no kind
-            kind = None
+        kind = kind_of(record)
         if kind == SAMPLE:
             self.samples += 1
             self.samples_ok += record.get(OK) is True

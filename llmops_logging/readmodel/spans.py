@@ -25,14 +25,13 @@ from typing import Any
 
 from .._contract import (
     DURATION_S,
-    KIND,
     NAME,
     PARENT_ID,
     STEP_ID,
     TS,
     Record,
 )
-from .records import RUN_ENDS, RUN_START, SPAN_KINDS, STARTS, failed
+from .records import RUN_ENDS, RUN_START, SPAN_KINDS, STARTS, failed, kind_of
 from .values import number
 
 ROOT = ""
@@ -118,9 +117,7 @@ class SpanTree:
         """Fold one record of the run; returns its node (its own, or its event's owner), or
         None while it waits for its step's node."""
         self.seq += 1
-        kind = record.get(KIND)
-        if not isinstance(kind, str):  # a foreign writer's list or object is no kind
-            kind = None
+        kind = kind_of(record)
         step = record.get(STEP_ID)
         key = STEP_KEY + step if isinstance(step, str) else None
         if kind == RUN_START or kind in RUN_ENDS:

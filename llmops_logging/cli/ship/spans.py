@@ -26,7 +26,6 @@ from typing import Any
 
 from ..._contract import (
     DURATION_S,
-    KIND,
     LEVEL,
     LLM_CALL,
     NAME,
@@ -41,7 +40,7 @@ from ..._contract import (
     TOOL_CALL,
     TS,
 )
-from ...readmodel.records import ERROR_LEVELS
+from ...readmodel.records import ERROR_LEVELS, kind_of
 from ..export._otlp_values import clamp, duration_nanos, nanos
 from ..export.otlp import (
     MAX_EVENTS,
@@ -122,7 +121,7 @@ class Run:
     def add(self, record: Record) -> list[Span]:
         """Take a record of this run; returns the spans it ended, rendered."""
         s = self.s
-        kind = record.get(KIND)
+        kind = kind_of(record)
         at = nanos(record.get(TS))
         if at is not None:
             s["last"] = at if s["last"] is None else max(s["last"], at)
@@ -251,7 +250,7 @@ class Builder:
         else:
             self.runs.move_to_end(run_id)
         out += run.add(record)
-        if record.get(KIND) in _ENDS:
+        if kind_of(record) in _ENDS:
             del self.runs[run_id]
         elif len(run.s["spans"]) > MAX_OPEN_SPANS:
             out += self.close(run_id)
