@@ -806,6 +806,15 @@ MUTATIONS = (
         "        self.errors += list(errors)\n",
         ("tests/cli/test_stats_runs_parallel.py",),
     ),
+    Mutation(
+        "kind-of-keeps-a-list",
+        "a foreign writer's list kind is taken as a kind, and looked up in a set of kinds",
+        "    return kind if isinstance(kind, str) else None\n",
+        "    return kind\n",
+        (
+            "tests/test_ship.py::test_records_whose_kind_is_not_text_are_shipped_as_export_writes_them",
+        ),
+    ),
 )
 
 
