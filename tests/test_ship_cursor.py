@@ -21,7 +21,7 @@ class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
 
-    def monotonic(self) -> float:
+    def time(self) -> float:
         return self.now
 
 
@@ -75,3 +75,34 @@ def test_a_line_appended_to_a_rotated_file_after_the_rotation_is_shipped(
     assert [f[0] for f in follower.state()["files"]] == [2]
     assert events(follower.read()) == []
     follower.close()
+
+
+def test_without_locks_a_later_run_from_the_checkpoint_goes_on_counting_the_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ship --once` runs end within the grace period: the next one, started from the
+    checkpoint, must not start the wait again, or a rotated file is never let go."""
+    clock = Clock()
+    monkeypatch.setattr(cursor_module, "time", clock)
+    monkeypatch.setattr(cursor_module, "try_lock_exclusive", no_locks)
+    live = tmp_path / "events.jsonl"
+    live.write_bytes(line("a", 1))
+    first = Cursor(str(tmp_path))
+    assert events(first.read()) == ["a"]
+    os.rename(live, tmp_path / "events.jsonl.000001")
+    live.write_bytes(line("b", 2))
+    assert events(first.read() + first.read() + first.read()) == ["b"]
+    state = json.loads(json.dumps(first.state()))  # as the checkpoint keeps it
+    first.close()
+    assert [f[0] for f in state["files"]] == [1, 2]
+
+    clock.now += GRACE_S + 0.1  # the next run, after the grace period
+    later = Cursor(str(tmp_path), state)
+    assert events(later.read()) == []
+    assert [f[0] for f in later.state()["files"]] == [2]
+    later.close()
+
+    # a checkpoint written before the wait was kept (three fields a file) still loads
+    again = Cursor(str(tmp_path), {"files": [[1, 8, None], [2, 0, None]], "next": 3})
+    assert [f[0] for f in again.state()["files"]] == [1, 2]
+    again.close()

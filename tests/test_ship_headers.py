@@ -64,3 +64,10 @@ def test_no_warning_over_loopback_or_tls(log_dir: Path, url: str) -> None:
 def test_no_warning_without_headers(log_dir: Path) -> None:
     done = cli("ship", log_dir, "--to", "http://collector.example:4318", "--once", status=1)
     assert "unencrypted" not in done.stderr
+
+
+def test_a_bad_address_with_headers_is_a_usage_error_not_a_traceback(log_dir: Path) -> None:
+    done = cli("ship", log_dir, "--to", "http://collector.example:99999", "--once",
+               "--header", f"x-api-key={SECRET}", status=2)  # fmt: skip
+    assert "Port out of range" in done.stderr and "Traceback" not in done.stderr
+    assert SECRET not in done.stderr + done.stdout

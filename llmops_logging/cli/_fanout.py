@@ -61,6 +61,22 @@ class Fold(Protocol):
 
 
 F = TypeVar("F", bound=Fold)
+K = TypeVar("K")
+
+
+class Mergeable(Protocol):
+    def merge(self, later: Any) -> None: ...
+
+
+def merge_groups(groups: dict[K, Any], later: dict[K, Any]) -> None:
+    """Add `later`'s groups (each with a `merge`) to `groups`: a group on both sides merged,
+    a new one appended, so groups stay in first-seen order."""
+    for key, group in later.items():
+        mine = groups.get(key)
+        if mine is None:
+            groups[key] = group
+        else:
+            mine.merge(group)
 
 
 def fold(stream: EventStream, make: Callable[[], F]) -> F:
@@ -329,7 +345,7 @@ def _die_with_parent() -> Callable[[], object] | None:
         import ctypes
 
         prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):  # a Python built without _ctypes
         return None
     return lambda: prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
 
@@ -351,8 +367,9 @@ def _work(
     the signals blocked, so none runs the parent's handlers here; it ends with its parent."""
     code = 1
     try:
-        for number_ in _BLOCKED:  # Ctrl-C or a kill stops it at once
-            signal.signal(number_, signal.SIG_DFL)
+        for number_ in _BLOCKED:  # Ctrl-C or a kill stops it at once; ignored stays ignored
+            if signal.getsignal(number_) != signal.SIG_IGN:  # (under nohup, as its parent)
+                signal.signal(number_, signal.SIG_DFL)
         for fd in others:  # the pipes of the others: theirs to close
             os.close(fd)
         if die_with is not None:

@@ -78,13 +78,7 @@ class RunsFold:
     def merge(self, later: RunsFold) -> None:
         """Add the fold of the records after ours: runs in first-seen order (the order of
         runs that started at the same moment), a run's records on both sides merged."""
-        table = self.table
-        for run_id, summary in later.table.items():
-            mine = table.get(run_id)
-            if mine is None:
-                table[run_id] = summary
-            else:
-                mine.merge(summary)
+        _fanout.merge_groups(self.table, later.table)
 
     def rows(self) -> list[dict[str, Any]]:
         found = [run for run in self.table.values() if run.status is not None]

@@ -130,13 +130,7 @@ class StatsFold:
     def merge(self, later: StatsFold) -> None:
         """Add the fold of the records after ours: groups in first-seen order, a run's last
         name."""
-        groups = self.groups
-        for key, tally in later.groups.items():
-            mine = groups.get(key)
-            if mine is None:
-                groups[key] = tally
-            else:
-                mine.merge(tally)
+        _fanout.merge_groups(self.groups, later.groups)
         self.names.update(later.names)
 
     def rows(self) -> list[dict[str, Any]]:

@@ -371,6 +371,44 @@ def test_a_kill_mid_read_ends_the_workers_too(log_dir: Path, tmp_path: Path, sig
     assert statuses == [-signum, -signum]
 
 
+WAITING_FEED = """
+import os, signal, sys, time
+from llmops_logging.cli import stats
+signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+marks, parent, feed = sys.argv.pop(1), os.getpid(), stats.StatsFold.feed
+def waiting(self, records):
+    open(os.path.join(marks, str(os.getpid())), "w").close()
+    while os.getpid() != parent and not os.path.exists(os.path.join(marks, "go")):
+        time.sleep(0.01)
+    feed(self, records)
+stats.StatsFold.feed = waiting
+"""
+"""The command line, with SIGHUP ignored, and a fold whose workers wait for a `go` file."""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP here")
+def test_a_signal_the_command_ignores_is_ignored_by_its_workers(
+    log_dir: Path, tmp_path: Path
+) -> None:
+    """Under nohup, a hangup sent to the command's process group leaves its workers reading:
+    the result comes from them, with nothing read again."""
+    alone = cli("stats", log_dir, "--json", env={**ENV, WORKERS: "1"})
+    process = subprocess.Popen(
+        [sys.executable, "-c", WAITING_FEED + CLI_MAIN, str(tmp_path), "stats", str(log_dir),
+         "--json"],
+        env={**ENV, WORKERS: "3"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while len(os.listdir(tmp_path)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGHUP)
+    (tmp_path / "go").touch()
+    out, err = process.communicate(timeout=60)
+    assert (process.returncode, err) == (0, ""), err
+    assert out == alone.stdout
+
+
 # -- merges -----------------------------------------------------------------------------------
 
 

@@ -574,8 +574,8 @@ MUTATIONS = (
     Mutation(
         "plain-names-despite-dots",
         "attributes keep the plain dotted names when a key holds a dot, so two paths clash",
-        '            continue\n        if type(key) is not str or "." in key:\n',
-        "            continue\n        if type(key) is not str:\n",
+        '                continue\n            if type(key) is not str or "." in key:\n',
+        "                continue\n            if type(key) is not str:\n",
         ("tests/export/test_export_otlp.py",),
     ),
     Mutation(
@@ -760,8 +760,25 @@ MUTATIONS = (
     Mutation(
         "ship-rotated-let-go-without-locks",
         "without file locks, ship lets a rotated file go at once, losing a writer's late line",
-        "            return time.monotonic() - self.unlocked_since > GRACE_S\n",
+        "            return time.time() - self.unlocked_since > GRACE_S\n",
         "            return True\n",
+        ("tests/test_ship_cursor.py",),
+    ),
+    Mutation(
+        "fanout-worker-unignores-signals",
+        "a worker undoes a signal its parent ignores (nohup): a hangup kills it",
+        "            if signal.getsignal(number_) != signal.SIG_IGN:  # (under nohup, as its"
+        " parent)\n",
+        "            if True:\n",
+        (
+            "tests/cli/test_stats_runs_parallel.py::test_a_signal_the_command_ignores_is_ignored_by_its_workers",
+        ),
+    ),
+    Mutation(
+        "ship-grace-not-kept",
+        "the checkpoint forgets since when a lockless rotated file was waited for: never let go",
+        "            held_file.unlocked_since = waited.get(held_file.number)\n",
+        "            held_file.unlocked_since = None\n",
         ("tests/test_ship_cursor.py",),
     ),
     Mutation(

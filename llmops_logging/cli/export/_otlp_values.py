@@ -162,28 +162,21 @@ def plain_attributes(
     text (then `flat.names` tells the names apart). One walk, no paths: every span's
     attributes are made through it."""
     out: dict[str, Attribute] = {}
-    for key, value in items:
-        if skip is not None and key in skip:
-            continue
-        if type(key) is not str or "." in key:
-            return None
-        if type(value) is dict and value:
-            if not _nested(out, key, value):
+    for pairs, leave_out in ((items, skip), (last, None)):
+        for key, value in pairs:
+            if leave_out is not None and key in leave_out:
+                continue
+            if type(key) is not str or "." in key:
                 return None
-        elif value is not None:
-            kind = type(value)
-            if kind is str or kind is int or kind is bool:  # hashable: maybe shared
-                out[key] = _shared.get((key, kind, value)) or attribute(key, value)
-            else:
-                out[key] = attribute(key, value)
-    for key, value in last:
-        if type(key) is not str or "." in key:
-            return None
-        if type(value) is dict and value:
-            if not _nested(out, key, value):
-                return None
-        elif value is not None:
-            out[key] = attribute(key, value)
+            if type(value) is dict and value:
+                if not _nested(out, key, value):
+                    return None
+            elif value is not None:
+                kind = type(value)
+                if kind is str or kind is int or kind is bool:  # hashable: maybe shared
+                    out[key] = _shared.get((key, kind, value)) or attribute(key, value)
+                else:
+                    out[key] = attribute(key, value)
     return out
 
 

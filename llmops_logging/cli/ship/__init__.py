@@ -175,12 +175,6 @@ def command(args: argparse.Namespace) -> int:
     url = send.endpoint(args.to, args.preset, env)
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"--to {send.shown(url)}: an http:// or https:// URL")
-    if send.in_clear(url, headers):
-        _say(
-            f"warning: {plural(len(headers), 'header')} ({', '.join(map(visible, headers))}) "
-            f"will go unencrypted to {send.shown(url)}: anyone on the way can read the values; "
-            "use https://"
-        )
     protocol = send.protocol(args.protocol, env)
     if protocol == send.PROTOBUF:
         try:
@@ -198,6 +192,12 @@ def command(args: argparse.Namespace) -> int:
             f"the checkpoint cannot be read ({type(exc).__name__}): remove it "
             "to ship from the start, or give --checkpoint"
         ) from None
+    if send.in_clear(url, headers):
+        _say(
+            f"warning: {plural(len(headers), 'header')} ({', '.join(map(visible, headers))}) "
+            f"will go unencrypted to {send.shown(url)}: anyone on the way can read the values; "
+            "use https://"
+        )
     previous = {
         sig: signal.signal(sig, lambda signum, frame: shipper.stopped.append(signum))
         for sig in (signal.SIGINT, signal.SIGTERM)

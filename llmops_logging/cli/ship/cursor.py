@@ -44,7 +44,7 @@ class _File:
         self.rest = b""
         self.skipping = False
         self.ended = False  # a gzip file read to its end: nothing can be added to it
-        self.unlocked_since: float | None = None
+        self.unlocked_since: float | None = None  # wall-clock, kept in the checkpoint
         if gz and offset:
             with contextlib.suppress(*READ_ERRORS):
                 stream.seek(offset)
@@ -102,9 +102,9 @@ class _File:
         except OSError:  # locks not supported by this file system
             taken = None
         if taken is None:
-            if self.unlocked_since is None:
-                self.unlocked_since = time.monotonic()
-            return time.monotonic() - self.unlocked_since > GRACE_S
+            if self.unlocked_since is None:  # wall-clock: a `--once` run later goes on counting
+                self.unlocked_since = time.time()
+            return time.time() - self.unlocked_since > GRACE_S
         if taken:
             unlock(self.fd)
         return taken
@@ -132,7 +132,10 @@ class Cursor:
         self.next = int(state["next"])
         live, base = self._open_live()
         by_number = dict(rotated_files(directory, self.live_name))
-        for number, offset, ino in state["files"]:
+        waited: dict[int, float] = {}
+        for number, offset, ino, *since in state["files"]:
+            if since:
+                waited[number] = float(since[0])
             if number <= base:
                 if number in by_number:
                     self._open_rotated(number, by_number[number], offset)
@@ -152,6 +155,8 @@ class Cursor:
             else:
                 live.close()
         self.next = max(self.next, base + 2)
+        for held_file in self.files:
+            held_file.unlocked_since = waited.get(held_file.number)
         self.files.sort(key=lambda f: f.number)
 
     def _open_live(self) -> tuple[IO[bytes] | None, int]:
@@ -174,8 +179,13 @@ class Cursor:
             self._hold(number, stream, name.endswith(GZ_SUFFIX), offset)
 
     def state(self) -> dict[str, Any]:
-        """The position: what a restart reads from."""
-        return {"files": [[f.number, f.offset, f.ino] for f in self.files], "next": self.next}
+        """The position: what a restart reads from (and since when a file that cannot be
+        locked has been waited for)."""
+        files = [
+            [f.number, f.offset, f.ino, *([f.unlocked_since] if f.unlocked_since else [])]
+            for f in self.files
+        ]
+        return {"files": files, "next": self.next}
 
     def read(self, budget: int = 8 * CHUNK) -> list[Record]:
         """The records written since the last call (about `budget` bytes at most), each
