@@ -274,7 +274,7 @@ class EventStream:
                 parts = log_parts(path, notes.errors, notes.unread)
                 steps += [notes, *parts]
         except BaseException:
-            close_plan(steps)
+            close_parts(steps)
             raise
         return steps
 
@@ -474,10 +474,6 @@ class EventStream:
                     if carry:
                         yield list(self._decode(name, io.BytesIO(carry), number))
                     break
-
-
-close_plan = close_parts
-"""Closes the files a plan holds open."""
 
 
 def read_events(

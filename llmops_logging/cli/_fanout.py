@@ -32,8 +32,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeVar
 
 from .._contract import GZ_SUFFIX, Record
-from .._logset import LogPart, log_files
-from ..reader import EventStream, Notes, ReadReport, Step, close_plan
+from .._logset import LogPart, close_parts, log_files
+from ..reader import EventStream, Notes, ReadReport, Step
 from ._output import Progress, every
 from ._parser import PROG
 from ._steps import UsageError
@@ -54,21 +54,20 @@ _SLOT = struct.Struct("<qq")  # a worker's bytes read and records, for the progr
 _EVERY = 8192
 
 
-class Fold(Protocol):
-    def feed(self, records: Iterable[Record]) -> None: ...
-
-    def merge(self, later: Any) -> None: ...
-
-
-F = TypeVar("F", bound=Fold)
-K = TypeVar("K")
-
-
 class Mergeable(Protocol):
     def merge(self, later: Any) -> None: ...
 
 
-def merge_groups(groups: dict[K, Any], later: dict[K, Any]) -> None:
+class Fold(Mergeable, Protocol):
+    def feed(self, records: Iterable[Record]) -> None: ...
+
+
+F = TypeVar("F", bound=Fold)
+K = TypeVar("K")
+M = TypeVar("M", bound=Mergeable)
+
+
+def merge_groups(groups: dict[K, M], later: dict[K, M]) -> None:
     """Add `later`'s groups (each with a `merge`) to `groups`: a group on both sides merged,
     a new one appended, so groups stay in first-seen order."""
     for key, group in later.items():
@@ -171,7 +170,7 @@ def _shares(stream: EventStream) -> list[list[Step]] | None:
         return None  # one process raises it, the same way
     shares = share_out(steps, count)
     if len(shares) < 2:
-        close_plan(steps)
+        close_parts(steps)
         return None
     return shares
 
@@ -198,7 +197,7 @@ def share_out(steps: list[Step], count: int) -> list[list[Step]]:
     with_file = [share for share in shares if any(isinstance(s, LogPart) for s in share)]
     if with_file:  # notes after the last file: with the last share that reads one
         with_file[-1] += held
-    return [share for share in shares if any(isinstance(s, LogPart) for s in share)]
+    return with_file
 
 
 def _size(step: Step) -> int:
@@ -245,19 +244,21 @@ def _fan_out(
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(write_end)
             workers.append((pid, read_end))
-            close_plan(share)  # the worker's files, not ours to read
+            close_parts(share)  # the worker's files, not ours to read
         mine = accept.split() if accept is not None else None
         first = EventStream.of_plan(shares[0], mine, stream.max_line_bytes)
 
+        count = len(shares)
+
+        def workers_read(field: int) -> int:  # 0: bytes, 1: records, over the workers' slots
+            return sum(_SLOT.unpack_from(slots, _SLOT.size * n)[field] for n in range(1, count))
+
         def measure() -> tuple[int, int]:
-            done = first.progress()[0] + sum(_SLOT.unpack_from(slots, _SLOT.size * n)[0]
-                                             for n in range(1, len(shares)))  # fmt: skip
+            done = first.progress()[0] + workers_read(0)
             return done, max(done, total)
 
         progress = Progress(measure)
-        progress.others = lambda: sum(
-            _SLOT.unpack_from(slots, _SLOT.size * n)[1] for n in range(1, len(shares))
-        )
+        progress.others = lambda: workers_read(1)
         try:
             result = make()
             result.feed(progress.wrap(first))
@@ -289,7 +290,7 @@ def _fan_out(
             with contextlib.suppress(OSError):
                 os.close(read_end)
         for share in shares:
-            close_plan(share)
+            close_parts(share)
         slots.close()
 
 
