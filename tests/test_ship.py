@@ -358,3 +358,35 @@ def test_records_whose_kind_is_not_text_are_shipped_as_export_writes_them(
     done = ship(log_dir, receiver)
     assert done.returncode == 0, done.stderr
     assert_same_spans(receiver.spans, exported(log_dir))
+
+
+def test_a_record_of_an_ended_run_goes_under_a_root_of_its_own_as_export_writes_it(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """A record logged for a run after its end (a thread that outlived the run) must not give
+    a second span under the id of the run's root, already sent; nor show a crash that was
+    not: it goes on under a root of its own, with export's ids, and no error status."""
+    log_dir = tmp_path / "logs"
+    app(log_dir, 2)
+    lines = (log_dir / "events.jsonl").read_text().splitlines(keepends=True)
+    first = json.loads(lines[0])
+    last = json.loads(lines[-1])
+    late = {**json.loads(lines[2]), "event": "late", "ts": "2099-01-01T00:00:00.000001+00:00"}
+    late.update(seq=last["seq"] + 1, event_id=f"{last['event_id']}-late")  # logged last
+    late.pop("step_id", None)
+    late.pop("parent_id", None)
+    (log_dir / "events.jsonl").write_text("".join(lines) + json.dumps(late) + "\n")
+    assert late["run_id"] == first["run_id"] and first["kind"] == "run_start"
+    done = ship(log_dir, receiver)
+    assert done.returncode == 0, done.stderr
+    expected = exported(log_dir)
+    roots = [s for s in expected.values() if s["traceId"] == first["run_id"].replace("-", "")
+             and "parentSpanId" not in s]  # fmt: skip
+    assert sorted(s["name"] for s in roots) == ["run -", "run support"]
+    assert_same_spans(receiver.spans, expected)
+    assert max(receiver.received.values()) == 1
+    late_root = next(s for s in roots if s["name"] == "run -")
+    assert [e["name"] for e in receiver.spans[first["run_id"].replace("-", ""),
+            late_root["spanId"]]["events"]] == ["late"]  # fmt: skip
+    assert essence(receiver.spans[first["run_id"].replace("-", ""), late_root["spanId"]])[
+        "status"] is None  # fmt: skip

@@ -235,6 +235,18 @@ def test_records_outside_any_run_or_step_become_events_of_a_root(tmp_path: Path)
     assert len(root["events"]) == 3
 
 
+def test_an_event_without_a_text_name_is_named_as_other_values_are(tmp_path: Path) -> None:
+    """No `event` field is `-` (as a run without a name); a number or an object is its JSON,
+    not Python's spelling of it (`None`, `{'a': 1}`)."""
+    records = [line("log", note="a"), line("log"), line("log"), line("log"), line("log")]
+    del records[1]["event"]
+    records[2]["event"] = None
+    records[3]["event"] = {"a": [1, True]}
+    records[4]["event"] = 7
+    [root] = validated(export(write_lines(tmp_path / "events.jsonl", records), tmp_path))
+    assert [e["name"] for e in root["events"]] == ["log", "-", "-", '{"a":[1,true]}', "7"]
+
+
 def test_an_error_is_the_status_an_exception_event_and_its_other_fields(tmp_path: Path) -> None:
     error = {"type": "RateLimitError", "message": "429", "traceback": "Traceback ...", "code": 429}
     log = write_lines(

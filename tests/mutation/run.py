@@ -832,6 +832,34 @@ MUTATIONS = (
             "tests/test_ship.py::test_records_whose_kind_is_not_text_are_shipped_as_export_writes_them",
         ),
     ),
+    Mutation(
+        "ship-late-record-reuses-root",
+        "a record of a run that ended starts the run's first part again: its root goes out a "
+        "second time under the id already sent",
+        "            later = span_id(run_id) in self.ended\n",
+        "            later = False\n",
+        (
+            "tests/test_ship.py::test_a_record_of_an_ended_run_goes_under_a_root_of_its_own_as_export_writes_it",
+        ),
+    ),
+    Mutation(
+        "ship-late-part-unfinished",
+        "the later part of a run that ended is closed as unfinished: a crash that was not",
+        '        return run.take(None if run.s.get("position") is not None else UNFINISHED)\n',
+        "        return run.take(UNFINISHED)\n",
+        (
+            "tests/test_ship.py::test_a_record_of_an_ended_run_goes_under_a_root_of_its_own_as_export_writes_it",
+        ),
+    ),
+    Mutation(
+        "otlp-event-name-repr",
+        "an event without a text name is named by Python's str(): `None`, `{'a': 1}`",
+        '    return "-" if event is None else json_text(event)\n',
+        "    return str(event)\n",
+        (
+            "tests/export/test_export_otlp.py::test_an_event_without_a_text_name_is_named_as_other_values_are",
+        ),
+    ),
 )
 
 

@@ -48,7 +48,6 @@ import orjson
 from ..._contract import (
     CORE_FIELDS,
     ERROR,
-    EVENT,
     HANDOFF,
     KIND,
     LEVEL,
@@ -62,7 +61,7 @@ from ...readmodel.records import STARTS, error_text, failed
 from ...readmodel.spans import Node, SpanTree
 from .._parser import PROG
 from ._otlp_values import attribute, attributes, clamp, duration_nanos, nanos, plain_attributes
-from .span_semantics import handoff_name, span_attributes, span_name
+from .span_semantics import event_name, handoff_name, span_attributes, span_name
 
 Record = dict[str, Any]
 MAX_OPEN_RUNS = 256
@@ -243,7 +242,7 @@ def record_event(seq: int, record: Record) -> Event:
         listed = attributes(fields)
     else:
         listed = list(attrs.values())
-    name = handoff_name(record) if record.get(KIND) == HANDOFF else str(record.get(EVENT))
+    name = handoff_name(record) if record.get(KIND) == HANDOFF else event_name(record)
     return seq, nanos(record.get(TS)), name, listed
 
 

@@ -103,13 +103,22 @@ def span_name(record: Record) -> str:
     kind = record.get(KIND)
     if kind == TOOL_CALL:
         tool = _text(path(record, *TOOL_NAME_PATH))
-        return f"execute_tool {tool}" if tool is not None else str(record.get(EVENT))
+        return f"execute_tool {tool}" if tool is not None else event_name(record)
     if kind == LLM_CALL:
-        return str(record.get(EVENT))
+        return event_name(record)
     name = record.get(NAME, "-")
     if is_agent(record):
         return f"invoke_agent {_text(path(record, *AGENT_NAME_PATH)) or name}"
     return str(name)
+
+
+def event_name(record: Record) -> str:
+    """A record's `event` as a name: its text; `-` when it has none (as a run without a
+    name); else its JSON, not Python's spelling of it."""
+    event = record.get(EVENT)
+    if isinstance(event, str):
+        return event
+    return "-" if event is None else json_text(event)
 
 
 def handoff_name(record: Record) -> str:

@@ -91,7 +91,7 @@ class Shipper:
         self.rejected_path = self.path + ".rejected.jsonl"
         state = checkpoint.load(self.path) or {}
         self.cursor = Cursor(log, state.get("cursor"))
-        self.builder = Builder(state.get("runs"))
+        self.builder = Builder(state.get("runs"), state.get("ended"), state.get("position", 0))
         self.resource = resource(args.project)
         self.timeout = int(args.open_timeout * 1e9)
         self.records = self.spans = self.refused = 0
@@ -152,6 +152,8 @@ class Shipper:
                 "endpoint": send.shown(self.sender.url),
                 "cursor": self.cursor.state(),
                 "runs": self.builder.state(),
+                "ended": list(self.builder.ended),
+                "position": self.builder.position,
             },
         )
 

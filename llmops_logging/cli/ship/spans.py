@@ -13,6 +13,12 @@ span shipped twice, or shipped and exported, is the same span:
   open timeout) is given out the same way, its root and open spans with the error status
   `unfinished`, so that a crash shows in the backend.
 
+A record of a run that has ended (or been closed) goes on under a root of its own, named
+`run -` and without a status unless the part ends, whose ids, like export's, hash the
+position of that record in the log (`span_id`): the ids already sent are never sent again for
+other spans. Which runs ended is remembered for the last `MAX_ENDED` of them (a record after
+that is taken for its run's first part).
+
 Memory holds at most `MAX_OPEN_RUNS` runs (past it the least recently seen is closed as
 unfinished) of at most `MAX_OPEN_SPANS` open spans (past it the run is closed likewise), each
 span at most `otlp.MAX_EVENTS` events (and as many at error level).
@@ -61,6 +67,8 @@ Record = dict[str, Any]
 Span = dict[str, Any]
 MAX_OPEN_RUNS = 256
 MAX_OPEN_SPANS = 2_000
+MAX_ENDED = 4096
+"""Runs whose end is remembered (by their root's span id, in the checkpoint): 78 KiB."""
 MAX_WAITING = 4 * MAX_EVENTS
 UNFINISHED = "unfinished"
 _SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL, TOOL_CALL))
@@ -94,20 +102,29 @@ class Run:
         self.s = state
 
     @classmethod
-    def new(cls, run_id: str) -> Run:
-        return cls(
+    def new(cls, run_id: str, position: int | None = None) -> Run:
+        """A run's first part, or (at `position`, the log's record that started it) a later
+        part of a run already given out, with a root of its own."""
+        run = cls(
             {
                 "run": run_id, "trace": trace_id(run_id), "spans": {}, "known": {},
                 "waiting": {}, "waiting_count": 0, "last": None, "records": 0, "writer_pid": None,
+                "position": position,
             }
         )  # fmt: skip
+        if position is not None:
+            run.root("-")
+        return run
+
+    def _id(self, step: str | None) -> str:
+        return span_id(self.s["run"], step, self.s.get("position"))
 
     def _span(self, key: str, name: str, parent: str | None, kind: int) -> Span:
         spans = self.s["spans"]
         span: Span | None = spans.get(key)
         if span is None:
             step = None if key == _ROOT else key[1:]
-            span = spans[key] = _new_span(span_id(self.s["run"], step), name, parent, kind)
+            span = spans[key] = _new_span(self._id(step), name, parent, kind)
             if step is not None:
                 self.s["known"][step] = 1
                 for event in self.s["waiting"].pop(step, ()):
@@ -203,9 +220,9 @@ class Run:
         if parent is None:
             return None
         if parent != _ROOT and parent[1:] in self.s["known"]:
-            return span_id(self.s["run"], parent[1:])
+            return self._id(parent[1:])
         if _ROOT in self.s["spans"]:
-            return span_id(self.s["run"])
+            return self._id(None)
         return None
 
     def _render(self, span: Span) -> Span:
@@ -227,41 +244,60 @@ def _first(event: list[Any]) -> Any:
 
 
 class Builder:
-    """The open runs, least recently seen first."""
+    """The open runs, least recently seen first; the runs given out lately; and how many
+    records were taken, each record's position in the log (1 for the first)."""
 
-    def __init__(self, state: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        state: list[dict[str, Any]] | None = None,
+        ended: list[str] | None = None,
+        position: int = 0,
+    ) -> None:
         self.runs: OrderedDict[str, Run] = OrderedDict(
             (run["run"], Run(run)) for run in state or ()
         )
+        self.ended: OrderedDict[str, None] = OrderedDict.fromkeys(ended or ())
+        self.position = position
 
     def state(self) -> list[dict[str, Any]]:
         return [run.s for run in self.runs.values()]
 
     def add(self, record: Record) -> list[Span]:
+        self.position += 1
         run_id = record.get(RUN_ID)
         if not isinstance(run_id, str):
             return []
         run = self.runs.get(run_id)
         out: list[Span] = []
         if run is None:
-            run = self.runs[run_id] = Run.new(run_id)
+            later = span_id(run_id) in self.ended
+            run = self.runs[run_id] = Run.new(run_id, self.position if later else None)
             if len(self.runs) > MAX_OPEN_RUNS:
                 out += self.close(next(iter(self.runs)))
         else:
             self.runs.move_to_end(run_id)
         out += run.add(record)
         if kind_of(record) in _ENDS:
-            del self.runs[run_id]
+            self._ended(self.runs.pop(run_id))
         elif len(run.s["spans"]) > MAX_OPEN_SPANS:
             out += self.close(run_id)
         return out
 
+    def _ended(self, run: Run) -> None:
+        key = span_id(run.s["run"])
+        self.ended[key] = None
+        self.ended.move_to_end(key)
+        if len(self.ended) > MAX_ENDED:
+            self.ended.popitem(last=False)
+
     def close(self, run_id: str) -> list[Span]:
-        """Give out a run that will not end by itself, with the status `unfinished`."""
+        """Give out a run that will not end by itself, with the status `unfinished` (a later
+        part of a run that ended gets none: its run did finish)."""
         run = self.runs.pop(run_id)
+        self._ended(run)
         if _ROOT not in run.s["spans"]:
             run.root("-")
-        return run.take(UNFINISHED)
+        return run.take(None if run.s.get("position") is not None else UNFINISHED)
 
     def close_stale(self, now: int, timeout: int, alive: Callable[[int], bool]) -> list[Span]:
         """Close the runs whose writer is gone: its pid not `alive`, or no record since
