@@ -18,7 +18,9 @@
    answering the same questions on the same files (per name: records, errors, duration
    percentiles, LLM tokens and cost; per run: start, end, status, events, samples, usage), each
    in a fresh process: wall and CPU seconds, peak RSS, best of --repeat, and the ratios;
-   the commands again with `LLMOPS_LOGS_WORKERS=1`, in one process. CPU seconds add up the
+   the commands again with `LLMOPS_LOGS_WORKERS=1`, in one process; and the floor of any
+   reader that keeps orjson's reading of each line (`_FLOOR`: each line parsed, nothing else,
+   a forked process per core), which no command can beat. CPU seconds add up the
    workers (waited for, so counted in the command's rusage); peak RSS is the largest one
    process reached, not the sum over the workers.
 Not run by the tests; the log is deleted afterwards unless --keep.
@@ -346,6 +348,37 @@ def _measured(argv: list[str]) -> tuple[float, float, float, str]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, split
 
 
+_FLOOR = """
+import os, orjson
+cores = os.cpu_count() or 1
+sizes = [os.path.getsize(f) for f in FILES]
+shares, share, filled = [], [], 0
+for name, size in zip(FILES, sizes):
+    share.append(name)
+    filled += size
+    if filled >= sum(sizes) * (len(shares) + 1) / cores and len(shares) < cores - 1:
+        shares.append(share)
+        share = []
+shares.append(share)
+children = []
+for share in shares:
+    pid = os.fork()
+    if pid == 0:
+        loads = orjson.loads
+        for name in share:
+            with open(name, "rb") as stream:
+                for line in stream:
+                    loads(line)
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+"""
+"""The floor of any reader that gives what orjson reads of each line: every line parsed and
+nothing else done, by one forked process per core over a contiguous share of the files (as
+the commands fan out), plain files only."""
+
+
 def questions_side_by_side(log_dir: str, repeat: int) -> None:
     """`stats --json` and `runs --json` against polars and DuckDB on the same files, each in a
     fresh process, alternating, best wall time of --repeat (its CPU and peak RSS beside)."""
@@ -370,6 +403,7 @@ def questions_side_by_side(log_dir: str, repeat: int) -> None:
     python = [sys.executable, "-c"]
     one_process = ["env", "LLMOPS_LOGS_WORKERS=1"]  # the fan-out off (`cli._fanout`)
     cli = [sys.executable, "-c", _CLI_SPLIT]
+    floor = [*python, f"FILES = {files!r}\n{_FLOOR}"]
     questions = {
         "stats": {
             "llmops-logs stats --json": [*cli, "stats", "--json", log_dir],
@@ -377,6 +411,7 @@ def questions_side_by_side(log_dir: str, repeat: int) -> None:
                                                       log_dir],
             "polars": [*python, f"import os\nFILES = {files!r}\n{_POLARS_STATS}"],
             "DuckDB": [*python, duck(_DUCK_STATS)],
+            "floor: orjson.loads of each line, a process per core": floor,
         },
         "runs": {
             "llmops-logs runs --json": [*cli, "runs", "--json", log_dir],
@@ -384,6 +419,7 @@ def questions_side_by_side(log_dir: str, repeat: int) -> None:
                                                      log_dir],
             "polars": [*python, f"import os\nFILES = {files!r}\n{_POLARS_RUNS}"],
             "DuckDB": [*python, duck(_DUCK_RUNS)],
+            "floor: orjson.loads of each line, a process per core": floor,
         },
     }  # fmt: skip
     env_note = f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start"
