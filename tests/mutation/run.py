@@ -738,9 +738,9 @@ MUTATIONS = (
     ),
     Mutation(
         "stats-unhashable-kind",
-        "stats --by name looks an unhashable kind (a foreign list) up in a set, and stops",
-        "        if by_name and (not isinstance(kind, str) or kind not in NAMED):\n",
-        "        if by_name and kind not in NAMED:\n",
+        "stats --by name looks an unhashable kind (a foreign list) up in a dict, and stops",
+        "            except TypeError:  # a foreign writer's list or object: no kind\n",
+        "            except KeyError:\n",
         ("tests/cli/test_stats_runs_hostile.py",),
     ),
     Mutation(
@@ -753,8 +753,8 @@ MUTATIONS = (
     Mutation(
         "run-conversation-looked-for-under-user",
         "a run looks for its conversation only in records that hold a user",
-        "        if self.conversation_id is None and CONVERSATION_PATH[0] in record:\n",
-        "        if self.conversation_id is None and USER_PATH[0] in record:\n",
+        "        if self.conversation_id is None and _CONVERSATION_KEY in record:\n",
+        "        if self.conversation_id is None and _USER_KEY in record:\n",
         ("tests/cli/test_stats_runs_hostile.py",),
     ),
     Mutation(
