@@ -744,6 +744,20 @@ MUTATIONS = (
         ("tests/cli/test_stats_runs_hostile.py",),
     ),
     Mutation(
+        "progress-every-calls-late",
+        "the progress count is told after the caller got the n-th record, not as it is taken",
+        "            call(n)\n            yield (nth,)\n",
+        "            yield (nth,)\n            call(n)\n",
+        ("tests/cli/test_progress_every.py",),
+    ),
+    Mutation(
+        "progress-every-slice-too-long",
+        "the progress count is told one record late each time, drifting from the records read",
+        "        yield itertools.islice(items, count - 1)\n",
+        "        yield itertools.islice(items, count)\n",
+        ("tests/cli/test_progress_every.py",),
+    ),
+    Mutation(
         "token-count-negative-summed",
         "a negative token count that is a plain int is summed",
         "        return count if 0 <= count <= MAX_TOKEN_COUNT else None\n",
