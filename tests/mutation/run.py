@@ -758,6 +758,13 @@ MUTATIONS = (
         ("tests/cli/test_progress_every.py",),
     ),
     Mutation(
+        "runs-fold-keeps-the-first-run",
+        "runs adds every record after the first run's to that run, whatever its run_id",
+        "            if run_id != last_id:  # a run's records mostly come one after another\n",
+        "            if last_id is None:\n",
+        ("tests/cli/test_cli.py",),
+    ),
+    Mutation(
         "token-count-negative-summed",
         "a negative token count that is a plain int is summed",
         "        return count if 0 <= count <= MAX_TOKEN_COUNT else None\n",
