@@ -300,8 +300,8 @@ MUTATIONS = (
     Mutation(
         "runs-usage-carried-over",
         "a run that ended without LLM calls shows the usage of the run that ended before it",
-        "summary = table[run_id] = RunSummary(run_id)",
-        "summary = table[run_id] = RunSummary(run_id, closing_usage=next("
+        "found = table[run_id] = RunSummary(run_id)",
+        "found = table[run_id] = RunSummary(run_id, closing_usage=next("
         "(r.closing_usage for r in reversed(table.values()) if r.closing_usage), None))",
         ("tests/test_cli_llm.py",),
     ),
@@ -763,6 +763,21 @@ MUTATIONS = (
         "            if run_id != last_id:  # a run's records mostly come one after another\n",
         "            if last_id is None:\n",
         ("tests/cli/test_cli.py",),
+    ),
+    Mutation(
+        "stats-float-cost-unchecked",
+        "a call's negative or infinite float cost is summed by stats, runs and report",
+        "        if cost.__class__ is float and 0.0 <= cost < math.inf:  # `cost_ok`'s usual"
+        " case\n",
+        "        if cost.__class__ is float:\n",
+        ("tests/cli/test_stats_runs_hostile.py", "tests/cli/test_cli_usage.py"),
+    ),
+    Mutation(
+        "stats-float-duration-unchecked",
+        "an infinite float duration is counted in stats' percentiles and maximum",
+        "        if duration.__class__ is not float or not -math.inf < duration < math.inf:\n",
+        "        if duration.__class__ is not float:\n",
+        ("tests/cli/test_stats_runs_hostile.py", "tests/cli/test_stats_percentiles.py"),
     ),
     Mutation(
         "token-count-negative-summed",
