@@ -90,7 +90,11 @@ def fold(stream: EventStream, make: Callable[[], F]) -> F:
         if failure:
             print(f"{PROG}: {failure}; reading the log again in one process", file=sys.stderr)
     result = make()
-    result.feed(Progress(stream.progress).wrap(stream))
+    progress = Progress(stream.progress)
+    try:
+        result.feed(progress.counted(stream))
+    finally:
+        progress.done()
     return result
 
 
@@ -261,7 +265,7 @@ def _fan_out(
         progress.others = lambda: workers_read(1)
         try:
             result = make()
-            result.feed(progress.wrap(first))
+            result.feed(progress.counted(first))
             payloads, failure = _collect(workers, running, progress)
         finally:
             progress.done()
@@ -382,7 +386,9 @@ def _work(
         mine = accept.split() if accept is not None else None
         share_stream = EventStream.of_plan(share, mine, stream.max_line_bytes)
         result = make()
-        result.feed(_reporting(share_stream, slots, number, parent))
+        tell = _teller(share_stream, slots, number, parent)
+        result.feed(every(share_stream, _EVERY, tell))
+        tell(share_stream.report.matched)  # the records read: the items `every` passed on
         data = pickle.dumps(
             (result, share_stream.report, mine.seen() if mine is not None else None),
             pickle.HIGHEST_PROTOCOL,
@@ -396,14 +402,17 @@ def _work(
         os._exit(code)
 
 
-def _reporting(stream: EventStream, slots: mmap.mmap, number: int, parent: int) -> Iterator[Record]:
-    """The records of `stream`, its bytes and records read so far told to the progress bar's
-    process every few thousand; an orphan (its parent gone) stops."""
+def _teller(
+    stream: EventStream, slots: mmap.mmap, number: int, parent: int
+) -> Callable[[int], None]:
+    """`tell(records)`: the bytes of `stream` read so far and `records` told to the progress
+    bar's process (every few thousand records, and at the end); an orphan (its parent gone)
+    stops."""
     offset = _SLOT.size * number
 
-    def report(count: int) -> None:
+    def tell(count: int) -> None:
         _SLOT.pack_into(slots, offset, stream.progress()[0], count)
         if os.getppid() != parent:
             os._exit(1)
 
-    report((yield from every(stream, _EVERY, report)))
+    return tell

@@ -20,6 +20,7 @@ that no row wraps and with no space at the end of a line, so `grep`, `awk` and `
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import sys
@@ -448,15 +449,27 @@ def print_table(
 T = TypeVar("T")
 
 
-def every(items: Iterable[T], count: int, call: Callable[[int], object]) -> Generator[T, None, int]:
-    """The same items, `call(n)` after the n-th for each n a multiple of `count` (a look at
-    the clock costs more than an item); returns how many there were."""
+def every(items: Iterable[T], count: int, call: Callable[[int], object]) -> Iterator[T]:
+    """The same items, `call(n)` as the n-th is taken for each n a multiple of `count` (a
+    look at the clock costs more than an item). Chained in C, `count - 1` items at a time:
+    an item costs no step of a Python generator, only the `count`-th does. `items` must stay
+    exhausted once it is, as a generator does."""
+    return itertools.chain.from_iterable(_every(iter(items), count, call))
+
+
+def _every(
+    items: Iterator[T], count: int, call: Callable[[int], object]
+) -> Generator[Iterable[T], None, None]:
     n = 0
-    for n, item in enumerate(items, 1):
-        if not n % count:
+    while True:
+        yield itertools.islice(items, count - 1)
+        for nth in items:  # none if the slice ran out: the items did
+            n += count
             call(n)
-        yield item
-    return n
+            yield (nth,)
+            break
+        else:
+            return
 
 
 class Progress:
@@ -479,9 +492,14 @@ class Progress:
     def wrap(self, items: Iterable[Any]) -> Iterator[Any]:
         """The same items; every few thousand, a look at the clock and maybe the bar."""
         try:
-            yield from every(items, self.EVERY, lambda _: self.tick(self.EVERY))
+            yield from self.counted(items)
         finally:
             self.done()
+
+    def counted(self, items: Iterable[T]) -> Iterator[T]:
+        """`wrap` without a generator of its own between the items and the caller, for a
+        fold's loop over a million records: the caller calls `done` when it is done."""
+        return every(items, self.EVERY, lambda _: self.tick(self.EVERY))
 
     def tick(self, items: int = 1) -> None:
         self.count += items

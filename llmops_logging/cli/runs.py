@@ -66,13 +66,17 @@ class RunsFold:
 
     def feed(self, records: Iterable[Record]) -> None:
         table = self.table
+        last_id: str | None = None
+        summary: RunSummary  # set by the first record with a run id
         for record in records:
             run_id = record.get(RUN_ID)
             if not isinstance(run_id, str):
                 continue
-            summary = table.get(run_id)
-            if summary is None:
-                summary = table[run_id] = RunSummary(run_id)
+            if run_id != last_id:  # a run's records mostly come one after another
+                found = table.get(run_id)
+                if found is None:
+                    found = table[run_id] = RunSummary(run_id)
+                last_id, summary = run_id, found
             summary.add(record)
 
     def merge(self, later: RunsFold) -> None:

@@ -58,6 +58,12 @@ def _row(key: str, tally: Tally) -> dict[str, Any]:
 
 NAMED = frozenset((LLM_CALL, *RUN_ENDS, *STEP_ENDS))
 """The kinds `--by name` groups: LLM calls, run ends and step ends."""
+_SCOPES: dict[Any, str] = {
+    LLM_CALL: LLM_CALL,
+    **dict.fromkeys(RUN_ENDS, "run"),
+    **dict.fromkeys(STEP_ENDS, "step"),
+}
+"""Each kind of `NAMED` to its key's first word (`_key`)."""
 
 
 def _key(record: Record, by: str, names: dict[str, str]) -> str | None:
@@ -109,20 +115,42 @@ class StatsFold:
         self.names: dict[str, str] = {}
 
     def feed(self, records: Iterable[Record]) -> None:
+        if self.by == NAME:
+            self._feed_named(records)
+            return
         by, groups, names = self.by, self.groups, self.names
-        by_name = by == NAME
         get_group = groups.get
         for record in records:
-            kind = record.get(KIND)
-            if by_name and (not isinstance(kind, str) or kind not in NAMED):
-                continue  # most records (samples, starts, events) make no group: no call for them
             key = _key(record, by, names)
             if key is None:
                 continue
             group = get_group(key)
             if group is None:
                 group = groups[key] = Tally()
-            if kind == LLM_CALL:
+            if record.get(KIND) == LLM_CALL:
+                group.add_call(record)
+            else:
+                group.add(record)
+
+    def _feed_named(self, records: Iterable[Record]) -> None:
+        """`feed` under `--by name`, the default: `_key`'s rule for it inlined, since most
+        records (samples, starts, events) make no group and cost only the look at their kind."""
+        groups = self.groups
+        get_group = groups.get
+        scope_of = _SCOPES.get
+        for record in records:
+            kind = record.get(KIND)
+            try:
+                scope = scope_of(kind)
+            except TypeError:  # a foreign writer's list or object: no kind
+                continue
+            if scope is None or not isinstance(kind, str):
+                continue
+            key = f"{scope} {record.get(NAME if scope is not LLM_CALL else EVENT, '-')}"
+            group = get_group(key)
+            if group is None:
+                group = groups[key] = Tally()
+            if scope is LLM_CALL:
                 group.add_call(record)
             else:
                 group.add(record)

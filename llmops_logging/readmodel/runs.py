@@ -17,6 +17,7 @@ from .._contract import (
     DURATION_S,
     ERROR,
     EVALUATION_NAME_PATH,
+    KIND,
     LLM_CALL,
     NAME,
     OK,
@@ -34,11 +35,13 @@ from .._contract import (
     USER_PATH,
     Record,
 )
-from .records import RUN_ENDS, RUN_OK, RUN_START, error_text, error_type, kind_of, text
+from .records import RUN_ENDS, RUN_OK, RUN_START, error_text, error_type, text
 from .usage import Usage
 from .values import number, path
 
 RUNNING, OK_STATUS, ERROR_STATUS = "running", "ok", "error"
+_CONVERSATION_KEY = CONVERSATION_PATH[0]
+_USER_KEY = USER_PATH[0]
 SCORES = "scores"
 
 
@@ -113,11 +116,13 @@ class RunSummary:
         if self.first_ts is None and isinstance(ts, str):
             self.first_ts = ts
         # `path` only when the path's first key is there: most records hold neither
-        if self.conversation_id is None and CONVERSATION_PATH[0] in record:
+        if self.conversation_id is None and _CONVERSATION_KEY in record:
             self.conversation_id = text(path(record, *CONVERSATION_PATH))
-        if self.user_id is None and USER_PATH[0] in record:
+        if self.user_id is None and _USER_KEY in record:
             self.user_id = text(path(record, *USER_PATH))
-        kind = kind_of(record)
+        kind = record.get(KIND)
+        if not isinstance(kind, str):  # `kind_of`, inlined: `runs` adds every record
+            return
         if kind == SAMPLE:
             self.samples += 1
             self.samples_ok += record.get(OK) is True

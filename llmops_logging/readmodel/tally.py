@@ -45,14 +45,18 @@ class Quantiles:
 
     def add(self, value: float) -> None:
         self.count += 1
-        if self.max is None or value > self.max:
+        top = self.max
+        if top is None or value > top:
             self.max = value
-        if self._values is None:
-            self._bucket(value)
+        values = self._values
+        if values is None:  # `_bucket`, inlined: `stats` adds a value per record it groups
+            key = math.ceil(math.log(value) / _LOG_GAMMA) if value > 0 else _NON_POSITIVE
+            buckets = self._buckets
+            buckets[key] = buckets.get(key, 0) + 1
             return
-        self._values.append(value)
-        if len(self._values) > EXACT_LIMIT:
-            for kept in self._values:
+        values.append(value)
+        if len(values) > EXACT_LIMIT:
+            for kept in values:
                 self._bucket(kept)
             self._values = None
 
@@ -136,10 +140,14 @@ class Tally:
 
     def _count(self, record: Record) -> None:
         self.count += 1
-        self.errors += failed(record)
-        duration = number(record.get(DURATION_S))
-        if duration is not None:
-            self.durations.add(duration)
+        if failed(record):
+            self.errors += 1
+        duration = record.get(DURATION_S)
+        if duration.__class__ is not float or not -math.inf < duration < math.inf:
+            duration = number(duration)  # a finite float is its own `number`: the usual case
+            if duration is None:
+                return
+        self.durations.add(duration)
 
     def row(self, key: str) -> dict[str, Any]:
         d = self.durations

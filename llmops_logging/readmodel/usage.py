@@ -63,7 +63,12 @@ class Usage:
             self._cost_num += 4 << (1023 + self._cost_shift)
             return
         numerator, denominator = price.as_integer_ratio()  # the denominator: a power of two
-        self._add_exact(numerator, denominator.bit_length() - 1)
+        shift = denominator.bit_length() - 1
+        mine = self._cost_shift
+        if shift == mine:  # `_add_exact` at the same scale: the usual case after the first
+            self._cost_num += numerator
+        else:
+            self._add_exact(numerator, shift)
 
     def _add_exact(self, numerator: int, shift: int) -> None:
         """Add `numerator / 2**shift` to the cost, exactly: at the finer of the two scales."""
@@ -132,16 +137,23 @@ class Usage:
             tokens_out = _count(usage.get(OUTPUT_TOKENS))
         else:
             tokens_in = tokens_out = None
-        cost: Any = record.get(COST_USD)
-        price = float(cost) if cost_ok(cost) else None
         self.llm_calls += 1
-        self.input_tokens += tokens_in or 0
-        self.output_tokens += tokens_out or 0
-        if price is not None:
-            self.priced_calls += 1
-            if price:
-                self._add_cost(price)
-        self.counted = self.counted or tokens_in is not None or tokens_out is not None
+        if tokens_in is not None:
+            self.input_tokens += tokens_in
+            self.counted = True
+        if tokens_out is not None:
+            self.output_tokens += tokens_out
+            self.counted = True
+        cost: Any = record.get(COST_USD)
+        if cost.__class__ is float and 0.0 <= cost < math.inf:  # `cost_ok`'s usual case
+            price: float = cost
+        elif cost_ok(cost):
+            price = float(cost)
+        else:
+            return
+        self.priced_calls += 1
+        if price:
+            self._add_cost(price)
 
     def add(self, other: Usage) -> None:
         self.llm_calls += other.llm_calls

@@ -5,6 +5,8 @@ give (`stats._key` and `Tally.add`, `RunSummary.add`) on the same records."""
 from __future__ import annotations
 
 import json
+import math
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +98,22 @@ def test_stats_sums_only_the_token_counts_the_contract_allows() -> None:
     rows = cli_stats.stats(records, "name")
     got = sum(r.get("input_tokens") or 0 for r in rows if r["key"].startswith("llm_call "))
     assert got == want > 0
+
+
+def test_stats_prices_and_times_only_the_floats_the_contract_allows() -> None:
+    """A price is a finite float from 0 up, a duration a finite float: spelled here again,
+    beside the negative, infinite and NaN floats a foreign writer (or a caller) may pass."""
+    costs = [0.01, 0.25, -0.5, -0.0, 0.0, math.inf, -math.inf, math.nan, 1e308, 5e-324]
+    durations = [0.5, 2.0, -0.25, 0.0, math.inf, -math.inf, math.nan, 1e308]
+    records = [{"kind": "llm_call", "event": "c", "cost_usd": cost} for cost in costs]
+    records += [{"kind": "step_ok", "name": "s", "duration_s": d} for d in durations]
+    rows = {row["key"]: row for row in cli_stats.stats(records, "name")}
+    priced = [cost for cost in costs if cost >= 0 and math.isfinite(cost)]
+    call = rows["llm_call c"]
+    assert (call["llm_calls"], call["priced_calls"]) == (len(costs), len(priced))
+    assert call["cost_usd"] == float(sum(map(Fraction, priced)))
+    timed = [d for d in durations if math.isfinite(d)]
+    assert (rows["step s"]["durations"], rows["step s"]["max_s"]) == (len(timed), max(timed))
 
 
 def _summary(records: list[dict[str, Any]], run_id: str) -> dict[str, Any]:

@@ -300,8 +300,8 @@ MUTATIONS = (
     Mutation(
         "runs-usage-carried-over",
         "a run that ended without LLM calls shows the usage of the run that ended before it",
-        "summary = table[run_id] = RunSummary(run_id)",
-        "summary = table[run_id] = RunSummary(run_id, closing_usage=next("
+        "found = table[run_id] = RunSummary(run_id)",
+        "found = table[run_id] = RunSummary(run_id, closing_usage=next("
         "(r.closing_usage for r in reversed(table.values()) if r.closing_usage), None))",
         ("tests/test_cli_llm.py",),
     ),
@@ -738,10 +738,46 @@ MUTATIONS = (
     ),
     Mutation(
         "stats-unhashable-kind",
-        "stats --by name looks an unhashable kind (a foreign list) up in a set, and stops",
-        "        if by_name and (not isinstance(kind, str) or kind not in NAMED):\n",
-        "        if by_name and kind not in NAMED:\n",
+        "stats --by name looks an unhashable kind (a foreign list) up in a dict, and stops",
+        "            except TypeError:  # a foreign writer's list or object: no kind\n",
+        "            except KeyError:\n",
         ("tests/cli/test_stats_runs_hostile.py",),
+    ),
+    Mutation(
+        "progress-every-calls-late",
+        "the progress count is told after the caller got the n-th record, not as it is taken",
+        "            call(n)\n            yield (nth,)\n",
+        "            yield (nth,)\n            call(n)\n",
+        ("tests/cli/test_progress_every.py",),
+    ),
+    Mutation(
+        "progress-every-slice-too-long",
+        "the progress count is told one record late each time, drifting from the records read",
+        "        yield itertools.islice(items, count - 1)\n",
+        "        yield itertools.islice(items, count)\n",
+        ("tests/cli/test_progress_every.py",),
+    ),
+    Mutation(
+        "runs-fold-keeps-the-first-run",
+        "runs adds every record after the first run's to that run, whatever its run_id",
+        "            if run_id != last_id:  # a run's records mostly come one after another\n",
+        "            if last_id is None:\n",
+        ("tests/cli/test_cli.py",),
+    ),
+    Mutation(
+        "stats-float-cost-unchecked",
+        "a call's negative or infinite float cost is summed by stats, runs and report",
+        "        if cost.__class__ is float and 0.0 <= cost < math.inf:  # `cost_ok`'s usual"
+        " case\n",
+        "        if cost.__class__ is float:\n",
+        ("tests/cli/test_stats_runs_hostile.py", "tests/cli/test_cli_usage.py"),
+    ),
+    Mutation(
+        "stats-float-duration-unchecked",
+        "an infinite float duration is counted in stats' percentiles and maximum",
+        "        if duration.__class__ is not float or not -math.inf < duration < math.inf:\n",
+        "        if duration.__class__ is not float:\n",
+        ("tests/cli/test_stats_runs_hostile.py", "tests/cli/test_stats_percentiles.py"),
     ),
     Mutation(
         "token-count-negative-summed",
@@ -753,8 +789,8 @@ MUTATIONS = (
     Mutation(
         "run-conversation-looked-for-under-user",
         "a run looks for its conversation only in records that hold a user",
-        "        if self.conversation_id is None and CONVERSATION_PATH[0] in record:\n",
-        "        if self.conversation_id is None and USER_PATH[0] in record:\n",
+        "        if self.conversation_id is None and _CONVERSATION_KEY in record:\n",
+        "        if self.conversation_id is None and _USER_KEY in record:\n",
         ("tests/cli/test_stats_runs_hostile.py",),
     ),
     Mutation(
