@@ -552,7 +552,7 @@ MUTATIONS = (
     Mutation(
         "ship-span-ids-random",
         "a span's id is random, not derived from its record's ids (a resent span duplicates)",
-        '_new_span(span_id(self.s["run"], step), name, parent, kind)',
+        "_new_span(self._id(step), name, parent, kind)",
         '_new_span(__import__("os").urandom(8).hex(), name, parent, kind)',
         ("tests/test_ship.py",),
     ),
