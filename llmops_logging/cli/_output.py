@@ -66,7 +66,7 @@ from .._contract import (
 )
 from ..readmodel.records import call_model, error_text
 from ..readmodel.usage import lower_bound
-from ..readmodel.values import path
+from ..readmodel.values import number, path
 
 if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
@@ -147,7 +147,12 @@ def json_text(value: Any, *, indent: bool = False) -> str:
     try:
         data = orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 if indent else 0)
     except TypeError:
-        return json.dumps(value, default=str, indent=2 if indent else None)  # all ASCII
+        try:
+            return json.dumps(value, default=str, indent=2 if indent else None)  # all ASCII
+        except (RecursionError, ValueError):  # deeper than recursion allows: the export's rule
+            from .export.flat import json_text as whole_json  # export imports this module
+
+            return _json_line(whole_json(value))
     text = data.decode()
     return (
         "\n".join([_json_line(line) for line in text.split("\n")]) if indent else _json_line(text)
@@ -291,7 +296,19 @@ def _value(value: Any) -> str:
         return value
     if isinstance(value, float):
         return f"{value:.6g}"
-    return orjson.dumps(value, default=str).decode()
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except TypeError:  # deeper than orjson writes
+        return json_text(value)
+
+
+def _figure(value: Any, show: Callable[[float], str]) -> Any:
+    """A duration or cost of a record, read at a glance when it is a number; any other value
+    (a foreign writer's text, list or boolean) as it was logged."""
+    if value is None:
+        return None
+    amount = number(value)
+    return value if amount is None else show(amount)
 
 
 def llm_call_parts(record: dict[str, Any]) -> list[str]:
@@ -306,9 +323,9 @@ def llm_call_parts(record: dict[str, Any]) -> list[str]:
         ("model", model),
         ("tokens", None if tokens_in is None and tokens_out is None
          else f"{cell(tokens_in)}+{cell(tokens_out)}"),
-        ("cost", None if record.get(COST_USD) is None else usd(record[COST_USD])),
-        ("duration", None if record.get(DURATION_S) is None else seconds(record[DURATION_S])),
-        ("ttft", None if record.get(TTFT_S) is None else seconds(record[TTFT_S])),
+        ("cost", _figure(record.get(COST_USD), usd)),
+        ("duration", _figure(record.get(DURATION_S), seconds)),
+        ("ttft", _figure(record.get(TTFT_S), seconds)),
         ("finish", path(record, *RESPONSE_MODEL_PATH[:-1], "finish_reasons")),
         (ERROR, error_text(record) or record.get(ERROR)),
         ("status", path(record, ERROR, "status_code")),
@@ -322,7 +339,7 @@ def tool_call_parts(record: dict[str, Any]) -> list[str]:
     shown: list[tuple[str, Any]] = [
         ("tool", path(record, *TOOL_NAME_PATH)),
         ("call_id", path(record, *TOOL_CALL_PATH, "id")),
-        ("duration", None if record.get(DURATION_S) is None else seconds(record[DURATION_S])),
+        ("duration", _figure(record.get(DURATION_S), seconds)),
         (ERROR, error_text(record) or record.get(ERROR)),
     ]
     return [f"{key}={_value(value)}" for key, value in shown if value is not None]

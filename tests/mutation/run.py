@@ -860,6 +860,22 @@ MUTATIONS = (
             "tests/export/test_export_otlp.py::test_an_event_without_a_text_name_is_named_as_other_values_are",
         ),
     ),
+    Mutation(
+        "tail-figure-not-a-number",
+        "tail reads a call's duration or cost as a number whatever it is: text fails the line",
+        "    return value if amount is None else show(amount)\n",
+        "    return show(value)\n",
+        (
+            "tests/cli/test_cli_llm.py::test_tail_shows_a_call_or_tool_whose_figures_are_not_numbers_as_logged",
+        ),
+    ),
+    Mutation(
+        "tail-deep-value-unguarded",
+        "tail writes a value nested deeper than recursion allows with the stdlib encoder alone",
+        "        except (RecursionError, ValueError):  # deeper than recursion allows",
+        "        except ValueError:  # deeper than recursion allows",
+        ("tests/cli/test_cli.py::test_tail_shows_values_nested_past_every_encoders_depth",),
+    ),
 )
 
 
