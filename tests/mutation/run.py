@@ -876,6 +876,24 @@ MUTATIONS = (
         "        except ValueError:  # deeper than recursion allows",
         ("tests/cli/test_cli.py::test_tail_shows_values_nested_past_every_encoders_depth",),
     ),
+    Mutation(
+        "scores-mean-overflow-infinite",
+        "the mean of finite scores whose sum overflows is infinite (null in JSON)",
+        "        return math.fsum(v / len(values) for v in values)\n",
+        "        return math.inf\n",
+        (
+            "tests/cli/test_cli_scores.py::test_scores_whose_sum_or_squares_pass_the_float_range_have_a_mean_and_a_test",
+        ),
+    ),
+    Mutation(
+        "welch-unscaled",
+        "Welch's test squares scores near the largest float as they are: OverflowError",
+        "    if largest > _SQUARABLE:\n",
+        "    if largest > math.inf:\n",
+        (
+            "tests/cli/test_cli_scores.py::test_scores_whose_sum_or_squares_pass_the_float_range_have_a_mean_and_a_test",
+        ),
+    ),
 )
 
 
