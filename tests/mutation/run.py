@@ -894,6 +894,24 @@ MUTATIONS = (
             "tests/cli/test_cli_scores.py::test_scores_whose_sum_or_squares_pass_the_float_range_have_a_mean_and_a_test",
         ),
     ),
+    Mutation(
+        "ts-key-past-the-end-flipped",
+        "a time whose UTC instant is past 9999-12-31 orders before every time, not after",
+        "        late = moment.year == MAXYEAR  # only 31 December or 1 January can overflow\n",
+        "        late = moment.year != MAXYEAR  # only 31 December or 1 January can overflow\n",
+        (
+            "tests/reader/test_reader.py::test_times_whose_utc_instant_is_past_the_calendar_order_at_its_ends",
+        ),
+    ),
+    Mutation(
+        "report-score-hour-past-calendar",
+        "a score dated past the calendar in UTC gets a chart bucket that cannot be dated",
+        "        return math.floor(when.astimezone(timezone.utc).timestamp() / _HOUR)\n",
+        "        return math.floor(when.timestamp() / _HOUR)\n",
+        (
+            "tests/report/test_report_scores.py::test_scores_dated_past_either_end_of_the_calendar_in_utc_are_counted_not_charted",
+        ),
+    ),
 )
 
 
