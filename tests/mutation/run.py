@@ -912,6 +912,15 @@ MUTATIONS = (
             "tests/report/test_report_scores.py::test_scores_dated_past_either_end_of_the_calendar_in_utc_are_counted_not_charted",
         ),
     ),
+    Mutation(
+        "shape-below-keyed-every-ancestor",
+        "a new object path looks up every ancestor in `keyed`: quadratic in a record's depth",
+        "        return any(n < size and path[:n] in keyed for n in self._keyed_lengths)\n",
+        "        return any(path[:n] in keyed for n in range(1, size))\n",
+        (
+            "tests/export/test_export_path_budget.py::test_objects_nested_a_thousand_deep_cost_lookups_linear_in_their_size",
+        ),
+    ),
 )
 
 
