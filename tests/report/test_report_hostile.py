@@ -331,3 +331,29 @@ def test_events_whose_level_is_not_text_make_a_report_that_shows_them(tmp_path: 
     html = page.read_text(encoding="utf-8")
     rows = re.findall(r'<td class="lvl-([^"]*)">[^<]*</td><td>(odd-level-\d)</td>', html)
     assert rows == [("other", f"odd-level-{n}") for n in range(len(levels))]
+
+
+def test_runs_whose_name_is_not_text_are_charted_with_their_name(tmp_path: Path) -> None:
+    """A foreign writer's runs named by a number, a list, an object or a boolean: the page is
+    written and each run's point in the runs chart is hovered with its name as the page shows
+    it elsewhere."""
+    names: list[Any] = [2.5, ["a", "<b>"], {"k": "<i>v</i>"}, True]
+    records: list[dict[str, Any]] = []
+    for n, name in enumerate(names):
+        at = f"2026-01-01T00:00:0{n}.000000+00:00"
+        records += [
+            {"ts": at, "run_id": f"run-{n}", "kind": "run_start", "name": name, "level": "info"},
+            {"ts": at, "run_id": f"run-{n}", "kind": "run_ok", "name": name, "duration_s": 1.0},
+        ]
+    log_dir = tmp_path / "raw_events"
+    log_dir.mkdir()
+    (log_dir / "events.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    page = tmp_path / "report.html"
+    assert main(["report", str(log_dir), "--out", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    figures = re.search(r'<script type="application/json" id="report-figures">(.*?)</script>',
+                        html, re.S)  # fmt: skip
+    assert figures is not None
+    (trace, *_) = orjson.loads(figures[1])["charts"]["chart-runs"]["data"]
+    shown = [text.split(" run-")[0] for text in trace["text"]]
+    assert shown == [str(name).replace("<", "&lt;").replace(">", "&gt;") for name in names]
