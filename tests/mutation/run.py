@@ -930,6 +930,15 @@ MUTATIONS = (
             "tests/report/test_report_hostile.py::test_runs_whose_name_is_not_text_are_charted_with_their_name",
         ),
     ),
+    Mutation(
+        "parquet-list-item-without-type-merged",
+        "a list item with no Arrow type (a list of mixed types) is merged as a type: it raises",
+        "            merged = None if kind is None else _merge(merged, kind)\n",
+        "            merged = _merge(merged, kind)\n",
+        (
+            "tests/export/test_export_parquet.py::test_a_list_holding_a_list_of_mixed_types_is_json_text",
+        ),
+    ),
 )
 
 
