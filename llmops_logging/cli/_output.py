@@ -291,6 +291,14 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+def _as_logged(value: Any) -> str:
+    """A core field of a line (time, level, logger, event, run) as logged: text as it is,
+    none as `-`, any other value (a foreign writer's) as its JSON, not Python's spelling."""
+    if isinstance(value, str):
+        return value
+    return "-" if value is None else json_text(value)
+
+
 def _value(value: Any) -> str:
     if isinstance(value, str) and value and " " not in value and "=" not in value:
         return value
@@ -378,9 +386,12 @@ class LinePrinter:
         if EVENT not in record and LEVEL not in record:  # another writer's record: as it is
             return f"{dim[0]}{json_text(record)}{dim[1]}"
         ts = record.get(TS)
-        when = f"{ts[:10]} {ts[11:23]}" if isinstance(ts, str) and len(ts) >= 23 else str(ts or "-")
+        if isinstance(ts, str) and len(ts) >= 23:
+            when = f"{ts[:10]} {ts[11:23]}"
+        else:
+            when = _as_logged(ts or None)
         level = record.get(LEVEL)
-        level_text = f"{str(level).upper() if level is not None else '-':<8}"
+        level_text = f"{level.upper() if isinstance(level, str) else _as_logged(level):<8}"
         parts: list[str] = []
         kind = record.get(KIND)
         if kind == LLM_CALL:
@@ -396,9 +407,9 @@ class LinePrinter:
                         f"{key}={_value(error_text(record) or value if key == ERROR else value)}"
                     )
         run_id = record.get(RUN_ID)
-        run = visible(f"run={str(run_id)[:8]}") if run_id is not None else ""
-        logger = visible(str(record.get(LOGGER, "-")))
-        event = visible(str(record.get(EVENT, "-")))
+        run = visible(f"run={_as_logged(run_id)[:8]}") if run_id is not None else ""
+        logger = visible(_as_logged(record.get(LOGGER)))
+        event = visible(_as_logged(record.get(EVENT)))
         fields = visible(" ".join(parts))
         style = self.levels.get(str(level), ("", ""))
         return (

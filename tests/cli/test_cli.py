@@ -110,6 +110,21 @@ def test_tail_shows_values_nested_past_every_encoders_depth(tmp_path: Path) -> N
     assert deep.startswith('{"d":{"d":') and (deep == deep_dict or flat.TOO_DEEP in deep)
 
 
+def test_tail_shows_core_fields_that_are_not_text_as_their_json(tmp_path: Path) -> None:
+    """A foreign writer's time, level, logger, event and run id that are objects, lists,
+    booleans or null: the line shows each as its JSON (what was logged), never Python's
+    spelling (`{'k': 1}`, `True`, `None`)."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir(mode=0o700)
+    record = {"ts": {"at": "now"}, "level": True, "logger": ["a", "b"], "event": {"ev": "x"},
+              "run_id": {"id": "r"}, "kind": "log"}  # fmt: skip
+    null = {"ts": None, "level": None, "logger": None, "event": None, "run_id": None}
+    (log_dir / "events.jsonl").write_text(f"{json.dumps(record)}\n{json.dumps(null)}\n")
+    first, second = cli("tail", log_dir).stdout.splitlines()
+    assert first.split() == ['{"at":"now"}', "true", '["a","b"]', '{"ev":"x"}', 'run={"id":"r']
+    assert second.split() == ["-", "-", "-", "-"]
+
+
 # -- runs ---------------------------------------------------------------------------------------
 
 

@@ -939,6 +939,13 @@ MUTATIONS = (
             "tests/export/test_export_parquet.py::test_a_list_holding_a_list_of_mixed_types_is_json_text",
         ),
     ),
+    Mutation(
+        "tail-core-field-python-spelling",
+        "tail shows a time, level, logger, event or run that is not text in Python's spelling",
+        '    return "-" if value is None else json_text(value)\n',
+        "    return str(value)\n",
+        ("tests/cli/test_cli.py::test_tail_shows_core_fields_that_are_not_text_as_their_json",),
+    ),
 )
 
 
