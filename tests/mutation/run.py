@@ -946,6 +946,20 @@ MUTATIONS = (
         "    return str(value)\n",
         ("tests/cli/test_cli.py::test_tail_shows_core_fields_that_are_not_text_as_their_json",),
     ),
+    Mutation(
+        "ship-parent-unchecked",
+        "ship puts a span under its parent step whatever it is: a step naming itself is its own",
+        " and not self._above(key[1:], parent[1:]):\n",
+        ":\n",
+        ("tests/test_ship.py::test_forged_parents_never_make_a_shipped_span_its_own_ancestor",),
+    ),
+    Mutation(
+        "ship-parent-chain-one-step",
+        "ship checks only a span's parent, not the parents above it: A -> B -> A ships a cycle",
+        "            ancestor = known.get(ancestor)\n",
+        "            ancestor = None\n",
+        ("tests/test_ship.py::test_forged_parents_never_make_a_shipped_span_its_own_ancestor",),
+    ),
 )
 
 
