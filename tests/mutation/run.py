@@ -960,6 +960,15 @@ MUTATIONS = (
         "            ancestor = None\n",
         ("tests/test_ship.py::test_forged_parents_never_make_a_shipped_span_its_own_ancestor",),
     ),
+    Mutation(
+        "percentile-difference-overflows",
+        "a percentile between durations at both ends of the float range is infinite (null)",
+        "            if math.isfinite(value):\n                return value\n",
+        "            return value\n",
+        (
+            "tests/cli/test_stats_percentiles.py::test_percentiles_between_durations_whose_difference_overflows_are_finite",
+        ),
+    ),
 )
 
 
