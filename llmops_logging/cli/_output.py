@@ -66,6 +66,7 @@ from .._contract import (
 )
 from ..readmodel.records import call_model, error_text
 from ..readmodel.usage import lower_bound
+from ..readmodel.values import json_text as whole_json
 from ..readmodel.values import number, path
 
 if TYPE_CHECKING:
@@ -150,8 +151,6 @@ def json_text(value: Any, *, indent: bool = False) -> str:
         try:
             return json.dumps(value, default=str, indent=2 if indent else None)  # all ASCII
         except (RecursionError, ValueError):  # deeper than recursion allows: the export's rule
-            from .export.flat import json_text as whole_json  # export imports this module
-
             return _json_line(whole_json(value))
     text = data.decode()
     return (
@@ -411,7 +410,7 @@ class LinePrinter:
         logger = visible(_as_logged(record.get(LOGGER)))
         event = visible(_as_logged(record.get(EVENT)))
         fields = visible(" ".join(parts))
-        style = self.levels.get(str(level), ("", ""))
+        style = self.levels.get(level if isinstance(level, str) else "", ("", ""))
         return (
             f"{dim[0]}{visible(when)}{dim[1]} {style[0]}{visible(level_text)}{style[1]} "
             f"{cyan[0]}{logger}{cyan[1]} {bold[0]}{event}{bold[1]}  {fields}  {dim[0]}{run}{dim[1]}"

@@ -969,6 +969,22 @@ MUTATIONS = (
             "tests/cli/test_stats_percentiles.py::test_percentiles_between_durations_whose_difference_overflows_are_finite",
         ),
     ),
+    Mutation(
+        "shown-deep-value-raises",
+        "a name, level or error nested past recursion is shown with str(): RecursionError",
+        "    except RecursionError:\n        return json_text(value)\n",
+        "    except RecursionError:\n        raise\n",
+        ("tests/cli/test_values_past_recursion.py",),
+    ),
+    Mutation(
+        "validate-deep-value-unquoted",
+        "validate lets jsonschema's quoting of a value nested past recursion raise",
+        "except RecursionError:  # jsonschema quotes the value: one nested past recursion",
+        "except MemoryError:  # jsonschema quotes the value: one nested past recursion",
+        (
+            "tests/cli/test_values_past_recursion.py::test_every_command_reads_values_past_recursion",
+        ),
+    ),
 )
 
 

@@ -49,6 +49,7 @@ from ..._contract import (
     TS,
 )
 from ...readmodel.records import ERROR_LEVELS, kind_of
+from ...readmodel.values import shown
 from ..export._otlp_values import clamp, duration_nanos, nanos
 from ..export.otlp import (
     MAX_EVENTS,
@@ -150,8 +151,8 @@ class Run:
         step = record.get(STEP_ID)
         s["records"] += 1
         if kind in RUN_KINDS:
-            span = self.root(str(record.get(NAME, "-")))
-            span["name"] = f"run {record.get(NAME, '-')}"
+            span = self.root(shown(record.get(NAME, "-")))
+            span["name"] = f"run {shown(record.get(NAME, '-'))}"
         elif kind in _SPAN_KINDS and isinstance(step, str):
             parent = record.get(PARENT_ID)
             span = self._span(
