@@ -67,7 +67,7 @@ from .._contract import (
 from ..readmodel.records import call_model, error_text
 from ..readmodel.usage import lower_bound
 from ..readmodel.values import json_text as whole_json
-from ..readmodel.values import number, path
+from ..readmodel.values import number, path, shown
 
 if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
@@ -287,7 +287,7 @@ def cell(value: Any) -> str:
         return f"{value:.2f}" if abs(value) < 1e6 else f"{value:.3g}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return str(value)
+    return shown(value)
 
 
 def _as_logged(value: Any) -> str:

@@ -1,7 +1,7 @@
 """Values nested deeper than Python's `str` can recurse (a record may nest 1,024 levels, as
 deep as orjson reads) in the fields the commands show or name spans by: a run's, step's or
-score's name, a level, an event, an error's type and message. Every command still reads the
-log to the end, with no traceback."""
+score's name, a level, an event, an error's type and message, a call's tokens. Every command
+still reads the log to the end, with no traceback."""
 
 from __future__ import annotations
 
@@ -49,6 +49,11 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "level",
         ),
         ({"ts": at.format(2), "run_id": "r", "kind": "log", "level": "info"}, "event", "event"),
+        (
+            {"ts": at.format(2), "run_id": "r", "kind": "llm_call", "step_id": "c", "event": "e"},
+            "gen_ai.usage.input_tokens",
+            "tokens",
+        ),
         (
             {
                 "ts": at.format(3),
@@ -129,6 +134,6 @@ def test_ship_sends_the_spans_of_values_past_recursion(log_dir: Path, tmp_path: 
         done = cli("ship", log_dir, "--once", "--to", receiver.url, "--no-pid-check",
                    "--checkpoint", tmp_path / "checkpoint.json", status=None)  # fmt: skip
         assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
-        assert len(receiver.spans) == 2  # the run's root and its step
+        assert len(receiver.spans) == 3  # the run's root, its step and its call
     finally:
         receiver.stop()
