@@ -924,7 +924,7 @@ MUTATIONS = (
     Mutation(
         "report-hover-name-as-text",
         "the runs chart slices a run's name as text: a foreign run named by a number fails",
-        'plot_text(str(run["name"])[:MAX_HOVER_TEXT])',
+        'plot_text(shown(run["name"])[:MAX_HOVER_TEXT])',
         'plot_text(run["name"][:MAX_HOVER_TEXT])',
         (
             "tests/report/test_report_hostile.py::test_runs_whose_name_is_not_text_are_charted_with_their_name",
