@@ -26,7 +26,7 @@ import os
 import re
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import MAXYEAR, datetime, timezone
 from typing import IO, Any, TypeVar
 
 import orjson
@@ -150,6 +150,12 @@ def ts_parts(value: Any) -> tuple[datetime, int] | None:
         return None
 
 
+_PAST_THE_END = "9999-12-31T24 "
+"""Orders after every UTC time of the calendar (`...T23:...`), before `"\\uffff"`."""
+_BEFORE_THE_START = "0000 "
+"""Orders before every UTC time of the calendar (`0001-...`), after `""`."""
+
+
 def parse_ts(value: str) -> datetime:
     """An ISO-8601 time (`ts_parts`); a time without zone is taken as UTC. ValueError if
     `value` is not one."""
@@ -161,11 +167,20 @@ def parse_ts(value: str) -> datetime:
 
 
 def ts_key(value: datetime | str) -> str:
-    """The contract's fixed-width UTC form, which orders correctly as a plain string."""
+    """The contract's fixed-width UTC form, which orders correctly as a plain string. A time
+    within a day of either end of the calendar whose UTC instant lies past it (year 0 or
+    10000, which datetime cannot hold) gets a prefix that orders it there, then the form of
+    the same time a year inward."""
     moment = parse_ts(value) if isinstance(value, str) else value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    try:
+        return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    except OverflowError:
+        late = moment.year == MAXYEAR  # only 31 December or 1 January can overflow
+        inward = moment.replace(year=moment.year - 1 if late else moment.year + 1)
+        form = inward.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        return f"{_PAST_THE_END if late else _BEFORE_THE_START}{form}"
 
 
 def _record_ts(record: Record) -> str | None:

@@ -390,3 +390,47 @@ def test_a_record_of_an_ended_run_goes_under_a_root_of_its_own_as_export_writes_
             late_root["spanId"]]["events"]] == ["late"]  # fmt: skip
     assert essence(receiver.spans[first["run_id"].replace("-", ""), late_root["spanId"]])[
         "status"] is None  # fmt: skip
+
+
+def test_forged_parents_never_make_a_shipped_span_its_own_ancestor(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """A step that names itself as its parent, and two steps open at once that name each
+    other: every span shipped has a parent chain that ends at the run's root (a backend
+    cannot draw a span under itself), and the step naming itself is under the root, as
+    export writes it."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir(mode=0o700)
+    run = {"run_id": "r-forged", "level": "info", "pid": 1}
+    at = "2026-01-01T00:00:0{}.000000+00:00"
+
+    def step(second: int, kind: str, step_id: str, parent: str, **end: float) -> dict[str, Any]:
+        return {**run, "ts": at.format(second), "kind": kind, "event": step_id,
+                "name": step_id, "step_id": step_id, "parent_id": parent, **end}  # fmt: skip
+
+    records = [
+        {**run, "ts": at.format(0), "kind": "run_start", "event": "run_start", "name": "job"},
+        step(1, "step_start", "self", "self"),
+        step(2, "step_ok", "self", "self", duration_s=1.0),
+        step(3, "step_start", "a", "b"),
+        step(3, "step_start", "b", "a"),
+        step(4, "step_ok", "a", "b", duration_s=1.0),
+        step(5, "step_ok", "b", "a", duration_s=2.0),
+        {**run, "ts": at.format(6), "kind": "run_ok", "event": "run_ok", "name": "job",
+         "duration_s": 6.0},
+    ]  # fmt: skip
+    (log_dir / "events.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    done = ship(log_dir, receiver, "--no-pid-check")
+    assert done.returncode == 0, done.stderr
+    spans = {span_id: span for (_, span_id), span in receiver.spans.items()}
+    assert len(spans) == 4
+    for span_id in spans:
+        seen = {span_id}
+        parent = spans[span_id].get("parentSpanId")
+        while parent is not None:
+            assert parent not in seen, (span_id, spans[span_id]["name"])
+            seen.add(parent)
+            parent = spans[parent].get("parentSpanId")
+    expected = {span_id: span for (_, span_id), span in exported(log_dir).items()}
+    (named_itself,) = [k for k, s in expected.items() if s["name"] == "self"]
+    assert essence(spans[named_itself]) == essence(expected[named_itself])

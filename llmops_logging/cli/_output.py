@@ -67,7 +67,8 @@ from .._contract import (
 )
 from ..readmodel.records import call_model, error_text
 from ..readmodel.usage import lower_bound
-from ..readmodel.values import path
+from ..readmodel.values import json_text as whole_json
+from ..readmodel.values import number, path, shown
 
 if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
@@ -148,7 +149,10 @@ def json_text(value: Any, *, indent: bool = False) -> str:
     try:
         data = orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 if indent else 0)
     except TypeError:
-        return json.dumps(value, default=str, indent=2 if indent else None)  # all ASCII
+        try:
+            return json.dumps(value, default=str, indent=2 if indent else None)  # all ASCII
+        except (RecursionError, ValueError):  # deeper than recursion allows: the export's rule
+            return _json_line(whole_json(value))
     text = data.decode()
     return (
         "\n".join([_json_line(line) for line in text.split("\n")]) if indent else _json_line(text)
@@ -284,7 +288,15 @@ def cell(value: Any) -> str:
         return f"{value:.2f}" if abs(value) < 1e6 else f"{value:.3g}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return str(value)
+    return shown(value)
+
+
+def _as_logged(value: Any) -> str:
+    """A core field of a line (time, level, logger, event, run) as logged: text as it is,
+    none as `-`, any other value (a foreign writer's) as its JSON, not Python's spelling."""
+    if isinstance(value, str):
+        return value
+    return "-" if value is None else json_text(value)
 
 
 def _value(value: Any) -> str:
@@ -292,7 +304,19 @@ def _value(value: Any) -> str:
         return value
     if isinstance(value, float):
         return f"{value:.6g}"
-    return orjson.dumps(value, default=str).decode()
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except TypeError:  # deeper than orjson writes
+        return json_text(value)
+
+
+def _figure(value: Any, show: Callable[[float], str]) -> Any:
+    """A duration or cost of a record, read at a glance when it is a number; any other value
+    (a foreign writer's text, list or boolean) as it was logged."""
+    if value is None:
+        return None
+    amount = number(value)
+    return value if amount is None else show(amount)
 
 
 def llm_call_parts(record: dict[str, Any]) -> list[str]:
@@ -307,9 +331,9 @@ def llm_call_parts(record: dict[str, Any]) -> list[str]:
         ("model", model),
         ("tokens", None if tokens_in is None and tokens_out is None
          else f"{cell(tokens_in)}+{cell(tokens_out)}"),
-        ("cost", None if record.get(COST_USD) is None else usd(record[COST_USD])),
-        ("duration", None if record.get(DURATION_S) is None else seconds(record[DURATION_S])),
-        ("ttft", None if record.get(TTFT_S) is None else seconds(record[TTFT_S])),
+        ("cost", _figure(record.get(COST_USD), usd)),
+        ("duration", _figure(record.get(DURATION_S), seconds)),
+        ("ttft", _figure(record.get(TTFT_S), seconds)),
         ("finish", path(record, *RESPONSE_MODEL_PATH[:-1], "finish_reasons")),
         (ERROR, error_text(record) or record.get(ERROR)),
         ("status", path(record, ERROR, "status_code")),
@@ -323,7 +347,7 @@ def tool_call_parts(record: dict[str, Any]) -> list[str]:
     shown: list[tuple[str, Any]] = [
         ("tool", path(record, *TOOL_NAME_PATH)),
         ("call_id", path(record, *TOOL_CALL_PATH, "id")),
-        ("duration", None if record.get(DURATION_S) is None else seconds(record[DURATION_S])),
+        ("duration", _figure(record.get(DURATION_S), seconds)),
         (ERROR, error_text(record) or record.get(ERROR)),
     ]
     return [f"{key}={_value(value)}" for key, value in shown if value is not None]
@@ -362,9 +386,12 @@ class LinePrinter:
         if EVENT not in record and LEVEL not in record:  # another writer's record: as it is
             return f"{dim[0]}{json_text(record)}{dim[1]}"
         ts = record.get(TS)
-        when = f"{ts[:10]} {ts[11:23]}" if isinstance(ts, str) and len(ts) >= 23 else str(ts or "-")
+        if isinstance(ts, str) and len(ts) >= 23:
+            when = f"{ts[:10]} {ts[11:23]}"
+        else:
+            when = _as_logged(ts or None)
         level = record.get(LEVEL)
-        level_text = f"{str(level).upper() if level is not None else '-':<8}"
+        level_text = f"{level.upper() if isinstance(level, str) else _as_logged(level):<8}"
         parts: list[str] = []
         kind = record.get(KIND)
         if kind == LLM_CALL:
@@ -380,11 +407,11 @@ class LinePrinter:
                         f"{key}={_value(error_text(record) or value if key == ERROR else value)}"
                     )
         run_id = record.get(RUN_ID)
-        run = visible(f"run={str(run_id)[:8]}") if run_id is not None else ""
-        logger = visible(str(record.get(LOGGER, "-")))
-        event = visible(str(record.get(EVENT, "-")))
+        run = visible(f"run={_as_logged(run_id)[:8]}") if run_id is not None else ""
+        logger = visible(_as_logged(record.get(LOGGER)))
+        event = visible(_as_logged(record.get(EVENT)))
         fields = visible(" ".join(parts))
-        style = self.levels.get(str(level), ("", ""))
+        style = self.levels.get(level if isinstance(level, str) else "", ("", ""))
         return (
             f"{dim[0]}{visible(when)}{dim[1]} {style[0]}{visible(level_text)}{style[1]} "
             f"{cyan[0]}{logger}{cyan[1]} {bold[0]}{event}{bold[1]}  {fields}  {dim[0]}{run}{dim[1]}"

@@ -6,6 +6,7 @@
   least one of k passes" (1 - C(n-c, k)/C(n, k)) and "every one of k passes" (C(c, k)/C(n, k)).
 - `fisher_exact`: the two-sided exact test of a 2x2 table (pass/fail counts of two groups):
   the sum of the hypergeometric probabilities of the tables no more likely than the one seen.
+- `mean`: the mean of finite values, finite even when their sum is not.
 - `welch`: Welch's two-sided t-test of two means (unequal variances), its p from Student's t
   through the regularized incomplete beta function.
 - `mann_whitney`: the two-sided Mann-Whitney U test, normal approximation with the tie
@@ -21,6 +22,8 @@ from collections.abc import Sequence
 Z_95 = 1.959963984540054
 """The 97.5th percentile of the standard normal distribution."""
 _RELATIVE_TIE = 1 + 1e-7  # tables as likely as the one seen, within float rounding
+_SQUARABLE = 1e150
+"""Values above this in size are rescaled for Welch's test, whose squares would overflow."""
 
 
 def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
@@ -102,16 +105,29 @@ def incomplete_beta(a: float, b: float, x: float) -> float:
     return 1.0 - front * _beta_fraction(b, a, 1.0 - x) / b
 
 
+def mean(values: Sequence[float]) -> float:
+    """The mean of finite `values` (a score may be any float, near the largest too): their
+    exact sum over their count, or, when that sum overflows, the sum of each over the count."""
+    try:
+        return math.fsum(values) / len(values)
+    except OverflowError:
+        return math.fsum(v / len(values) for v in values)
+
+
 def _mean_var(values: Sequence[float]) -> tuple[float, float]:
-    mean = math.fsum(values) / len(values)
-    return mean, math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    average = mean(values)
+    return average, math.fsum((v - average) ** 2 for v in values) / (len(values) - 1)
 
 
 def welch(first: Sequence[float], second: Sequence[float]) -> tuple[float, float, float] | None:
     """(t, degrees of freedom, two-sided p) of Welch's test; None with fewer than 2 values a
-    side or no variance on either."""
+    side or no variance on either. Values too large to square are first divided by the
+    largest: t and its degrees of freedom do not depend on the unit."""
     if len(first) < 2 or len(second) < 2:
         return None
+    largest = max(abs(v) for v in (*first, *second))
+    if largest > _SQUARABLE:
+        first, second = [v / largest for v in first], [v / largest for v in second]
     (m1, v1), (m2, v2) = _mean_var(first), _mean_var(second)
     s1, s2 = v1 / len(first), v2 / len(second)
     if s1 + s2 == 0:

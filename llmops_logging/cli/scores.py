@@ -44,6 +44,7 @@ from ._parser import PROG
 from ._significance import (
     fisher_exact,
     mann_whitney,
+    mean,
     pass_all_k,
     pass_at_k,
     welch,
@@ -99,7 +100,7 @@ class Group:
         """The pass rate, or for a numeric score its mean: what the gates compare."""
         if self.pass_fail:
             return self.passes / (self.passes + self.fails)
-        return math.fsum(self.values) / len(self.values) if self.values else None
+        return mean(self.values) if self.values else None
 
     def row(self, ks: list[int] | None) -> dict[str, Any]:
         n = self.passes + self.fails
@@ -107,7 +108,7 @@ class Group:
         row: dict[str, Any] = {
             "count": self.count,
             "invalid": self.invalid,
-            "mean": math.fsum(self.values) / len(self.values) if self.values else None,
+            "mean": mean(self.values) if self.values else None,
             "pass_fail": self.pass_fail,
             "passes": self.passes,
             "fails": self.fails,

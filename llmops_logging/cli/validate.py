@@ -60,6 +60,10 @@ def _reference() -> Any:
     return jsonschema.validators.validator_for(schema)(schema)
 
 
+TOO_DEEP_TO_QUOTE = "a value nested deeper than its problem can be described"
+"""The problem of a record whose invalid value nests past what the schema checker can quote."""
+
+
 def problems(record: Any) -> list[str]:
     """Every problem of `record` against the shipped schema, `field: message`; empty if valid."""
     try:
@@ -69,7 +73,15 @@ def problems(record: Any) -> list[str]:
     else:
         return []
     found: list[str] = []
-    for error in _reference().iter_errors(record):
+    errors = _reference().iter_errors(record)
+    while True:
+        try:
+            error = next(errors, None)
+        except RecursionError:  # jsonschema quotes the value: one nested past recursion
+            found.append(f"record: {TOO_DEEP_TO_QUOTE}")
+            break
+        if error is None:
+            break
         where = ".".join(str(part) for part in error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):
             prefix = f"{where}." if where else ""

@@ -33,7 +33,7 @@ from .._contract import (
     TOOL_CALL,
     Record,
 )
-from .values import path
+from .values import path, shown
 
 ERROR_LEVELS = tuple(name for name, number in LEVELS.items() if number >= logging.ERROR)
 """`error`, `critical`: a tuple, since a foreign record's level may be unhashable."""
@@ -68,13 +68,13 @@ def error_text(record: Record) -> str | None:
     error = record.get(ERROR)
     if not isinstance(error, dict):
         return None
-    return f"{error.get(ERROR_TYPE)}: {error.get(ERROR_MESSAGE)}"
+    return f"{shown(error.get(ERROR_TYPE))}: {shown(error.get(ERROR_MESSAGE))}"
 
 
 def error_type(record: Record) -> str | None:
     """The type of the record's `error` object, or None when it has none."""
     error = record.get(ERROR)
-    return str(error.get(ERROR_TYPE)) if isinstance(error, dict) else None
+    return shown(error.get(ERROR_TYPE)) if isinstance(error, dict) else None
 
 
 def call_model(record: Record) -> str | None:
@@ -85,7 +85,7 @@ def call_model(record: Record) -> str | None:
 
 def call_label(record: Record) -> str:
     """A call's model, else its event: how a call is grouped and named."""
-    return call_model(record) or str(record.get(EVENT) or "-")
+    return call_model(record) or shown(record.get(EVENT) or "-")
 
 
 def text(value: Any) -> str | None:

@@ -37,7 +37,7 @@ from .._contract import (
 )
 from .records import RUN_ENDS, RUN_OK, RUN_START, error_text, error_type, text
 from .usage import Usage
-from .values import number, path
+from .values import number, path, shown
 
 RUNNING, OK_STATUS, ERROR_STATUS = "running", "ok", "error"
 _CONVERSATION_KEY = CONVERSATION_PATH[0]
@@ -59,7 +59,7 @@ class Score:
     def of(cls, record: Record) -> Score:
         passed = record.get(PASSED)
         return cls(
-            str(path(record, *EVALUATION_NAME_PATH) or "-"),
+            shown(path(record, *EVALUATION_NAME_PATH) or "-"),
             number(path(record, *SCORE_VALUE_PATH)),
             text(path(record, *SCORE_LABEL_PATH)),
             passed if isinstance(passed, bool) else None,

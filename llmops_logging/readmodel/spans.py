@@ -32,7 +32,7 @@ from .._contract import (
     Record,
 )
 from .records import RUN_ENDS, RUN_START, SPAN_KINDS, STARTS, failed, kind_of
-from .values import number
+from .values import number, shown
 
 ROOT = ""
 """The root's key: never a step's, whose key is `STEP_KEY` and its `step_id`."""
@@ -122,7 +122,7 @@ class SpanTree:
         key = STEP_KEY + step if isinstance(step, str) else None
         if kind == RUN_START or kind in RUN_ENDS:
             node = self.root()
-            node.name = str(record.get(NAME, "-"))
+            node.name = shown(record.get(NAME, "-"))
         elif kind in SPAN_KINDS and key is not None:
             parent = record.get(PARENT_ID)
             node = self.node(key, STEP_KEY + parent if isinstance(parent, str) else ROOT)

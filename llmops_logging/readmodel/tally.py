@@ -97,7 +97,12 @@ class Quantiles:
             rank = q * (len(ordered) - 1)
             low = math.floor(rank)
             high = min(low + 1, len(ordered) - 1)
-            return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+            value = ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+            if math.isfinite(value):
+                return value
+            # finite ends whose difference overflows (a foreign writer's, at both ends of
+            # the float range): the same point, weighed from both ends
+            return ordered[low] * (1 - (rank - low)) + ordered[high] * (rank - low)
         target = q * (self.count - 1)
         seen = 0
         for key in sorted(self._buckets):

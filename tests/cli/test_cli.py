@@ -18,9 +18,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 import llmops_logging as ll
+from llmops_logging.cli.export import flat
 
 from ..conftest import (
     ENV,
@@ -86,6 +88,41 @@ def test_tail_readable_lines(smoke: dict[str, Any]) -> None:
     assert "\x1b[32m" in colored and "run_ok" in colored
     foreign = cli("tail", "-n", 1, smoke["raw"] / "00_smoke.jsonl").stdout
     assert json.loads(foreign)["run_id"] == smoke["run_id"]
+
+
+def test_tail_shows_values_nested_past_every_encoders_depth(tmp_path: Path) -> None:
+    """A list 300 levels deep (orjson writes 255) and an object as deep as a reader reads
+    (1,024): each record is one line in text and in JSON, the list as logged and the object
+    whole or cut where the encoder stops, with the marker."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir(mode=0o700)
+    head = '{"ts":"2026-01-01T00:00:00.000000+00:00","run_id":"r","level":"info","event":"e"'
+    deep_list = "[" * 300 + "1" + "]" * 300
+    deep_dict = '{"d":' * 1021 + "1" + "}" * 1021
+    lines = [f'{head},"deep_list":{deep_list}}}', f'{head},"deep":{deep_dict}}}']
+    (log_dir / "events.jsonl").write_text("".join(line + "\n" for line in lines))
+    text = cli("tail", log_dir).stdout.splitlines()
+    assert len(text) == 2 and f"deep_list={deep_list} " in text[0]
+    assert ' e  deep={"d":{"d":{"d":' in text[1]
+    shown = [orjson.loads(line) for line in cli("tail", "--json", log_dir).stdout.splitlines()]
+    assert shown[0] == orjson.loads(lines[0])
+    deep = json.dumps(shown[1]["deep"], separators=(",", ":"))
+    assert deep.startswith('{"d":{"d":') and (deep == deep_dict or flat.TOO_DEEP in deep)
+
+
+def test_tail_shows_core_fields_that_are_not_text_as_their_json(tmp_path: Path) -> None:
+    """A foreign writer's time, level, logger, event and run id that are objects, lists,
+    booleans or null: the line shows each as its JSON (what was logged), never Python's
+    spelling (`{'k': 1}`, `True`, `None`)."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir(mode=0o700)
+    record = {"ts": {"at": "now"}, "level": True, "logger": ["a", "b"], "event": {"ev": "x"},
+              "run_id": {"id": "r"}, "kind": "log"}  # fmt: skip
+    null = {"ts": None, "level": None, "logger": None, "event": None, "run_id": None}
+    (log_dir / "events.jsonl").write_text(f"{json.dumps(record)}\n{json.dumps(null)}\n")
+    first, second = cli("tail", log_dir).stdout.splitlines()
+    assert first.split() == ['{"at":"now"}', "true", '["a","b"]', '{"ev":"x"}', 'run={"id":"r']
+    assert second.split() == ["-", "-", "-", "-"]
 
 
 # -- runs ---------------------------------------------------------------------------------------

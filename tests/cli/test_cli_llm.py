@@ -263,3 +263,32 @@ def test_runs_show_each_runs_own_usage_in_every_row(tmp_path: Path) -> None:
             "-" if tokens_out is None else f"{tokens_out:,}",
             "-" if cost is None else f"${cost:.6f}",
         ], (cells, run_id)
+
+
+def test_tail_shows_a_call_or_tool_whose_figures_are_not_numbers_as_logged(
+    tmp_path: Path,
+) -> None:
+    """A foreign writer's `llm_call` or `tool_call` with a duration, first-chunk delay or cost
+    that is text, a list or a boolean: `tail` shows each as it was logged, not a traceback,
+    and a true number still reads as a duration."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir(mode=0o700)
+    odd: list[object] = ["NaN", "", [1], {"s": 2}, True]
+    with (log_dir / "events.jsonl").open("wb") as live:
+        for value in odd:
+            live.write(_forged_call("r" * 32, "m", {}, duration_s=value, ttft_s=value,
+                                    cost_usd=value))  # fmt: skip
+            tool = json.loads(_forged_call("r" * 32, "m", {}, duration_s=value))
+            tool.update(kind="tool_call", event="execute_tool search")
+            live.write(json.dumps(tool).encode() + b"\n")
+        live.write(_forged_call("r" * 32, "m", {}, duration_s=2.5))
+    done = cli("tail", "-n", "20", log_dir, status=None)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2 * len(odd) + 1
+    for value, call, tool in zip(odd, lines[0::2], lines[1::2], strict=False):
+        shown = value if value and isinstance(value, str) else json.dumps(value).replace(" ", "")
+        for name in ("duration", "ttft", "cost"):
+            assert f"{name}={shown} " in f"{call} ", (name, value, call)
+        assert f"duration={shown} " in f"{tool} ", (value, tool)
+    assert "duration=2.500s" in lines[-1]

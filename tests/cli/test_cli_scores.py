@@ -9,6 +9,7 @@ import json
 import random
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -232,3 +233,29 @@ def test_the_help_lists_scores_and_its_options() -> None:
     for option in ("--by", "--k", "--compare", "--fail-under", "--fail-drop"):
         assert option in helped
     assert "%%" not in helped
+
+
+def test_scores_whose_sum_or_squares_pass_the_float_range_have_a_mean_and_a_test(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Finite scores near the largest float, as `ll.score` writes them: the mean is that of the
+    values (their sum overflows) and Welch's test is the one of the same values in a smaller
+    unit (its t and p do not depend on the unit; the squares here overflow)."""
+    log_dir = tmp_path / "logs"
+    ll.configure(log_dir)
+    values = {"v1": [1.7e308, 1.6e308, 1.5e308], "v2": [-1.7e308, 1.0e308, 1.1e308]}
+    for version, scores in values.items():
+        for value in scores:
+            with ll.run("eval", version=version):
+                ll.score("quality", value)
+    ll.reset()
+    status, got = _json(capsys, str(log_dir), "--by", "version", "--compare", "version", "v1", "v2")
+    assert status == 0
+    means = {g["group"]["version"]: g["mean"] for g in got["groups"]}
+    for version, scores in values.items():
+        exact = sum(Fraction(v) for v in scores) / len(scores)
+        assert means[version] == pytest.approx(float(exact), rel=1e-15)
+    (compared,) = got["comparisons"]
+    scaled = [[v / 1e300 for v in values["v1"]], [v / 1e300 for v in values["v2"]]]
+    expected = stats.ttest_ind(*scaled, equal_var=False).pvalue
+    assert compared["p"] == pytest.approx(expected, rel=1e-9), compared

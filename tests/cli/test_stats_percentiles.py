@@ -11,6 +11,7 @@ import json
 import math
 import random
 import statistics
+from fractions import Fraction
 from pathlib import Path
 
 import numpy
@@ -123,3 +124,29 @@ def test_the_table_marks_estimates_with_a_tilde(
     assert all(cell.startswith("~") for cell in rows["step many"][4:7])
     assert not any(cell.startswith("~") for cell in rows["step at_limit"][4:8])
     assert not rows["step many"][7].startswith("~")  # max is always exact
+
+
+def _exact_percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between order statistics, in exact arithmetic."""
+    ordered = sorted(values)
+    rank = Fraction(q) * (len(ordered) - 1)
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return float(
+        Fraction(ordered[low]) + (Fraction(ordered[high]) - Fraction(ordered[low])) * (rank - low)
+    )
+
+
+def test_percentiles_between_durations_whose_difference_overflows_are_finite(
+    tmp_path: Path,
+) -> None:
+    """Finite durations at both ends of the float range (a foreign writer's; the gap between
+    them is beyond the largest float): each percentile is the interpolation of the logged
+    values, not infinity or NaN."""
+    data = {"wide": [-1.7e308, 1.7e308], "wider": [-1.7e308, -1e308, 0.5, 1.6e308, 1.7e308]}
+    _write_log(tmp_path / "raw_events", data)
+    rows = _rows(tmp_path / "raw_events")
+    for name, values in data.items():
+        row = rows[f"step {name}"]
+        for key, q in (("p50_s", 0.50), ("p95_s", 0.95), ("p99_s", 0.99)):
+            assert row[key] == pytest.approx(_exact_percentile(values, q), rel=1e-12), (name, key)

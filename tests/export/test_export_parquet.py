@@ -56,6 +56,7 @@ HOSTILE = {
     "foreign types": b'{"value":"three","note":{"nested":[1,2.5]}}',
     "invalid ts": json.dumps(INVALID).encode(),
     "empty object": b"{}",
+    "list of mixed lists": b'{"ts":"2026-11-30T10:00:17.000000+00:00","l":[1,[1,"a"]]}',
 }
 
 
@@ -238,6 +239,21 @@ def test_types_that_change_from_block_to_block_become_text_in_both_routes(
     assert table.schema.field("y").type == pa.struct([("z", pa.float64()), ("extra", pa.string())])
     assert got[4]["y"] == {"z": 1.5, "extra": "yes"} and got[5]["y"] == {"z": 5.0, "extra": None}
     assert [row["w"] for row in got] == list(range(len(values)))
+
+
+def test_a_list_holding_a_list_of_mixed_types_is_json_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A list whose items have no common type because one of them is a list of mixed types
+    (`[1, [1, "a"]]`): the field is JSON text in both routes, as a list of mixed types is."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    values: list[Any] = [[1, [1, "a"]], [[1, "a"], 2], [{"k": [1, "b"]}, 3]]
+    lines = [{"ts": f"2026-11-30T10:00:{n:02d}.000000+00:00", "x": v} for n, v in enumerate(values)]
+    (log_dir / "events.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    table, report = both_routes(log_dir, tmp_path, capsys, monkeypatch)
+    assert report == read_back(log_dir)[1]
+    assert [row["x"] for row in table.to_pylist()] == [orjson.dumps(v).decode() for v in values]
 
 
 def test_lines_longer_than_the_limit_and_than_a_block(

@@ -7,11 +7,12 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from llmops_logging.cli import main
-from llmops_logging.cli.export.shape import MAX_FIELDS, MAX_PATHS
+from llmops_logging.cli.export.shape import MAX_FIELDS, MAX_OBJECT_KEYS, MAX_PATHS, Shape
 
 RECORDS = MAX_PATHS + 1_000
 
@@ -76,3 +77,33 @@ def test_parquet_of_more_paths_than_tracked_keeps_every_value_in_bounded_fields(
         assert value == {"a": n} or rest.get(f"u{n}") == {"a": n}, n
     assert "keyed by data" not in printed
     assert len(printed) < 2_000
+
+
+class _CountedSet(set[tuple[Any, ...]]):
+    """A set that counts its membership tests."""
+
+    tests = 0
+
+    def __contains__(self, item: object) -> bool:
+        self.tests += 1
+        return super().__contains__(item)
+
+
+@pytest.mark.parametrize("columnar", [False, True], ids=["csv", "parquet"])
+def test_objects_nested_a_thousand_deep_cost_lookups_linear_in_their_size(columnar: bool) -> None:
+    """Each record a new object nested 1,000 levels deep, after an object keyed by data: how
+    many times the shape looks a path up in `keyed` grows with the objects' levels, not with
+    their square (before, each new path looked up every one of its ancestors: half a million
+    lookups a record)."""
+    shape = Shape(columnar)
+    counted = shape.keyed = _CountedSet()
+    shape.observe({"scores": {f"doc-{n}": n for n in range(MAX_OBJECT_KEYS + 1)}})
+    assert shape.is_keyed(("scores",))
+    levels = 0
+    for n in range(5):
+        deep: dict[str, Any] = {"leaf": n}
+        for _ in range(999):
+            deep = {"d": deep}
+        shape.observe({"ts": "2026-01-01T00:00:00.000000+00:00", f"deep{n}": deep})
+        levels += 1_000
+    assert counted.tests < 4 * levels, counted.tests

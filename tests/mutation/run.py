@@ -896,6 +896,131 @@ MUTATIONS = (
             "tests/export/test_export_otlp.py::test_an_event_without_a_text_name_is_named_as_other_values_are",
         ),
     ),
+    Mutation(
+        "tail-figure-not-a-number",
+        "tail reads a call's duration or cost as a number whatever it is: text fails the line",
+        "    return value if amount is None else show(amount)\n",
+        "    return show(value)\n",
+        (
+            "tests/cli/test_cli_llm.py::test_tail_shows_a_call_or_tool_whose_figures_are_not_numbers_as_logged",
+        ),
+    ),
+    Mutation(
+        "tail-deep-value-unguarded",
+        "tail writes a value nested deeper than recursion allows with the stdlib encoder alone",
+        "        except (RecursionError, ValueError):  # deeper than recursion allows",
+        "        except ValueError:  # deeper than recursion allows",
+        ("tests/cli/test_cli.py::test_tail_shows_values_nested_past_every_encoders_depth",),
+    ),
+    Mutation(
+        "scores-mean-overflow-infinite",
+        "the mean of finite scores whose sum overflows is infinite (null in JSON)",
+        "        return math.fsum(v / len(values) for v in values)\n",
+        "        return math.inf\n",
+        (
+            "tests/cli/test_cli_scores.py::test_scores_whose_sum_or_squares_pass_the_float_range_have_a_mean_and_a_test",
+        ),
+    ),
+    Mutation(
+        "welch-unscaled",
+        "Welch's test squares scores near the largest float as they are: OverflowError",
+        "    if largest > _SQUARABLE:\n",
+        "    if largest > math.inf:\n",
+        (
+            "tests/cli/test_cli_scores.py::test_scores_whose_sum_or_squares_pass_the_float_range_have_a_mean_and_a_test",
+        ),
+    ),
+    Mutation(
+        "ts-key-past-the-end-flipped",
+        "a time whose UTC instant is past 9999-12-31 orders before every time, not after",
+        "        late = moment.year == MAXYEAR  # only 31 December or 1 January can overflow\n",
+        "        late = moment.year != MAXYEAR  # only 31 December or 1 January can overflow\n",
+        (
+            "tests/reader/test_reader.py::test_times_whose_utc_instant_is_past_the_calendar_order_at_its_ends",
+        ),
+    ),
+    Mutation(
+        "report-score-hour-past-calendar",
+        "a score dated past the calendar in UTC gets a chart bucket that cannot be dated",
+        "        return math.floor(when.astimezone(timezone.utc).timestamp() / _HOUR)\n",
+        "        return math.floor(when.timestamp() / _HOUR)\n",
+        (
+            "tests/report/test_report_scores.py::test_scores_dated_past_either_end_of_the_calendar_in_utc_are_counted_not_charted",
+        ),
+    ),
+    Mutation(
+        "shape-below-keyed-every-ancestor",
+        "a new object path looks up every ancestor in `keyed`: quadratic in a record's depth",
+        "        return any(n < size and path[:n] in keyed for n in self._keyed_lengths)\n",
+        "        return any(path[:n] in keyed for n in range(1, size))\n",
+        (
+            "tests/export/test_export_path_budget.py::test_objects_nested_a_thousand_deep_cost_lookups_linear_in_their_size",
+        ),
+    ),
+    Mutation(
+        "report-hover-name-as-text",
+        "the runs chart slices a run's name as text: a foreign run named by a number fails",
+        'plot_text(shown(run["name"])[:MAX_HOVER_TEXT])',
+        'plot_text(run["name"][:MAX_HOVER_TEXT])',
+        (
+            "tests/report/test_report_hostile.py::test_runs_whose_name_is_not_text_are_charted_with_their_name",
+        ),
+    ),
+    Mutation(
+        "parquet-list-item-without-type-merged",
+        "a list item with no Arrow type (a list of mixed types) is merged as a type: it raises",
+        "            merged = None if kind is None else _merge(merged, kind)\n",
+        "            merged = _merge(merged, kind)\n",
+        (
+            "tests/export/test_export_parquet.py::test_a_list_holding_a_list_of_mixed_types_is_json_text",
+        ),
+    ),
+    Mutation(
+        "tail-core-field-python-spelling",
+        "tail shows a time, level, logger, event or run that is not text in Python's spelling",
+        '    return "-" if value is None else json_text(value)\n',
+        "    return str(value)\n",
+        ("tests/cli/test_cli.py::test_tail_shows_core_fields_that_are_not_text_as_their_json",),
+    ),
+    Mutation(
+        "ship-parent-unchecked",
+        "ship puts a span under its parent step whatever it is: a step naming itself is its own",
+        " and not self._above(key[1:], parent[1:]):\n",
+        ":\n",
+        ("tests/test_ship.py::test_forged_parents_never_make_a_shipped_span_its_own_ancestor",),
+    ),
+    Mutation(
+        "ship-parent-chain-one-step",
+        "ship checks only a span's parent, not the parents above it: A -> B -> A ships a cycle",
+        "            ancestor = known.get(ancestor)\n",
+        "            ancestor = None\n",
+        ("tests/test_ship.py::test_forged_parents_never_make_a_shipped_span_its_own_ancestor",),
+    ),
+    Mutation(
+        "percentile-difference-overflows",
+        "a percentile between durations at both ends of the float range is infinite (null)",
+        "            if math.isfinite(value):\n                return value\n",
+        "            return value\n",
+        (
+            "tests/cli/test_stats_percentiles.py::test_percentiles_between_durations_whose_difference_overflows_are_finite",
+        ),
+    ),
+    Mutation(
+        "shown-deep-value-raises",
+        "a name, level or error nested past recursion is shown with str(): RecursionError",
+        "    except RecursionError:\n        return json_text(value)\n",
+        "    except RecursionError:\n        raise\n",
+        ("tests/cli/test_values_past_recursion.py",),
+    ),
+    Mutation(
+        "validate-deep-value-unquoted",
+        "validate lets jsonschema's quoting of a value nested past recursion raise",
+        "except RecursionError:  # jsonschema quotes the value: one nested past recursion",
+        "except MemoryError:  # jsonschema quotes the value: one nested past recursion",
+        (
+            "tests/cli/test_values_past_recursion.py::test_every_command_reads_values_past_recursion",
+        ),
+    ),
 )
 
 

@@ -219,6 +219,24 @@ def test_since_accepts_zulu_and_naive_times_as_utc(tmp_path: Path) -> None:
         ll.read_events(tmp_path, level="loud")
 
 
+def test_times_whose_utc_instant_is_past_the_calendar_order_at_its_ends(tmp_path: Path) -> None:
+    """`9999-12-31T23:59:59-23:59` is in year 10000 in UTC and `0001-01-01T00:00:00+14:00` in
+    year 0, which Python's datetime cannot hold: as records or as bounds, they are later, and
+    earlier, than every other time, never an OverflowError."""
+    lines = [
+        {"ts": "0001-01-01T00:00:00+14:00", "n": 1},
+        {"ts": "2026-11-26T10:00:00.000000+00:00", "n": 2},
+        {"ts": "9999-12-31T23:59:59.999999-23:59", "n": 3},
+    ]
+    (tmp_path / "events.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    assert [r["n"] for r in ll.read_events(tmp_path, since="2026-01-01")] == [2, 3]
+    assert [r["n"] for r in ll.read_events(tmp_path, until="2026-01-01")] == [1]
+    assert [r["n"] for r in ll.read_events(tmp_path, since="0001-01-01T00:00:00")] == [2, 3]
+    assert [r["n"] for r in ll.read_events(tmp_path, until="9999-12-31T23:59:59.999999")] == [1, 2]
+    assert [r["n"] for r in ll.read_events(tmp_path, since="9999-12-31T00:00:00-20:00")] == [3]
+    assert [r["n"] for r in ll.read_events(tmp_path, until="0001-01-01T05:00:00+10:00")] == [1]
+
+
 # -- memory and concurrency -------------------------------------------------------------------
 
 

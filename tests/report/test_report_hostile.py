@@ -305,3 +305,55 @@ def test_times_with_and_without_a_zone_and_at_the_ends_of_the_calendar_make_a_re
     assert main(["report", str(log_dir), "--out", str(page)]) == 0
     html = page.read_text(encoding="utf-8")
     assert all(f'id="run-r{i}"' in html for i in range(len(times)))
+
+
+def test_events_whose_level_is_not_text_make_a_report_that_shows_them(tmp_path: Path) -> None:
+    """A foreign writer's event inside a step with a level that is a list, an object, a
+    number or a boolean: the page is written, each event row among the step's events."""
+    levels: list[Any] = [["warning"], {"name": "error"}, 30, True, None]
+    at = "2026-01-01T00:00:0{}.000000+00:00"
+    records: list[dict[str, Any]] = [
+        {"ts": at.format(0), "run_id": "r", "kind": "run_start", "name": "job", "level": "info"},
+        {"ts": at.format(0), "run_id": "r", "kind": "step_start", "name": "s", "step_id": "s1"},
+    ]
+    for n, level in enumerate(levels):
+        records.append({"ts": at.format(n + 1), "run_id": "r", "kind": "log", "step_id": "s1",
+                        "event": f"odd-level-{n}", "level": level})  # fmt: skip
+    records += [
+        {"ts": at.format(8), "run_id": "r", "kind": "step_ok", "step_id": "s1", "duration_s": 8.0},
+        {"ts": at.format(9), "run_id": "r", "kind": "run_ok", "name": "job", "duration_s": 9.0},
+    ]
+    log_dir = tmp_path / "raw_events"
+    log_dir.mkdir()
+    (log_dir / "events.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    page = tmp_path / "report.html"
+    assert main(["report", str(log_dir), "--out", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    rows = re.findall(r'<td class="lvl-([^"]*)">[^<]*</td><td>(odd-level-\d)</td>', html)
+    assert rows == [("other", f"odd-level-{n}") for n in range(len(levels))]
+
+
+def test_runs_whose_name_is_not_text_are_charted_with_their_name(tmp_path: Path) -> None:
+    """A foreign writer's runs named by a number, a list, an object or a boolean: the page is
+    written and each run's point in the runs chart is hovered with its name as the page shows
+    it elsewhere."""
+    names: list[Any] = [2.5, ["a", "<b>"], {"k": "<i>v</i>"}, True]
+    records: list[dict[str, Any]] = []
+    for n, name in enumerate(names):
+        at = f"2026-01-01T00:00:0{n}.000000+00:00"
+        records += [
+            {"ts": at, "run_id": f"run-{n}", "kind": "run_start", "name": name, "level": "info"},
+            {"ts": at, "run_id": f"run-{n}", "kind": "run_ok", "name": name, "duration_s": 1.0},
+        ]
+    log_dir = tmp_path / "raw_events"
+    log_dir.mkdir()
+    (log_dir / "events.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    page = tmp_path / "report.html"
+    assert main(["report", str(log_dir), "--out", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    figures = re.search(r'<script type="application/json" id="report-figures">(.*?)</script>',
+                        html, re.S)  # fmt: skip
+    assert figures is not None
+    (trace, *_) = orjson.loads(figures[1])["charts"]["chart-runs"]["data"]
+    shown = [text.split(" run-")[0] for text in trace["text"]]
+    assert shown == [str(name).replace("<", "&lt;").replace(">", "&gt;") for name in names]

@@ -187,3 +187,31 @@ def test_pass_rate_over_time_is_per_day_over_a_long_span_else_per_hour(
     row = _rows(page)[("correct", "nightly")]
     assert row[0] == str(len(every)) and row[2] == _pct(sum(every) / len(every))
     assert "<th>run name</th>" in page
+
+
+def test_scores_dated_past_either_end_of_the_calendar_in_utc_are_counted_not_charted(
+    tmp_path: Path,
+) -> None:
+    """`9999-12-31T23:30-23:59` is in year 10000 in UTC, `0001-01-01T00:30+14:00` in year 0:
+    no chart bucket can be dated there, so the chart holds the other score's hour while the
+    table counts all three."""
+    log_dir = tmp_path / "logs"
+    ll.configure(log_dir)
+    with ll.run("nightly"):
+        for passed in (True, False, True):
+            ll.score("correct", passed)
+    ll.reset()
+    (events,) = log_dir.glob("*.jsonl")
+    records = [orjson.loads(line) for line in events.read_bytes().splitlines()]
+    times = iter(["9999-12-31T23:30:00-23:59", "0001-01-01T00:30:00+14:00",
+                  "2026-11-10T10:30:00.000000+00:00"])  # fmt: skip
+    for record in records:
+        if record["kind"] == "score":
+            record["ts"] = next(times)
+    events.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    out = tmp_path / "report.html"
+    assert main(["report", str(log_dir), "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    (line,) = _chart_of(page)["data"]
+    assert line["x"] == ["2026-11-10T10:00:00+00:00"] and line["y"] == [100.0]
+    assert _rows(page)[("correct", "nightly")][0] == "3"

@@ -11,65 +11,22 @@ plain names.
 
 Lists, empty objects and objects a `Shape` found keyed by data are leaves (kept whole).
 
-`json_text` is the JSON text every exporter writes for a value kept whole.
+`json_text` (the reading model's, for every command) is the JSON text every exporter writes
+for a value kept whole.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Container, Iterator
 from typing import Any
 
-import orjson
+from ...readmodel.values import MAX_DEPTH as MAX_DEPTH  # the exporters' names for these
+from ...readmodel.values import TOO_DEEP as TOO_DEEP
+from ...readmodel.values import json_text as json_text
 
 Path = tuple[Any, ...]
 NO_PATHS: frozenset[Path] = frozenset()
-MAX_DEPTH = 100
-"""Levels kept by the last resort of `json_text`, for values deeper than recursion allows."""
-TOO_DEEP = f"<nested deeper than {MAX_DEPTH} levels>"
-"""What stands for the levels beyond `MAX_DEPTH` in that last resort."""
-
-
-def _named(value: Any) -> str:
-    """What JSON has no type for: its type's name."""
-    return f"<{type(value).__name__}>"
-
-
-def json_text(value: Any) -> str:
-    """Compact JSON text of `value`; never raises. orjson first (fast, but it stops at 255
-    levels and at 64-bit integers), then the standard library (depth up to the recursion
-    limit, any integer), then the value cut at `MAX_DEPTH` levels, marked `TOO_DEEP`."""
-    try:
-        return orjson.dumps(value, default=_named).decode()
-    except TypeError:
-        pass
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_named)
-    except (RecursionError, ValueError, TypeError):
-        pass
-    try:
-        return json.dumps(
-            _capped(value, MAX_DEPTH), ensure_ascii=False, separators=(",", ":"), default=_named
-        )
-    except (RecursionError, ValueError, TypeError):
-        return json.dumps(_named(value))
-
-
-def _capped(value: Any, depth: int) -> Any:
-    """`value` with what lies below `depth` levels replaced by `TOO_DEEP` (and integers of
-    more digits than `str` gives, by their size), so that any encoder can write it."""
-    if isinstance(value, dict):
-        if depth <= 0:
-            return TOO_DEEP
-        return {str(k): _capped(v, depth - 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        if depth <= 0:
-            return TOO_DEEP
-        return [_capped(v, depth - 1) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 10_000:
-        return f"<int of {value.bit_length()} bits>"
-    return value
 
 
 def leaves(record: dict[str, Any], keyed: Container[Path] = NO_PATHS) -> list[tuple[Path, Any]]:

@@ -245,7 +245,8 @@ def _type_of(value: Any) -> Any:
     if isinstance(value, list):
         merged = pa.null()
         for item in value:
-            merged = _merge(merged, _type_of(item))
+            kind = _type_of(item)
+            merged = None if kind is None else _merge(merged, kind)
             if merged is None:
                 return None
         return pa.list_(merged)

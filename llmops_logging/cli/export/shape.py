@@ -48,6 +48,8 @@ class Shape:
         self.columnar = columnar
         self.keys: dict[Path, set[str]] = {}
         self.keyed: set[Path] = set()
+        self._keyed_lengths: set[int] = set()
+        """The lengths of the paths in `keyed`: the only prefixes `_below_keyed` looks up."""
         self.whole: set[Path] = set()
         """Top-level fields kept whole because the path budget was spent (also in `keyed`)."""
         self.big: set[Path] = set()
@@ -141,9 +143,11 @@ class Shape:
             self.negative.add(path)
 
     def _below_keyed(self, path: Path) -> bool:
-        """Whether an object above `path` is keyed (one set lookup per ancestor)."""
-        keyed = self.keyed
-        return any(path[:n] in keyed for n in range(1, len(path)))
+        """Whether an object above `path` is keyed: one set lookup per length of a keyed path
+        (few), not per ancestor, since a record may nest a thousand levels deep and each
+        lookup hashes a prefix as long as its length."""
+        keyed, size = self.keyed, len(path)
+        return any(n < size and path[:n] in keyed for n in self._keyed_lengths)
 
     def _over_budget(self, path: Path) -> None:
         """A new object once `MAX_PATHS` are tracked: keep its top-level field whole, while
@@ -159,6 +163,7 @@ class Shape:
         keyed stay in `keyed`, unreported, rather than scanning `keyed` each time)."""
         self.keyed.add(path)
         size = len(path)
+        self._keyed_lengths.add(size)
         for known in [p for p in self.keys if p[:size] == path]:
             del self.keys[known]
 

@@ -73,7 +73,7 @@ from ..._contract import (
     token_count_ok,
 )
 from ...readmodel.records import call_model
-from ...readmodel.values import path
+from ...readmodel.values import path, shown
 from ._otlp_values import json_text
 
 Record = dict[str, Any]
@@ -109,7 +109,7 @@ def span_name(record: Record) -> str:
     name = record.get(NAME, "-")
     if is_agent(record):
         return f"invoke_agent {_text(path(record, *AGENT_NAME_PATH)) or name}"
-    return str(name)
+    return shown(name)
 
 
 def event_name(record: Record) -> str:

@@ -46,7 +46,7 @@ from ..._contract import (
 from ...reader import EventStream
 from ...readmodel.records import call_label
 from ...readmodel.spans import Node, SpanTree
-from ...readmodel.values import path
+from ...readmodel.values import path, shown
 from .. import _steps
 from .._outfile import output_file
 from .._output import Progress
@@ -129,15 +129,15 @@ def _row_kind(record: Record) -> tuple[str, str]:
     their names, another step by its name."""
     kind = record.get(KIND)
     if kind == LLM_CALL:
-        return "llm", str(record.get(EVENT))
+        return "llm", shown(record.get(EVENT))
     if kind == TOOL_CALL:
         name = path(record, *TOOL_NAME_PATH)
-        return "tool", str(name if isinstance(name, str) else record.get(EVENT))
+        return "tool", shown(name if isinstance(name, str) else record.get(EVENT))
     name = record.get(NAME)
     if is_agent(record):
         agent = path(record, *AGENT_NAME_PATH)
-        return "agent", str(agent if isinstance(agent, str) else name)
-    return "step", str(name)
+        return "agent", shown(agent if isinstance(agent, str) else name)
+    return "step", shown(name)
 
 
 def _content_text(value: Any) -> str | None:

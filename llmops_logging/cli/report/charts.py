@@ -30,6 +30,7 @@ from ..._contract import (
     OUTPUT_TOKENS,
     RUN_ID,
 )
+from ...readmodel.values import shown
 from .._output import usd
 from .data import ReportData, parse_time
 from .formats import secs
@@ -77,7 +78,7 @@ def _layout(figure: Any, height: int, title: str) -> None:
 
 
 def _hover(run: dict[str, Any], status: str) -> str:
-    name = plot_text(run["name"][:MAX_HOVER_TEXT])
+    name = plot_text(shown(run["name"])[:MAX_HOVER_TEXT])  # a foreign run's may be any value
     text = f"{name} {plot_text(str(run[RUN_ID])[:8])}<br>{status}"
     if run["error"]:
         text += f"<br>{plot_text(run['error'][:MAX_HOVER_TEXT])}"

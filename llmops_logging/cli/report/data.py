@@ -39,6 +39,7 @@ from ...readmodel.records import RUN_ENDS, RUN_START, STEP_ENDS, call_label, fai
 from ...readmodel.runs import RUNNING, RunSummary
 from ...readmodel.tally import Tally
 from ...readmodel.usage import Usage
+from ...readmodel.values import shown
 from .scores import ScoreData
 
 RECENT_RUNS = 20
@@ -168,7 +169,7 @@ class ReportData:
             self.models.setdefault(call_label(record), Tally()).add(record, call)
             self.usage.add(call)
         elif kind in STEP_ENDS:
-            group = self.steps.setdefault(str(record.get(NAME, "-")), Tally())
+            group = self.steps.setdefault(shown(record.get(NAME, "-")), Tally())
             group.add(record, Usage.of_totals(record.get(USAGE)))
         elif kind in RUN_ENDS and run is not None:
             self._close(run)

@@ -31,12 +31,17 @@ Key = tuple[str, tuple[str, ...]]
 
 
 def _hour(ts: Any) -> int | None:
-    """The hour (since the epoch, UTC when the text names no zone) of a record's `ts`."""
+    """The hour (since the epoch, UTC when the text names no zone) of a record's `ts`; None
+    when that hour lies past either end of the calendar (`9999-12-31T23:00-05:00`), where no
+    chart bucket can be dated."""
     parts = ts_parts(ts)
     if parts is None:
         return None
     when = parts[0] if parts[0].tzinfo is not None else parts[0].replace(tzinfo=timezone.utc)
-    return math.floor(when.timestamp() / _HOUR)
+    try:
+        return math.floor(when.astimezone(timezone.utc).timestamp() / _HOUR)
+    except OverflowError:
+        return None
 
 
 def _pct(value: float | None) -> str:

@@ -6,7 +6,9 @@ A span is what `export --format otlp` makes of the same records (`otlp.trace_id`
 span shipped twice, or shipped and exported, is the same span:
 
 - a step, an `llm_call` or a `tool_call` is given out when its ending record comes, under its
-  parent step's span (or the run's root when the parent step never had a span in the run);
+  parent step's span (or the run's root when the parent step never had a span in the run, or
+  when that would make it its own ancestor: a step naming itself, a cycle A -> B -> A, whose
+  span given out last goes under the root; `known` keeps the parent each span was given);
 - the run's root span is given out when the run ends, with the spans still open in it (ending
   at the run's latest time) and the records of steps never seen as its events;
 - a run whose writer is gone (`close_stale`: its pid no longer runs here, or no record for the
@@ -47,6 +49,7 @@ from ..._contract import (
     TS,
 )
 from ...readmodel.records import ERROR_LEVELS, kind_of
+from ...readmodel.values import shown
 from ..export._otlp_values import clamp, duration_nanos, nanos
 from ..export.otlp import (
     MAX_EVENTS,
@@ -126,7 +129,7 @@ class Run:
             step = None if key == _ROOT else key[1:]
             span = spans[key] = _new_span(self._id(step), name, parent, kind)
             if step is not None:
-                self.s["known"][step] = 1
+                self.s["known"].setdefault(step, 1)  # the parent it was given stays
                 for event in self.s["waiting"].pop(step, ()):
                     self.s["waiting_count"] -= 1
                     _event(span, event)
@@ -148,8 +151,8 @@ class Run:
         step = record.get(STEP_ID)
         s["records"] += 1
         if kind in RUN_KINDS:
-            span = self.root(str(record.get(NAME, "-")))
-            span["name"] = f"run {record.get(NAME, '-')}"
+            span = self.root(shown(record.get(NAME, "-")))
+            span["name"] = f"run {shown(record.get(NAME, '-'))}"
         elif kind in _SPAN_KINDS and isinstance(step, str):
             parent = record.get(PARENT_ID)
             span = self._span(
@@ -175,7 +178,7 @@ class Run:
         if kind in _ENDS:
             return self.take(None)
         key = "s" + step  # type: ignore[operator]  # a span kind has a str step here
-        return [self._render(s["spans"].pop(key))]
+        return [self._render(s["spans"].pop(key), key)]
 
     def _fill(self, span: Span, record: Record, kind: Any, at: int | None) -> None:
         span["attrs"].update(record_attributes(record))
@@ -209,25 +212,42 @@ class Run:
         """Every span still open, rendered; with `unfinished`, those not ended get that error."""
         self.give_up_waiting()
         out = []
-        for span in self.s["spans"].values():
+        for key, span in self.s["spans"].items():
             if unfinished is not None and span["status"] is None:
                 span["status"] = {"code": STATUS_ERROR, "message": unfinished}
-            out.append(self._render(span))
+            out.append(self._render(span, key))
         self.s["spans"] = {}
         return out
 
-    def _parent_id(self, parent: str | None) -> str | None:
+    def _parent_id(self, key: str, parent: str | None) -> str | None:
+        """The id of the span `key` goes under: its parent step's, when that step had a span
+        and is not `key`'s own step or below it; else the run's root, if any."""
         if parent is None:
             return None
-        if parent != _ROOT and parent[1:] in self.s["known"]:
+        known = self.s["known"]
+        if parent != _ROOT and parent[1:] in known and not self._above(key[1:], parent[1:]):
+            known[key[1:]] = parent[1:]
             return self._id(parent[1:])
         if _ROOT in self.s["spans"]:
             return self._id(None)
         return None
 
-    def _render(self, span: Span) -> Span:
+    def _above(self, step: str, parent: str) -> bool:
+        """Whether `step` is `parent` or one of the parents its span was given, up the chain
+        (a span not given out yet, or given the root, ends it)."""
+        known = self.s["known"]
+        ancestor: Any = parent
+        for _ in range(len(known) + 1):
+            if ancestor == step:
+                return True
+            ancestor = known.get(ancestor)
+            if not isinstance(ancestor, str):
+                return False
+        return True  # a chain longer than the steps known is a loop: never under it
+
+    def _render(self, span: Span, key: str) -> Span:
         return render_span(
-            Ids(self.s["trace"], span["id"], self._parent_id(span["parent"])),
+            Ids(self.s["trace"], span["id"], self._parent_id(key, span["parent"])),
             span["name"],
             span["span_kind"],
             (span["start"], span["end"], self.s["last"]),
