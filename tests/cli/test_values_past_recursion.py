@@ -49,6 +49,11 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "level",
         ),
         ({"ts": at.format(2), "run_id": "r", "kind": "log", "level": "info"}, "event", "event"),
+        (  # a call outside any step: grouped by `stats` under its event, a root's event
+            {"ts": at.format(2), "run_id": "r", "kind": "llm_call", "level": "info"},
+            "event",
+            "call",
+        ),
         (
             {"ts": at.format(2), "run_id": "r", "kind": "llm_call", "step_id": "c", "event": "e"},
             "gen_ai.usage.input_tokens",
@@ -110,7 +115,8 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 COMMANDS = [
     ["tail"], ["tail", "--json"], ["runs"], ["runs", "--json"], ["validate"], ["scores"],
     ["export", "--format", "otlp"], ["export", "--format", "otlp", "--protocol", "http/protobuf"],
-    ["export", "--format", "csv"], ["report"],
+    ["export", "--format", "csv"], ["report"], ["stats"], ["stats", "--json"],
+    ["stats", "--by", "run"], ["stats", "--by", "level"], ["stats", "--by", "error.type"],
 ]  # fmt: skip
 
 

@@ -1021,6 +1021,23 @@ MUTATIONS = (
             "tests/cli/test_values_past_recursion.py::test_every_command_reads_values_past_recursion",
         ),
     ),
+    Mutation(
+        "stats-name-str-past-recursion",
+        "stats --by name spells a group's name with an f-string: a name nested past recursion "
+        "raises RecursionError",
+        '            key = f"{scope} {name if type(name) is str else shown(name)}"\n',
+        '            key = f"{scope} {name}"\n',
+        ("tests/cli/test_values_past_recursion.py",),
+    ),
+    Mutation(
+        "stats-by-field-orjson-only",
+        "stats --by FIELD writes a value as orjson alone: one nested past 255 levels raises",
+        "    return value if isinstance(value, str) else json_text(value)\n",
+        "    return value if isinstance(value, str) else orjson.dumps(value).decode()\n"
+        "import orjson  # noqa: E402\n",
+        ("tests/cli/test_values_past_recursion.py",),
+        "cli/stats.py",
+    ),
 )
 
 
