@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -434,3 +435,44 @@ def test_forged_parents_never_make_a_shipped_span_its_own_ancestor(
     expected = {span_id: span for (_, span_id), span in exported(log_dir).items()}
     (named_itself,) = [k for k, s in expected.items() if s["name"] == "self"]
     assert essence(spans[named_itself]) == essence(expected[named_itself])
+
+
+def _record(seq: int, run_id: str, kind: str, event: str, **fields: Any) -> dict[str, Any]:
+    return {"ts": datetime.now(timezone.utc).isoformat(), "run_id": run_id, "event": event,
+            "kind": kind, "level": "info", "logger": "app", "event_id": f"e-{seq}", "seq": seq,
+            "pid": 7, **fields}  # fmt: skip
+
+
+def test_a_late_part_keeps_its_ids_across_reads_restarts_and_reordering(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """A late record's ids hash its place among the file's lines, as export's do, whatever
+    the order its process's `seq` puts it in (a thread stamps before it writes) and however
+    the reads fall; a second `ship` takes the ended runs from the checkpoint. Run q stays open
+    across the two (recent times); r's late part, logged long ago, is closed when read."""
+    r, q = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+    first = [
+        _record(1, r, "run_start", "run_start", name="r"),
+        _record(2, q, "run_start", "run_start", name="q"),
+        _record(3, r, "run_ok", "run_ok", name="r", duration_s=1.0),
+    ]
+    then = [
+        _record(5, q, "log", "q event"),  # written before the late record, its seq later
+        {**_record(4, r, "log", "late"), "ts": "2026-01-01T00:00:00.000000+00:00"},
+        _record(6, q, "run_ok", "run_ok", name="q", duration_s=1.0),
+    ]
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir(mode=0o700)
+    log = log_dir / "events.jsonl"
+    log.write_text("".join(json.dumps(record) + "\n" for record in first))
+    done = ship(log_dir, receiver, "--no-pid-check")
+    assert done.returncode == 0 and "1 run still open" in done.stdout, done.stdout
+    with log.open("a") as out:
+        out.write("".join(json.dumps(record) + "\n" for record in then))
+    done = ship(log_dir, receiver, "--no-pid-check")
+    assert done.returncode == 0 and "0 runs still open" in done.stdout, done.stdout
+    expected = exported(log_dir)
+    late = [s for s in expected.values() if s["traceId"] == r.replace("-", "")]
+    assert sorted(s["name"] for s in late) == ["run -", "run r"]
+    assert_same_spans(receiver.spans, expected)
+    assert max(receiver.received.values()) == 1

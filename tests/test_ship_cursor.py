@@ -29,8 +29,8 @@ def line(event: str, seq: int) -> bytes:
     return json.dumps({"event": event, "pid": 7, "seq": seq}).encode() + b"\n"
 
 
-def events(records: list[dict[str, Any]]) -> list[str]:
-    return [record["event"] for record in records]
+def events(records: list[tuple[int, dict[str, Any]]]) -> list[str]:
+    return [record["event"] for _, record in records]
 
 
 def no_locks(fd: int) -> bool | None:

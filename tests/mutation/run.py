@@ -872,8 +872,8 @@ MUTATIONS = (
         "ship-late-record-reuses-root",
         "a record of a run that ended starts the run's first part again: its root goes out a "
         "second time under the id already sent",
-        "            later = span_id(run_id) in self.ended\n",
-        "            later = False\n",
+        "            later = None if finished is None else position\n",
+        "            later = None\n",
         (
             "tests/test_ship.py::test_a_record_of_an_ended_run_goes_under_a_root_of_its_own_as_export_writes_it",
         ),
@@ -881,11 +881,57 @@ MUTATIONS = (
     Mutation(
         "ship-late-part-unfinished",
         "the later part of a run that ended is closed as unfinished: a crash that was not",
-        '        return run.take(None if run.s.get("position") is not None else UNFINISHED)\n',
+        '        return run.take(None if run.s.get("finished") else UNFINISHED)\n',
         "        return run.take(UNFINISHED)\n",
         (
             "tests/test_ship.py::test_a_record_of_an_ended_run_goes_under_a_root_of_its_own_as_export_writes_it",
+            "tests/test_ship_late.py",
         ),
+    ),
+    Mutation(
+        "ship-late-part-never-unfinished",
+        "a later part is never unfinished, even when its run was only closed (silent, not "
+        "ended) and its writer then died",
+        '        return run.take(None if run.s.get("finished") else UNFINISHED)\n',
+        '        return run.take(None if run.s.get("position") is not None else UNFINISHED)\n',
+        ("tests/test_ship_late.py",),
+    ),
+    Mutation(
+        "ship-ended-not-kept",
+        "the checkpoint forgets the runs given out: a late record read by the next ship sends "
+        "the root's id again",
+        '                "ended": self.builder.ended,\n',
+        '                "ended": {},\n',
+        (
+            "tests/test_ship.py::test_a_late_part_keeps_its_ids_across_reads_restarts_and_reordering",
+        ),
+    ),
+    Mutation(
+        "ship-taken-not-kept",
+        "the checkpoint forgets how many records were read: the next ship numbers them from 1 "
+        "and a late part's ids differ from export's",
+        '        return {"files": files, "next": self.next, "taken": self.taken}\n',
+        '        return {"files": files, "next": self.next, "taken": 0}\n',
+        (
+            "tests/test_ship.py::test_a_late_part_keeps_its_ids_across_reads_restarts_and_reordering",
+        ),
+    ),
+    Mutation(
+        "ship-position-after-reordering",
+        "records are numbered after each process's are put back in seq order: a late part's "
+        "ids depend on how the reads fall",
+        "        return [(position[id(record)], record) for record in in_process_order(out)]\n",
+        "        return list(enumerate(in_process_order(out), self.taken - len(out) + 1))\n",
+        (
+            "tests/test_ship.py::test_a_late_part_keeps_its_ids_across_reads_restarts_and_reordering",
+        ),
+    ),
+    Mutation(
+        "ship-ended-unbounded",
+        "the runs given out are remembered without bound (in memory and the checkpoint)",
+        "        if len(self.ended) > MAX_ENDED:\n",
+        "        if False:\n",
+        ("tests/test_ship_late.py",),
     ),
     Mutation(
         "otlp-event-name-repr",

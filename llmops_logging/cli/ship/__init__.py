@@ -91,7 +91,7 @@ class Shipper:
         self.rejected_path = self.path + ".rejected.jsonl"
         state = checkpoint.load(self.path) or {}
         self.cursor = Cursor(log, state.get("cursor"))
-        self.builder = Builder(state.get("runs"), state.get("ended"), state.get("position", 0))
+        self.builder = Builder(state.get("runs"), state.get("ended"))
         self.resource = resource(args.project)
         self.timeout = int(args.open_timeout * 1e9)
         self.records = self.spans = self.refused = 0
@@ -131,8 +131,8 @@ class Shipper:
         before = self.cursor.state()
         records = self.cursor.read(READ_BUDGET)
         spans: list[Span] = []
-        for record in records:
-            spans += self.builder.add(record)
+        for position, record in records:
+            spans += self.builder.add(record, position)
         self.records += len(records)
         caught_up = not records
         if caught_up:
@@ -152,8 +152,7 @@ class Shipper:
                 "endpoint": send.shown(self.sender.url),
                 "cursor": self.cursor.state(),
                 "runs": self.builder.state(),
-                "ended": list(self.builder.ended),
-                "position": self.builder.position,
+                "ended": self.builder.ended,
             },
         )
 
@@ -189,7 +188,7 @@ def command(args: argparse.Namespace) -> int:
         shipper = Shipper(args, found[0], sender)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    except (TypeError, KeyError, IndexError) as exc:  # a checkpoint of another shape
+    except (TypeError, KeyError, IndexError, AttributeError) as exc:  # of another shape
         raise UsageError(
             f"the checkpoint cannot be read ({type(exc).__name__}): remove it "
             "to ship from the start, or give --checkpoint"

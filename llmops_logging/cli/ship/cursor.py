@@ -130,6 +130,8 @@ class Cursor:
         self.live: _File | None = None
         state = state or {"files": [], "next": 0}
         self.next = int(state["next"])
+        self.taken = int(state.get("taken", 0))
+        """Records read so far, in file order: the next one is the log's record `taken + 1`."""
         live, base = self._open_live()
         by_number = dict(rotated_files(directory, self.live_name))
         waited: dict[int, float] = {}
@@ -185,11 +187,12 @@ class Cursor:
             [f.number, f.offset, f.ino, *([f.unlocked_since] if f.unlocked_since else [])]
             for f in self.files
         ]
-        return {"files": files, "next": self.next}
+        return {"files": files, "next": self.next, "taken": self.taken}
 
-    def read(self, budget: int = 8 * CHUNK) -> list[Record]:
+    def read(self, budget: int = 8 * CHUNK) -> list[tuple[int, Record]]:
         """The records written since the last call (about `budget` bytes at most), each
-        process's in its own order."""
+        process's in its own order, each with its position in the log: its number in the
+        order of the files' lines (1 for the first), which reordering does not change."""
         out: list[Record] = []
         left = budget
         for held in list(self.files):
@@ -210,7 +213,9 @@ class Cursor:
                     out.append(record)
         if left > 0:
             self._switch()
-        return in_process_order(out)
+        position = {id(record): self.taken + n for n, record in enumerate(out, 1)}
+        self.taken += len(out)
+        return [(position[id(record)], record) for record in in_process_order(out)]
 
     def _switch(self) -> None:
         """Follow a rotation: the live name now points at another file."""

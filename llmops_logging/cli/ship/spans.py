@@ -15,11 +15,14 @@ span shipped twice, or shipped and exported, is the same span:
   open timeout) is given out the same way, its root and open spans with the error status
   `unfinished`, so that a crash shows in the backend.
 
-A record of a run that has ended (or been closed) goes on under a root of its own, named
-`run -` and without a status unless the part ends, whose ids, like export's, hash the
-position of that record in the log (`span_id`): the ids already sent are never sent again for
-other spans. Which runs ended is remembered for the last `MAX_ENDED` of them (a record after
-that is taken for its run's first part).
+A record of a run already given out goes on under a root of its own, named `run -`, whose
+ids, like export's, hash the position of that record in the log (`span_id`; the cursor
+numbers records in the order of the files' lines): the ids already sent are never sent again
+for other spans. Such a later part is given out like a run; if it never ends, it gets the
+status `unfinished` only when its run had not ended either (it was closed: silent past the
+timeout, or one open run too many), since the late records of a run that ended (a thread that
+outlived it) are no crash. The last `MAX_ENDED` runs given out are remembered, with whether
+they ended (a record of an older one is taken for its run's first part).
 
 Memory holds at most `MAX_OPEN_RUNS` runs (past it the least recently seen is closed as
 unfinished) of at most `MAX_OPEN_SPANS` open spans (past it the run is closed likewise), each
@@ -71,7 +74,8 @@ Span = dict[str, Any]
 MAX_OPEN_RUNS = 256
 MAX_OPEN_SPANS = 2_000
 MAX_ENDED = 4096
-"""Runs whose end is remembered (by their root's span id, in the checkpoint): 78 KiB."""
+"""Runs given out that are remembered (by their root's span id, in the checkpoint): 4,096
+times about 20 bytes of JSON."""
 MAX_WAITING = 4 * MAX_EVENTS
 UNFINISHED = "unfinished"
 _SPAN_KINDS = frozenset((*STEP_KINDS, LLM_CALL, TOOL_CALL))
@@ -105,14 +109,15 @@ class Run:
         self.s = state
 
     @classmethod
-    def new(cls, run_id: str, position: int | None = None) -> Run:
+    def new(cls, run_id: str, position: int | None = None, finished: bool = False) -> Run:
         """A run's first part, or (at `position`, the log's record that started it) a later
-        part of a run already given out, with a root of its own."""
+        part of a run already given out, with a root of its own; `finished`: that run had
+        ended."""
         run = cls(
             {
                 "run": run_id, "trace": trace_id(run_id), "spans": {}, "known": {},
                 "waiting": {}, "waiting_count": 0, "last": None, "records": 0, "writer_pid": None,
-                "position": position,
+                "position": position, "finished": finished,
             }
         )  # fmt: skip
         if position is not None:
@@ -264,60 +269,59 @@ def _first(event: list[Any]) -> Any:
 
 
 class Builder:
-    """The open runs, least recently seen first; the runs given out lately; and how many
-    records were taken, each record's position in the log (1 for the first)."""
+    """The open runs, least recently seen first; and the runs given out lately, each with
+    whether it ended (1) or was closed (0)."""
 
     def __init__(
-        self,
-        state: list[dict[str, Any]] | None = None,
-        ended: list[str] | None = None,
-        position: int = 0,
+        self, state: list[dict[str, Any]] | None = None, ended: dict[str, int] | None = None
     ) -> None:
         self.runs: OrderedDict[str, Run] = OrderedDict(
             (run["run"], Run(run)) for run in state or ()
         )
-        self.ended: OrderedDict[str, None] = OrderedDict.fromkeys(ended or ())
-        self.position = position
+        self.ended: OrderedDict[str, int] = OrderedDict(
+            (str(key), int(finished)) for key, finished in (ended or {}).items()
+        )
 
     def state(self) -> list[dict[str, Any]]:
         return [run.s for run in self.runs.values()]
 
-    def add(self, record: Record) -> list[Span]:
-        self.position += 1
+    def add(self, record: Record, position: int) -> list[Span]:
+        """Take the log's record number `position`; returns the spans it ended, rendered."""
         run_id = record.get(RUN_ID)
         if not isinstance(run_id, str):
             return []
         run = self.runs.get(run_id)
         out: list[Span] = []
         if run is None:
-            later = span_id(run_id) in self.ended
-            run = self.runs[run_id] = Run.new(run_id, self.position if later else None)
+            finished = self.ended.get(span_id(run_id))
+            later = None if finished is None else position
+            run = self.runs[run_id] = Run.new(run_id, later, bool(finished))
             if len(self.runs) > MAX_OPEN_RUNS:
                 out += self.close(next(iter(self.runs)))
         else:
             self.runs.move_to_end(run_id)
         out += run.add(record)
         if kind_of(record) in _ENDS:
-            self._ended(self.runs.pop(run_id))
+            self._given_out(self.runs.pop(run_id), True)
         elif len(run.s["spans"]) > MAX_OPEN_SPANS:
             out += self.close(run_id)
         return out
 
-    def _ended(self, run: Run) -> None:
+    def _given_out(self, run: Run, ended: bool) -> None:
         key = span_id(run.s["run"])
-        self.ended[key] = None
+        self.ended[key] = int(ended or run.s.get("finished", False))
         self.ended.move_to_end(key)
         if len(self.ended) > MAX_ENDED:
             self.ended.popitem(last=False)
 
     def close(self, run_id: str) -> list[Span]:
-        """Give out a run that will not end by itself, with the status `unfinished` (a later
-        part of a run that ended gets none: its run did finish)."""
+        """Give out a run that will not end by itself, with the status `unfinished` (but a
+        later part of a run that ended: see the module docstring)."""
         run = self.runs.pop(run_id)
-        self._ended(run)
+        self._given_out(run, False)
         if _ROOT not in run.s["spans"]:
             run.root("-")
-        return run.take(None if run.s.get("position") is not None else UNFINISHED)
+        return run.take(None if run.s.get("finished") else UNFINISHED)
 
     def close_stale(self, now: int, timeout: int, alive: Callable[[int], bool]) -> list[Span]:
         """Close the runs whose writer is gone: its pid not `alive`, or no record since
