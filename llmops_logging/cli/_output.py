@@ -150,7 +150,10 @@ def json_text(value: Any, *, indent: bool = False) -> str:
         data = orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 if indent else 0)
     except TypeError:
         try:
-            return json.dumps(value, default=str, indent=2 if indent else None)  # all ASCII
+            return json.dumps(  # all ASCII; as compact as orjson's when not indented
+                value, default=str, indent=2 if indent else None,
+                separators=None if indent else (",", ":"),
+            )  # fmt: skip
         except (RecursionError, ValueError):  # deeper than recursion allows: the export's rule
             return _json_line(whole_json(value))
     text = data.decode()

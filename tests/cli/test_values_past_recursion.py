@@ -6,6 +6,7 @@ still reads the log to the end, with no traceback."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -127,8 +128,11 @@ def test_every_command_reads_values_past_recursion(
     out = ["--out", tmp_path / "out"] if command[0] in ("export", "report") else []
     done = cli(*command, *out, log_dir, status=None)
     assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr[-2000:]
-    if command == ["validate"]:
-        assert done.returncode == 1 and TOO_DEEP_TO_QUOTE in done.stdout
+    if command == ["validate"]:  # each record a problem, quoted if this Python can
+        lines = len((log_dir / "events.jsonl").read_text().splitlines())
+        assert done.returncode == 1 and f"0 valid, {lines} invalid" in done.stdout
+        if sys.version_info < (3, 12):  # later Pythons may quote a value this deep
+            assert TOO_DEEP_TO_QUOTE in done.stdout
     if command == ["runs", "--json"]:
         (run,) = json.loads(done.stdout)["runs"]
         assert run["run_id"] == "r" and run["status"] == "error"
