@@ -4,6 +4,8 @@ are bounded."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,8 @@ import pytest
 from llmops_logging.cli.export.otlp import STATUS_ERROR, span_id, trace_id
 from llmops_logging.cli.ship import spans
 from llmops_logging.cli.ship.spans import UNFINISHED, Builder
+
+from .conftest import cli
 
 
 def _record(run_id: str, kind: str, **fields: Any) -> dict[str, Any]:
@@ -62,3 +66,26 @@ def test_the_runs_remembered_are_the_last_ones_and_bounded(
     assert builder.ended == {span_id("r2"): 1, span_id("r3"): 1}
     restored = Builder(None, dict(builder.ended))  # as the checkpoint gives them back
     assert restored.ended == builder.ended
+
+
+@pytest.mark.parametrize(
+    "cursor, ended",
+    [
+        ({"files": [], "next": 0, "taken": "many"}, {}),
+        ({"files": [], "next": "first", "taken": 0}, {}),
+        ({"files": [], "next": 0, "taken": None}, {}),
+        ({"files": [], "next": 0, "taken": 0}, ["a list"]),
+    ],
+)
+def test_a_checkpoint_of_another_shape_is_a_usage_error_not_a_traceback(
+    tmp_path: Path, cursor: dict[str, Any], ended: Any
+) -> None:
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir(mode=0o700)
+    (log_dir / "events.jsonl").write_text(json.dumps(_record("r", "run_start")) + "\n")
+    state = {"version": 1, "endpoint": "x", "cursor": cursor, "runs": [], "ended": ended}
+    (tmp_path / "checkpoint.json").write_text(json.dumps(state))
+    done = cli("ship", log_dir, "--once", "--to", "http://127.0.0.1:9/v1/traces",
+               "--checkpoint", tmp_path / "checkpoint.json", status=None)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "the checkpoint cannot be read" in done.stderr

@@ -129,9 +129,12 @@ class Cursor:
         self.files: list[_File] = []  # oldest first; the live one last
         self.live: _File | None = None
         state = state or {"files": [], "next": 0}
-        self.next = int(state["next"])
-        self.taken = int(state.get("taken", 0))
-        """Records read so far, in file order: the next one is the log's record `taken + 1`."""
+        try:
+            self.next = int(state["next"])
+            self.taken = int(state.get("taken", 0))
+            """Records read so far, in file order: the next is the log's record `taken + 1`."""
+        except ValueError as exc:  # not a path's fault: a checkpoint of another shape
+            raise TypeError(f"cursor: {exc}") from None
         live, base = self._open_live()
         by_number = dict(rotated_files(directory, self.live_name))
         waited: dict[int, float] = {}
