@@ -298,13 +298,18 @@ def test_times_with_and_without_a_zone_and_at_the_ends_of_the_calendar_make_a_re
             {**base, "kind": "step_ok", "step_id": f"s{i}", "duration_s": 1e300},
             {**base, "ts": times[-1 - i], "kind": "run_ok", "duration_s": -5.0},
         ]
+    html = _report_of(tmp_path, records)
+    assert all(f'id="run-r{i}"' in html for i in range(len(times)))
+
+
+def _report_of(tmp_path: Path, records: list[dict[str, Any]]) -> str:
+    """The report page of a log of `records`, written in `tmp_path`."""
     log_dir = tmp_path / "raw_events"
     log_dir.mkdir()
     (log_dir / "events.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
     page = tmp_path / "report.html"
     assert main(["report", str(log_dir), "--out", str(page)]) == 0
-    html = page.read_text(encoding="utf-8")
-    assert all(f'id="run-r{i}"' in html for i in range(len(times)))
+    return page.read_text(encoding="utf-8")
 
 
 def test_events_whose_level_is_not_text_make_a_report_that_shows_them(tmp_path: Path) -> None:
@@ -323,12 +328,7 @@ def test_events_whose_level_is_not_text_make_a_report_that_shows_them(tmp_path: 
         {"ts": at.format(8), "run_id": "r", "kind": "step_ok", "step_id": "s1", "duration_s": 8.0},
         {"ts": at.format(9), "run_id": "r", "kind": "run_ok", "name": "job", "duration_s": 9.0},
     ]
-    log_dir = tmp_path / "raw_events"
-    log_dir.mkdir()
-    (log_dir / "events.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
-    page = tmp_path / "report.html"
-    assert main(["report", str(log_dir), "--out", str(page)]) == 0
-    html = page.read_text(encoding="utf-8")
+    html = _report_of(tmp_path, records)
     rows = re.findall(r'<td class="lvl-([^"]*)">[^<]*</td><td>(odd-level-\d)</td>', html)
     assert rows == [("other", f"odd-level-{n}") for n in range(len(levels))]
 
@@ -345,12 +345,7 @@ def test_runs_whose_name_is_not_text_are_charted_with_their_name(tmp_path: Path)
             {"ts": at, "run_id": f"run-{n}", "kind": "run_start", "name": name, "level": "info"},
             {"ts": at, "run_id": f"run-{n}", "kind": "run_ok", "name": name, "duration_s": 1.0},
         ]
-    log_dir = tmp_path / "raw_events"
-    log_dir.mkdir()
-    (log_dir / "events.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
-    page = tmp_path / "report.html"
-    assert main(["report", str(log_dir), "--out", str(page)]) == 0
-    html = page.read_text(encoding="utf-8")
+    html = _report_of(tmp_path, records)
     figures = re.search(r'<script type="application/json" id="report-figures">(.*?)</script>',
                         html, re.S)  # fmt: skip
     assert figures is not None
