@@ -96,9 +96,11 @@ def _capped(value: Any, depth: int) -> Any:
 
 
 def shown(value: Any) -> str:
-    """`str(value)`, the text the commands show of a field, or, for a value nested deeper
-    than `str` can recurse (a record may nest 1,024 levels), its `json_text`."""
-    try:
-        return str(value)
-    except RecursionError:
-        return json_text(value)
+    """The text the commands show of a field that names something (a run, a step, an event,
+    an error): text as it is; none (null) as `-`, as a field left out; any other value (a
+    foreign writer's number, object, list or boolean) as its `json_text`, what was logged,
+    never Python's spelling of it (`{'k': 1}`, `True`), and never a `RecursionError` however
+    deep it nests."""
+    if isinstance(value, str):
+        return value
+    return "-" if value is None else json_text(value)

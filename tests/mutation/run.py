@@ -936,8 +936,8 @@ MUTATIONS = (
     Mutation(
         "otlp-event-name-repr",
         "an event without a text name is named by Python's str(): `None`, `{'a': 1}`",
-        '    return "-" if event is None else json_text(event)\n',
-        "    return str(event)\n",
+        "    return shown(record.get(EVENT))\n",
+        "    return str(record.get(EVENT))\n",
         (
             "tests/export/test_export_otlp.py::test_an_event_without_a_text_name_is_named_as_other_values_are",
         ),
@@ -1027,6 +1027,7 @@ MUTATIONS = (
         '    return "-" if value is None else json_text(value)\n',
         "    return str(value)\n",
         ("tests/cli/test_cli.py::test_tail_shows_core_fields_that_are_not_text_as_their_json",),
+        "cli/_output.py",
     ),
     Mutation(
         "ship-parent-unchecked",
@@ -1053,10 +1054,12 @@ MUTATIONS = (
     ),
     Mutation(
         "shown-deep-value-raises",
-        "a name, level or error nested past recursion is shown with str(): RecursionError",
-        "    except RecursionError:\n        return json_text(value)\n",
-        "    except RecursionError:\n        raise\n",
+        "a name, level or error that is not text is shown with str(): Python's spelling, and "
+        "a RecursionError past recursion",
+        '    return "-" if value is None else json_text(value)\n',
+        '    return "-" if value is None else str(value)\n',
         ("tests/cli/test_values_past_recursion.py",),
+        "readmodel/values.py",
     ),
     Mutation(
         "validate-deep-value-unquoted",

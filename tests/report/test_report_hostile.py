@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html as html_module
 import re
 import threading
 from collections.abc import Iterator
@@ -335,8 +336,8 @@ def test_events_whose_level_is_not_text_make_a_report_that_shows_them(tmp_path: 
 
 def test_runs_whose_name_is_not_text_are_charted_with_their_name(tmp_path: Path) -> None:
     """A foreign writer's runs named by a number, a list, an object or a boolean: the page is
-    written and each run's point in the runs chart is hovered with its name as the page shows
-    it elsewhere."""
+    written, and each run's point in the runs chart is hovered with its name as its section
+    shows it: the JSON that was logged, not Python's spelling."""
     names: list[Any] = [2.5, ["a", "<b>"], {"k": "<i>v</i>"}, True]
     records: list[dict[str, Any]] = []
     for n, name in enumerate(names):
@@ -350,5 +351,8 @@ def test_runs_whose_name_is_not_text_are_charted_with_their_name(tmp_path: Path)
                         html, re.S)  # fmt: skip
     assert figures is not None
     (trace, *_) = orjson.loads(figures[1])["charts"]["chart-runs"]["data"]
+    logged = ["2.5", '["a","<b>"]', '{"k":"<i>v</i>"}', "true"]  # the JSON, not str()
     shown = [text.split(" run-")[0] for text in trace["text"]]
-    assert shown == [str(name).replace("<", "&lt;").replace(">", "&gt;") for name in names]
+    assert shown == [name.replace("<", "&lt;").replace(">", "&gt;") for name in logged]
+    headings = [html_module.unescape(h) for h in re.findall(r"<h3>(.*?)</h3>", html)]
+    assert sorted(headings) == sorted(logged)  # each run's section, as the chart names it

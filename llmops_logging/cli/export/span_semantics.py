@@ -113,12 +113,8 @@ def span_name(record: Record) -> str:
 
 
 def event_name(record: Record) -> str:
-    """A record's `event` as a name: its text; `-` when it has none (as a run without a
-    name); else its JSON, not Python's spelling of it."""
-    event = record.get(EVENT)
-    if isinstance(event, str):
-        return event
-    return "-" if event is None else json_text(event)
+    """A record's `event` as a name, as the commands show it (`values.shown`)."""
+    return shown(record.get(EVENT))
 
 
 def handoff_name(record: Record) -> str:

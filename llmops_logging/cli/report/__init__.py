@@ -159,7 +159,7 @@ def timeline(run: Run) -> dict[str, Any]:
     if origin is None:
         return {"rows": [], "total_s": 0.0}
     tree = SpanTree()
-    tree.root().name = run.row()[NAME]
+    tree.root().name = shown(run.row()[NAME])
     for record in records:
         tree.add(record)
     taken = tree.take()
@@ -304,6 +304,7 @@ def render(data: ReportData, sources: list[str]) -> str:
         lstrip_blocks=True,
     )
     environment.filters["secs"] = secs
+    environment.filters["shown"] = shown
     environment.filters["cost"] = cost
     template = environment.get_template("report.html.j2")
     plotly_js: str = plotly_offline.get_plotlyjs()
