@@ -247,6 +247,20 @@ def test_an_event_without_a_text_name_is_named_as_other_values_are(tmp_path: Pat
     assert [e["name"] for e in root["events"]] == ["log", "-", "-", '{"a":[1,true]}', "7"]
 
 
+def test_a_step_or_agent_named_by_no_text_is_named_by_its_json(tmp_path: Path) -> None:
+    """A foreign writer's step or agent step whose `name` is a list (and whose agent has no
+    name of its own): the span is named by the JSON that was logged, not Python's spelling."""
+    agent = {"gen_ai": {"operation": {"name": "invoke_agent"}}}
+    records = [line("run_start")]
+    for n, extra in enumerate(({}, agent)):
+        step = {"step_id": f"s{n}", "name": ["a", n]}
+        records += [line("step_start", **step, **extra), line("step_ok", **step, **extra)]
+    records.append(line("run_ok"))
+    spans = validated(export(write_lines(tmp_path / "events.jsonl", records), tmp_path))
+    names = sorted(span["name"] for span in spans if "parentSpanId" in span)
+    assert names == ['["a",0]', 'invoke_agent ["a",1]']
+
+
 def test_an_error_is_the_status_an_exception_event_and_its_other_fields(tmp_path: Path) -> None:
     error = {"type": "RateLimitError", "message": "429", "traceback": "Traceback ...", "code": 429}
     log = write_lines(

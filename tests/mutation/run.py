@@ -1087,6 +1087,15 @@ MUTATIONS = (
         ("tests/cli/test_values_past_recursion.py",),
         "cli/stats.py",
     ),
+    Mutation(
+        "span-name-python-spelling",
+        "an agent step named by no text is spelled by Python in its span's name",
+        '        return f"invoke_agent {_text(path(record, *AGENT_NAME_PATH)) or name}"\n',
+        '        return f"invoke_agent {_text(path(record, *AGENT_NAME_PATH)) or record[NAME]}"\n',
+        (
+            "tests/export/test_export_otlp.py::test_a_step_or_agent_named_by_no_text_is_named_by_its_json",
+        ),
+    ),
 )
 
 

@@ -106,10 +106,10 @@ def span_name(record: Record) -> str:
         return f"execute_tool {tool}" if tool is not None else event_name(record)
     if kind == LLM_CALL:
         return event_name(record)
-    name = record.get(NAME, "-")
+    name = shown(record.get(NAME, "-"))
     if is_agent(record):
         return f"invoke_agent {_text(path(record, *AGENT_NAME_PATH)) or name}"
-    return shown(name)
+    return name
 
 
 def event_name(record: Record) -> str:
