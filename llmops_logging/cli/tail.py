@@ -250,7 +250,14 @@ class Follower:
 
 
 def in_process_order(records: list[Record]) -> list[Record]:
-    """The records, with each process's own (`pid`) put back in `seq` order in their slots.
+    """The records, with each process's own (`pid`) put back in `seq` order in their slots
+    (`process_order`)."""
+    return [records[index] for index in process_order(records)]
+
+
+def process_order(records: list[Record]) -> list[int]:
+    """The indexes of `records` in the order `in_process_order` gives them: each process's
+    own (`pid`) in `seq` order in their slots.
 
     Records without an integer `pid` and `seq` (other writers') keep their place, and so does
     the order between processes.
@@ -260,13 +267,13 @@ def in_process_order(records: list[Record]) -> list[Record]:
         pid, seq = record.get(PID), record.get(SEQ)
         if type(pid) is int and type(seq) is int:
             slots.setdefault(pid, []).append(index)
-    ordered = list(records)
+    order = list(range(len(records)))
     for indexes in slots.values():
         if len(indexes) > 1:
-            mine = sorted((records[i] for i in indexes), key=lambda record: record[SEQ])
-            for index, record in zip(indexes, mine, strict=True):
-                ordered[index] = record
-    return ordered
+            mine = sorted(indexes, key=lambda index: records[index][SEQ])
+            for index, taken in zip(indexes, mine, strict=True):
+                order[index] = taken
+    return order
 
 
 # -- the command ------------------------------------------------------------------------------

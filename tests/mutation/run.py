@@ -920,8 +920,8 @@ MUTATIONS = (
         "ship-position-after-reordering",
         "records are numbered after each process's are put back in seq order: a late part's "
         "ids depend on how the reads fall",
-        "        return [(position[id(record)], record) for record in in_process_order(out)]\n",
-        "        return list(enumerate(in_process_order(out), self.taken - len(out) + 1))\n",
+        "        return [(first + index, out[index]) for index in process_order(out)]\n",
+        "        return [(first + n, out[i]) for n, i in enumerate(process_order(out))]\n",
         (
             "tests/test_ship.py::test_a_late_part_keeps_its_ids_across_reads_restarts_and_reordering",
         ),

@@ -25,7 +25,7 @@ from ..._contract import GZ_SUFFIX
 from ..._lines import MAX_LINE_BYTES, READ_ERRORS, decode_line
 from ..._logset import open_live, open_rotated, rotated_files, split_log_path
 from ..._platform import try_lock_exclusive, unlock
-from ..tail import GRACE_S, in_process_order
+from ..tail import GRACE_S, process_order
 
 Record = dict[str, Any]
 CHUNK = 1 << 20
@@ -216,9 +216,8 @@ class Cursor:
                     out.append(record)
         if left > 0:
             self._switch()
-        position = {id(record): self.taken + n for n, record in enumerate(out, 1)}
-        self.taken += len(out)
-        return [(position[id(record)], record) for record in in_process_order(out)]
+        first, self.taken = self.taken + 1, self.taken + len(out)
+        return [(first + index, out[index]) for index in process_order(out)]
 
     def _switch(self) -> None:
         """Follow a rotation: the live name now points at another file."""
