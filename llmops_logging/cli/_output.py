@@ -295,11 +295,9 @@ def cell(value: Any) -> str:
 
 
 def _as_logged(value: Any) -> str:
-    """A core field of a line (time, level, logger, event, run) as logged: text as it is,
-    none as `-`, any other value (a foreign writer's) as its JSON, not Python's spelling."""
-    if isinstance(value, str):
-        return value
-    return "-" if value is None else json_text(value)
+    """A core field of a line (time, level, logger, event, run) as the readers show a name
+    (`values.shown`), its JSON with this module's escapes."""
+    return shown(value, json_text)
 
 
 def _value(value: Any) -> str:

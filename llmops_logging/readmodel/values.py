@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -95,12 +95,12 @@ def _capped(value: Any, depth: int) -> Any:
     return value
 
 
-def shown(value: Any) -> str:
+def shown(value: Any, encode: Callable[[Any], str] = json_text) -> str:
     """The text the commands show of a field that names something (a run, a step, an event,
     an error): text as it is; none (null) as `-`, as a field left out; any other value (a
     foreign writer's number, object, list or boolean) as its `json_text`, what was logged,
     never Python's spelling of it (`{'k': 1}`, `True`), and never a `RecursionError` however
-    deep it nests."""
+    deep it nests. `encode` writes that JSON (a terminal's escapes it further)."""
     if isinstance(value, str):
         return value
-    return "-" if value is None else json_text(value)
+    return "-" if value is None else encode(value)

@@ -1024,7 +1024,7 @@ MUTATIONS = (
     Mutation(
         "tail-core-field-python-spelling",
         "tail shows a time, level, logger, event or run that is not text in Python's spelling",
-        '    return "-" if value is None else json_text(value)\n',
+        "    return shown(value, json_text)\n",
         "    return str(value)\n",
         ("tests/cli/test_cli.py::test_tail_shows_core_fields_that_are_not_text_as_their_json",),
         "cli/_output.py",
@@ -1056,7 +1056,7 @@ MUTATIONS = (
         "shown-deep-value-raises",
         "a name, level or error that is not text is shown with str(): Python's spelling, and "
         "a RecursionError past recursion",
-        '    return "-" if value is None else json_text(value)\n',
+        '    return "-" if value is None else encode(value)\n',
         '    return "-" if value is None else str(value)\n',
         ("tests/cli/test_values_past_recursion.py",),
         "readmodel/values.py",
