@@ -98,6 +98,22 @@ def project_lines() -> list[str]:
     ]
 
 
+def compile_project() -> None:
+    """The package's modules compiled to bytecode beside their source, as installing a
+    package leaves them, before any fresh process is timed. A checkout installed in place
+    (`pip install -e`) gets its bytecode when it is first imported, unless
+    PYTHONDONTWRITEBYTECODE is set: then every fresh process compiled each of its modules
+    again (50 to 90 ms of a `stats` over a million records, measured), which no installed
+    peer does. The `__pycache__` folders are ignored by git."""
+    import compileall
+
+    import llmops_logging
+
+    package = os.path.dirname(os.path.abspath(llmops_logging.__file__))
+    if not compileall.compile_dir(package, quiet=1):
+        raise RuntimeError(f"could not compile {package} to bytecode")
+
+
 def open_fds() -> int:
     """Number of open file descriptors of this process (Linux), -1 when unknown."""
     try:

@@ -43,6 +43,7 @@ import tracemalloc
 from itertools import islice
 
 import orjson
+from _peers import compile_project
 
 import llmops_logging as ll
 from llmops_logging._logset import log_files
@@ -458,6 +459,7 @@ def main() -> int:
     parser.add_argument("--log", help="an existing log directory to use instead of writing one")
     args = parser.parse_args()
 
+    compile_project()
     log_dir = args.log or tempfile.mkdtemp(prefix="bench_reader_")
     try:
         seconds = 0.0 if args.log else write_log(log_dir, args.records, args.compress)

@@ -38,6 +38,7 @@ import threading
 import time
 from typing import Any
 
+from _peers import compile_project
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -356,6 +357,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the log and print its path")
     args = parser.parse_args()
 
+    compile_project()
     work = tempfile.mkdtemp(prefix="bench_ship_")
     log_dir = args.log or os.path.join(work, "raw_events")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
