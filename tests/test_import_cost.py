@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 
 def test_configure_and_log_load_no_sdk_price_table_or_opentelemetry(tmp_path: Path) -> None:
     script = textwrap.dedent(
@@ -79,6 +81,21 @@ def test_help_and_a_reading_command_load_no_writer_and_no_unused_extra(tmp_path:
     )
     assert "rich" in stats  # the command ran and drew its table
     assert not stats & (WRITER | EXTRAS - {"rich"}), sorted(stats & (WRITER | EXTRAS))
+
+
+@pytest.mark.parametrize("command", ["stats", "runs", "validate"])
+def test_a_command_writing_json_loads_no_rich(tmp_path: Path, command: str) -> None:
+    """rich draws tables, colours and bars; output for a script starts without it (a fifth of
+    a reading command's start-up)."""
+    (tmp_path / "events.jsonl").write_text(
+        '{"ts":"2026-01-01T00:00:00.000000+00:00","run_id":"r","kind":"run_start"}\n'
+    )
+    loaded = _loaded_after(
+        "from llmops_logging.cli import main\n"
+        f"print('status', main([{command!r}, '--json', {str(tmp_path)!r}]))"
+    )
+    assert "llmops_logging.cli._output" in loaded  # the command ran through its output
+    assert "rich" not in loaded, sorted(m for m in loaded if m.startswith("rich"))
 
 
 def test_every_public_name_is_there_on_first_use() -> None:
