@@ -780,6 +780,13 @@ MUTATIONS = (
         ("tests/cli/test_stats_runs_hostile.py", "tests/cli/test_stats_percentiles.py"),
     ),
     Mutation(
+        "call-tokens-unchecked",
+        "an llm_call's input tokens that are a plain int are summed however many or few",
+        "            if tokens_in.__class__ is not int or not 0 <= tokens_in <= MAX_TOKEN_COUNT:\n",
+        "            if tokens_in.__class__ is not int:\n",
+        ("tests/cli/test_stats_runs_hostile.py",),
+    ),
+    Mutation(
         "token-count-negative-summed",
         "a negative token count that is a plain int is summed",
         "        return count if 0 <= count <= MAX_TOKEN_COUNT else None\n",
