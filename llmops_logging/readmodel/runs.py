@@ -112,9 +112,10 @@ class RunSummary:
 
     def add(self, record: Record) -> None:
         self.events += 1
-        ts = record.get(TS)
-        if self.first_ts is None and isinstance(ts, str):
-            self.first_ts = ts
+        if self.first_ts is None:  # `ts` looked up only where it is used: most records not
+            ts = record.get(TS)
+            if isinstance(ts, str):
+                self.first_ts = ts
         # `path` only when the path's first key is there: most records hold neither
         if self.conversation_id is None and _CONVERSATION_KEY in record:
             self.conversation_id = text(path(record, *CONVERSATION_PATH))
@@ -131,6 +132,7 @@ class RunSummary:
         elif kind == SCORE:
             self.scores.append(Score.of(record))
         elif kind == RUN_START:
+            ts = record.get(TS)
             self.start = ts if isinstance(ts, str) else None
             self.status = self.status or RUNNING
             self._name(record)
@@ -138,6 +140,7 @@ class RunSummary:
             self.started = True
         elif kind in RUN_ENDS:
             self.status = OK_STATUS if kind == RUN_OK else ERROR_STATUS
+            ts = record.get(TS)
             self.end = ts if isinstance(ts, str) else None
             self.duration_s = number(record.get(DURATION_S))
             self._name(record)
