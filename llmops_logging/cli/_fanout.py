@@ -21,6 +21,7 @@ process as it ends one reading alone; a worker whose parent died stops by itself
 from __future__ import annotations
 
 import contextlib
+import gc
 import mmap
 import os
 import pickle
@@ -81,6 +82,27 @@ def merge_groups(groups: dict[K, M], later: dict[K, M]) -> None:
 def fold(stream: EventStream, make: Callable[[], F]) -> F:
     """`make()` fed the records of `stream`, with its report (and filters) filled in: in one
     process, or for a large log in several and merged, with the same result."""
+    with _without_cycle_collection():
+        return _fold(stream, make)
+
+
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector off while a fold runs (in the workers too). A fold makes
+    no reference cycles (records and the folds' groups are trees, freed by their counts), but
+    the groups it keeps (a run's summary, its usage) count as allocations that set off
+    collections, each walking every group so far: 5% of `runs`' CPU time on a million
+    records. The collector's state is put back after, whatever it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _fold(stream: EventStream, make: Callable[[], F]) -> F:
     shares = _shares(stream)
     if shares is not None:
         with _stopping():

@@ -780,6 +780,20 @@ MUTATIONS = (
         ("tests/cli/test_stats_runs_hostile.py", "tests/cli/test_stats_percentiles.py"),
     ),
     Mutation(
+        "fold-collects-cycles",
+        "stats and runs fold with the cyclic collector on: collections walk every group kept",
+        "    gc.disable()\n    try:\n        yield\n",
+        "    try:\n        yield\n",
+        ("tests/cli/test_fold_gc.py",),
+    ),
+    Mutation(
+        "fold-leaves-collector-off",
+        "after stats or runs folded a log, the process's cyclic garbage collector stays off",
+        "        if enabled:\n            gc.enable()\n",
+        "        pass\n",
+        ("tests/cli/test_fold_gc.py",),
+    ),
+    Mutation(
         "call-tokens-unchecked",
         "an llm_call's input tokens that are a plain int are summed however many or few",
         "            if tokens_in.__class__ is not int or not 0 <= tokens_in <= MAX_TOKEN_COUNT:\n",
