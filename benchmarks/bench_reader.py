@@ -23,7 +23,8 @@
    a forked process per core), which no command can beat. CPU seconds add up the
    workers (waited for, so counted in the command's rusage); peak RSS is the largest one
    process reached, not the sum over the workers.
-Not run by the tests; the log is deleted afterwards unless --keep.
+The package is compiled to bytecode before anything is timed (`_peers.compile_project`), as
+an install leaves it. Not run by the tests; the log is deleted afterwards unless --keep.
 """
 
 from __future__ import annotations

@@ -3,19 +3,22 @@
 Parsing JSON a line at a time and folding the records take one core each about half the time;
 a log of several rotated files can be read by several processes instead. The files are found
 once, here (`EventStream.plan`: the live file pinned open, so a rotation while reading
-behaves as for one reader); each forked process reads a contiguous share of them through the
-same reader (framing, torn lines, filters, report) and sends back its fold and its report,
-pickled over a pipe; this process reads the first share itself and merges the others in file
-order. The folds' `merge` is exact (see `StatsFold`, `RunsFold`), so the output is the one
-pass's, byte for byte.
+behaves as for one reader), and cut into contiguous shares, several per process. This process
+and the ones it forks take the shares in turn, whoever is free, from a queue (a pipe of share
+numbers), so a process slowed by another job on its core takes fewer; each share is read
+through the same reader (framing, torn lines, filters, report) into a fold of its own. The
+workers send back their folds and reports, pickled over a pipe, and this process merges all of
+them in file order. The folds' `merge` is exact (see `StatsFold`, `RunsFold`), so the output
+is the one pass's, byte for byte.
 
 Only for a large read on a machine with two usable cores or more (`MIN_BYTES`, at least two
 files), where `os.fork` exists; not under `--run`, whose filter must see the records in order.
-A worker whose read raised makes this process read the log again, which raises the same error
-the same way; one that dies is reported on stderr and the log read again here too (the
-others killed at once). Ctrl-C, SIGTERM or SIGHUP kills the workers before it ends this
-process as it ends one reading alone; a worker whose parent died stops by itself.
-`LLMOPS_LOGS_WORKERS=N` forces N shares (for tests and benchmarks; 1 turns the fan-out off).
+A share whose read raised, in a worker or here, makes this process read the log again, which
+raises the same error the same way; a worker that dies is reported on stderr and the log read
+again here too (the others killed at once). Ctrl-C, SIGTERM or SIGHUP kills the workers before
+it ends this process as it ends one reading alone; a worker whose parent died stops by itself.
+`LLMOPS_LOGS_WORKERS=N` forces N processes (for tests and benchmarks; 1 turns the fan-out
+off).
 """
 
 from __future__ import annotations
@@ -40,18 +43,21 @@ from ._parser import PROG
 from ._steps import UsageError
 
 WORKERS_ENV = "LLMOPS_LOGS_WORKERS"
-"""Forces the number of shares (tests, benchmarks): 1 reads in one process."""
+"""Forces the number of processes (tests, benchmarks): 1 reads in one process."""
 MIN_BYTES = 24 * 2**20
 """A smaller log is read in one process: forking and merging would cost more than it saves."""
+SHARES_PER_PROCESS = 8
+"""The log is cut into this many shares per process (at most one per file), taken in turn."""
 GZ_WEIGHT = 8
 """A gzip file's bytes weigh this much more when the files are shared out: they inflate."""
 READ_AGAIN = 3
-"""A worker's exit status when reading its share raised: the log is read again in one
-process, which raises it where one pass does (the message and status are that pass's)."""
+"""A worker's exit status when reading a share raised: the log is read again in one process,
+which raises it where one pass does (the message and status are that pass's)."""
 _STOPS = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
 """Signals that end the process by default: the workers are killed first."""
 _BLOCKED = {signal.SIGINT, *_STOPS}
 _SLOT = struct.Struct("<qq")  # a worker's bytes read and records, for the progress bar
+_NUMBER = struct.Struct("<I")  # a share's number in the queue: read whole by one process
 _EVERY = 8192
 
 
@@ -103,10 +109,10 @@ def _without_cycle_collection() -> Iterator[None]:
 
 
 def _fold(stream: EventStream, make: Callable[[], F]) -> F:
-    shares = _shares(stream)
-    if shares is not None:
+    planned = _shares(stream)
+    if planned is not None:
         with _stopping():
-            result, failure = _fan_out(stream, make, shares)
+            result, failure = _fan_out(stream, make, *planned)
         if result is not None:
             return result
         if failure:
@@ -156,7 +162,7 @@ def _stopping() -> Iterator[None]:
 
 
 def workers() -> int | None:
-    """The shares `WORKERS_ENV` forces, or None when it is not set."""
+    """The processes `WORKERS_ENV` forces, or None when it is not set."""
     text = os.environ.get(WORKERS_ENV, "").strip()
     if not text:
         return None
@@ -172,9 +178,9 @@ def usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def _shares(stream: EventStream) -> list[list[Step]] | None:
-    """The plan of `stream` cut into contiguous shares, one per process; None to read it in
-    one (a small log, one file, one CPU, no fork, `--run`)."""
+def _shares(stream: EventStream) -> tuple[list[list[Step]], int] | None:
+    """The plan of `stream` cut into contiguous shares, several per process, and the number
+    of processes; None to read it in one (a small log, one file, one CPU, no fork, `--run`)."""
     forced = workers()
     count = forced if forced is not None else usable_cpus()
     if count < 2 or not hasattr(os, "fork"):
@@ -194,11 +200,11 @@ def _shares(stream: EventStream) -> list[list[Step]] | None:
         steps = stream.plan()
     except OSError:
         return None  # one process raises it, the same way
-    shares = share_out(steps, count)
+    shares = share_out(steps, count * SHARES_PER_PROCESS)
     if len(shares) < 2:
         close_parts(steps)
         return None
-    return shares
+    return shares, min(count, len(shares))
 
 
 def share_out(steps: list[Step], count: int) -> list[list[Step]]:
@@ -236,21 +242,29 @@ def _size(step: Step) -> int:
     return 0
 
 
+Taken = tuple[int, Any, ReadReport, Any]
+"""A share read by one process: `(its number, its fold, its report, the filters it saw)`."""
+
+
 def _fan_out(
-    stream: EventStream, make: Callable[[], F], shares: list[list[Step]]
+    stream: EventStream, make: Callable[[], F], shares: list[list[Step]], count: int
 ) -> tuple[F | None, str]:
-    """Fork a worker per share but the first, read the first here, merge in order: the merged
-    fold, or None and why ("" to say nothing) if a worker could not be started or did not
-    deliver."""
-    accept: Any = stream.accept
+    """Fork `count - 1` workers; each, and this process, takes shares from the queue until it
+    is empty; merge all in file order: the merged fold, or None and why ("" to say nothing)
+    if a worker could not be started or did not deliver."""
     total = sum(_size(step) for share in shares for step in share)
-    slots = mmap.mmap(-1, _SLOT.size * len(shares))
+    slots = mmap.mmap(-1, _SLOT.size * count)
     workers: list[tuple[int, int]] = []  # (pid, the pipe's read end)
     running: set[int] = set()  # not waited for yet: a pid once waited for may be reused
     parent = os.getpid()
     die_with = _die_with_parent()
+    queue, filling = os.pipe()
+    # every number written before the first fork (a few bytes: far below a pipe's size), and
+    # the write end closed, so an empty queue reads as its end in every process
+    with open(filling, "wb") as numbers:
+        numbers.write(b"".join(_NUMBER.pack(n) for n in range(len(shares))))
     try:
-        for number, share in enumerate(shares[1:], 1):
+        for number in range(1, count):
             read_end, write_end = os.pipe()
             # No signal between the fork and the pid noted (here) or the worker's `try`.
             mask = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED)
@@ -263,48 +277,38 @@ def _fan_out(
                     return None, f"could not start a process to read part of the log: {exc}"
                 if pid == 0:  # the worker: never returns
                     others = [read_end, *(fd for _, fd in workers)]
-                    _work(share, stream, make, write_end, slots, number, others, parent,
-                          die_with, mask)  # fmt: skip
+                    _work(shares, queue, stream, make, write_end, slots, number, others,
+                          parent, die_with, mask)  # fmt: skip
                 running.add(pid)
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(write_end)
             workers.append((pid, read_end))
-            close_parts(share)  # the worker's files, not ours to read
-        mine = accept.split() if accept is not None else None
-        first = EventStream.of_plan(shares[0], mine, stream.max_line_bytes)
-
-        count = len(shares)
 
         def workers_read(field: int) -> int:  # 0: bytes, 1: records, over the workers' slots
             return sum(_SLOT.unpack_from(slots, _SLOT.size * n)[field] for n in range(1, count))
 
+        mine = _Reading()
+
         def measure() -> tuple[int, int]:
-            done = first.progress()[0] + workers_read(0)
+            done = mine.bytes() + workers_read(0)
             return done, max(done, total)
 
         progress = Progress(measure)
         progress.others = lambda: workers_read(1)
         try:
-            result = make()
-            result.feed(progress.counted(first))
+            try:
+                taken = _take(shares, queue, stream, make, mine, progress.counted)
+            except Exception:  # as in a worker: one process raises it again, as one pass does
+                return None, ""
             payloads, failure = _collect(workers, running, progress)
         finally:
             progress.done()
         if payloads is None:
             return None, failure
-        report = ReadReport()
-        report.merge(first.report)
-        seen = [mine.seen()] if mine is not None else []
-        for later, later_report, later_seen in payloads:
-            result.merge(later)
-            report.merge(later_report)
-            seen.append(later_seen)
-        stream.report = report
-        if accept is not None:
-            for one in seen:
-                accept.merge(one)
-        return result, ""
+        for later in payloads:
+            taken += later
+        return _merged(stream, sorted(taken, key=lambda one: one[0])), ""
     finally:
         for pid in running:  # still running: an interrupt, or another worker failed
             with contextlib.suppress(OSError):
@@ -312,20 +316,76 @@ def _fan_out(
         for pid in running:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-        for _, read_end in workers:
+        for fd in (queue, *(read_end for _, read_end in workers)):
             with contextlib.suppress(OSError):
-                os.close(read_end)
+                os.close(fd)
         for share in shares:
             close_parts(share)
         slots.close()
 
 
+class _Reading:
+    """What one process has read of the shares it took: the bytes of the finished ones and of
+    the current one so far, the records of the finished ones."""
+
+    def __init__(self) -> None:
+        self.finished = 0
+        self.records = 0
+        self.current: EventStream | None = None
+
+    def bytes(self) -> int:
+        current = self.current
+        return self.finished + (current.progress()[0] if current is not None else 0)
+
+
+def _take(
+    shares: list[list[Step]],
+    queue: int,
+    stream: EventStream,
+    make: Callable[[], Fold],
+    reading: _Reading,
+    counted: Callable[[EventStream], Iterable[Record]],
+) -> list[Taken]:
+    """Read share after share, as the queue gives their numbers, each into a fold of its own
+    (with its own split of the filters), until the queue is empty."""
+    accept: Any = stream.accept
+    taken: list[Taken] = []
+    while data := os.read(queue, _NUMBER.size):
+        (number,) = _NUMBER.unpack(data)
+        mine = accept.split() if accept is not None else None
+        share_stream = EventStream.of_plan(shares[number], mine, stream.max_line_bytes)
+        reading.current = share_stream
+        result = make()
+        result.feed(counted(share_stream))
+        reading.finished += share_stream.progress()[0]
+        reading.records += share_stream.report.matched  # the items `counted` passed on
+        reading.current = None
+        taken.append((number, result, share_stream.report, mine.seen() if mine else None))
+    return taken
+
+
+def _merged(stream: EventStream, taken: list[Taken]) -> Any:
+    """The folds of all shares merged in file order into the first; the stream's report and
+    filters are the shares' merged the same way."""
+    accept: Any = stream.accept
+    result = taken[0][1]
+    report = ReadReport()
+    for number, later, later_report, seen in taken:
+        if number:
+            result.merge(later)
+        report.merge(later_report)
+        if accept is not None:
+            accept.merge(seen)
+    stream.report = report
+    return result
+
+
 def _collect(
     workers: list[tuple[int, int]], running: set[int], progress: Progress
-) -> tuple[list[tuple[Any, ReadReport, Any]] | None, str]:
-    """Each worker's `(fold, report, filters seen)`, read from all pipes at once (a worker
-    blocks on a full pipe), in the workers' order; None and why as soon as one did not
-    deliver (the others are killed then, not waited for)."""
+) -> tuple[list[list[Taken]] | None, str]:
+    """The shares each worker took, read from all pipes at once (a worker blocks on a full
+    pipe), in the workers' order; None and why as soon as one did not deliver (the others are
+    killed then, not waited for)."""
     pids = {fd: pid for pid, fd in workers}
     chunks: dict[int, list[bytes]] = {fd: [] for _, fd in workers}
     with selectors.DefaultSelector() as selector:
@@ -378,7 +438,8 @@ def _die_with_parent() -> Callable[[], object] | None:
 
 
 def _work(
-    share: list[Step],
+    shares: list[list[Step]],
+    queue: int,
     stream: EventStream,
     make: Callable[[], Fold],
     write_end: int,
@@ -389,9 +450,10 @@ def _work(
     die_with: Callable[[], object] | None,
     mask: Iterable[int],
 ) -> None:
-    """A worker: fold its share, write `(fold, report, filters seen)` to the pipe, and leave
-    without running the parent's exit handlers or flushing its buffers twice. It starts with
-    the signals blocked, so none runs the parent's handlers here; it ends with its parent."""
+    """A worker: fold the shares it takes from the queue, write what it took (`Taken` each)
+    to the pipe, and leave without running the parent's exit handlers or flushing its buffers
+    twice. It starts with the signals blocked, so none runs the parent's handlers here; it
+    ends with its parent."""
     code = 1
     try:
         for number_ in _BLOCKED:  # Ctrl-C or a kill stops it at once; ignored stays ignored
@@ -404,17 +466,16 @@ def _work(
         if os.getppid() != parent:  # it died before the kernel was asked
             return
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        accept: Any = stream.accept
-        mine = accept.split() if accept is not None else None
-        share_stream = EventStream.of_plan(share, mine, stream.max_line_bytes)
-        result = make()
-        tell = _teller(share_stream, slots, number, parent)
-        result.feed(every(share_stream, _EVERY, tell))
-        tell(share_stream.report.matched)  # the records read: the items `every` passed on
-        data = pickle.dumps(
-            (result, share_stream.report, mine.seen() if mine is not None else None),
-            pickle.HIGHEST_PROTOCOL,
-        )
+        reading = _Reading()
+        tell = _teller(reading, slots, number, parent)
+
+        def counted(share_stream: EventStream) -> Iterable[Record]:
+            before = reading.records  # of the shares taken before this one
+            return every(share_stream, _EVERY, lambda count: tell(before + count))
+
+        taken = _take(shares, queue, stream, make, reading, counted)
+        tell(reading.records)
+        data = pickle.dumps(taken, pickle.HIGHEST_PROTOCOL)
         with open(write_end, "wb") as pipe:
             pipe.write(data)
         code = 0
@@ -424,16 +485,14 @@ def _work(
         os._exit(code)
 
 
-def _teller(
-    stream: EventStream, slots: mmap.mmap, number: int, parent: int
-) -> Callable[[int], None]:
-    """`tell(records)`: the bytes of `stream` read so far and `records` told to the progress
-    bar's process (every few thousand records, and at the end); an orphan (its parent gone)
+def _teller(reading: _Reading, slots: mmap.mmap, number: int, parent: int) -> Callable[[int], None]:
+    """`tell(records)`: the bytes read so far and `records` told to the progress bar's
+    process (every few thousand records, and after each share); an orphan (its parent gone)
     stops."""
     offset = _SLOT.size * number
 
     def tell(count: int) -> None:
-        _SLOT.pack_into(slots, offset, stream.progress()[0], count)
+        _SLOT.pack_into(slots, offset, reading.bytes(), count)
         if os.getppid() != parent:
             os._exit(1)
 

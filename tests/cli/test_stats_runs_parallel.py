@@ -569,6 +569,48 @@ def test_stats_and_runs_folds_merged_are_the_fold_of_the_concatenation(by: str) 
         assert runs.rows() == cli_runs.runs(records), cut
 
 
+class _Where:
+    """A fold that notes which process read each share and how many records it had; a worker
+    (not `PARENT`) reads slowly, as one whose core another job holds."""
+
+    PARENT = 0
+
+    def __init__(self) -> None:
+        self.shares: list[tuple[int, int]] = []
+
+    def feed(self, records: Iterable[Any]) -> None:
+        count = sum(1 for _ in records)
+        if os.getpid() != self.PARENT:
+            time.sleep(1.0)  # the others take ~50 ms, even on a loaded machine well under this
+        self.shares.append((os.getpid(), count))
+
+    def merge(self, later: _Where) -> None:
+        self.shares += later.shares
+
+
+def test_a_slow_process_takes_fewer_shares(
+    log_dir: Path, forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shares go to whichever process is free: while a worker is held up on its first
+    one, this process reads all the others, and the merge is still in file order."""
+    from llmops_logging.cli import _fanout
+    from llmops_logging.reader import EventStream
+
+    monkeypatch.setenv(WORKERS, "2")
+    monkeypatch.setattr(_Where, "PARENT", os.getpid())
+    stream = EventStream([log_dir])
+    where = _fanout.fold(stream, _Where)
+    assert len(forks) == 1
+    assert len(stream.report.files) == 5  # cut into at most 5 shares: fewer than 2 x 8
+    by_worker = [count for pid, count in where.shares if pid == forks[0]]
+    assert len(by_worker) == 1 and len(where.shares) >= 4, where.shares
+    assert sum(count for _, count in where.shares) == stream.report.matched
+    one = EventStream([log_dir])
+    monkeypatch.setenv(WORKERS, "1")
+    assert _fanout.fold(one, _Where).shares == [(os.getpid(), one.report.matched)]
+    assert one.report == stream.report
+
+
 def test_shares_are_contiguous_with_a_file_each() -> None:
     from llmops_logging._logset import LogPart
     from llmops_logging.cli import _fanout

@@ -780,6 +780,20 @@ MUTATIONS = (
         ("tests/cli/test_stats_runs_hostile.py", "tests/cli/test_stats_percentiles.py"),
     ),
     Mutation(
+        "fanout-one-share-each",
+        "each process of stats or runs reads one share of the log, the others are never read",
+        "    while data := os.read(queue, _NUMBER.size):\n",
+        "    if data := os.read(queue, _NUMBER.size):\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
+    Mutation(
+        "fanout-merged-as-taken",
+        "the shares' folds are merged in the order the processes took them, not in file order",
+        "sorted(taken, key=lambda one: one[0])",
+        "taken",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
+    Mutation(
         "fold-collects-cycles",
         "stats and runs fold with the cyclic collector on: collections walk every group kept",
         "    gc.disable()\n    try:\n        yield\n",
