@@ -47,7 +47,7 @@ WORKERS_ENV = "LLMOPS_LOGS_WORKERS"
 MIN_BYTES = 24 * 2**20
 """A smaller log is read in one process: forking and merging would cost more than it saves."""
 SHARES_PER_PROCESS = 8
-"""The log is cut into this many shares per process (at most one per file), taken in turn."""
+"""The log is cut into up to this many shares per process (each of one file or more)."""
 GZ_WEIGHT = 8
 """A gzip file's bytes weigh this much more when the files are shared out: they inflate."""
 READ_AGAIN = 3
@@ -58,6 +58,9 @@ _STOPS = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(sig
 _BLOCKED = {signal.SIGINT, *_STOPS}
 _SLOT = struct.Struct("<qq")  # a worker's bytes read and records, for the progress bar
 _NUMBER = struct.Struct("<I")  # a share's number in the queue: read whole by one process
+_QUEUED = 4096 // _NUMBER.size
+"""Share numbers the queue holds at most: a pipe holds at least a page unread, so filling it
+before any process reads never blocks."""
 _EVERY = 8192
 
 
@@ -200,7 +203,7 @@ def _shares(stream: EventStream) -> tuple[list[list[Step]], int] | None:
         steps = stream.plan()
     except OSError:
         return None  # one process raises it, the same way
-    shares = share_out(steps, count * SHARES_PER_PROCESS)
+    shares = share_out(steps, min(count * SHARES_PER_PROCESS, count + _QUEUED))
     if len(shares) < 2:
         close_parts(steps)
         return None
@@ -249,21 +252,25 @@ Taken = tuple[int, Any, ReadReport, Any]
 def _fan_out(
     stream: EventStream, make: Callable[[], F], shares: list[list[Step]], count: int
 ) -> tuple[F | None, str]:
-    """Fork `count - 1` workers; each, and this process, takes shares from the queue until it
-    is empty; merge all in file order: the merged fold, or None and why ("" to say nothing)
-    if a worker could not be started or did not deliver."""
+    """Fork `count - 1` workers; process k reads share k, then each takes shares from the
+    queue until it is empty; merge all in file order: the merged fold, or None and why ("" to
+    say nothing) if a worker could not be started or did not deliver, or a share was not
+    read."""
     total = sum(_size(step) for share in shares for step in share)
-    slots = mmap.mmap(-1, _SLOT.size * count)
     workers: list[tuple[int, int]] = []  # (pid, the pipe's read end)
     running: set[int] = set()  # not waited for yet: a pid once waited for may be reused
     parent = os.getpid()
-    die_with = _die_with_parent()
-    queue, filling = os.pipe()
-    # every number written before the first fork (a few bytes: far below a pipe's size), and
-    # the write end closed, so an empty queue reads as its end in every process
-    with open(filling, "wb") as numbers:
-        numbers.write(b"".join(_NUMBER.pack(n) for n in range(len(shares))))
+    slots: mmap.mmap | None = None
+    queue = -1
     try:
+        slots = mmap.mmap(-1, _SLOT.size * count)
+        die_with = _die_with_parent()
+        queue, filling = os.pipe()
+        # the numbers of the shares after the first `count` written before the first fork
+        # (at most `_QUEUED`, 4 KiB: a pipe holds that much unread), and the write end
+        # closed, so an empty queue reads as its end in every process
+        with open(filling, "wb") as numbers:
+            numbers.write(b"".join(_NUMBER.pack(n) for n in range(count, len(shares))))
         for number in range(1, count):
             read_end, write_end = os.pipe()
             # No signal between the fork and the pid noted (here) or the worker's `try`.
@@ -284,9 +291,10 @@ def _fan_out(
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(write_end)
             workers.append((pid, read_end))
+        shared = slots
 
         def workers_read(field: int) -> int:  # 0: bytes, 1: records, over the workers' slots
-            return sum(_SLOT.unpack_from(slots, _SLOT.size * n)[field] for n in range(1, count))
+            return sum(_SLOT.unpack_from(shared, _SLOT.size * n)[field] for n in range(1, count))
 
         mine = _Reading()
 
@@ -298,7 +306,7 @@ def _fan_out(
         progress.others = lambda: workers_read(1)
         try:
             try:
-                taken = _take(shares, queue, stream, make, mine, progress.counted)
+                taken = _take(shares, 0, queue, stream, make, mine, progress.counted)
             except Exception:  # as in a worker: one process raises it again, as one pass does
                 return None, ""
             payloads, failure = _collect(workers, running, progress)
@@ -308,7 +316,10 @@ def _fan_out(
             return None, failure
         for later in payloads:
             taken += later
-        return _merged(stream, sorted(taken, key=lambda one: one[0])), ""
+        taken.sort(key=lambda one: one[0])
+        if [one[0] for one in taken] != list(range(len(shares))):
+            return None, "the processes reading the log did not read each part of it once"
+        return _merged(stream, taken), ""
     finally:
         for pid in running:  # still running: an interrupt, or another worker failed
             with contextlib.suppress(OSError):
@@ -317,11 +328,13 @@ def _fan_out(
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
         for fd in (queue, *(read_end for _, read_end in workers)):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         for share in shares:
             close_parts(share)
-        slots.close()
+        if slots is not None:
+            slots.close()
 
 
 class _Reading:
@@ -340,18 +353,19 @@ class _Reading:
 
 def _take(
     shares: list[list[Step]],
+    first: int,
     queue: int,
     stream: EventStream,
     make: Callable[[], Fold],
     reading: _Reading,
     counted: Callable[[EventStream], Iterable[Record]],
 ) -> list[Taken]:
-    """Read share after share, as the queue gives their numbers, each into a fold of its own
-    (with its own split of the filters), until the queue is empty."""
+    """Read share `first`, then share after share as the queue gives their numbers, each into
+    a fold of its own (with its own split of the filters), until the queue is empty."""
     accept: Any = stream.accept
     taken: list[Taken] = []
-    while data := os.read(queue, _NUMBER.size):
-        (number,) = _NUMBER.unpack(data)
+    number: int | None = first
+    while number is not None:
         mine = accept.split() if accept is not None else None
         share_stream = EventStream.of_plan(shares[number], mine, stream.max_line_bytes)
         reading.current = share_stream
@@ -360,12 +374,15 @@ def _take(
         reading.finished += share_stream.progress()[0]
         reading.records += share_stream.report.matched  # the items `counted` passed on
         reading.current = None
-        taken.append((number, result, share_stream.report, mine.seen() if mine else None))
+        seen = mine.seen() if mine is not None else None
+        taken.append((number, result, share_stream.report, seen))
+        data = os.read(queue, _NUMBER.size)
+        number = _NUMBER.unpack(data)[0] if data else None
     return taken
 
 
 def _merged(stream: EventStream, taken: list[Taken]) -> Any:
-    """The folds of all shares merged in file order into the first; the stream's report and
+    """The folds of all shares, in file order, merged into the first; the stream's report and
     filters are the shares' merged the same way."""
     accept: Any = stream.accept
     result = taken[0][1]
@@ -470,10 +487,11 @@ def _work(
         tell = _teller(reading, slots, number, parent)
 
         def counted(share_stream: EventStream) -> Iterable[Record]:
-            before = reading.records  # of the shares taken before this one
+            before = reading.records  # of the shares read before this one
+            tell(before)  # and, with them, an orphan stops before it takes another share
             return every(share_stream, _EVERY, lambda count: tell(before + count))
 
-        taken = _take(shares, queue, stream, make, reading, counted)
+        taken = _take(shares, number, queue, stream, make, reading, counted)
         tell(reading.records)
         data = pickle.dumps(taken, pickle.HIGHEST_PROTOCOL)
         with open(write_end, "wb") as pipe:
@@ -487,8 +505,8 @@ def _work(
 
 def _teller(reading: _Reading, slots: mmap.mmap, number: int, parent: int) -> Callable[[int], None]:
     """`tell(records)`: the bytes read so far and `records` told to the progress bar's
-    process (every few thousand records, and after each share); an orphan (its parent gone)
-    stops."""
+    process (as each share begins, every few thousand records, and at the end); an orphan
+    (its parent gone) stops."""
     offset = _SLOT.size * number
 
     def tell(count: int) -> None:

@@ -1,6 +1,6 @@
-"""`stats` and `runs` folded in several processes, a share of the files each: the output is the
-one-process output byte for byte, a worker that dies or an interrupt leaves no process behind,
-and each fold's `merge` is folding the concatenation."""
+"""`stats` and `runs` folded in several processes, each taking shares of the files in turn: the
+output is the one-process output byte for byte, a worker that dies or an interrupt leaves no
+process behind, and each fold's `merge` is folding the concatenation."""
 
 from __future__ import annotations
 
@@ -168,8 +168,34 @@ def test_several_processes_print_what_one_prints(
     one = _run(argv, log_dir, 1)
     assert not forks
     assert one[0] == 0 and one[1], one
-    for workers in (3, 9):  # shares of several files, and more workers than files
+    for workers in (3, 9):  # a share per file, and more workers than files
         assert _run(argv, log_dir, workers) == one, workers
+        assert forks, "the log was not read in several processes"
+        forks.clear()
+
+
+@pytest.fixture(scope="module")
+def many_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The differential test's kind of log in 40 files: more than 2 x 8, so that shares hold
+    several files each."""
+    rng = random.Random(11)
+    lines = [json.dumps(r).encode() for r in _ordinary(rng) + _hostile_records()]
+    for number, torn in enumerate(TORN * 5):
+        at = rng.randrange(len(lines))
+        lines.insert(at, torn + lines[at] if number % 3 == 0 else torn)
+    path = tmp_path_factory.mktemp("many") / "logs"
+    _write_log(path, lines, 40)
+    return path
+
+
+@pytest.mark.parametrize("argv", COMMANDS[1:3] + COMMANDS[6:7] + COMMANDS[11:13], ids=" ".join)
+def test_shares_of_several_files_print_what_one_pass_prints(
+    argv: list[str], many_files: Path, forks: list[int]
+) -> None:
+    one = _run(argv, many_files, 1)
+    assert one[0] == 0 and one[1], one
+    for workers in (2, 3):
+        assert _run(argv, many_files, workers) == one, workers
         assert forks, "the log was not read in several processes"
         forks.clear()
 

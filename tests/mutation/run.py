@@ -782,15 +782,15 @@ MUTATIONS = (
     Mutation(
         "fanout-one-share-each",
         "each process of stats or runs reads one share of the log, the others are never read",
-        "    while data := os.read(queue, _NUMBER.size):\n",
-        "    if data := os.read(queue, _NUMBER.size):\n",
+        "        number = _NUMBER.unpack(data)[0] if data else None\n",
+        "        number = None\n",
         ("tests/cli/test_stats_runs_parallel.py",),
     ),
     Mutation(
-        "fanout-merged-as-taken",
-        "the shares' folds are merged in the order the processes took them, not in file order",
-        "sorted(taken, key=lambda one: one[0])",
-        "taken",
+        "fanout-merged-backwards",
+        "the shares' folds are merged last share first, not in file order",
+        "    for number, later, later_report, seen in taken:\n",
+        "    for number, later, later_report, seen in reversed(taken):\n",
         ("tests/cli/test_stats_runs_parallel.py",),
     ),
     Mutation(
