@@ -3,10 +3,11 @@
 Parsing JSON a line at a time and folding the records take one core each about half the time;
 a log of several rotated files can be read by several processes instead. The files are found
 once, here (`EventStream.plan`: the live file pinned open, so a rotation while reading
-behaves as for one reader), and cut into contiguous shares, several per process. This process
-and the ones it forks take the shares in turn, whoever is free, from a queue (a pipe of share
-numbers), so a process slowed by another job on its core takes fewer; each share is read
-through the same reader (framing, torn lines, filters, report) into a fold of its own. The
+behaves as for one reader), and cut into contiguous shares, several per process. Process k
+(this one is 0, the ones it forks 1, 2, ...) reads share k, then takes the next share from a
+queue (a pipe of share numbers) whenever it is free, so a process slowed by another job on its
+core takes fewer; each share is read through the same reader (framing, torn lines, filters,
+report) into a fold of its own. The
 workers send back their folds and reports, pickled over a pipe, and this process merges all of
 them in file order. The folds' `merge` is exact (see `StatsFold`, `RunsFold`), so the output
 is the one pass's, byte for byte.
