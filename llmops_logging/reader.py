@@ -89,6 +89,9 @@ class ReadReport:
     logrotate's `events.jsonl.1`): not read; name one on its own to read it."""
     errors: list[str] = field(default_factory=list)
     """Files that vanished or broke off (a truncated gzip, say) while being read."""
+    _broken: list[int] = field(default_factory=list, repr=False, compare=False)
+    """Which of `errors` say a read broke off: said once per read, where what finding and
+    opening the files notes is said once (`note`). Not part of `as_dict`."""
 
     def add_bad(self, where: str) -> None:
         self.bad_count += 1
@@ -99,6 +102,11 @@ class ReadReport:
         self.oversize_count += 1
         if len(self.oversize) < MAX_BAD_KEPT:
             self.oversize.append(where)
+
+    def broke_off(self, name: str, error: BaseException, number: int) -> None:
+        """Say that the read of file `name` broke off (`READ_ERRORS`) after line `number`."""
+        self._broken.append(len(self.errors))
+        self.errors.append(broke_off(name, error, number))
 
     def merge(self, later: ReadReport) -> None:
         """Add the report of a read of the files after ours: the report of one read of all."""
@@ -111,7 +119,13 @@ class ReadReport:
         self.oversize += later.oversize[: max(MAX_BAD_KEPT - len(self.oversize), 0)]
         self.oversize_count += later.oversize_count
         self.unread += later.unread
-        self.note(later.errors)
+        broken = set(later._broken)
+        for number, error in enumerate(later.errors):
+            if number in broken:
+                self._broken.append(len(self.errors))
+                self.errors.append(error)
+            else:
+                self.note([error])
 
     def note(self, errors: Iterable[str]) -> None:
         """Add what went wrong finding or opening files: each note once, as the reader notes
@@ -119,7 +133,9 @@ class ReadReport:
         self.errors += [note for note in errors if note not in self.errors]
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        whole = asdict(self)
+        del whole["_broken"]
+        return whole
 
 
 # -- filters ----------------------------------------------------------------------------------
@@ -407,7 +423,7 @@ class EventStream:
                     matched += 1
                     yield record
         except READ_ERRORS as exc:
-            report.errors.append(broke_off(name, exc, number))
+            report.broke_off(name, exc, number)
         finally:
             lines = number - first
             report.lines += lines
@@ -473,7 +489,7 @@ class EventStream:
                         yield parsed
                     number += lines
                 if error is not None:  # as the line loop: the lines before the break count
-                    report.errors.append(broke_off(name, error, number))
+                    report.broke_off(name, error, number)
                     break
                 if len(carry) > limit:  # dropped as it streams past, as `capped_lines` does
                     number += 1
@@ -483,7 +499,7 @@ class EventStream:
                     try:
                         skip_rest(stream)
                     except READ_ERRORS as exc:
-                        report.errors.append(broke_off(name, exc, number))
+                        report.broke_off(name, exc, number)
                         break
                 elif not got:  # the end: a last line without a newline is read on its own
                     if carry:

@@ -24,7 +24,6 @@ from .._contract import EVENT_ID, KIND
 from .._lines import (
     MAX_LINE_BYTES,
     READ_ERRORS,
-    broke_off,
     capped_lines,
     decode_line,
     is_cut,
@@ -190,7 +189,7 @@ def validate(
                     else:
                         verdict.valid += 1
             except READ_ERRORS as exc:
-                report.errors.append(broke_off(name, exc, number))
+                report.broke_off(name, exc, number)
                 problem(f"{name}:{number + 1}", f"unreadable: {type(exc).__name__}: {exc}")
             finally:
                 stream.close()

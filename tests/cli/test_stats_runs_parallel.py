@@ -212,6 +212,22 @@ def test_the_log_read_in_shares_has_what_the_differential_test_needs(log_dir: Pa
     assert any(r["name"] == "eval" and r["run_id"] == "run-01" for r in runs)
 
 
+def test_a_file_that_breaks_off_twice_is_said_twice(tmp_path: Path, forks: list[int]) -> None:
+    """A log named twice whose gzip file is cut short breaks off once per read: one pass says
+    so twice, and so do several processes (a refusal to open a file is said once, by both)."""
+    lines = [json.dumps(r).encode() for r in _ordinary(random.Random(5))]
+    log = tmp_path / "logs"
+    _write_log(log, lines, 4)
+    gz = log / "events.jsonl.000002.gz"
+    gz.write_bytes(gz.read_bytes()[:-200])
+    argv = ["stats", "--json", str(log)]  # and the log again, as `_run` adds it
+    one = _run(argv, log, 1)
+    errors = json.loads(one[1])["read"]["errors"]
+    assert len(errors) == 2 and errors[0] == errors[1] and "EOFError" in errors[0], errors
+    assert _run(argv, log, 2) == one
+    assert forks
+
+
 def test_a_worker_killed_is_said_and_the_log_read_again(
     log_dir: Path, forks: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -780,6 +780,14 @@ MUTATIONS = (
         ("tests/cli/test_stats_runs_hostile.py", "tests/cli/test_stats_percentiles.py"),
     ),
     Mutation(
+        "read-report-merge-says-a-break-once",
+        "merged reports say a file that broke off in two reads once, as a note, where one pass "
+        "says it twice",
+        "            if number in broken:\n",
+        "            if False:\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
+    Mutation(
         "fanout-one-share-each",
         "each process of stats or runs reads one share of the log, the others are never read",
         "        number = _NUMBER.unpack(data)[0] if data else None\n",
