@@ -22,6 +22,7 @@ call counts as one without tokens or without a price.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +39,8 @@ from .._contract import (
 )
 
 _USAGE_FIRST, _USAGE_SECOND = USAGE_PATH
+_FLOAT_EXPONENTS = sys.float_info.max_exp
+"""`2.0**n` is a float for n below this (1024)."""
 
 
 class Usage:
@@ -56,6 +59,9 @@ class Usage:
         self._cost_num = 0
         self._cost_shift = 0
         """The cost summed so far is exactly `_cost_num / 2**_cost_shift`."""
+        self._cost_scale = 1.0
+        """`2.0**_cost_shift`, NaN beyond the floats: a price times it (exactly, a power of
+        two) that is a whole number is the price's numerator at this scale."""
         if cost_usd:
             self._add_cost(cost_usd)
 
@@ -63,13 +69,12 @@ class Usage:
         if price == math.inf:  # a total beyond floats, carried back in: stays infinite
             self._cost_num += 4 << (1023 + self._cost_shift)
             return
-        numerator, denominator = price.as_integer_ratio()  # the denominator: a power of two
-        shift = denominator.bit_length() - 1
-        mine = self._cost_shift
-        if shift == mine:  # `_add_exact` at the same scale: the usual case after the first
-            self._cost_num += numerator
+        scaled = price * self._cost_scale
+        if scaled.is_integer():  # `_add_exact` at our scale: the usual case after the first
+            self._cost_num += int(scaled)
         else:
-            self._add_exact(numerator, shift)
+            numerator, denominator = price.as_integer_ratio()  # denominator: a power of two
+            self._add_exact(numerator, denominator.bit_length() - 1)
 
     def _add_exact(self, numerator: int, shift: int) -> None:
         """Add `numerator / 2**shift` to the cost, exactly: at the finer of the two scales."""
@@ -77,6 +82,7 @@ class Usage:
         if shift > mine:
             self._cost_num <<= shift - mine
             self._cost_shift = mine = shift
+            self._cost_scale = math.ldexp(1.0, shift) if shift < _FLOAT_EXPONENTS else math.nan
         self._cost_num += numerator << (mine - shift)
 
     @property
@@ -157,14 +163,12 @@ class Usage:
         else:
             return
         self.priced_calls += 1
-        if not price:
-            return
-        numerator, denominator = price.as_integer_ratio()  # a finite price: `_add_cost`
-        shift = denominator.bit_length() - 1
-        if shift == self._cost_shift:
-            self._cost_num += numerator
+        scaled = price * self._cost_scale  # a finite price: `_add_cost`
+        if scaled.is_integer():
+            self._cost_num += int(scaled)
         else:
-            self._add_exact(numerator, shift)
+            numerator, denominator = price.as_integer_ratio()
+            self._add_exact(numerator, denominator.bit_length() - 1)
 
     def add(self, other: Usage) -> None:
         self.llm_calls += other.llm_calls

@@ -39,7 +39,7 @@ def _hostile_records() -> list[dict[str, Any]]:
               "evaluation", "passed", "source"]  # fmt: skip
     records: list[dict[str, Any]] = []
     for n, value in enumerate(HOSTILE_VALUES):
-        for kind in ("run_start", "llm_call", "sample", "score", "step_ok", "run_ok", "run_error"):
+        for kind in ("sample", "step_ok", "run_start", "llm_call", "score", "run_ok", "run_error"):
             for field in fields:
                 record: dict[str, Any] = {
                     "ts": TS.format(n % 10), "run_id": f"run-{n % 3}", "kind": kind,
@@ -51,6 +51,11 @@ def _hostile_records() -> list[dict[str, Any]]:
                 }  # fmt: skip
                 record[field] = value
                 records.append(record)
+                if field != "gen_ai":  # and without `gen_ai`, as most records are, in runs
+                    plain = {k: v for k, v in record.items() if k != "gen_ai"}  # of their own
+                    if field != "run_id":
+                        plain["run_id"] = f"plain-{n % 3}"
+                    records.append(plain)
             for counts in ("input_tokens", "output_tokens", "llm_calls"):  # inside the usages
                 record = {"ts": TS.format(n % 10), "run_id": f"run-{n % 3}", "kind": kind,
                           "name": "job", "gen_ai": {"usage": {counts: value}},
@@ -128,7 +133,7 @@ def _summary(records: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
 def test_runs_fold_each_run_as_its_summary_does_on_hostile_records() -> None:
     records = _hostile_records()
     rows = cli_runs.runs(records)
-    assert {"run-0", "run-1", "run-2", "run_ok", "x" * 5000} <= {row["run_id"] for row in rows}
+    assert {"run-0", "plain-2", "run_ok", "x" * 5000} <= {row["run_id"] for row in rows}
     for row in rows:
         assert row == _summary(records, row["run_id"])
         own = [r for r in records if r.get("run_id") == row["run_id"]]
@@ -170,3 +175,22 @@ def test_a_kind_that_is_a_list_or_an_object_is_shown_not_a_crash(tmp_path: Path)
     assert sorted(g["key"] for g in kinds) == sorted(
         ['["run_ok"]', '{"kind":"step_ok"}', "run_ok", "run_start", "log"]
     )
+
+
+def test_runs_takes_a_runs_first_time_conversation_and_user_from_any_record() -> None:
+    """The first `ts`, conversation and user of a run come from whichever record holds them
+    first, a sample or a step's end as much as a start or a call."""
+    records = [
+        {"run_id": "r", "kind": "sample", "ok": True},  # no time
+        {"ts": TS.format(1), "run_id": "r", "kind": "sample", "ok": False},
+        {"ts": TS.format(2), "run_id": "r", "kind": "sample", "ok": True, "user": {"id": "u-1"}},
+        {"ts": TS.format(3), "run_id": "r", "kind": "step_ok", "name": "s",
+         "gen_ai": {"conversation": {"id": "c-1"}}},
+        {"ts": TS.format(4), "run_id": "r", "kind": "llm_call", "user": {"id": "u-2"},
+         "gen_ai": {"conversation": {"id": "c-2"}}},
+        {"ts": TS.format(5), "run_id": "r", "kind": "run_ok", "name": "job"},
+    ]  # fmt: skip
+    [row] = cli_runs.runs(records)
+    assert row == _summary(records, "r")
+    assert (row["start"], row["user_id"], row["conversation_id"]) == (TS.format(1), "u-1", "c-1")
+    assert (row["events"], row["samples"], row["ok_rate"]) == (6, 3, 2 / 3)

@@ -516,6 +516,12 @@ def test_cost_is_summed_exactly_whatever_the_order() -> None:
     right.add(left)
     assert right.cost == math.fsum(prices) and right.priced_calls == len(prices)
     assert Usage(1, cost_usd=math.inf, priced_calls=1).cost_usd == math.inf
+    # a scale at which a later price is beyond the floats, and scales finer than a float
+    for prices in ([2.0**-970, 1e18, 0.1, 3.5], [5e-324, 0.1, 3e-310, 0.25, 5e-324]):
+        usage = Usage()
+        for price in prices:
+            usage.add_call({"cost_usd": price})
+        assert usage.cost_usd == math.fsum(prices) and usage.priced_calls == len(prices)
 
 
 def _records_for_merges() -> list[dict[str, Any]]:

@@ -832,8 +832,8 @@ MUTATIONS = (
     Mutation(
         "run-conversation-looked-for-under-user",
         "a run looks for its conversation only in records that hold a user",
-        "        if self.conversation_id is None and _CONVERSATION_KEY in record:\n",
-        "        if self.conversation_id is None and _USER_KEY in record:\n",
+        "        if self.conversation_id is None and CONVERSATION_KEY in record:\n",
+        "        if self.conversation_id is None and USER_KEY in record:\n",
         ("tests/cli/test_stats_runs_hostile.py",),
     ),
     Mutation(
@@ -1138,6 +1138,41 @@ MUTATIONS = (
         (
             "tests/export/test_export_otlp.py::test_a_step_or_agent_named_by_no_text_is_named_by_its_json",
         ),
+    ),
+    Mutation(
+        "runs-plain-record-skips-user",
+        "a run's sample or step end that names the user is counted without setting the run's user",
+        " or CONVERSATION_KEY in record or USER_KEY in record:\n",
+        " or CONVERSATION_KEY in record:\n",
+        ("tests/cli/test_stats_runs_hostile.py",),
+    ),
+    Mutation(
+        "runs-plain-record-before-first-ts",
+        "a run's record is counted without its time while the run has none",
+        "if summary.first_ts is None or CONVERSATION_KEY in record",
+        "if CONVERSATION_KEY in record",
+        ("tests/cli/test_stats_runs_hostile.py",),
+    ),
+    Mutation(
+        "runs-plain-kind-any",
+        "every record with a string kind counts as one that sets nothing in its run",
+        "elif kind.__class__ is str and kind not in KINDS_READ:",
+        "elif kind.__class__ is str:",
+        ("tests/cli/test_stats_runs_hostile.py",),
+    ),
+    Mutation(
+        "usage-scale-stale",
+        "the float scale of the cost sum is not kept up when the sum goes to a finer scale",
+        "            self._cost_scale = math.ldexp(1.0, shift)",
+        "            _stale = math.ldexp(1.0, shift)",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
+    Mutation(
+        "usage-scale-beyond-floats-zero",
+        "a cost scale finer than a float can hold is taken as 0, so later prices add nothing",
+        "if shift < _FLOAT_EXPONENTS else math.nan\n",
+        "if shift < _FLOAT_EXPONENTS else 0.0\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
     ),
 )
 
