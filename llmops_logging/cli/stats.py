@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._contract import (
+    ERROR,
     EVENT,
     KIND,
     LEVEL,
@@ -24,7 +25,14 @@ from .._contract import (
     RUN_ID,
     Record,
 )
-from ..readmodel.records import RUN_ENDS, RUN_START, STEP_ENDS, kind_of
+from ..readmodel.records import (
+    ERROR_LEVELS,
+    ERROR_SUFFIX,
+    RUN_ENDS,
+    RUN_START,
+    STEP_ENDS,
+    kind_of,
+)
 from ..readmodel.tally import Tally
 from ..readmodel.values import field_value, json_text, shown
 from . import _fanout, _steps
@@ -56,12 +64,13 @@ def _row(key: str, tally: Tally) -> dict[str, Any]:
 
 NAMED = frozenset((LLM_CALL, *RUN_ENDS, *STEP_ENDS))
 """The kinds `--by name` groups: LLM calls, run ends and step ends."""
-_SCOPES: dict[Any, str] = {
-    LLM_CALL: LLM_CALL,
-    **dict.fromkeys(RUN_ENDS, "run"),
-    **dict.fromkeys(STEP_ENDS, "step"),
+_SCOPES: dict[Any, tuple[str, bool]] = {
+    kind: (scope, kind.endswith(ERROR_SUFFIX))
+    for scope, kinds in ((LLM_CALL, (LLM_CALL,)), ("run", RUN_ENDS), ("step", STEP_ENDS))
+    for kind in kinds
 }
-"""Each kind of `NAMED` to its key's first word (`_key`)."""
+"""Each kind of `NAMED` to its key's first word (`_key`) and whether its records failed by
+their kind alone (`records.failed`)."""
 
 
 def _key(record: Record, by: str, names: dict[str, str]) -> str | None:
@@ -141,20 +150,22 @@ class StatsFold:
         for record in records:
             kind = record.get(KIND)
             try:
-                scope = scope_of(kind)
+                found = scope_of(kind)
             except TypeError:  # a foreign writer's list or object: no kind
                 continue
-            if scope is None or not isinstance(kind, str):
+            if found is None or not isinstance(kind, str):
                 continue
+            scope, failed_kind = found
             name = record.get(NAME if scope is not LLM_CALL else EVENT, "-")
             key = f"{scope} {name if type(name) is str else shown(name)}"
             group = get_group(key)
             if group is None:
                 group = groups[key] = Tally()
+            # `records.failed`, its look at the kind done once per kind (`_SCOPES`)
+            group.count_one(record, failed_kind or record.get(LEVEL) in ERROR_LEVELS
+                            or record.get(ERROR) is not None)  # fmt: skip
             if scope is LLM_CALL:
-                group.add_call(record)
-            else:
-                group.add(record)
+                group.usage.add_call(record)
 
     def merge(self, later: StatsFold) -> None:
         """Add the fold of the records after ours: groups in first-seen order, a run's last

@@ -126,14 +126,14 @@ class Tally:
     usage: Usage = field(default_factory=Usage)
 
     def add(self, record: Record, usage: Usage | None = None) -> None:
-        self._count(record)
+        self.count_one(record, failed(record))
         if usage is not None:
             self.usage.add(usage)
 
     def add_call(self, record: Record) -> None:
         """`add(record, Usage.of_call(record))` for an `llm_call` record, without the one-call
         `Usage` in between."""
-        self._count(record)
+        self.count_one(record, failed(record))
         self.usage.add_call(record)
 
     def merge(self, other: Tally) -> None:
@@ -143,9 +143,11 @@ class Tally:
         self.durations.merge(other.durations)
         self.usage.add(other.usage)
 
-    def _count(self, record: Record) -> None:
+    def count_one(self, record: Record, failed: bool) -> None:
+        """Count the record and its duration; `failed` is `records.failed(record)`, which a
+        caller that knows the record's kind may have worked out faster."""
         self.count += 1
-        if failed(record):
+        if failed:
             self.errors += 1
         duration = record.get(DURATION_S)
         if duration.__class__ is not float or not -math.inf < duration < math.inf:

@@ -468,13 +468,20 @@ def _cuts(size: int) -> Iterator[list[int]]:
 
 
 def _state(q: Quantiles) -> tuple[Any, ...]:
-    return q.count, q.max, q._values, q._buckets, [q.quantile(p) for p in (0, 0.5, 0.99, 1)]
+    """What a reader of `q` sees: its count, its largest value (its sign too), whether it is
+    exact, and its percentiles."""
+    top = q.max
+    return (q.count, top, None if top is None else math.copysign(1, top), q.exact,
+            [q.quantile(p / 100) for p in range(101)])  # fmt: skip
 
 
 @pytest.mark.parametrize("size", [0, 5, EXACT_LIMIT, EXACT_LIMIT + 1, 3 * EXACT_LIMIT])
-def test_quantiles_merged_are_the_quantiles_of_the_concatenation(size: int) -> None:
+@pytest.mark.parametrize("positive", [True, False], ids=["positive", "none-positive"])
+def test_quantiles_merged_are_the_quantiles_of_the_concatenation(size: int, positive: bool) -> None:
     rng = random.Random(size)
-    values = [rng.choice([0.0, -1.0, rng.random(), rng.lognormvariate(0, 3)]) for _ in range(size)]
+    values = [rng.choice([0.0, -0.0, -1.0, *((rng.random(), rng.lognormvariate(0, 3))
+                                            if positive else ())])
+              for _ in range(size)]  # fmt: skip
     whole = Quantiles()
     for value in values:
         whole.add(value)
@@ -489,6 +496,23 @@ def test_quantiles_merged_are_the_quantiles_of_the_concatenation(size: int) -> N
         for share in shares[1:]:
             merged.merge(share)
         assert _state(merged) == _state(whole), cut
+
+
+def test_the_largest_of_equal_values_is_the_first_one_whatever_the_shares() -> None:
+    """-0.0 and 0.0 are equal and print differently: `max_s` is the first of them, in a
+    merge too, where the later share's values went into buckets before ours did."""
+    first = [-1.0] * (EXACT_LIMIT + 1) + [-0.0]
+    later = [0.0] + [-1.0] * EXACT_LIMIT
+    whole, merged, share = Quantiles(), Quantiles(), Quantiles()
+    for value in first + later:
+        whole.add(value)
+    for value in first:
+        merged.add(value)
+    for value in later:
+        share.add(value)
+    merged.merge(share)
+    assert _state(merged) == _state(whole)
+    assert whole.max is not None and math.copysign(1, whole.max) == -1
 
 
 def test_cost_is_summed_exactly_whatever_the_order() -> None:

@@ -1174,6 +1174,20 @@ MUTATIONS = (
         "if shift < _FLOAT_EXPONENTS else 0.0\n",
         ("tests/cli/test_stats_runs_parallel.py",),
     ),
+    Mutation(
+        "stats-named-failed-kind-ignored",
+        "under --by name, a run or step end whose kind says it failed is counted ok",
+        "group.count_one(record, failed_kind or ",
+        "group.count_one(record, ",
+        ("tests/cli/test_stats_runs_hostile.py",),
+    ),
+    Mutation(
+        "stats-named-error-field-ignored",
+        "under --by name, a record with an error field is counted ok",
+        "                            or record.get(ERROR) is not None)  # fmt: skip\n",
+        "                            )  # fmt: skip\n",
+        ("tests/cli/test_stats_runs_hostile.py",),
+    ),
 )
 
 
