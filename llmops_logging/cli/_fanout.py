@@ -47,7 +47,7 @@ WORKERS_ENV = "LLMOPS_LOGS_WORKERS"
 """Forces the number of processes (tests, benchmarks): 1 reads in one process."""
 MIN_BYTES = 24 * 2**20
 """A smaller log is read in one process: forking and merging would cost more than it saves."""
-SHARES_PER_PROCESS = 8
+SHARES_PER_PROCESS = 32
 """The log is cut into up to this many shares per process (each of one file or more)."""
 GZ_WEIGHT = 8
 """A gzip file's bytes weigh this much more when the files are shared out: they inflate."""

@@ -26,7 +26,7 @@ from .._contract import (
 )
 from .._logset import log_files, unread_files
 from ..reader import Accept, EventStream, ReadReport, make_filter
-from ._output import json_text, visible
+from ._output import visible, write_json
 from ._parser import PROG
 
 
@@ -247,7 +247,7 @@ def stream(args: argparse.Namespace) -> EventStream:
 
 def dump(value: Any) -> None:
     """`value` as indented JSON on stdout (the `--json` output)."""
-    sys.stdout.write(json_text(value, indent=True) + "\n")
+    write_json(sys.stdout, value)
 
 
 def skipped(report: ReadReport) -> list[str]:

@@ -328,3 +328,32 @@ def test_export_and_report_messages_show_planted_names_escaped(
     assert "not read: 2 files" in text
     assert "events.jsonl.\\x1b]0;file\\x07\\x9b2J\\u202e" in text
     assert out.exists()
+
+
+_JSON_VALUES: list[Any] = [
+    {"runs": [{"name": "plain", "n": 1, "cost": 0.5}]}, {"del": "a\x7fb"}, {"c1": "\x9b[31m"},
+    {"format": "\u202e"}, {"é": "中文 \U0001f600"}, {"esc": "\x1b[2J\n\t"}, {1: "a key not text"},
+    {"path": "\udcff"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "ascii", "latin-1", "utf-16"])
+@pytest.mark.parametrize("value", _JSON_VALUES, ids=[str(n) for n in range(len(_JSON_VALUES))])
+def test_json_output_is_the_escaped_json_text_however_it_is_written(
+    value: Any, encoding: str
+) -> None:
+    """`--json` written as orjson's bytes (ASCII without DEL, on a UTF-8 or ASCII stream) is
+    the text `json_text` makes, every character it escapes escaped."""
+    import io
+
+    from llmops_logging.cli._output import write_json
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="\n")
+    try:
+        write_json(stream, value)
+        stream.flush()
+    except UnicodeEncodeError:  # a text this encoding cannot hold: as print() would say
+        assert encoding != "utf-8" and not json_text(value, indent=True).isascii()
+        return
+    assert raw.getvalue().decode(encoding) == json_text(value, indent=True) + "\n"

@@ -1188,6 +1188,20 @@ MUTATIONS = (
         "                            )  # fmt: skip\n",
         ("tests/cli/test_stats_runs_hostile.py",),
     ),
+    Mutation(
+        "json-bytes-with-del",
+        "--json written as bytes when it holds a raw DEL",
+        'data.isascii() and b"\\x7f" not in data:',
+        "data.isascii():",
+        ("tests/cli/test_cli_terminal.py",),
+    ),
+    Mutation(
+        "json-bytes-not-ascii",
+        "--json written as orjson's bytes whatever characters they hold",
+        'data is not None and data.isascii() and b"\\x7f" not in data:',
+        'data is not None and b"\\x7f" not in data:',
+        ("tests/cli/test_cli_terminal.py",),
+    ),
 )
 
 
