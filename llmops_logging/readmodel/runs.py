@@ -215,12 +215,7 @@ class RunSummary:
         return self.samples_ok / self.samples if self.samples else None
 
     def as_dict(self) -> dict[str, Any]:
-        identities = {
-            "conversation_id": self.conversation_id,
-            "user_id": self.user_id,
-            PARENT_RUN_ID: self.parent_run_id,
-        }
-        return {
+        row: dict[str, Any] = {
             RUN_ID: self.run_id,
             NAME: self.name,
             "start": self.start or self.first_ts,
@@ -231,7 +226,15 @@ class RunSummary:
             OK_RATE: self.ok_rate,
             ERROR: self.error,
             "error_type": self.error_type,
-            **{k: v for k, v in identities.items() if v is not None},  # left out when absent
-            **self.usage.as_dict(),
-            **({SCORES: [s.as_dict() for s in self.scores]} if self.scores else {}),
         }
+        # identities left out when absent
+        if self.conversation_id is not None:
+            row["conversation_id"] = self.conversation_id
+        if self.user_id is not None:
+            row["user_id"] = self.user_id
+        if self.parent_run_id is not None:
+            row[PARENT_RUN_ID] = self.parent_run_id
+        row.update(self.usage.as_dict())
+        if self.scores:
+            row[SCORES] = [s.as_dict() for s in self.scores]
+        return row
