@@ -48,7 +48,8 @@ WORKERS_ENV = "LLMOPS_LOGS_WORKERS"
 MIN_BYTES = 24 * 2**20
 """A smaller log is read in one process: forking and merging would cost more than it saves."""
 SHARES_PER_PROCESS = 32
-"""The log is cut into up to this many shares per process (each of one file or more)."""
+"""The log is cut into up to this many shares per process (each of one file or more): small
+shares, so the processes end within about one of each other (a file, for 10 MiB files)."""
 GZ_WEIGHT = 8
 """A gzip file's bytes weigh this much more when the files are shared out: they inflate."""
 READ_AGAIN = 3

@@ -80,7 +80,9 @@ class RunsFold:
         summary: RunSummary  # set by the first record with a run id
         for record in records:
             run_id = record.get(RUN_ID)
-            if run_id != last_id:  # a run's records mostly come one after another
+            # a run's records mostly come one after another; a value that is no text (a
+            # caller's NA or array, whose == is no bool) is not compared
+            if run_id.__class__ is not str or run_id != last_id:
                 if not isinstance(run_id, str):
                     continue
                 found = table.get(run_id)
@@ -91,12 +93,14 @@ class RunsFold:
                 summary.add(record)
                 continue
             kind = record.get(KIND)
-            if kind == SAMPLE:
+            if kind.__class__ is not str:  # none, a str subclass, a caller's object: `add`
+                summary.add(record)
+            elif kind == SAMPLE:
                 summary.events += 1
                 summary.samples += 1
                 if record.get(OK) is True:
                     summary.samples_ok += 1
-            elif kind.__class__ is str and kind not in KINDS_READ:  # a str subclass: `add`
+            elif kind not in KINDS_READ:
                 summary.events += 1
             else:
                 summary.add(record)

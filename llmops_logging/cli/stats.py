@@ -27,10 +27,10 @@ from .._contract import (
 )
 from ..readmodel.records import (
     ERROR_LEVELS,
-    ERROR_SUFFIX,
     RUN_ENDS,
     RUN_START,
     STEP_ENDS,
+    failed_kind,
     kind_of,
 )
 from ..readmodel.tally import Tally
@@ -65,7 +65,7 @@ def _row(key: str, tally: Tally) -> dict[str, Any]:
 NAMED = frozenset((LLM_CALL, *RUN_ENDS, *STEP_ENDS))
 """The kinds `--by name` groups: LLM calls, run ends and step ends."""
 _SCOPES: dict[Any, tuple[str, bool]] = {
-    kind: (scope, kind.endswith(ERROR_SUFFIX))
+    kind: (scope, failed_kind(kind))
     for scope, kinds in ((LLM_CALL, (LLM_CALL,)), ("run", RUN_ENDS), ("step", STEP_ENDS))
     for kind in kinds
 }
@@ -155,14 +155,14 @@ class StatsFold:
                 continue
             if found is None or not isinstance(kind, str):
                 continue
-            scope, failed_kind = found
+            scope, by_kind = found
             name = record.get(NAME if scope is not LLM_CALL else EVENT, "-")
             key = f"{scope} {name if type(name) is str else shown(name)}"
             group = get_group(key)
             if group is None:
                 group = groups[key] = Tally()
-            # `records.failed`, its look at the kind done once per kind (`_SCOPES`)
-            group.count_one(record, failed_kind or record.get(LEVEL) in ERROR_LEVELS
+            # `records.failed` written out, its `failed_kind` looked up once per kind
+            group.count_one(record, by_kind or record.get(LEVEL) in ERROR_LEVELS
                             or record.get(ERROR) is not None)  # fmt: skip
             if scope is LLM_CALL:
                 group.usage.add_call(record)

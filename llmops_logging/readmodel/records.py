@@ -59,7 +59,11 @@ def failed(record: Record) -> bool:
     `error` field."""
     if record.get(LEVEL) in ERROR_LEVELS or record.get(ERROR) is not None:
         return True
-    kind = record.get(KIND)
+    return failed_kind(record.get(KIND))
+
+
+def failed_kind(kind: Any) -> bool:
+    """Whether a record of this kind failed by its kind alone (`failed`'s last rule)."""
     return isinstance(kind, str) and kind.endswith(ERROR_SUFFIX)
 
 

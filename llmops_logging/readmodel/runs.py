@@ -135,13 +135,13 @@ class RunSummary:
         if self.user_id is None and USER_KEY in record:
             self.user_id = text(path(record, *USER_PATH))
         kind = record.get(KIND)
-        if kind == SAMPLE:  # first: most records of a run are its samples (a list == no str)
+        if not isinstance(kind, str):  # `kind_of`: a foreign writer's list is no kind
+            return
+        if kind == SAMPLE:
             self.samples += 1
             self.samples_ok += record.get(OK) is True
         elif kind == LLM_CALL:
             self.calls.add_call(record)
-        elif not isinstance(kind, str):  # `kind_of`: a foreign writer's list is no kind
-            return
         elif kind == SCORE:
             self.scores.append(Score.of(record))
         elif kind == RUN_START:

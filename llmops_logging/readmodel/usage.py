@@ -12,7 +12,8 @@ scope's own figure is the totals of its end.
 Cost is summed exactly (`cost_usd` is the exact sum rounded once), so the total does not
 depend on the order the records were added in: a log folded in shares, one per process, and
 merged (`add`) gives the same bits as one pass. The sum is an integer over a power of two
-(every float is one), so adding a price costs an `as_integer_ratio` and a shift.
+(every float is one): a price is added as its numerator at the sum's scale, which one float
+product gives (exactly: a power of two) unless the price is finer than that scale.
 
 A number no count or price can be (negative, fractional, boolean, text, beyond 64 bits; a
 negative or non-finite cost) is summed nowhere, by the writer's rule in `_contract`: such a
@@ -69,12 +70,8 @@ class Usage:
         if price == math.inf:  # a total beyond floats, carried back in: stays infinite
             self._cost_num += 4 << (1023 + self._cost_shift)
             return
-        scaled = price * self._cost_scale
-        if scaled.is_integer():  # `_add_exact` at our scale: the usual case after the first
-            self._cost_num += int(scaled)
-        else:
-            numerator, denominator = price.as_integer_ratio()  # denominator: a power of two
-            self._add_exact(numerator, denominator.bit_length() - 1)
+        numerator, denominator = price.as_integer_ratio()  # the denominator: a power of two
+        self._add_exact(numerator, denominator.bit_length() - 1)
 
     def _add_exact(self, numerator: int, shift: int) -> None:
         """Add `numerator / 2**shift` to the cost, exactly: at the finer of the two scales."""

@@ -337,23 +337,34 @@ _JSON_VALUES: list[Any] = [
 ]  # fmt: skip
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
 @pytest.mark.parametrize("encoding", ["utf-8", "ascii", "latin-1", "utf-16"])
 @pytest.mark.parametrize("value", _JSON_VALUES, ids=[str(n) for n in range(len(_JSON_VALUES))])
 def test_json_output_is_the_escaped_json_text_however_it_is_written(
-    value: Any, encoding: str
+    value: Any, encoding: str, newline: str
 ) -> None:
-    """`--json` written as orjson's bytes (ASCII without DEL, on a UTF-8 or ASCII stream) is
-    the text `json_text` makes, every character it escapes escaped."""
+    """`--json` is the text `json_text` makes, every character it escapes escaped, in its
+    place among what was written before and after, as the stream encodes text and lines."""
     import io
 
-    from llmops_logging.cli._output import write_json
+    from llmops_logging.cli._output import guarded, write_json
 
     raw = io.BytesIO()
-    stream = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="\n")
+    stream = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline=newline)
+    saved = sys.stdout
+    sys.stdout = stream
     try:
-        write_json(stream, value)
-        stream.flush()
+        with guarded():
+            sys.stdout.write("before\n")
+            write_json(sys.stdout, value)
+            sys.stdout.write("after\n")
+            sys.stdout.flush()
     except UnicodeEncodeError:  # a text this encoding cannot hold: as print() would say
         assert encoding != "utf-8" and not json_text(value, indent=True).isascii()
         return
-    assert raw.getvalue().decode(encoding) == json_text(value, indent=True) + "\n"
+    finally:
+        sys.stdout = saved
+    want = f"before\n{json_text(value, indent=True)}\nafter\n".replace("\n", newline)
+    written = raw.getvalue().decode(encoding)
+    assert written == want
+    assert written.replace(newline, "").isprintable()  # no control or format character

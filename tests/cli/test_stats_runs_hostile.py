@@ -4,6 +4,7 @@ give (`stats._key` and `Tally.add`, `RunSummary.add`) on the same records."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from fractions import Fraction
@@ -133,6 +134,14 @@ def _summary(records: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
 def test_runs_fold_each_run_as_its_summary_does_on_hostile_records() -> None:
     records = _hostile_records()
     rows = cli_runs.runs(records)
+    fold = cli_runs.RunsFold()
+    fold.feed(records)
+    for run_id, summary in fold.table.items():  # every field, the ones a row hides too
+        alone = RunSummary(run_id)
+        for record in records:
+            if record.get("run_id") == run_id:
+                alone.add(record)
+        assert vars(summary) == vars(alone), run_id
     assert {"run-0", "plain-2", "run_ok", "x" * 5000} <= {row["run_id"] for row in rows}
     for row in rows:
         assert row == _summary(records, row["run_id"])
@@ -194,3 +203,79 @@ def test_runs_takes_a_runs_first_time_conversation_and_user_from_any_record() ->
     assert row == _summary(records, "r")
     assert (row["start"], row["user_id"], row["conversation_id"]) == (TS.format(1), "u-1", "c-1")
     assert (row["events"], row["samples"], row["ok_rate"]) == (6, 3, 2 / 3)
+
+
+class _Text(str):
+    """A caller's own kind of text."""
+
+
+class _Ambiguous:
+    """A caller's NA: `==` gives no bool, and the bool of it raises."""
+
+    def __eq__(self, other: object) -> Any:
+        return self
+
+    def __ne__(self, other: object) -> Any:
+        return self
+
+    def __bool__(self) -> bool:
+        raise TypeError("the truth of an NA is ambiguous")
+
+    __hash__ = object.__hash__
+
+
+def test_runs_takes_a_callers_objects_as_no_run_id_or_kind() -> None:
+    """Records a caller builds (rows of a data frame) may hold an NA or a str subclass: an NA
+    is no run id and no kind, a str subclass is text."""
+    records = [
+        {"ts": TS.format(0), "run_id": _Ambiguous(), "kind": "sample", "ok": True},
+        {"ts": TS.format(1), "run_id": "r", "kind": "run_start", "name": "job"},
+        {"ts": TS.format(2), "run_id": "r", "kind": _Ambiguous(), "ok": True},
+        {"ts": TS.format(3), "run_id": _Text("r"), "kind": _Text("sample"), "ok": True},
+        {"ts": TS.format(4), "run_id": "r", "kind": "sample", "ok": 1},
+        {"ts": TS.format(5), "run_id": _Ambiguous(), "kind": "run_ok"},
+        {"ts": TS.format(6), "run_id": "r", "kind": _Text("step_ok"), "name": "s"},
+    ]
+    [row] = cli_runs.runs(records)
+    alone = RunSummary("r")
+    for record in records:
+        if isinstance(record["run_id"], str):
+            alone.add(record)
+    assert row == alone.as_dict()
+    assert (row["run_id"], row["status"], row["events"], row["samples"]) == ("r", "running", 5, 2)
+    assert row["ok_rate"] == 0.5  # `ok` must be true itself, not 1
+
+
+def test_a_run_start_after_other_records_of_its_run_starts_it() -> None:
+    """A run's start may come after its first records (a score given `run_id=` before it, a
+    clock that went back): it still sets the run's start, name and parent."""
+    records = [
+        {"ts": TS.format(1), "run_id": "r", "kind": "sample", "ok": True},
+        {"ts": TS.format(2), "run_id": "r", "kind": "run_start", "name": "job",
+         "parent_run_id": "p"},
+        {"ts": TS.format(3), "run_id": "r", "kind": "sample", "ok": True},
+    ]  # fmt: skip
+    [row] = cli_runs.runs(records)
+    assert row == _summary(records, "r")
+    assert (row["start"], row["status"], row["name"], row["parent_run_id"]) == (
+        TS.format(2), "running", "job", "p")  # fmt: skip
+
+
+def test_the_kinds_runs_counts_alone_are_the_kinds_a_summary_reads_nothing_of() -> None:
+    """`RunsFold.feed` counts a record of a kind not in `KINDS_READ` without `add`: `add`
+    must take nothing but the count from such a record, and something from the others."""
+    from llmops_logging.readmodel.runs import KINDS_READ
+
+    record: dict[str, Any] = {
+        "ts": TS.format(5), "run_id": "r", "name": "n", "ok": True, "duration_s": 1.5,
+        "ok_rate": 0.5, "error": {"type": "E", "message": "m"}, "parent_run_id": "p",
+        "usage": {"llm_calls": 1, "input_tokens": 2, "cost_usd": 0.5}, "cost_usd": 0.25,
+        "gen_ai": {"usage": {"input_tokens": 3}, "evaluation": {"name": "e"}},
+        "evaluation": {"name": "e", "score": {"value": 1.0}},
+    }  # fmt: skip
+    kinds = {*KINDS_READ, "step_start", "step_ok", "step_error", "tool_call", "log", "x"}
+    for kind in sorted(kinds):
+        summary = RunSummary("r", first_ts=TS.format(0))
+        before = copy.deepcopy(vars(summary)) | {"events": 1}
+        summary.add({**record, "kind": kind})
+        assert (vars(summary) == before) is (kind not in KINDS_READ), kind

@@ -760,8 +760,8 @@ MUTATIONS = (
     Mutation(
         "runs-fold-keeps-the-first-run",
         "runs adds every record after the first run's to that run, whatever its run_id",
-        "            if run_id != last_id:  # a run's records mostly come one after another\n",
-        "            if last_id is None:\n",
+        "            if run_id.__class__ is not str or run_id != last_id:\n",
+        "            if last_id is _NO_RUN:\n",
         ("tests/cli/test_cli.py",),
     ),
     Mutation(
@@ -1156,8 +1156,8 @@ MUTATIONS = (
     Mutation(
         "runs-plain-kind-any",
         "every record with a string kind counts as one that sets nothing in its run",
-        "elif kind.__class__ is str and kind not in KINDS_READ:",
-        "elif kind.__class__ is str:",
+        "            elif kind not in KINDS_READ:\n",
+        "            elif True:\n",
         ("tests/cli/test_stats_runs_hostile.py",),
     ),
     Mutation(
@@ -1177,7 +1177,7 @@ MUTATIONS = (
     Mutation(
         "stats-named-failed-kind-ignored",
         "under --by name, a run or step end whose kind says it failed is counted ok",
-        "group.count_one(record, failed_kind or ",
+        "group.count_one(record, by_kind or ",
         "group.count_one(record, ",
         ("tests/cli/test_stats_runs_hostile.py",),
     ),
@@ -1190,17 +1190,31 @@ MUTATIONS = (
     ),
     Mutation(
         "json-bytes-with-del",
-        "--json written as bytes when it holds a raw DEL",
+        "JSON taken as it is from orjson when it holds a raw DEL",
         'data.isascii() and b"\\x7f" not in data:',
         "data.isascii():",
         ("tests/cli/test_cli_terminal.py",),
     ),
     Mutation(
         "json-bytes-not-ascii",
-        "--json written as orjson's bytes whatever characters they hold",
-        'data is not None and data.isascii() and b"\\x7f" not in data:',
-        'data is not None and b"\\x7f" not in data:',
+        "JSON taken as it is from orjson whatever characters it holds",
+        'if data.isascii() and b"\\x7f" not in data:',
+        'if b"\\x7f" not in data:',
         ("tests/cli/test_cli_terminal.py",),
+    ),
+    Mutation(
+        "runs-kinds-read-without-start",
+        "a run_start after a run's first records is only counted",
+        "KINDS_READ = frozenset((SAMPLE, LLM_CALL, SCORE, RUN_START, *RUN_ENDS))",
+        "KINDS_READ = frozenset((SAMPLE, LLM_CALL, SCORE, *RUN_ENDS))",
+        ("tests/cli/test_stats_runs_hostile.py",),
+    ),
+    Mutation(
+        "runs-plain-sample-ok-truthy",
+        "a sample counted without `add` is ok when its ok is any true value",
+        "                if record.get(OK) is True:\n",
+        "                if record.get(OK):\n",
+        ("tests/cli/test_stats_runs_hostile.py",),
     ),
 )
 
