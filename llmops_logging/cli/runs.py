@@ -73,8 +73,8 @@ class RunsFold:
         """`RunSummary.add` for each record with a run id, with its usual case written out:
         a record that only counts (a sample, or a kind not in `KINDS_READ`, of a run
         with its first `ts`, holding no conversation or user) is counted here, without the
-        call and its look at the record's first `ts`, conversation and user (a third of
-        what a record cost `runs`). The tests hold the two to each other."""
+        call and its look at the record's first `ts`, conversation and user (a quarter of
+        what a sample cost `runs`). The tests hold the two to each other."""
         table = self.table
         last_id: object = _NO_RUN
         summary: RunSummary  # set by the first record with a run id
