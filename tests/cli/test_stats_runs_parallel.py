@@ -673,7 +673,7 @@ def test_a_slow_process_takes_fewer_shares(
     stream = EventStream([log_dir])
     where = _fanout.fold(stream, _Where)
     assert len(forks) == 1
-    assert len(stream.report.files) == 5  # cut into at most 5 shares: fewer than 2 x 8
+    assert len(stream.report.files) == 5  # cut into at most 5 shares: fewer than 2 x 32
     by_worker = [count for pid, count in where.shares if pid == forks[0]]
     assert len(by_worker) == 1 and len(where.shares) >= 4, where.shares
     assert sum(count for _, count in where.shares) == stream.report.matched
