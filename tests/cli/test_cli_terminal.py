@@ -10,6 +10,7 @@ colours the CLI adds itself (SGR sequences, on a terminal) may. The visible form
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
 import re
@@ -28,7 +29,7 @@ from typing import Any
 import pytest
 
 from llmops_logging.cli import _steps as cli_steps
-from llmops_logging.cli._output import json_text, visible, visible_lines
+from llmops_logging.cli._output import guarded, json_text, visible, visible_lines, write_json
 
 from ..conftest import ENV, ROOT
 
@@ -345,10 +346,6 @@ def test_json_output_is_the_escaped_json_text_however_it_is_written(
 ) -> None:
     """`--json` is the text `json_text` makes, every character it escapes escaped, in its
     place among what was written before and after, as the stream encodes text and lines."""
-    import io
-
-    from llmops_logging.cli._output import guarded, write_json
-
     raw = io.BytesIO()
     stream = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline=newline)
     saved = sys.stdout

@@ -476,7 +476,7 @@ def _state(q: Quantiles) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("size", [0, 5, EXACT_LIMIT, EXACT_LIMIT + 1, 3 * EXACT_LIMIT])
-@pytest.mark.parametrize("positive", [True, False], ids=["positive", "none-positive"])
+@pytest.mark.parametrize("positive", [True, False], ids=["positive", "no-positive"])
 def test_quantiles_merged_are_the_quantiles_of_the_concatenation(size: int, positive: bool) -> None:
     rng = random.Random(size)
     values = [rng.choice([0.0, -0.0, -1.0, *((rng.random(), rng.lognormvariate(0, 3))
@@ -500,7 +500,7 @@ def test_quantiles_merged_are_the_quantiles_of_the_concatenation(size: int, posi
 
 def test_the_largest_of_equal_values_is_the_first_one_whatever_the_shares() -> None:
     """-0.0 and 0.0 are equal and print differently: `max_s` is the first of them, in a
-    merge too, where the later share's values went into buckets before ours did."""
+    merge of shares too, whichever of them holds exact values and which buckets."""
     first = [-1.0] * (EXACT_LIMIT + 1) + [-0.0]
     later = [0.0] + [-1.0] * EXACT_LIMIT
     whole, merged, share = Quantiles(), Quantiles(), Quantiles()
