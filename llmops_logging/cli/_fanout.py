@@ -7,10 +7,9 @@ behaves as for one reader), and cut into contiguous shares, several per process.
 (this one is 0, the ones it forks 1, 2, ...) reads share k, then takes the next share from a
 queue (a pipe of share numbers) whenever it is free, so a process slowed by another job on its
 core takes fewer; each share is read through the same reader (framing, torn lines, filters,
-report) into a fold of its own. The
-workers send back their folds and reports, pickled over a pipe, and this process merges all of
-them in file order. The folds' `merge` is exact (see `StatsFold`, `RunsFold`), so the output
-is the one pass's, byte for byte.
+report) into a fold of its own. The workers send back their folds and reports, pickled over a
+pipe, and this process merges all of them in file order. The folds' `merge` is exact (see
+`StatsFold`, `RunsFold`), so the output is the one pass's, byte for byte.
 
 Only for a large read on a machine with two usable cores or more (`MIN_BYTES`, at least two
 files), where `os.fork` exists; not under `--run`, whose filter must see the records in order.
