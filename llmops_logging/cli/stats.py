@@ -126,7 +126,12 @@ class StatsFold:
     def feed(self, records: Iterable[Record]) -> None:
         if self.by == NAME:
             self._feed_named(records)
-            return
+        else:
+            self._feed_by(records)
+        for group in self.groups.values():  # the share is read: ready to merge
+            group.settle()
+
+    def _feed_by(self, records: Iterable[Record]) -> None:
         by, groups, names = self.by, self.groups, self.names
         get_group = groups.get
         for record in records:

@@ -25,9 +25,22 @@ from .usage import Usage
 from .values import number
 
 EXACT_LIMIT = 4096
-_GAMMA = 1.01  # bucket k holds (GAMMA**(k-1), GAMMA**k]: relative error <= (GAMMA-1)/2
+SETTLE_FROM = 256
+"""`Quantiles.settle` works out buckets for this many exact values or more: fewer cost the
+merge little, and a fold of many small groups (`stats --by run`) would settle each."""
+_GAMMA = 1.01  # relative error <= (GAMMA-1)/2
 _LOG_GAMMA = math.log(_GAMMA)
 _NON_POSITIVE = -(10**9)
+
+
+def _buckets_of(values: list[float]) -> dict[int, int]:
+    """How many of `values` fall in each bucket: (GAMMA**(k-1), GAMMA**k] for key k, every
+    value not above 0 (and NaN) under `_NON_POSITIVE`."""
+    buckets: dict[int, int] = {}
+    for value in values:
+        key = math.ceil(math.log(value) / _LOG_GAMMA) if value > 0 else _NON_POSITIVE
+        buckets[key] = buckets.get(key, 0) + 1
+    return buckets
 
 
 class Quantiles:
@@ -38,6 +51,8 @@ class Quantiles:
         self.max: float | None = None
         self._values: list[float] | None = []
         self._buckets: dict[int, int] = {}
+        self._settled: tuple[int, dict[int, int]] | None = None
+        """`settle`'s buckets of the first so many exact values."""
 
     @property
     def exact(self) -> bool:
@@ -49,16 +64,14 @@ class Quantiles:
         if top is None or value > top:
             self.max = value
         values = self._values
-        if values is None:  # `_bucket`, inlined: `stats` adds a value per record it groups
+        if values is None:  # `_buckets_of` for one value: `stats` adds one per record it groups
             key = math.ceil(math.log(value) / _LOG_GAMMA) if value > 0 else _NON_POSITIVE
             buckets = self._buckets
             buckets[key] = buckets.get(key, 0) + 1
             return
         values.append(value)
         if len(values) > EXACT_LIMIT:
-            for kept in values:
-                self._bucket(kept)
-            self._values = None
+            self._to_buckets()
 
     def merge(self, other: Quantiles) -> None:
         """Add the values `other` was given, as if they had been added here after ours: the
@@ -73,20 +86,36 @@ class Quantiles:
             values.extend(theirs)
             return
         if values is not None:
-            self._values = None
-            for kept in values:
-                self._bucket(kept)
-        if theirs is not None:
-            for kept in theirs:
-                self._bucket(kept)
-            return
+            self._to_buckets()
+        self._add_buckets(other._buckets if theirs is None else other._buckets_of_values())
+
+    def _to_buckets(self) -> None:
+        """Count the exact values into buckets and drop them: no longer exact."""
+        self._add_buckets(self._buckets_of_values())
+        self._values = self._settled = None
+
+    def _add_buckets(self, counts: dict[int, int]) -> None:
         buckets = self._buckets
-        for key, count in other._buckets.items():
+        for key, count in counts.items():
             buckets[key] = buckets.get(key, 0) + count
 
-    def _bucket(self, value: float) -> None:
-        key = math.ceil(math.log(value) / _LOG_GAMMA) if value > 0 else _NON_POSITIVE
-        self._buckets[key] = self._buckets.get(key, 0) + 1
+    def _buckets_of_values(self) -> dict[int, int]:
+        """`_buckets_of` the exact values: as `settle` worked them out, if it did."""
+        values = self._values
+        assert values is not None
+        settled = self._settled
+        if settled is not None and settled[0] == len(values):
+            return settled[1]
+        return _buckets_of(values)
+
+    def settle(self) -> None:
+        """Work out the buckets of the exact values now (if there are `SETTLE_FROM` or more),
+        for a `merge` that will need them: a fold's shares are read by several processes
+        (`cli._fanout`), each settling its own, and the one that merges them adds up
+        buckets instead of computing one per value, alone, while the others wait."""
+        values = self._values
+        if values is not None and len(values) >= SETTLE_FROM:
+            self._settled = (len(values), _buckets_of(values))
 
     def quantile(self, q: float) -> float | None:
         """The q-quantile (0..1): interpolated while exact, then a bucket's middle."""
@@ -135,6 +164,10 @@ class Tally:
         `Usage` in between."""
         self.count_one(record, failed(record))
         self.usage.add_call(record)
+
+    def settle(self) -> None:
+        """`Quantiles.settle`: the tally is complete, and may be merged."""
+        self.durations.settle()
 
     def merge(self, other: Tally) -> None:
         """Add a tally of later records of the same group (`Quantiles.merge`, `Usage.add`)."""

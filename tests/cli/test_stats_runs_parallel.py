@@ -9,6 +9,7 @@ import itertools
 import json
 import math
 import os
+import pickle
 import random
 import signal
 import subprocess
@@ -24,7 +25,7 @@ import pytest
 from llmops_logging.cli import runs as cli_runs
 from llmops_logging.cli import stats as cli_stats
 from llmops_logging.readmodel.runs import RunSummary
-from llmops_logging.readmodel.tally import EXACT_LIMIT, Quantiles, Tally
+from llmops_logging.readmodel.tally import EXACT_LIMIT, SETTLE_FROM, Quantiles, Tally
 from llmops_logging.readmodel.usage import Usage
 
 from ..conftest import CLI_MAIN, ENV, cli
@@ -477,7 +478,12 @@ def _state(q: Quantiles) -> tuple[Any, ...]:
 
 @pytest.mark.parametrize("size", [0, 5, EXACT_LIMIT, EXACT_LIMIT + 1, 3 * EXACT_LIMIT])
 @pytest.mark.parametrize("positive", [True, False], ids=["positive", "no-positive"])
-def test_quantiles_merged_are_the_quantiles_of_the_concatenation(size: int, positive: bool) -> None:
+@pytest.mark.parametrize("settled", [False, True], ids=["as-read", "settled-and-pickled"])
+def test_quantiles_merged_are_the_quantiles_of_the_concatenation(
+    size: int, positive: bool, settled: bool
+) -> None:
+    """Also with each share settled and sent through pickle, as `stats`' processes do; a
+    share given one more value after it settled (its settled buckets then stale) too."""
     rng = random.Random(size)
     values = [rng.choice([0.0, -0.0, -1.0, *((rng.random(), rng.lognormvariate(0, 3))
                                             if positive else ())])
@@ -488,9 +494,16 @@ def test_quantiles_merged_are_the_quantiles_of_the_concatenation(size: int, posi
     for cut in _cuts(size):
         shares = []
         for low, high in itertools.pairwise(cut):
+            # every other share settled before its last value: its settled buckets stale
+            stale = settled and len(shares) % 2 == 1 and high - low > SETTLE_FROM
             share = Quantiles()
-            for value in values[low:high]:
+            for value in values[low : high - 1 if stale else high]:
                 share.add(value)
+            if settled:
+                share.settle()
+                share = pickle.loads(pickle.dumps(share))
+            if stale:
+                share.add(values[high - 1])
             shares.append(share)
         merged = shares[0]
         for share in shares[1:]:

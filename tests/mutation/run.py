@@ -1216,6 +1216,13 @@ MUTATIONS = (
         "                if record.get(OK):\n",
         ("tests/cli/test_stats_runs_hostile.py",),
     ),
+    Mutation(
+        "quantiles-settled-stale",
+        "a share's settled buckets used for its exact values though more were added since",
+        "        if settled is not None and settled[0] == len(values):\n",
+        "        if settled is not None:\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
 )
 
 
