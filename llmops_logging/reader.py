@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import itertools
 import os
 import re
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
@@ -287,6 +288,9 @@ class EventStream:
         self.max_line_bytes = max_line_bytes
         self.report = ReadReport()
         self._records: Generator[Any, None, None] | None = None
+        self._chained: Iterator[Record] = iter(())
+        self._decoding: Generator[Record, None, None] | None = None
+        """The file being read's records, when they are read by `__iter__`."""
         self._blockwise = False
         self._current: IO[bytes] | None = None
         self._done_bytes = 0
@@ -324,12 +328,15 @@ class EventStream:
             raise RuntimeError("this EventStream is read by blocks()")
         if self._records is None:
             self._records = self._read()
-        return self._records
+            self._chained = itertools.chain.from_iterable(self._records)
+        return self._chained
 
     def __next__(self) -> Record:
         return next(iter(self))
 
     def close(self) -> None:
+        if self._decoding is not None:  # first: its `finally` counts what it read
+            self._decoding.close()
         if self._records is not None:
             self._records.close()
 
@@ -355,9 +362,13 @@ class EventStream:
                 done += raw.tell()
         return done, max(done, self._total_bytes)
 
-    def _read(self) -> Generator[Record, None, None]:
+    def _read(self) -> Generator[Iterator[Record], None, None]:
+        """Each file's records (`_decode`) in turn, chained in C by `__iter__`: a record costs
+        one generator's step, where `yield from` here made it two (about 210 instructions more
+        a record, 1.2% of what `stats` spends on one)."""
         for name, stream in self._files():
-            yield from self._decode(name, stream)
+            self._decoding = decoding = self._decode(name, stream)
+            yield decoding
 
     def _files(self) -> Generator[tuple[str, IO[bytes]], None, None]:
         """`(name, stream)` of each file of the logs in turn, listed in the report, closed and
@@ -386,7 +397,9 @@ class EventStream:
 
         yield from open_in_turn(self._plan, report.errors, note)
 
-    def _decode(self, name: str, stream: IO[bytes], first: int = 0) -> Iterator[Record]:
+    def _decode(
+        self, name: str, stream: IO[bytes], first: int = 0
+    ) -> Generator[Record, None, None]:
         """The records of the lines of `stream`, numbered on from `first` in file `name`, one
         line at a time; what they held and what was skipped is counted in the report."""
         report = self.report
@@ -397,15 +410,17 @@ class EventStream:
         skipped = matched = recovered = 0
         limit = self.max_line_bytes
         try:
+            # the cut check follows the parse: each line ends with its newline but a file's
+            # last and one `capped_lines` cut, and a look at the last byte costs less than
+            # `len(line) > limit` did before it (about 200 instructions a record, 1.2%)
             for number, line in enumerate(capped_lines(stream, limit), first + 1):
-                if len(line) > limit and is_cut(line, limit):  # one comparison, mostly
-                    skip_rest(stream)
-                    skipped += 1
-                    report.add_oversize(f"{name}:{number}")
-                    continue
                 try:
                     record = loads(line)
                 except decode_error:
+                    if is_cut(line, limit):
+                        self._skip_cut(stream, f"{name}:{number}")
+                        skipped += 1
+                        continue
                     skipped += 1
                     if line.strip():
                         report.add_bad(f"{name}:{number}")
@@ -413,7 +428,12 @@ class EventStream:
                     if glued is None:
                         continue
                     record, recovered = glued, recovered + 1
-                if type(record) is not dict:
+                else:
+                    if line[-1] != 10 and is_cut(line, limit):  # its start may read as JSON
+                        self._skip_cut(stream, f"{name}:{number}")
+                        skipped += 1
+                        continue
+                if record.__class__ is not dict:
                     skipped += 1
                     report.add_bad(f"{name}:{number}")
                     continue
@@ -429,6 +449,11 @@ class EventStream:
             report.lines += lines
             report.records += lines - skipped + recovered
             report.matched += (lines - skipped + recovered) if accept is None else matched
+
+    def _skip_cut(self, stream: IO[bytes], where: str) -> None:
+        """A line longer than the limit: the rest of it read past, the line noted as too long."""
+        skip_rest(stream)
+        self.report.add_oversize(where)
 
     def blocks(
         self, parse: Callable[[bytes, int], T | None], size: int

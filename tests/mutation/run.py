@@ -1217,6 +1217,21 @@ MUTATIONS = (
         ("tests/cli/test_stats_runs_hostile.py",),
     ),
     Mutation(
+        "reader-cut-line-read-as-json",
+        "a line cut at the limit whose start reads as JSON is read as a record",
+        "                    if line[-1] != 10 and is_cut(line, limit):",
+        "                    if False:",
+        ("tests/reader/test_reader.py",),
+    ),
+    Mutation(
+        "stream-close-leaves-file-uncounted",
+        "closing a stream part-way does not count the lines its file gave so far",
+        "        if self._decoding is not None:  # first: its `finally` counts what it read\n"
+        "            self._decoding.close()\n",
+        "",
+        ("tests/reader",),
+    ),
+    Mutation(
         "quantiles-settled-stale",
         "a share's settled buckets used for its exact values though more were added since",
         "        if settled is not None and settled[0] == len(values):\n",

@@ -340,6 +340,20 @@ def test_max_line_bytes_is_the_limit_for_read_events(tmp_path: Path) -> None:
         ll.read_events(tmp_path, max_line_bytes=0)
 
 
+@pytest.mark.parametrize("tail", [b"", b'{"i":9}'], ids=["spaces", "a-record-after-spaces"])
+def test_a_line_whose_start_reads_as_json_is_still_too_long(tmp_path: Path, tail: bytes) -> None:
+    """A line cut at the limit whose first bytes are a whole object and spaces (which JSON
+    allows after it) is too long all the same: it is not read as that object, and the rest
+    of it is not read as a line of its own."""
+    lines = [b'{"i":0}', b'{"i":1}' + b" " * 120 + tail, b'{"i":2}', b'{"i":3}' + b" " * 93]
+    (tmp_path / "events.jsonl").write_bytes(b"\n".join(lines) + b"\n" + lines[1])
+    stream = ll.read_events(tmp_path, max_line_bytes=100)
+    assert [r["i"] for r in stream] == [0, 2, 3]  # the last line, without a newline, too long
+    live = tmp_path / "events.jsonl"
+    assert stream.report.oversize == [f"{live}:2", f"{live}:5"]
+    assert (stream.report.lines, stream.report.records, stream.report.bad) == (5, 3, [])
+
+
 WRITER = textwrap.dedent(
     """
     import sys, llmops_logging as ll
