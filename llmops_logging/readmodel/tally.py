@@ -47,40 +47,59 @@ class Quantiles:
     """Percentiles of a stream of numbers in bounded memory: exact while small, then ~0.5%."""
 
     def __init__(self) -> None:
-        self.count = 0
-        self.max: float | None = None
         self._values: list[float] | None = []
         self._buckets: dict[int, int] = {}
+        self._bucketed = 0
+        """How many values the buckets hold."""
+        self._top: float | None = None
+        """The largest value in the buckets (the first of equal ones: -0.0 and 0.0 print
+        differently)."""
         self._settled: tuple[int, dict[int, int]] | None = None
         """`settle`'s buckets of the first so many exact values."""
+
+    # While exact, the count and the largest value are worked out from the values when asked,
+    # not kept up to date with each one: `add` then costs a third of what it did, and `stats`
+    # adds a value for each record it groups.
 
     @property
     def exact(self) -> bool:
         return self._values is not None
 
-    def add(self, value: float) -> None:
-        self.count += 1
-        top = self.max
-        if top is None or value > top:
-            self.max = value
+    @property
+    def count(self) -> int:
         values = self._values
-        if values is None:  # `_buckets_of` for one value: `stats` adds one per record it groups
-            key = math.ceil(math.log(value) / _LOG_GAMMA) if value > 0 else _NON_POSITIVE
-            buckets = self._buckets
-            buckets[key] = buckets.get(key, 0) + 1
+        return self._bucketed if values is None else len(values)
+
+    @property
+    def max(self) -> float | None:
+        """The largest value, the first of equal ones (as builtin `max` keeps it)."""
+        values = self._values
+        if values is None:
+            return self._top
+        return max(values) if values else None
+
+    def add(self, value: float) -> None:
+        values = self._values
+        if values is not None:
+            values.append(value)
+            if len(values) > EXACT_LIMIT:
+                self._to_buckets()
             return
-        values.append(value)
-        if len(values) > EXACT_LIMIT:
-            self._to_buckets()
+        self._bucketed += 1
+        top = self._top
+        if top is None or value > top:
+            self._top = value
+        # `_buckets_of` for one value
+        key = math.ceil(math.log(value) / _LOG_GAMMA) if value > 0 else _NON_POSITIVE
+        buckets = self._buckets
+        buckets[key] = buckets.get(key, 0) + 1
 
     def merge(self, other: Quantiles) -> None:
         """Add the values `other` was given, as if they had been added here after ours: the
         same exact values or the same buckets as one pass over both."""
-        if not other.count:
+        count = other.count
+        if not count:
             return
-        self.count += other.count
-        if other.max is not None and (self.max is None or other.max > self.max):
-            self.max = other.max
         values, theirs = self._values, other._values
         if values is not None and theirs is not None and len(values) + len(theirs) <= EXACT_LIMIT:
             values.extend(theirs)
@@ -88,10 +107,15 @@ class Quantiles:
         if values is not None:
             self._to_buckets()
         self._add_buckets(other._buckets if theirs is None else other._buckets_of_values())
+        self._bucketed += count
+        top, mine = other.max, self._top
+        if top is not None and (mine is None or top > mine):
+            self._top = top
 
     def _to_buckets(self) -> None:
         """Count the exact values into buckets and drop them: no longer exact."""
         self._add_buckets(self._buckets_of_values())
+        self._bucketed, self._top = self.count, self.max
         self._values = self._settled = None
 
     def _add_buckets(self, counts: dict[int, int]) -> None:

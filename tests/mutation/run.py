@@ -1232,6 +1232,20 @@ MUTATIONS = (
         ("tests/reader",),
     ),
     Mutation(
+        "quantiles-max-lost-to-buckets",
+        "the largest value is forgotten when exact values are counted into buckets",
+        "        self._bucketed, self._top = self.count, self.max\n",
+        "        self._bucketed, self._top = self.count, None\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
+    Mutation(
+        "quantiles-max-last-of-equals",
+        "while exact, the largest value is the last of equal ones (-0.0 after 0.0 wins)",
+        "        return max(values) if values else None\n",
+        "        return max(reversed(values)) if values else None\n",
+        ("tests/cli/test_stats_runs_parallel.py",),
+    ),
+    Mutation(
         "quantiles-settled-stale",
         "a share's settled buckets used for its exact values though more were added since",
         "        if settled is not None and settled[0] == len(values):\n",
