@@ -31,6 +31,7 @@ from .._contract import (
     Record,
 )
 from ..reader import EventStream
+from ..readmodel.keys import as_read
 from ..readmodel.runs import CONVERSATION_KEY, KINDS_READ, SCORES, USER_KEY, RunSummary, Score
 from ..readmodel.usage import Usage
 from . import _fanout, _steps
@@ -52,6 +53,8 @@ MAX_SCORES_WIDTH = 40
 """The scores column's width at most: `correct=1 helpful=pass ...`."""
 _NO_RUN = object()
 """The run before a fold's first record: equal to no run id."""
+_KEYS = as_read(RUN_ID, KIND, OK, CONVERSATION_KEY, USER_KEY)
+"""The keys `RunsFold.feed` looks up in each record, as records hold them (`as_read`)."""
 
 
 def runs(records: Iterable[Record]) -> list[dict[str, Any]]:
@@ -74,36 +77,50 @@ class RunsFold:
         a record that only counts (a sample, or a kind not in `KINDS_READ`, of a run
         with its first `ts`, holding no conversation or user) is counted here, without the
         call and its look at the record's first `ts`, conversation and user (a quarter of
-        what a sample cost `runs`). The tests hold the two to each other."""
+        what a sample cost `runs`). Those counts are kept in local variables while the run's
+        records come one after another, and added to its summary when another run's come or
+        the records end (a third of what was left). The tests hold the two to each other."""
         table = self.table
+        run_id_key, kind_key, ok_key, conversation_key, user_key = _KEYS
         last_id: object = _NO_RUN
-        summary: RunSummary  # set by the first record with a run id
-        for record in records:
-            run_id = record.get(RUN_ID)
-            # a run's records mostly come one after another; a value that is no text (a
-            # caller's NA or array, whose == is no bool) is not compared
-            if run_id.__class__ is not str or run_id != last_id:
-                if not isinstance(run_id, str):
+        summary = RunSummary("")  # a stand-in: the first record with a run id sets it
+        unsure = True  # the run has no first `ts` yet: `add` looks for it
+        events = samples = samples_ok = 0  # the run's, not added to its summary yet
+        try:
+            for record in records:
+                run_id = record.get(run_id_key)
+                # a run's records mostly come one after another; a value that is no text (a
+                # caller's NA or array, whose == is no bool) is not compared
+                if run_id.__class__ is not str or run_id != last_id:
+                    if not isinstance(run_id, str):
+                        continue
+                    if events:  # (so are samples, if any)
+                        summary.count(events, samples, samples_ok)
+                        events = samples = samples_ok = 0
+                    found = table.get(run_id)
+                    if found is None:
+                        found = table[run_id] = RunSummary(run_id)
+                    last_id, summary = run_id, found
+                    unsure = found.first_ts is None
+                if unsure or conversation_key in record or user_key in record:
+                    summary.add(record)
+                    unsure = summary.first_ts is None
                     continue
-                found = table.get(run_id)
-                if found is None:
-                    found = table[run_id] = RunSummary(run_id)
-                last_id, summary = run_id, found
-            if summary.first_ts is None or CONVERSATION_KEY in record or USER_KEY in record:
-                summary.add(record)
-                continue
-            kind = record.get(KIND)
-            if kind.__class__ is not str:  # none, a str subclass, a caller's object: `add`
-                summary.add(record)
-            elif kind == SAMPLE:
-                summary.events += 1
-                summary.samples += 1
-                if record.get(OK) is True:
-                    summary.samples_ok += 1
-            elif kind not in KINDS_READ:
-                summary.events += 1
-            else:
-                summary.add(record)
+                kind = record.get(kind_key)
+                if kind.__class__ is not str:  # none, a str subclass, a caller's object
+                    summary.add(record)
+                elif kind == SAMPLE:
+                    events += 1
+                    samples += 1
+                    if record.get(ok_key) is True:
+                        samples_ok += 1
+                elif kind not in KINDS_READ:
+                    events += 1
+                else:
+                    summary.add(record)
+        finally:
+            if events:
+                summary.count(events, samples, samples_ok)
 
     def merge(self, later: RunsFold) -> None:
         """Add the fold of the records after ours: runs in first-seen order (the order of

@@ -25,6 +25,7 @@ from .._contract import (
     RUN_ID,
     Record,
 )
+from ..readmodel.keys import as_read
 from ..readmodel.records import (
     ERROR_LEVELS,
     RUN_ENDS,
@@ -71,6 +72,8 @@ _SCOPES: dict[Any, tuple[str, bool]] = {
 }
 """Each kind of `NAMED` to its key's first word (`_key`) and whether its records failed by
 their kind alone (`records.failed`)."""
+_KEYS = as_read(KIND, NAME, EVENT, LEVEL, ERROR)
+"""The keys `StatsFold._feed_named` looks up in each record, as records hold them."""
 
 
 def _key(record: Record, by: str, names: dict[str, str]) -> str | None:
@@ -152,8 +155,9 @@ class StatsFold:
         groups = self.groups
         get_group = groups.get
         scope_of = _SCOPES.get
+        kind_key, name_key, event_key, level_key, error_key = _KEYS
         for record in records:
-            kind = record.get(KIND)
+            kind = record.get(kind_key)
             try:
                 found = scope_of(kind)
             except TypeError:  # a foreign writer's list or object: no kind
@@ -161,14 +165,14 @@ class StatsFold:
             if found is None or not isinstance(kind, str):
                 continue
             scope, by_kind = found
-            name = record.get(NAME if scope is not LLM_CALL else EVENT, "-")
+            name = record.get(name_key if scope is not LLM_CALL else event_key, "-")
             key = f"{scope} {name if type(name) is str else shown(name)}"
             group = get_group(key)
             if group is None:
                 group = groups[key] = Tally()
             # `records.failed` written out, its `failed_kind` looked up once per kind
-            group.count_one(record, by_kind or record.get(LEVEL) in ERROR_LEVELS
-                            or record.get(ERROR) is not None)  # fmt: skip
+            group.count_one(record, by_kind or record.get(level_key) in ERROR_LEVELS
+                            or record.get(error_key) is not None)  # fmt: skip
             if scope is LLM_CALL:
                 group.usage.add_call(record)
 

@@ -35,13 +35,16 @@ from .._contract import (
     USER_PATH,
     Record,
 )
+from .keys import as_read
 from .records import RUN_ENDS, RUN_OK, RUN_START, error_text, error_type, text
 from .usage import Usage
 from .values import number, path, shown
 
 RUNNING, OK_STATUS, ERROR_STATUS = "running", "ok", "error"
-CONVERSATION_KEY, _CONVERSATION, _ID = CONVERSATION_PATH
-USER_KEY = USER_PATH[0]
+# the keys `add` looks up in each of a run's records, as records hold them (`as_read`)
+CONVERSATION_KEY, _CONVERSATION, _ID, USER_KEY, _TS, _KIND, _OK = as_read(
+    *CONVERSATION_PATH, USER_PATH[0], TS, KIND, OK
+)
 SCORES = "scores"
 KINDS_READ = frozenset((SAMPLE, LLM_CALL, SCORE, RUN_START, *RUN_ENDS))
 """The kinds of record `RunSummary.add` reads more of than a count, a first `ts`, a
@@ -126,7 +129,7 @@ class RunSummary:
     def add(self, record: Record) -> None:
         self.events += 1
         if self.first_ts is None:  # `ts` looked up only where it is used: most records not
-            ts = record.get(TS)
+            ts = record.get(_TS)
             if isinstance(ts, str):
                 self.first_ts = ts
         # the paths walked only when their first key is there: most records hold neither
@@ -134,12 +137,12 @@ class RunSummary:
             self.conversation_id = _conversation_id(record)
         if self.user_id is None and USER_KEY in record:
             self.user_id = text(path(record, *USER_PATH))
-        kind = record.get(KIND)
+        kind = record.get(_KIND)
         if not isinstance(kind, str):  # `kind_of`: a foreign writer's list is no kind
             return
         if kind == SAMPLE:
             self.samples += 1
-            self.samples_ok += record.get(OK) is True
+            self.samples_ok += record.get(_OK) is True
         elif kind == LLM_CALL:
             self.calls.add_call(record)
         elif kind == SCORE:
@@ -165,6 +168,13 @@ class RunSummary:
                 self.error, self.error_type = error_text(record), error_type(record)
                 self.failed = True
             self.closing_usage = Usage.of_totals(record.get(USAGE)) or self.closing_usage
+
+    def count(self, events: int, samples: int = 0, samples_ok: int = 0) -> None:
+        """Count records that `add` would only count: `events` of them, `samples` of those
+        samples, `samples_ok` of those ok (`RunsFold.feed` counts them itself)."""
+        self.events += events
+        self.samples += samples
+        self.samples_ok += samples_ok
 
     def _name(self, record: Record) -> None:
         if NAME in record:

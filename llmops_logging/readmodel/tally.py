@@ -20,6 +20,7 @@ from .._contract import (
     OUTPUT_TOKENS,
     Record,
 )
+from .keys import as_read
 from .records import failed
 from .usage import Usage
 from .values import number
@@ -31,6 +32,7 @@ merge little, and a fold of many small groups (`stats --by run`) would settle ea
 _GAMMA = 1.01  # relative error <= (GAMMA-1)/2
 _LOG_GAMMA = math.log(_GAMMA)
 _NON_POSITIVE = -(10**9)
+(_DURATION_S,) = as_read(DURATION_S)
 
 
 def _buckets_of(values: list[float]) -> dict[int, int]:
@@ -206,7 +208,7 @@ class Tally:
         self.count += 1
         if failed:
             self.errors += 1
-        duration = record.get(DURATION_S)
+        duration = record.get(_DURATION_S)
         if duration.__class__ is not float or not -math.inf < duration < math.inf:
             duration = number(duration)  # a finite float is its own `number`: the usual case
             if duration is None:

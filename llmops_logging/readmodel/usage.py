@@ -38,8 +38,12 @@ from .._contract import (
     cost_ok,
     token_count_ok,
 )
+from .keys import as_read
 
-_USAGE_FIRST, _USAGE_SECOND = USAGE_PATH
+_USAGE_FIRST, _USAGE_SECOND, _INPUT_TOKENS, _OUTPUT_TOKENS, _COST_USD = as_read(
+    *USAGE_PATH, INPUT_TOKENS, OUTPUT_TOKENS, COST_USD
+)
+"""The keys `Usage.add_call` looks up in each call's record, as records hold them."""
 _FLOAT_EXPONENTS = sys.float_info.max_exp
 """`2.0**n` is a float for n below this (1024)."""
 
@@ -141,7 +145,7 @@ class Usage:
         usage = usage.get(_USAGE_SECOND) if isinstance(usage, dict) else None  # as `path`
         self.llm_calls += 1
         if isinstance(usage, dict):
-            tokens_in, tokens_out = usage.get(INPUT_TOKENS), usage.get(OUTPUT_TOKENS)
+            tokens_in, tokens_out = usage.get(_INPUT_TOKENS), usage.get(_OUTPUT_TOKENS)
             if tokens_in.__class__ is not int or not 0 <= tokens_in <= MAX_TOKEN_COUNT:
                 tokens_in = _count(tokens_in)  # a count of another type, or none
             if tokens_out.__class__ is not int or not 0 <= tokens_out <= MAX_TOKEN_COUNT:
@@ -152,7 +156,7 @@ class Usage:
             if tokens_out is not None:
                 self.output_tokens += tokens_out
                 self.counted = True
-        cost: Any = record.get(COST_USD)
+        cost: Any = record.get(_COST_USD)
         if cost.__class__ is float and 0.0 <= cost < math.inf:  # `cost_ok`'s usual case
             price: float = cost
         elif cost_ok(cost):
