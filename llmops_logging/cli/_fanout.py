@@ -73,6 +73,8 @@ class Mergeable(Protocol):
 class Fold(Mergeable, Protocol):
     def feed(self, records: Iterable[Record]) -> None: ...
 
+    def rows(self) -> list[dict[str, Any]]: ...
+
 
 F = TypeVar("F", bound=Fold)
 K = TypeVar("K")
@@ -95,6 +97,14 @@ def fold(stream: EventStream, make: Callable[[], F]) -> F:
     process, or for a large log in several and merged, with the same result."""
     with _without_cycle_collection():
         return _fold(stream, make)
+
+
+def rows(stream: EventStream, make: Callable[[], Fold]) -> list[dict[str, Any]]:
+    """`fold(stream, make).rows()`, the collector still off while the rows are made: a row
+    per run is 10,000 new dicts for a million records, and the collections they set off
+    walk every summary too (10 ms of the 20 `runs` spends on its rows)."""
+    with _without_cycle_collection():
+        return fold(stream, make).rows()
 
 
 @contextlib.contextmanager

@@ -197,7 +197,7 @@ def _usage_of(row: dict[str, Any]) -> Usage:
 
 def command(args: argparse.Namespace) -> int:
     stream = _steps.stream(args)
-    rows = _fanout.fold(stream, RunsFold).rows()
+    rows = _fanout.rows(stream, RunsFold)
     matched = stream.report.matched
     nothing_found = (
         None

@@ -198,7 +198,7 @@ def command(args: argparse.Namespace) -> int:
     stream = _steps.stream(args)
     if not args.by:
         raise _steps.UsageError("stats --by needs a field name")
-    rows = _fanout.fold(stream, functools.partial(StatsFold, args.by)).rows()
+    rows = _fanout.rows(stream, functools.partial(StatsFold, args.by))
     nothing_found = None if rows else _no_group(args.by, stream.report.matched)
     if args.json:
         _steps.dump({"by": args.by, "groups": rows, "read": stream.report.as_dict()})

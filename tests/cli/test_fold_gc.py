@@ -1,6 +1,7 @@
-"""A fold runs with the cyclic garbage collector off, and leaves it as it found it: the groups
-it keeps would set off collections that each walk all of them, and it makes no cycles (one
-collection may start as the collector is turned back on)."""
+"""A fold, and the rows made of it, run with the cyclic garbage collector off, which is left as
+it was found: the groups a fold keeps and the rows would set off collections that each walk
+all of them, and neither makes cycles (one collection may start as the collector is turned
+back on)."""
 
 from __future__ import annotations
 
@@ -62,15 +63,14 @@ def test_a_fold_sets_off_no_collection_and_turns_the_collector_back_on(
     stream = EventStream([log])
     gc.collect()  # the counts from zero, as the fold begins
     collections.clear()
-    fold = _fanout.fold(stream, make)
+    rows = _fanout.rows(stream, make)  # the rows made with the collector off too
     assert len(collections) <= 1, collections  # one, as the collector is turned back on
     assert gc.isenabled()
-    if isinstance(fold, RunsFold):
-        rows = fold.rows()
+    if make is RunsFold:
         assert len(rows) == RUNS and {r["status"] for r in rows} == {"ok"}
         assert sum(r["llm_calls"] for r in rows) == RUNS
     else:  # a group per run, of its three records
-        assert [r["records"] for r in fold.rows()] == [3] * RUNS
+        assert [r["records"] for r in rows] == [3] * RUNS
     # the same number of groups kept outside a fold does set collections off
     collections.clear()
     kept = [RunsFold() for _ in range(3 * RUNS)]
