@@ -291,6 +291,8 @@ class EventStream:
         self._chained: Iterator[Record] = iter(())
         self._decoding: Generator[Record, None, None] | None = None
         """The file being read's records, when they are read by `__iter__`."""
+        self._ended = False
+        """`_decode` came to the end of the file's lines (or of what could be read)."""
         self._blockwise = False
         self._current: IO[bytes] | None = None
         self._done_bytes = 0
@@ -368,7 +370,10 @@ class EventStream:
         a record, 1.2% of what `stats` spends on one)."""
         for name, stream in self._files():
             self._decoding = decoding = self._decode(name, stream)
+            self._ended = False
             yield decoding
+            if not self._ended:  # it raised (a filter, say): the stream ends there, as it did
+                return  # when this generator read the lines itself
 
     def _files(self) -> Generator[tuple[str, IO[bytes]], None, None]:
         """`(name, stream)` of each file of the logs in turn, listed in the report, closed and
@@ -442,8 +447,10 @@ class EventStream:
                 elif accept(record, line):
                     matched += 1
                     yield record
+            self._ended = True
         except READ_ERRORS as exc:
             report.broke_off(name, exc, number)
+            self._ended = True
         finally:
             lines = number - first
             report.lines += lines

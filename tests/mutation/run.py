@@ -1246,6 +1246,13 @@ MUTATIONS = (
         ("tests/cli/test_stats_runs_parallel.py",),
     ),
     Mutation(
+        "stream-goes-on-after-a-raise",
+        "a stream whose filter raised reads on from the next file",
+        "            if not self._ended:  # it raised",
+        "            if False:  # it raised",
+        ("tests/reader/test_reader.py",),
+    ),
+    Mutation(
         "quantiles-settled-stale",
         "a share's settled buckets used for its exact values though more were added since",
         "        if settled is not None and settled[0] == len(values):\n",

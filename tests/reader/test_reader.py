@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 import pytest
 
 import llmops_logging as ll
@@ -352,6 +353,29 @@ def test_a_line_whose_start_reads_as_json_is_still_too_long(tmp_path: Path, tail
     live = tmp_path / "events.jsonl"
     assert stream.report.oversize == [f"{live}:2", f"{live}:5"]
     assert (stream.report.lines, stream.report.records, stream.report.bad) == (5, 3, [])
+
+
+def test_a_filter_that_raises_ends_the_stream(tmp_path: Path) -> None:
+    """The caller's `where` raising on a record of the first of two files: the error reaches
+    the caller, and the stream ends there (as a generator does), the second file unread."""
+    for name, i in (("events.jsonl.000001", 0), ("events.jsonl", 1)):
+        lines = (orjson.dumps({"i": i, "j": j, "kind": "x"}) + b"\n" for j in range(3))
+        (tmp_path / name).write_bytes(b"".join(lines))
+
+    def where(record: dict[str, Any]) -> bool:
+        if record["i"] == 0 and record["j"] == 1:
+            raise ValueError("a filter's own error")
+        return True
+
+    stream = ll.read_events(tmp_path, where=where)
+    seen = []
+    with pytest.raises(ValueError, match="a filter's own error"):
+        for record in stream:
+            seen.append((record["i"], record["j"]))
+    assert seen == [(0, 0)]
+    assert list(stream) == []
+    assert stream.report.files == [str(tmp_path / "events.jsonl.000001")]
+    assert stream.report.lines == 2
 
 
 WRITER = textwrap.dedent(
