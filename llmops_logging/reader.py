@@ -269,7 +269,8 @@ class EventStream:
     """The records of one or more logs in write order; `.report` says what was read.
 
     One pass only, like a generator: iterate it (or call `next()`), or read it by `blocks()`;
-    `close()` (or `with`) releases the open file early. `progress()` gives bytes read so far
+    `close()` (or `with`) releases the open file early (`iter(stream)` is no generator, so
+    close the stream itself). `progress()` gives bytes read so far
     and the total.
     """
 
@@ -291,8 +292,6 @@ class EventStream:
         self._chained: Iterator[Record] = iter(())
         self._decoding: Generator[Record, None, None] | None = None
         """The file being read's records, when they are read by `__iter__`."""
-        self._ended = False
-        """`_decode` came to the end of the file's lines (or of what could be read)."""
         self._blockwise = False
         self._current: IO[bytes] | None = None
         self._done_bytes = 0
@@ -370,10 +369,7 @@ class EventStream:
         a record, 1.2% of what `stats` spends on one)."""
         for name, stream in self._files():
             self._decoding = decoding = self._decode(name, stream)
-            self._ended = False
             yield decoding
-            if not self._ended:  # it raised (a filter, say): the stream ends there, as it did
-                return  # when this generator read the lines itself
 
     def _files(self) -> Generator[tuple[str, IO[bytes]], None, None]:
         """`(name, stream)` of each file of the logs in turn, listed in the report, closed and
@@ -415,17 +411,17 @@ class EventStream:
         skipped = matched = recovered = 0
         limit = self.max_line_bytes
         try:
-            # the cut check follows the parse: each line ends with its newline but a file's
-            # last and one `capped_lines` cut, and a look at the last byte costs less than
-            # `len(line) > limit` did before it (about 200 instructions a record, 1.2%)
             for number, line in enumerate(capped_lines(stream, limit), first + 1):
+                # a line ends with its newline but a file's last and one `capped_lines` cut:
+                # a look at the last byte costs less than `len(line) > limit` did (about
+                # 200 instructions a record, 1.2% of `stats`)
+                if line[-1] != 10 and is_cut(line, limit):
+                    skipped += 1
+                    self._skip_cut(stream, f"{name}:{number}")
+                    continue
                 try:
                     record = loads(line)
                 except decode_error:
-                    if is_cut(line, limit):
-                        self._skip_cut(stream, f"{name}:{number}")
-                        skipped += 1
-                        continue
                     skipped += 1
                     if line.strip():
                         report.add_bad(f"{name}:{number}")
@@ -433,11 +429,6 @@ class EventStream:
                     if glued is None:
                         continue
                     record, recovered = glued, recovered + 1
-                else:
-                    if line[-1] != 10 and is_cut(line, limit):  # its start may read as JSON
-                        self._skip_cut(stream, f"{name}:{number}")
-                        skipped += 1
-                        continue
                 if record.__class__ is not dict:
                     skipped += 1
                     report.add_bad(f"{name}:{number}")
@@ -447,10 +438,12 @@ class EventStream:
                 elif accept(record, line):
                     matched += 1
                     yield record
-            self._ended = True
         except READ_ERRORS as exc:
             report.broke_off(name, exc, number)
-            self._ended = True
+        except BaseException:  # a filter's own error, Ctrl-C, `close()`: the stream ends here,
+            if not self._blockwise and self._records is not None:  # its file closed now, as
+                self._records.close()  # when one generator read all the files' lines
+            raise
         finally:
             lines = number - first
             report.lines += lines
@@ -458,9 +451,10 @@ class EventStream:
             report.matched += (lines - skipped + recovered) if accept is None else matched
 
     def _skip_cut(self, stream: IO[bytes], where: str) -> None:
-        """A line longer than the limit: the rest of it read past, the line noted as too long."""
-        skip_rest(stream)
+        """A line longer than the limit: noted as too long, the rest of it read past (which
+        may break off: a truncated gzip file)."""
         self.report.add_oversize(where)
+        skip_rest(stream)
 
     def blocks(
         self, parse: Callable[[bytes, int], T | None], size: int

@@ -73,6 +73,10 @@ class Mergeable(Protocol):
 class Fold(Mergeable, Protocol):
     def feed(self, records: Iterable[Record]) -> None: ...
 
+    def settle(self) -> None:
+        """Its records all fed, the fold will be merged: anything the merge would work out
+        alone, while the other processes wait, is worked out now, by the one that read them."""
+
     def rows(self) -> list[dict[str, Any]]: ...
 
 
@@ -386,6 +390,7 @@ def _take(
         reading.current = share_stream
         result = make()
         result.feed(counted(share_stream))
+        result.settle()
         reading.finished += share_stream.progress()[0]
         reading.records += share_stream.report.matched  # the items `counted` passed on
         reading.current = None

@@ -122,6 +122,9 @@ class RunsFold:
             if events:
                 summary.count(events, samples, samples_ok)
 
+    def settle(self) -> None:
+        """Nothing to work out before a merge: a run's summary merges as it is."""
+
     def merge(self, later: RunsFold) -> None:
         """Add the fold of the records after ours: runs in first-seen order (the order of
         runs that started at the same moment), a run's records on both sides merged."""

@@ -131,8 +131,6 @@ class StatsFold:
             self._feed_named(records)
         else:
             self._feed_by(records)
-        for group in self.groups.values():  # the share is read: ready to merge
-            group.settle()
 
     def _feed_by(self, records: Iterable[Record]) -> None:
         by, groups, names = self.by, self.groups, self.names
@@ -175,6 +173,11 @@ class StatsFold:
                             or record.get(error_key) is not None)  # fmt: skip
             if scope is LLM_CALL:
                 group.usage.add_call(record)
+
+    def settle(self) -> None:
+        """The records are all fed and the fold will be merged: `Tally.settle` each group."""
+        for group in self.groups.values():
+            group.settle()
 
     def merge(self, later: StatsFold) -> None:
         """Add the fold of the records after ours: groups in first-seen order, a run's last

@@ -15,5 +15,6 @@ import orjson
 
 
 def as_read(*names: str) -> tuple[str, ...]:
-    """`names` as the str objects orjson gives for them when it reads them."""
-    return tuple(orjson.loads(orjson.dumps(dict.fromkeys(names, 0))))
+    """`names` as the str objects orjson gives for them when it reads them (one by one: two
+    equal names give the same object twice)."""
+    return tuple(next(iter(orjson.loads(orjson.dumps({name: 0})))) for name in names)

@@ -669,6 +669,9 @@ class _Where:
             time.sleep(1.0)  # the others take ~50 ms, even on a loaded machine well under this
         self.shares.append((os.getpid(), count))
 
+    def settle(self) -> None:
+        pass
+
     def merge(self, later: _Where) -> None:
         self.shares += later.shares
 

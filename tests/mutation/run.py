@@ -1218,9 +1218,9 @@ MUTATIONS = (
     ),
     Mutation(
         "reader-cut-line-read-as-json",
-        "a line cut at the limit whose start reads as JSON is read as a record",
-        "                    if line[-1] != 10 and is_cut(line, limit):",
-        "                    if False:",
+        "a line cut at the limit is parsed as a line (whose start may read as JSON)",
+        "                if line[-1] != 10 and is_cut(line, limit):\n",
+        "                if False:\n",
         ("tests/reader/test_reader.py",),
     ),
     Mutation(
@@ -1247,9 +1247,16 @@ MUTATIONS = (
     ),
     Mutation(
         "stream-goes-on-after-a-raise",
-        "a stream whose filter raised reads on from the next file",
-        "            if not self._ended:  # it raised",
-        "            if False:  # it raised",
+        "a stream whose filter raised keeps its file open and reads on from the next one",
+        "                self._records.close()  # when one generator read",
+        "                pass  # when one generator read",
+        ("tests/reader/test_reader.py",),
+    ),
+    Mutation(
+        "cut-line-counted-when-the-file-breaks",
+        "a line past the limit whose rest breaks off (a truncated gzip) counts as a record",
+        "        self.report.add_oversize(where)\n        skip_rest(stream)\n",
+        "        skip_rest(stream)\n        self.report.add_oversize(where)\n",
         ("tests/reader/test_reader.py",),
     ),
     Mutation(

@@ -355,6 +355,21 @@ def test_a_line_whose_start_reads_as_json_is_still_too_long(tmp_path: Path, tail
     assert (stream.report.lines, stream.report.records, stream.report.bad) == (5, 3, [])
 
 
+def test_a_too_long_line_cut_short_by_a_truncated_gzip_is_too_long(tmp_path: Path) -> None:
+    """The rest of a line past the limit is read past, and the file breaks off there (a gzip
+    file without its end): the line is still noted as too long and is no record, as reading
+    by blocks says too."""
+    data = b'{"i":0}\n{"i":1}\n{"x":"' + b"a" * 5000
+    rotated = tmp_path / "events.jsonl.000001.gz"
+    rotated.write_bytes(gzip.compress(data)[:-8])  # without its CRC and size
+    (tmp_path / "events.jsonl").write_bytes(b'{"i":2}\n')
+    stream = ll.read_events(tmp_path, max_line_bytes=100)
+    assert [r["i"] for r in stream] == [0, 1, 2]
+    report = stream.report
+    assert (report.lines, report.records, report.oversize) == (4, 3, [f"{rotated}:3"])
+    assert len(report.errors) == 1 and "EOFError" in report.errors[0], report.errors
+
+
 def test_a_filter_that_raises_ends_the_stream(tmp_path: Path) -> None:
     """The caller's `where` raising on a record of the first of two files: the error reaches
     the caller, and the stream ends there (as a generator does), the second file unread."""
@@ -373,6 +388,7 @@ def test_a_filter_that_raises_ends_the_stream(tmp_path: Path) -> None:
         for record in stream:
             seen.append((record["i"], record["j"]))
     assert seen == [(0, 0)]
+    assert stream._current is None  # its file closed as the error left the stream
     assert list(stream) == []
     assert stream.report.files == [str(tmp_path / "events.jsonl.000001")]
     assert stream.report.lines == 2
