@@ -514,7 +514,11 @@ class EventStream:
                         report.matched += lines
                         yield parsed
                     number += lines
-                if error is not None:  # as the line loop: the lines before the break count
+                if error is not None:  # as the line loop: the lines before the break count,
+                    if len(carry) > limit:  # and one past the limit is noted as too long
+                        number += 1
+                        report.lines += 1
+                        report.add_oversize(f"{name}:{number}")
                     report.broke_off(name, error, number)
                     break
                 if len(carry) > limit:  # dropped as it streams past, as `capped_lines` does

@@ -368,6 +368,11 @@ def test_a_too_long_line_cut_short_by_a_truncated_gzip_is_too_long(tmp_path: Pat
     report = stream.report
     assert (report.lines, report.records, report.oversize) == (4, 3, [f"{rotated}:3"])
     assert len(report.errors) == 1 and "EOFError" in report.errors[0], report.errors
+    for size in (64, 8192, 1 << 20):  # the break in the block with the line's start, or after
+        by_blocks = ll.read_events(tmp_path, max_line_bytes=100)
+        read = [r for block in by_blocks.blocks(lambda data, lines: None, size) for r in block]
+        assert [r["i"] for r in read] == [0, 1, 2], size
+        assert by_blocks.report == report, size
 
 
 def test_a_filter_that_raises_ends_the_stream(tmp_path: Path) -> None:
