@@ -270,8 +270,7 @@ class EventStream:
 
     One pass only, like a generator: iterate it (or call `next()`), or read it by `blocks()`;
     `close()` (or `with`) releases the open file early (`iter(stream)` is no generator, so
-    close the stream itself). `progress()` gives bytes read so far
-    and the total.
+    close the stream itself). `progress()` gives bytes read so far and the total.
     """
 
     def __init__(

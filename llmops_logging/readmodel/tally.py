@@ -60,8 +60,8 @@ class Quantiles:
         """`settle`'s buckets of the first so many exact values."""
 
     # While exact, the count and the largest value are worked out from the values when asked,
-    # not kept up to date with each one: `add` then costs a third of what it did, and `stats`
-    # adds a value for each record it groups.
+    # not kept up to date with each one: `add` then costs about 500 instructions less (1,013
+    # against 1,520), and `stats` adds a value for each record it groups.
 
     @property
     def exact(self) -> bool:
