@@ -164,12 +164,11 @@ class Usage:
         else:
             return
         self.priced_calls += 1
-        scaled = price * self._cost_scale  # a finite price: `_add_cost`
+        scaled = price * self._cost_scale  # a finite price: `_add_cost`'s usual case
         if scaled.is_integer():
             self._cost_num += int(scaled)
         else:
-            numerator, denominator = price.as_integer_ratio()
-            self._add_exact(numerator, denominator.bit_length() - 1)
+            self._add_cost(price)
 
     def add(self, other: Usage) -> None:
         self.llm_calls += other.llm_calls
